@@ -1,1 +1,13 @@
-//! placeholder
+//! Kafka wire-protocol pieces shared by the ferrokafka client and the mini-broker: frames,
+//! headers, the versions we speak, the error-code table, and record batches.
+//!
+//! Message bodies are the `kafka-protocol` crate's types; everything here that reads bytes from
+//! the network bounds each length and count by the bytes actually present.
+
+pub mod error_code;
+pub mod frame;
+pub mod header;
+pub mod versions;
+
+pub use error_code::ErrorCode;
+pub use kafka_protocol;

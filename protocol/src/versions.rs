@@ -1,0 +1,103 @@
+//! Which API keys and versions ferrokafka speaks, and how two sides settle on a version.
+//!
+//! [`SUPPORTED`] is the one table: the client negotiates from it, and the mini-broker answers
+//! ApiVersions from the subset it has handlers for. A range stays within what the
+//! `kafka-protocol` crate can encode and decode, and we raise a maximum only once the code
+//! that handles the new version's fields exists.
+
+use kafka_protocol::messages::ApiKey;
+
+/// An inclusive range of versions of one API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiRange {
+    /// The API.
+    pub key: ApiKey,
+    /// Lowest version spoken.
+    pub min: i16,
+    /// Highest version spoken.
+    pub max: i16,
+}
+
+impl ApiRange {
+    const fn new(key: ApiKey, min: i16, max: i16) -> Self {
+        ApiRange { key, min, max }
+    }
+
+    /// True if `version` is in the range.
+    pub fn contains(&self, version: i16) -> bool {
+        (self.min..=self.max).contains(&version)
+    }
+
+    /// The highest version in both this range and `[their_min, their_max]`.
+    pub fn highest_common(&self, their_min: i16, their_max: i16) -> Option<i16> {
+        let max = self.max.min(their_max);
+        (max >= self.min.max(their_min)).then_some(max)
+    }
+}
+
+/// Every API we speak, with its version range.
+pub const SUPPORTED: &[ApiRange] = &[
+    ApiRange::new(ApiKey::Produce, 3, 12),
+    ApiRange::new(ApiKey::Fetch, 4, 16),
+    ApiRange::new(ApiKey::ListOffsets, 1, 10),
+    ApiRange::new(ApiKey::Metadata, 0, 12),
+    ApiRange::new(ApiKey::ApiVersions, 0, 4),
+    ApiRange::new(ApiKey::CreateTopics, 2, 7),
+    ApiRange::new(ApiKey::DeleteTopics, 1, 6),
+    ApiRange::new(ApiKey::InitProducerId, 0, 5),
+    ApiRange::new(ApiKey::DescribeConfigs, 1, 4),
+    ApiRange::new(ApiKey::CreatePartitions, 0, 3),
+    ApiRange::new(ApiKey::DescribeCluster, 0, 1),
+];
+
+/// Our range for `key`, if we speak it at all.
+pub fn supported(key: ApiKey) -> Option<ApiRange> {
+    SUPPORTED.iter().copied().find(|r| r.key == key)
+}
+
+/// The versions a peer advertised in its ApiVersions response, as `(key, min, max)`.
+pub type PeerVersions = [(i16, i16, i16)];
+
+/// Picks, for every API we speak, the highest version the peer also speaks.
+///
+/// APIs the peer does not list, or lists with no overlap, are left out.
+pub fn negotiate(peer: &PeerVersions) -> Vec<(ApiKey, i16)> {
+    SUPPORTED
+        .iter()
+        .filter_map(|ours| {
+            let (_, min, max) = peer.iter().find(|(k, _, _)| *k == ours.key as i16)?;
+            Some((ours.key, ours.highest_common(*min, *max)?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_range_is_within_kafka_protocol() {
+        for r in SUPPORTED {
+            let theirs = r.key.valid_versions();
+            assert!(r.min <= r.max, "{:?}", r.key);
+            assert!(
+                theirs.min <= r.min && r.max <= theirs.max,
+                "{:?} outside {theirs:?}",
+                r.key
+            );
+        }
+    }
+
+    #[test]
+    fn negotiation_picks_highest_common() {
+        let peer = [
+            (ApiKey::Fetch as i16, 0, 11),
+            (ApiKey::Metadata as i16, 13, 20),
+            (999, 0, 1),
+        ];
+        assert_eq!(negotiate(&peer), vec![(ApiKey::Fetch, 11)]);
+        let produce = supported(ApiKey::Produce).unwrap();
+        assert_eq!(produce.highest_common(0, 2), None);
+        assert_eq!(produce.highest_common(0, 100), Some(produce.max));
+    }
+}
