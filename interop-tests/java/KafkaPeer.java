@@ -1,0 +1,192 @@
+// KafkaPeer — the official Java client as a line-oriented peer for ferrokafka's interop tests.
+//
+// Built and run by scripts/java-peer.sh (javac against kafka-clients only; no other libs).
+//
+//   produce <bootstrap> <topic> [key=value ...]
+//       stdin, one record per line:  partition \t timestamp_ms \t key \t value \t headers
+//       stdout, one line per record after send().get():  partition \t offset \t timestamp
+//   consume <bootstrap> <topic> <partition> <start_offset> <count> <timeout_ms> [key=value ...]
+//       manual assign (no group) + seek; start_offset may also be `earliest` or `latest`;
+//       count < 0 means "everything until the timeout".
+//       stdout: partition \t offset \t timestamp \t timestampType \t key \t value \t headers
+//
+// Encodings: partition/timestamp `-` = none. key/value: standard base64 (padded on output,
+// padding optional on input) or `~` = null. headers: `-` = none, else comma-separated
+// `b64(key)=b64(value)` in order (duplicate keys kept), value `~` = null. The separator is
+// the last `=` of the first run of `=` signs (base64 padding of the key comes before it).
+// timestampType is CreateTime, LogAppendTime or NoTimestampType.
+// key=value arguments go into the Java client's config verbatim (acks=all, compression.type=lz4...).
+//
+// Exit codes: 0 done; 1 error (exception on stderr); 2 usage; 3 consume timed out before
+// `count` records (what arrived was printed).
+import java.io.BufferedReader;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+public final class KafkaPeer {
+    static final int EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3;
+
+    // Autoflush: a test may feed one record and wait for its answer line.
+    static final PrintStream OUT =
+            new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+
+    public static void main(String[] args) {
+        int code;
+        try {
+            code = run(args);
+        } catch (UsageException e) {
+            System.err.println("usage error: " + e.getMessage());
+            System.err.println("usage: KafkaPeer produce <bootstrap> <topic> [k=v ...]");
+            System.err.println("       KafkaPeer consume <bootstrap> <topic> <partition> <start_offset> <count> <timeout_ms> [k=v ...]");
+            code = EXIT_USAGE;
+        } catch (ExecutionException e) {
+            (e.getCause() != null ? e.getCause() : e).printStackTrace();
+            code = EXIT_ERROR;
+        } catch (Exception e) {
+            e.printStackTrace();
+            code = EXIT_ERROR;
+        }
+        OUT.flush();
+        System.exit(code);
+    }
+
+    static int run(String[] args) throws Exception {
+        if (args.length < 1) throw new UsageException("no mode");
+        switch (args[0]) {
+            case "produce":
+                if (args.length < 3) throw new UsageException("produce needs <bootstrap> <topic>");
+                return produce(args[1], args[2], config(args, 3));
+            case "consume":
+                if (args.length < 7) throw new UsageException("consume needs 6 arguments");
+                return consume(args[1], args[2], Integer.parseInt(args[3]), args[4],
+                        Long.parseLong(args[5]), Long.parseLong(args[6]), config(args, 7));
+            default:
+                throw new UsageException("unknown mode " + args[0]);
+        }
+    }
+
+    static Properties config(String[] args, int from) throws UsageException {
+        Properties p = new Properties();
+        for (int i = from; i < args.length; i++) {
+            int eq = args[i].indexOf('=');
+            if (eq <= 0) throw new UsageException("option is not key=value: " + args[i]);
+            p.setProperty(args[i].substring(0, eq), args[i].substring(eq + 1));
+        }
+        return p;
+    }
+
+    static int produce(String bootstrap, String topic, Properties opts) throws Exception {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        p.putAll(opts);
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            String line;
+            int lineNo = 0;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) continue;
+                String[] f = line.split("\t", -1);
+                if (f.length != 5) throw new UsageException("stdin line " + lineNo + ": want 5 tab-separated fields, got " + f.length);
+                Integer partition = f[0].equals("-") ? null : Integer.valueOf(f[0]);
+                Long timestamp = f[1].equals("-") ? null : Long.valueOf(f[1]);
+                ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
+                        topic, partition, timestamp, decode(f[2]), decode(f[3]), parseHeaders(f[4]));
+                RecordMetadata md = producer.send(record).get();
+                OUT.println(md.partition() + "\t" + md.offset() + "\t" + md.timestamp());
+            }
+        }
+        return EXIT_OK;
+    }
+
+    static int consume(String bootstrap, String topic, int partition, String start,
+                       long count, long timeoutMs, Properties opts) {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        p.setProperty("enable.auto.commit", "false");
+        p.setProperty("auto.offset.reset", "none"); // an out-of-range start is an error, not a jump
+        p.putAll(opts);
+        TopicPartition tp = new TopicPartition(topic, partition);
+        long got = 0;
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.assign(List.of(tp));
+            switch (start) {
+                case "earliest": consumer.seekToBeginning(List.of(tp)); break;
+                case "latest": consumer.seekToEnd(List.of(tp)); break;
+                default: consumer.seek(tp, Long.parseLong(start));
+            }
+            while (count < 0 || got < count) {
+                long left = deadline - System.currentTimeMillis();
+                if (left <= 0) break;
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(Math.min(left, 200)))) {
+                    OUT.println(r.partition() + "\t" + r.offset() + "\t" + r.timestamp() + "\t"
+                            + r.timestampType() + "\t" + encode(r.key()) + "\t" + encode(r.value())
+                            + "\t" + formatHeaders(r.headers()));
+                    got++;
+                    if (count >= 0 && got >= count) break;
+                }
+            }
+        }
+        return count < 0 || got >= count ? EXIT_OK : EXIT_TIMEOUT;
+    }
+
+    static byte[] decode(String s) {
+        return s.equals("~") ? null : Base64.getDecoder().decode(s);
+    }
+
+    static String encode(byte[] b) {
+        return b == null ? "~" : Base64.getEncoder().encodeToString(b);
+    }
+
+    static List<Header> parseHeaders(String s) throws UsageException {
+        List<Header> headers = new ArrayList<>();
+        if (s.equals("-")) return headers;
+        for (String pair : s.split(",", -1)) {
+            int sep = pair.indexOf('=');
+            if (sep < 0) throw new UsageException("header is not b64(key)=b64(value): " + pair);
+            while (sep + 1 < pair.length() && pair.charAt(sep + 1) == '=') sep++;
+            String key = new String(Base64.getDecoder().decode(pair.substring(0, sep)), StandardCharsets.UTF_8);
+            headers.add(new RecordHeader(key, decode(pair.substring(sep + 1))));
+        }
+        return headers;
+    }
+
+    static String formatHeaders(Iterable<Header> headers) {
+        StringBuilder sb = new StringBuilder();
+        for (Header h : headers) {
+            if (sb.length() > 0) sb.append(',');
+            sb.append(encode(h.key().getBytes(StandardCharsets.UTF_8))).append('=').append(encode(h.value()));
+        }
+        return sb.length() == 0 ? "-" : sb.toString();
+    }
+
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+}

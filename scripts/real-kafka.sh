@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# real-kafka.sh start|stop|status — one real Apache Kafka node (KRaft, broker+controller)
+# on loopback, for the interop tests. Jars come from scripts/kafka-jars.sh.
+#
+# start   fetch jars if needed, pick free ports, format a fresh data dir, launch
+#         kafka.Kafka in the background, wait (<= KAFKA_READY_TIMEOUT s) until
+#         `kcat -L` lists the broker, write the state file, print it on stdout.
+#         If the recorded broker is still alive and answering, reuse it.
+# stop    TERM, KILL after KAFKA_STOP_TIMEOUT s, delete the data dir and the state file
+#         (the broker log is kept as $CACHE/last-broker.log).
+# status  print the state file; exit 0 if the broker answers, 1 otherwise.
+#
+# State file (shell/dotenv syntax, KEY=VALUE, no quotes), $CACHE/real-kafka.env:
+#   KAFKA_BOOTSTRAP=127.0.0.1:P  KAFKA_PID=...  KAFKA_RUN_DIR=...  KAFKA_LOG=...
+#   KAFKA_CONTROLLER=127.0.0.1:C  KAFKA_VERSION=...  KAFKA_STARTUP_MS=...
+#
+# Env: KAFKA_VERSION (4.1.2), FERROKAFKA_CACHE ($REPO/.cache/kafka), KAFKA_HEAP (512m),
+#      KAFKA_READY_TIMEOUT (90), KAFKA_STOP_TIMEOUT (30), KAFKA_STATE_FILE (path above),
+#      KAFKA_EXTRA_PROPS (extra server.properties lines, appended verbatim).
+set -euo pipefail
+
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$SCRIPTS/.." && pwd)"
+KAFKA_VERSION="${KAFKA_VERSION:-4.1.2}"
+CACHE="${FERROKAFKA_CACHE:-$REPO/.cache/kafka}/$KAFKA_VERSION"
+STATE="${KAFKA_STATE_FILE:-$CACHE/real-kafka.env}"
+HEAP="${KAFKA_HEAP:-512m}"
+READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"
+STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+export KAFKA_VERSION
+
+log() { printf 'real-kafka: %s\n' "$*" >&2; }
+die() {
+  printf 'real-kafka: ERROR: %s\n' "$*" >&2
+  exit 1
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# is_kafka PID — true if PID is alive and really our kafka.Kafka (pids get reused).
+is_kafka() {
+  [[ -n ${1:-} && -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q 'kafka\.Kafka '
+}
+
+# answers HOST:PORT — the broker answers ApiVersions+Metadata and lists itself.
+answers() {
+  kcat -L -b "$1" -m 5 2>/dev/null | grep -q "broker 1 at $1"
+}
+
+# port_free PORT — nothing accepts connections on 127.0.0.1:PORT.
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+pick_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    if port_free "$p"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free loopback port found"
+}
+
+load_state() {
+  KAFKA_BOOTSTRAP="" KAFKA_PID="" KAFKA_RUN_DIR="" KAFKA_LOG=""
+  # shellcheck disable=SC1090
+  [[ -f $STATE ]] && source "$STATE"
+  return 0
+}
+
+write_config() { # RUN_DIR PORT CONTROLLER_PORT
+  local run="$1" port="$2" cport="$3"
+  cat >"$run/server.properties" <<EOF
+# Written by scripts/real-kafka.sh: one combined KRaft node for tests.
+process.roles=broker,controller
+node.id=1
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+controller.quorum.bootstrap.servers=127.0.0.1:$cport
+log.dirs=$run/data
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.num.partitions=1
+group.initial.rebalance.delay.ms=0
+${KAFKA_EXTRA_PROPS:-}
+EOF
+  # One console appender: the JVM's stdout/stderr both go to the broker log file.
+  cat >"$run/log4j2.properties" <<'EOF'
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+EOF
+}
+
+# launch_once — one attempt. Returns 0 when ready, 2 when a port was taken (retry), else dies.
+launch_once() {
+  local run port cport cluster_id t0 t_launch pid addr deadline
+  port="$(pick_port)"
+  cport="$(pick_port)"
+  [[ $port != "$cport" ]] || return 2
+  run="$(mktemp -d "$CACHE/run.XXXXXX")"
+  mkdir -p "$run/data"
+  write_config "$run" "$port" "$cport"
+  local classpath="$CACHE/broker/*"
+  local jvm=(java -Dlog4j2.configurationFile="$run/log4j2.properties" -Djava.awt.headless=true)
+
+  t0="$(now_ms)"
+  cluster_id="$("${jvm[@]}" -cp "$classpath" kafka.tools.StorageTool random-uuid 2>"$run/format.log" |
+    grep -E '^[A-Za-z0-9_-]{22}$' | tail -n1 || true)"
+  [[ -n $cluster_id ]] || { cat "$run/format.log" >&2; die "StorageTool random-uuid printed nothing"; }
+  if ! "${jvm[@]}" -cp "$classpath" kafka.tools.StorageTool format -t "$cluster_id" \
+    -c "$run/server.properties" --standalone >>"$run/format.log" 2>&1; then
+    cat "$run/format.log" >&2
+    die "StorageTool format failed (above)"
+  fi
+  log "formatted $run/data (cluster $cluster_id) in $(($(now_ms) - t0)) ms"
+
+  addr="127.0.0.1:$port"
+  t_launch="$(now_ms)"
+  # All fds redirected (and the lock fd closed): a caller reading our stdout to EOF
+  # (Rust's Command::output) must not wait for the broker.
+  nohup "${jvm[@]}" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
+    -cp "$classpath" kafka.Kafka "$run/server.properties" \
+    </dev/null >"$run/broker.log" 2>&1 9>&- &
+  pid=$!
+  log "launched kafka.Kafka pid $pid on $addr (controller 127.0.0.1:$cport), waiting up to ${READY_TIMEOUT}s"
+
+  deadline=$((t_launch + READY_TIMEOUT * 1000))
+  while true; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      if grep -q 'Address already in use' "$run/broker.log"; then
+        log "port taken under us; retrying with new ports"
+        cp "$run/broker.log" "$CACHE/last-broker.log"
+        rm -rf "$run"
+        return 2
+      fi
+      log "broker exited before it was ready; last lines of $run/broker.log:"
+      tail -n 40 "$run/broker.log" >&2
+      die "broker failed to start"
+    fi
+    if port_free "$port"; then :; elif answers "$addr"; then break; fi
+    if (($(now_ms) > deadline)); then
+      log "not ready after ${READY_TIMEOUT}s; last lines of $run/broker.log:"
+      tail -n 40 "$run/broker.log" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      die "broker did not become ready"
+    fi
+    sleep 0.2
+  done
+  local startup_ms=$(($(now_ms) - t_launch))
+  local started_line="no"
+  grep -q 'Kafka Server started' "$run/broker.log" && started_line="yes"
+  cat >"$STATE" <<EOF
+KAFKA_BOOTSTRAP=$addr
+KAFKA_CONTROLLER=127.0.0.1:$cport
+KAFKA_PID=$pid
+KAFKA_RUN_DIR=$run
+KAFKA_LOG=$run/broker.log
+KAFKA_VERSION=$KAFKA_VERSION
+KAFKA_STARTUP_MS=$startup_ms
+EOF
+  local rss
+  rss="$(awk '/^VmRSS/ {print $2 " " $3}' "/proc/$pid/status" 2>/dev/null || echo "?")"
+  log "ready in ${startup_ms} ms from launch (log says 'Kafka Server started': $started_line); RSS $rss"
+  return 0
+}
+
+cmd_start() {
+  load_state
+  if is_kafka "$KAFKA_PID" && answers "$KAFKA_BOOTSTRAP"; then
+    log "already running (pid $KAFKA_PID)"
+    cat "$STATE"
+    return 0
+  fi
+  if [[ -f $STATE ]]; then
+    log "stale state file; cleaning up"
+    cmd_stop >/dev/null
+  fi
+  "$SCRIPTS/kafka-jars.sh" >/dev/null
+  command -v kcat >/dev/null || die "kcat not found; run scripts/setup.sh"
+  local rc
+  for _ in 1 2 3; do
+    rc=0
+    launch_once || rc=$?
+    if ((rc == 0)); then
+      cat "$STATE"
+      return 0
+    fi
+  done
+  die "could not bind free ports after 3 attempts"
+}
+
+cmd_stop() {
+  load_state
+  if [[ ! -f $STATE ]]; then
+    log "not running (no $STATE)"
+    return 0
+  fi
+  if is_kafka "$KAFKA_PID"; then
+    local t0 deadline
+    t0="$(now_ms)"
+    kill -TERM "$KAFKA_PID" 2>/dev/null || true
+    deadline=$((t0 + STOP_TIMEOUT * 1000))
+    while is_kafka "$KAFKA_PID" && (($(now_ms) < deadline)); do sleep 0.2; done
+    if is_kafka "$KAFKA_PID"; then
+      log "still alive after ${STOP_TIMEOUT}s; KILL"
+      kill -KILL "$KAFKA_PID" 2>/dev/null || true
+      while is_kafka "$KAFKA_PID"; do sleep 0.1; done
+    fi
+    log "stopped pid $KAFKA_PID in $(($(now_ms) - t0)) ms"
+  else
+    log "pid ${KAFKA_PID:-?} is not running"
+  fi
+  if [[ -n $KAFKA_RUN_DIR && $KAFKA_RUN_DIR == "$CACHE"/run.* ]]; then
+    [[ -f $KAFKA_RUN_DIR/broker.log ]] && cp "$KAFKA_RUN_DIR/broker.log" "$CACHE/last-broker.log"
+    rm -rf "$KAFKA_RUN_DIR"
+  fi
+  rm -f "$STATE"
+}
+
+cmd_status() {
+  load_state
+  if is_kafka "$KAFKA_PID" && answers "$KAFKA_BOOTSTRAP"; then
+    cat "$STATE"
+    log "running, answering on $KAFKA_BOOTSTRAP"
+    return 0
+  fi
+  log "not running"
+  return 1
+}
+
+mkdir -p "$CACHE"
+# start/stop/status of one cache never overlap; the broker itself does not hold the lock.
+exec 9>"$CACHE/.real-kafka.lock"
+flock 9
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  *)
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+    ;;
+esac
