@@ -41,6 +41,14 @@ is_kafka() {
   [[ -n ${1:-} && -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q 'kafka\.Kafka '
 }
 
+# alive PID — running and not a zombie (our dead child stays one until this script exits;
+# right after fork, cmdline is still bash's, so is_kafka would be wrong here).
+alive() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 # answers HOST:PORT — the broker answers ApiVersions+Metadata and lists itself.
 answers() {
   kcat -L -b "$1" -m 5 2>/dev/null | grep -q "broker 1 at $1"
@@ -64,10 +72,21 @@ pick_port() {
 }
 
 load_state() {
-  KAFKA_BOOTSTRAP="" KAFKA_PID="" KAFKA_RUN_DIR="" KAFKA_LOG=""
+  KAFKA_BOOTSTRAP="" KAFKA_PID="" KAFKA_RUN_DIR=""
   # shellcheck disable=SC1090
   [[ -f $STATE ]] && source "$STATE"
   return 0
+}
+
+# new_cluster_id — what `StorageTool random-uuid` prints (a Uuid: 16 random bytes,
+# base64url without padding, never starting with '-'), without paying a JVM start.
+new_cluster_id() {
+  local id
+  while true; do
+    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
+    [[ $id == -* || ${#id} -ne 22 ]] || break
+  done
+  echo "$id"
 }
 
 write_config() { # RUN_DIR PORT CONTROLLER_PORT
@@ -110,6 +129,18 @@ rootLogger.appenderRef.stdout.ref = STDOUT
 EOF
 }
 
+# fail_run RUN_DIR PID LOG_NAME MESSAGE — show the log's tail, keep the log as
+# $CACHE/last-broker.log, kill PID (if any), delete the run dir, exit 1.
+fail_run() {
+  local run="$1" pid="$2" name="$3" msg="$4"
+  log "$msg; last lines of $name:"
+  tail -n 40 "$run/$name" >&2
+  cp "$run/$name" "$CACHE/last-broker.log"
+  if [[ -n $pid ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -rf "$run"
+  die "$msg (whole log: $CACHE/last-broker.log)"
+}
+
 # launch_once — one attempt. Returns 0 when ready, 2 when a port was taken (retry), else dies.
 launch_once() {
   local run port cport cluster_id t0 t_launch pid addr deadline
@@ -123,46 +154,45 @@ launch_once() {
   local jvm=(java -Dlog4j2.configurationFile="$run/log4j2.properties" -Djava.awt.headless=true)
 
   t0="$(now_ms)"
-  cluster_id="$("${jvm[@]}" -cp "$classpath" kafka.tools.StorageTool random-uuid 2>"$run/format.log" |
-    grep -E '^[A-Za-z0-9_-]{22}$' | tail -n1 || true)"
-  [[ -n $cluster_id ]] || { cat "$run/format.log" >&2; die "StorageTool random-uuid printed nothing"; }
-  if ! "${jvm[@]}" -cp "$classpath" kafka.tools.StorageTool format -t "$cluster_id" \
-    -c "$run/server.properties" --standalone >>"$run/format.log" 2>&1; then
-    cat "$run/format.log" >&2
-    die "StorageTool format failed (above)"
+  cluster_id="$(new_cluster_id)"
+  # A short-lived tool: C1 only and the serial GC start faster on a small machine.
+  if ! "${jvm[@]}" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$classpath" \
+    kafka.tools.StorageTool format -t "$cluster_id" \
+    -c "$run/server.properties" --standalone >"$run/format.log" 2>&1; then
+    fail_run "$run" "" format.log "StorageTool format failed"
   fi
   log "formatted $run/data (cluster $cluster_id) in $(($(now_ms) - t0)) ms"
 
   addr="127.0.0.1:$port"
   t_launch="$(now_ms)"
-  # All fds redirected (and the lock fd closed): a caller reading our stdout to EOF
-  # (Rust's Command::output) must not wait for the broker.
-  nohup "${jvm[@]}" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
-    -cp "$classpath" kafka.Kafka "$run/server.properties" \
-    </dev/null >"$run/broker.log" 2>&1 9>&- &
+  # The broker gets /dev/null, its log, and no other fd: not our lock, and no pipe inherited
+  # from the caller (a test harness reading our stdout to EOF, a jobserver) stays open.
+  (
+    for fd in /proc/"$BASHPID"/fd/*; do
+      fd="${fd##*/}"
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec nohup "${jvm[@]}" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
+      -cp "$classpath" kafka.Kafka "$run/server.properties"
+  ) </dev/null >"$run/broker.log" 2>&1 &
   pid=$!
   log "launched kafka.Kafka pid $pid on $addr (controller 127.0.0.1:$cport), waiting up to ${READY_TIMEOUT}s"
 
   deadline=$((t_launch + READY_TIMEOUT * 1000))
   while true; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       if grep -q 'Address already in use' "$run/broker.log"; then
         log "port taken under us; retrying with new ports"
         cp "$run/broker.log" "$CACHE/last-broker.log"
         rm -rf "$run"
         return 2
       fi
-      log "broker exited before it was ready; last lines of $run/broker.log:"
-      tail -n 40 "$run/broker.log" >&2
-      die "broker failed to start"
+      fail_run "$run" "$pid" broker.log "broker exited before it was ready"
     fi
     if port_free "$port"; then :; elif answers "$addr"; then break; fi
     if (($(now_ms) > deadline)); then
-      log "not ready after ${READY_TIMEOUT}s; last lines of $run/broker.log:"
-      tail -n 40 "$run/broker.log" >&2
-      kill -KILL "$pid" 2>/dev/null || true
-      die "broker did not become ready"
+      fail_run "$run" "$pid" broker.log "broker not ready after ${READY_TIMEOUT}s"
     fi
     sleep 0.2
   done

@@ -16,6 +16,8 @@
 // the last `=` of the first run of `=` signs (base64 padding of the key comes before it).
 // timestampType is CreateTime, LogAppendTime or NoTimestampType.
 // key=value arguments go into the Java client's config verbatim (acks=all, compression.type=lz4...).
+// produce with transactional.id=...: all of stdin is one transaction, committed at EOF, or
+// aborted with peer.abort=true (the peer's own option; not passed to the client).
 //
 // Exit codes: 0 done; 1 error (exception on stderr); 2 usage; 3 consume timed out before
 // `count` records (what arrived was printed).
@@ -98,9 +100,15 @@ public final class KafkaPeer {
         Properties p = new Properties();
         p.setProperty("bootstrap.servers", bootstrap);
         p.putAll(opts);
+        boolean abort = Boolean.parseBoolean((String) p.remove("peer.abort"));
+        boolean transactional = p.containsKey("transactional.id");
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            if (transactional) {
+                producer.initTransactions();
+                producer.beginTransaction();
+            }
             String line;
             int lineNo = 0;
             while ((line = in.readLine()) != null) {
@@ -115,6 +123,8 @@ public final class KafkaPeer {
                 RecordMetadata md = producer.send(record).get();
                 OUT.println(md.partition() + "\t" + md.offset() + "\t" + md.timestamp());
             }
+            if (transactional && abort) producer.abortTransaction();
+            else if (transactional) producer.commitTransaction();
         }
         return EXIT_OK;
     }
