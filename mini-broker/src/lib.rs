@@ -1,1 +1,187 @@
-//! placeholder
+//! A small, in-memory, Kafka-compatible broker for tests and CI.
+//!
+//! Start one inside a Rust test with [`MiniBroker::start`] (or [`MiniBroker::builder`] to change
+//! settings), point any Kafka client at [`MiniBroker::bootstrap`], and call
+//! [`MiniBroker::shutdown`] at the end. The `mini-broker` binary runs the same broker as a
+//! process for pipelines in other languages.
+//!
+//! It is one node that leads every partition and keeps data in memory. `docs/mini-broker.md`
+//! lists the APIs and versions it answers and what it leaves out.
+
+pub mod handlers;
+mod server;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use state::ConnectionStats;
+use state::{BrokerState, Endpoint};
+
+/// Settings of one mini-broker. Defaults suit tests: loopback, a free port, auto-created topics
+/// with one partition.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Host advertised to clients in Metadata; defaults to the listen address's IP.
+    pub advertised_host: Option<String>,
+    /// This broker's node id.
+    pub node_id: i32,
+    /// The cluster id reported to clients.
+    pub cluster_id: String,
+    /// Partitions of auto-created topics and of CreateTopics with `-1` (`num.partitions`).
+    pub default_partitions: i32,
+    /// Create unknown topics on Metadata and Produce (`auto.create.topics.enable`).
+    pub auto_create_topics: bool,
+    /// Bytes of data kept in memory per partition before the oldest batches are dropped.
+    pub partition_retention_bytes: usize,
+    /// Largest request frame accepted (`socket.request.max.bytes`).
+    pub max_frame_size: usize,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            advertised_host: None,
+            node_id: 1,
+            cluster_id: "ferrokafka-mini-broker".to_owned(),
+            default_partitions: 1,
+            auto_create_topics: true,
+            partition_retention_bytes: 256 * 1024 * 1024,
+            max_frame_size: ferrokafka_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
+        }
+    }
+}
+
+/// Builds a [`MiniBroker`] with non-default settings.
+#[derive(Debug, Default)]
+pub struct MiniBrokerBuilder {
+    config: BrokerConfig,
+}
+
+impl MiniBrokerBuilder {
+    /// Address to listen on (default `127.0.0.1:0`).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.config.listen = addr;
+        self
+    }
+
+    /// Host name advertised to clients (default: the listen IP).
+    pub fn advertised_host(mut self, host: impl Into<String>) -> Self {
+        self.config.advertised_host = Some(host.into());
+        self
+    }
+
+    /// Partitions of auto-created topics (default 1).
+    pub fn default_partitions(mut self, n: i32) -> Self {
+        self.config.default_partitions = n;
+        self
+    }
+
+    /// Whether unknown topics are created on first use (default true).
+    pub fn auto_create_topics(mut self, on: bool) -> Self {
+        self.config.auto_create_topics = on;
+        self
+    }
+
+    /// Bytes kept in memory per partition (default 256 MiB).
+    pub fn partition_retention_bytes(mut self, bytes: usize) -> Self {
+        self.config.partition_retention_bytes = bytes;
+        self
+    }
+
+    /// Largest request accepted (default 100 MiB).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.config.max_frame_size = bytes;
+        self
+    }
+
+    /// The whole config at once.
+    pub fn config(mut self, config: BrokerConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Binds the listener and starts serving.
+    pub async fn start(self) -> std::io::Result<MiniBroker> {
+        let listener = TcpListener::bind(self.config.listen).await?;
+        let addr = listener.local_addr()?;
+        let host = self
+            .config
+            .advertised_host
+            .clone()
+            .unwrap_or_else(|| addr.ip().to_string());
+        let endpoint = Endpoint {
+            host,
+            port: i32::from(addr.port()),
+        };
+        let state = Arc::new(BrokerState::new(self.config, endpoint));
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let task = tokio::spawn(server::run(listener, Arc::clone(&state), shutdown_rx));
+        tracing::info!(%addr, "mini-broker listening");
+        Ok(MiniBroker {
+            addr,
+            state,
+            shutdown_tx,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running mini-broker. Dropping it stops it too, without waiting.
+#[derive(Debug)]
+pub struct MiniBroker {
+    addr: SocketAddr,
+    state: Arc<BrokerState>,
+    shutdown_tx: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MiniBroker {
+    /// A builder with default settings.
+    pub fn builder() -> MiniBrokerBuilder {
+        MiniBrokerBuilder::default()
+    }
+
+    /// Starts a broker with default settings on a free loopback port.
+    pub async fn start() -> std::io::Result<MiniBroker> {
+        Self::builder().start().await
+    }
+
+    /// The `host:port` to give clients as `bootstrap.servers`.
+    pub fn bootstrap(&self) -> String {
+        format!("{}:{}", self.state.endpoint.host, self.state.endpoint.port)
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The broker's state, for tests that inspect it.
+    pub fn state(&self) -> &Arc<BrokerState> {
+        &self.state
+    }
+
+    /// Stops accepting, closes every connection, and waits until all are closed.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown_tx.send(true);
+        if let Some(task) = self.task.take() {
+            if let Err(err) = task.await {
+                tracing::error!(%err, "mini-broker task failed");
+            }
+        }
+    }
+}
+
+impl Drop for MiniBroker {
+    fn drop(&mut self) {
+        let _ = self.shutdown_tx.send(true);
+    }
+}

@@ -1,0 +1,148 @@
+//! CreateTopics (key 19), versions 2–7.
+//!
+//! Creates in-memory topics. Replication factor must be -1 or 1 (there is one broker); a
+//! manual assignment is accepted when it names only this broker, one replica per partition.
+//! `validate_only` checks everything and creates nothing. Topic configs from
+//! [`crate::state::topics::TOPIC_CONFIG_KEYS`] are accepted; unknown keys are INVALID_CONFIG.
+//! v5+ responses echo the partition count, replication factor and the topic's configs.
+
+use ferrokafka_protocol::ErrorCode;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::state::topics::{TopicConfig, TOPIC_CONFIG_KEYS};
+use crate::state::BrokerState;
+
+pub(super) fn handle(
+    state: &BrokerState,
+    version: i16,
+    req: CreateTopicsRequest,
+) -> CreateTopicsResponse {
+    let results = req
+        .topics
+        .into_iter()
+        .map(|topic| create_one(state, version, topic, req.validate_only))
+        .collect();
+    CreateTopicsResponse::default().with_topics(results)
+}
+
+fn create_one(
+    state: &BrokerState,
+    version: i16,
+    topic: CreatableTopic,
+    validate_only: bool,
+) -> CreatableTopicResult {
+    let result = CreatableTopicResult::default().with_name(topic.name.clone());
+    let fail = |code: ErrorCode, message: String| {
+        result
+            .clone()
+            .with_error_code(code.0)
+            .with_error_message(Some(StrBytes::from_string(message)))
+    };
+    let name = topic.name.0.as_str();
+    if !matches!(topic.replication_factor, -1 | 1) {
+        return fail(
+            ErrorCode::INVALID_REPLICATION_FACTOR,
+            format!(
+                "replication factor {} is larger than the one broker",
+                topic.replication_factor
+            ),
+        );
+    }
+    let node = state.config.node_id;
+    let mut partitions = topic.num_partitions;
+    if !topic.assignments.is_empty() {
+        if topic.num_partitions != -1 || topic.replication_factor != -1 {
+            return fail(
+                ErrorCode::INVALID_REQUEST,
+                "give either an assignment or a partition count and replication factor".into(),
+            );
+        }
+        let only_us = topic
+            .assignments
+            .iter()
+            .all(|a| a.broker_ids.iter().map(|b| b.0).eq([node]));
+        let dense = topic
+            .assignments
+            .iter()
+            .enumerate()
+            .all(|(i, a)| a.partition_index as usize == i);
+        if !only_us || !dense {
+            return fail(
+                ErrorCode::INVALID_REPLICA_ASSIGNMENT,
+                format!(
+                    "assignments must list partitions 0.. in order, each on broker {node} alone"
+                ),
+            );
+        }
+        partitions = i32::try_from(topic.assignments.len()).unwrap_or(i32::MAX);
+    }
+    let pairs = topic
+        .configs
+        .iter()
+        .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str())));
+    let config = match state.topic_config(pairs) {
+        Ok(config) => config,
+        Err(err) => return fail(ErrorCode::INVALID_CONFIG, err.to_string()),
+    };
+    let echo = describe(&config, version);
+    let mut topics = state.topics();
+    let created = if validate_only {
+        state.check_partitions(partitions).map(drop).and_then(|()| {
+            match topics.contains_key(name) {
+                true => Err(crate::state::CreateTopicError::Exists(name.to_owned())),
+                false => Ok(()),
+            }
+        })
+    } else {
+        state.create_topic(&mut topics, name, partitions, config)
+    };
+    if let Err(err) = created {
+        return fail(err.code(), err.to_string());
+    }
+    let count = match topics.get(name) {
+        Some(t) => i32::try_from(t.partitions.len()).unwrap_or(i32::MAX),
+        None => state.check_partitions(partitions).map_or(-1, |n| n as i32),
+    };
+    let id = topics.get(name).map(|t| t.id).unwrap_or_default();
+    drop(topics);
+    tracing::info!(
+        topic = name,
+        partitions = count,
+        validate_only,
+        "created topic"
+    );
+    let result = result.with_topic_id(id);
+    if version >= 5 {
+        result
+            .with_num_partitions(count)
+            .with_replication_factor(1)
+            .with_configs(Some(echo))
+    } else {
+        result
+    }
+}
+
+/// The topic's configs as CreateTopics v5+ reports them.
+fn describe(config: &TopicConfig, version: i16) -> Vec<CreatableTopicConfigs> {
+    if version < 5 {
+        return Vec::new();
+    }
+    TOPIC_CONFIG_KEYS
+        .iter()
+        .map(|key| {
+            let set = config.overrides.get(key.name);
+            CreatableTopicConfigs::default()
+                .with_name(StrBytes::from_static_str(key.name))
+                .with_value(Some(StrBytes::from_string(
+                    set.cloned().unwrap_or_else(|| key.default.to_owned()),
+                )))
+                // 1 = set on the topic, 5 = default.
+                .with_config_source(if set.is_some() { 1 } else { 5 })
+        })
+        .collect()
+}

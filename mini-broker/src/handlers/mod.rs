@@ -1,0 +1,145 @@
+//! One module per Kafka API, and the dispatch that routes a request to it.
+//!
+//! A handler receives the decoded request and the negotiated version and returns the typed
+//! response; Kafka errors travel in the response's `error_code` fields. [`dispatch`] returns
+//! `Err` only when no answer is possible (unknown API, unsupported version, a body that does
+//! not parse), and the server then closes the connection, as Kafka does.
+
+mod api_versions;
+mod create_partitions;
+mod create_topics;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod fetch;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+use bytes::Bytes;
+use ferrokafka_protocol::header::RequestHeader;
+use ferrokafka_protocol::versions::{self, ApiRange};
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+
+use crate::state::BrokerState;
+
+/// The APIs this broker has handlers for. Their versions come from the protocol crate's
+/// table, so ApiVersions can never advertise what a handler does not serve.
+pub const HANDLED: &[ApiKey] = &[
+    ApiKey::ApiVersions,
+    ApiKey::Metadata,
+    ApiKey::CreateTopics,
+    ApiKey::DeleteTopics,
+    ApiKey::CreatePartitions,
+    ApiKey::Produce,
+    ApiKey::Fetch,
+    ApiKey::ListOffsets,
+    ApiKey::DescribeConfigs,
+    ApiKey::DescribeCluster,
+    ApiKey::InitProducerId,
+];
+
+/// The API version ranges this broker serves.
+pub fn served() -> impl Iterator<Item = ApiRange> {
+    HANDLED.iter().filter_map(|key| versions::supported(*key))
+}
+
+/// What to send back for one request.
+#[derive(Debug)]
+pub enum Reply {
+    /// A response, encoded at `version` (usually the request's).
+    Response {
+        /// Version to encode the body with.
+        version: i16,
+        /// The response body.
+        body: ResponseKind,
+    },
+    /// Nothing: a Produce with `acks=0`.
+    None,
+}
+
+/// Why a request got no answer and its connection is closed.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// An API key this broker does not serve.
+    #[error("unsupported api key")]
+    UnknownApi,
+    /// A version outside the range served for the API.
+    #[error("unsupported version (served: {min}..={max})")]
+    UnsupportedVersion {
+        /// Lowest served.
+        min: i16,
+        /// Highest served.
+        max: i16,
+    },
+    /// The body does not match the API's schema.
+    #[error("malformed request body: {0}")]
+    Malformed(String),
+}
+
+/// Routes one request to its handler.
+pub async fn dispatch(
+    state: &BrokerState,
+    header: &RequestHeader,
+    mut body: Bytes,
+) -> Result<Reply, DispatchError> {
+    let version = header.api_version;
+    let key = ApiKey::try_from(header.api_key).map_err(|_| DispatchError::UnknownApi)?;
+    let range = served()
+        .find(|r| r.key == key)
+        .ok_or(DispatchError::UnknownApi)?;
+    if !range.contains(version) {
+        if key == ApiKey::ApiVersions {
+            // A client newer than us asks first; answer in v0 so it can read the answer.
+            return Ok(respond(
+                0,
+                ResponseKind::ApiVersions(api_versions::unsupported()),
+            ));
+        }
+        return Err(DispatchError::UnsupportedVersion {
+            min: range.min,
+            max: range.max,
+        });
+    }
+    ferrokafka_protocol::wire_check::check_request(header.api_key, version, &body)
+        .map_err(|err| DispatchError::Malformed(err.to_string()))?;
+    let request = RequestKind::decode(key, &mut body, version)
+        .map_err(|err| DispatchError::Malformed(err.to_string()))?;
+    let response = match request {
+        RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(&req)),
+        RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(state, version, req)),
+        RequestKind::CreateTopics(req) => {
+            ResponseKind::CreateTopics(create_topics::handle(state, version, req))
+        }
+        RequestKind::DeleteTopics(req) => {
+            ResponseKind::DeleteTopics(delete_topics::handle(state, version, req))
+        }
+        RequestKind::CreatePartitions(req) => {
+            ResponseKind::CreatePartitions(create_partitions::handle(state, req))
+        }
+        RequestKind::Produce(req) => match produce::handle(state, version, req).await {
+            Some(resp) => ResponseKind::Produce(resp),
+            None => return Ok(Reply::None),
+        },
+        RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(state, version, req).await),
+        RequestKind::ListOffsets(req) => {
+            ResponseKind::ListOffsets(list_offsets::handle(state, version, req))
+        }
+        RequestKind::DescribeConfigs(req) => {
+            ResponseKind::DescribeConfigs(describe_configs::handle(state, version, req))
+        }
+        RequestKind::DescribeCluster(req) => {
+            ResponseKind::DescribeCluster(describe_cluster::handle(state, version, req))
+        }
+        RequestKind::InitProducerId(req) => {
+            ResponseKind::InitProducerId(init_producer_id::handle(state, req))
+        }
+        _ => return Err(DispatchError::UnknownApi),
+    };
+    Ok(respond(version, response))
+}
+
+fn respond(version: i16, body: ResponseKind) -> Reply {
+    Reply::Response { version, body }
+}

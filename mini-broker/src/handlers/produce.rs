@@ -1,0 +1,203 @@
+//! Produce (key 0), versions 3–12.
+//!
+//! Each partition's records must be whole magic-v2 batches with valid CRCs, consistent record
+//! counts, and no larger than the topic's `max.message.bytes`; a partition that fails any check
+//! gets an error (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, UNSUPPORTED_FOR_MESSAGE_FORMAT) and none
+//! of its batches is written, while other partitions of the same request are unaffected. The
+//! broker assigns offsets by rewriting each batch's base offset, and stamps LogAppendTime
+//! topics with the append time. `acks=0` writes and sends nothing back; acks 1 and -1 are the
+//! same here, as this broker is the only replica.
+//!
+//! Not here: producer-id sequence checks and de-duplication, transactions.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use ferrokafka_protocol::record::{RecordBatch, RecordError, MAGIC_V2};
+use ferrokafka_protocol::ErrorCode;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::state::log::StoredBatch;
+use crate::state::topics::{TimestampType, Topic};
+use crate::state::BrokerState;
+
+pub(super) async fn handle(
+    state: &BrokerState,
+    version: i16,
+    req: ProduceRequest,
+) -> Option<ProduceResponse> {
+    let acks_ok = matches!(req.acks, -1..=1);
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    let mut appended = false;
+    {
+        let mut topics = state.topics();
+        for topic_data in req.topic_data {
+            let name = topic_data.name.0.as_str().to_owned();
+            let exists = state.auto_create(&mut topics, &name);
+            let topic = topics.get_mut(&name).filter(|_| exists);
+            let mut topic = topic;
+            let partitions = topic_data
+                .partition_data
+                .into_iter()
+                .map(|p| {
+                    let result = PartitionProduceResponse::default().with_index(p.index);
+                    let outcome = if !acks_ok {
+                        Err((ErrorCode::INVALID_REQUIRED_ACKS, "acks must be -1, 0 or 1".into()))
+                    } else {
+                        match topic.as_deref_mut() {
+                            Some(t) => append(t, p.index, p.records.unwrap_or_default()),
+                            None => Err((
+                                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+                                format!("unknown topic '{name}'"),
+                            )),
+                        }
+                    };
+                    match outcome {
+                        Ok(done) => {
+                            appended = true;
+                            result
+                                .with_base_offset(done.base_offset)
+                                .with_log_append_time_ms(done.log_append_time)
+                                .with_log_start_offset(done.log_start_offset)
+                        }
+                        Err((code, message)) => {
+                            tracing::debug!(topic = %name, partition = p.index, %code, %message, "produce rejected");
+                            let result = result.with_error_code(code.0).with_base_offset(-1);
+                            if version >= 8 {
+                                result.with_error_message(Some(StrBytes::from_string(message)))
+                            } else {
+                                result
+                            }
+                        }
+                    }
+                })
+                .collect();
+            responses.push(
+                TopicProduceResponse::default()
+                    .with_name(topic_data.name)
+                    .with_partition_responses(partitions),
+            );
+        }
+    }
+    if appended {
+        state.notify_appended();
+    }
+    (req.acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}
+
+/// What a successful append reports.
+struct Appended {
+    base_offset: i64,
+    log_append_time: i64,
+    log_start_offset: i64,
+}
+
+type Rejection = (ErrorCode, String);
+
+/// Validates every batch for one partition, then appends them all, or none.
+fn append(topic: &mut Topic, partition: i32, records: Bytes) -> Result<Appended, Rejection> {
+    let max_bytes = usize::try_from(topic.config.max_message_bytes).unwrap_or(0);
+    let append_time = match topic.config.timestamp_type {
+        TimestampType::LogAppendTime => Some(now_ms()),
+        TimestampType::CreateTime => None,
+    };
+    let log = topic.partition_mut(partition).ok_or_else(|| {
+        (
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            format!("no partition {partition}"),
+        )
+    })?;
+    let batches = validate(records, max_bytes)?;
+    let base_offset = log.next_offset();
+    let mut next = base_offset;
+    for batch in batches {
+        let count = i64::from(batch.last_offset_delta()) + 1;
+        let max_timestamp = append_time.unwrap_or_else(|| batch.max_timestamp());
+        let bytes = batch
+            .into_stored(next, 0, append_time)
+            .map_err(corrupt)?
+            .into_bytes();
+        log.append(StoredBatch {
+            base_offset: next,
+            last_offset: next + count - 1,
+            max_timestamp,
+            bytes,
+        });
+        next += count;
+    }
+    Ok(Appended {
+        base_offset,
+        log_append_time: append_time.unwrap_or(-1),
+        log_start_offset: log.log_start_offset(),
+    })
+}
+
+/// Checks what Kafka checks before writing: whole v2 batches, sizes, CRCs, and records that
+/// parse and agree with the batch header.
+fn validate(records: Bytes, max_bytes: usize) -> Result<Vec<RecordBatch>, Rejection> {
+    if records.is_empty() {
+        return Err((ErrorCode::CORRUPT_MESSAGE, "no record batches".into()));
+    }
+    let mut iter = RecordBatch::iter_blob(records);
+    let mut batches = Vec::new();
+    for batch in iter.by_ref() {
+        let batch = batch.map_err(corrupt)?;
+        if batch.magic() != MAGIC_V2 {
+            return Err((
+                ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT,
+                format!("message format v{} is not supported; use v2", batch.magic()),
+            ));
+        }
+        if batch.size() > max_bytes {
+            return Err((
+                ErrorCode::MESSAGE_TOO_LARGE,
+                format!(
+                    "batch of {} bytes exceeds max.message.bytes {max_bytes}",
+                    batch.size()
+                ),
+            ));
+        }
+        batch.verify_crc().map_err(corrupt)?;
+        let declared = batch.records_count();
+        if declared <= 0 || i64::from(declared) != i64::from(batch.last_offset_delta()) + 1 {
+            return Err((
+                ErrorCode::INVALID_RECORD,
+                format!(
+                    "batch declares {declared} records but a last offset delta of {}",
+                    batch.last_offset_delta()
+                ),
+            ));
+        }
+        let mut seen = 0i32;
+        for record in batch.records().map_err(corrupt)? {
+            record.map_err(corrupt)?;
+            seen += 1;
+        }
+        if seen != declared {
+            return Err((
+                ErrorCode::CORRUPT_MESSAGE,
+                format!("batch declares {declared} records but holds {seen}"),
+            ));
+        }
+        batches.push(batch);
+    }
+    if iter.truncated_tail() {
+        return Err((
+            ErrorCode::CORRUPT_MESSAGE,
+            "the last record batch is truncated".into(),
+        ));
+    }
+    Ok(batches)
+}
+
+fn corrupt(err: RecordError) -> Rejection {
+    (ErrorCode::CORRUPT_MESSAGE, err.to_string())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,200 @@
+//! The broker's state: topics and their logs, and what waiting fetches listen to.
+//!
+//! State holds no protocol types: handlers translate requests into calls here and the results
+//! back into responses. One mutex guards the topic map; every critical section is short and
+//! never awaits, so a std mutex is the right tool.
+
+pub mod log;
+pub mod topics;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use ferrokafka_protocol::ErrorCode;
+use tokio::sync::Notify;
+
+use crate::BrokerConfig;
+use topics::{is_valid_topic_name, ConfigError, Topic, TopicConfig};
+
+/// The advertised address of this broker, as Metadata and DescribeCluster report it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Host clients should connect to.
+    pub host: String,
+    /// Port clients should connect to.
+    pub port: i32,
+}
+
+/// Counters a test can read to see connections come and go.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ConnectionStats {
+    /// Connections accepted since start.
+    pub accepted: u64,
+    /// Connections closed because of bad input.
+    pub rejected: u64,
+}
+
+/// Everything one mini-broker knows.
+#[derive(Debug)]
+pub struct BrokerState {
+    /// Settings fixed at start.
+    pub config: BrokerConfig,
+    /// Where clients reach us.
+    pub endpoint: Endpoint,
+    topics: Mutex<BTreeMap<String, Topic>>,
+    appended: Notify,
+    next_producer_id: AtomicI64,
+    stats: Mutex<ConnectionStats>,
+}
+
+/// Why a topic could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateTopicError {
+    /// The name breaks Kafka's naming rules.
+    #[error("topic name '{0}' is not legal: use 1 to 249 of a-z A-Z 0-9 . _ -")]
+    InvalidName(String),
+    /// A topic of that name exists.
+    #[error("topic '{0}' already exists")]
+    Exists(String),
+    /// The partition count is below one or too large.
+    #[error("number of partitions must be between 1 and {max}, not {got}")]
+    InvalidPartitions {
+        /// What was asked.
+        got: i32,
+        /// The largest count we allow.
+        max: i32,
+    },
+    /// A config key or value is not acceptable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl CreateTopicError {
+    /// The Kafka error code for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CreateTopicError::InvalidName(_) => ErrorCode::INVALID_TOPIC_EXCEPTION,
+            CreateTopicError::Exists(_) => ErrorCode::TOPIC_ALREADY_EXISTS,
+            CreateTopicError::InvalidPartitions { .. } => ErrorCode::INVALID_PARTITIONS,
+            CreateTopicError::Config(_) => ErrorCode::INVALID_CONFIG,
+        }
+    }
+}
+
+/// Upper bound on partitions per topic: a client typo must not allocate millions of logs.
+pub const MAX_PARTITIONS: i32 = 10_000;
+
+impl BrokerState {
+    /// Fresh state for a broker reachable at `endpoint`.
+    pub fn new(config: BrokerConfig, endpoint: Endpoint) -> Self {
+        BrokerState {
+            config,
+            endpoint,
+            topics: Mutex::new(BTreeMap::new()),
+            appended: Notify::new(),
+            next_producer_id: AtomicI64::new(1000),
+            stats: Mutex::new(ConnectionStats::default()),
+        }
+    }
+
+    /// The topic map. A panic while holding the lock is a bug elsewhere; the map itself is
+    /// still consistent (every mutation is a single insert, remove or push), so keep serving.
+    pub fn topics(&self) -> MutexGuard<'_, BTreeMap<String, Topic>> {
+        self.topics
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Updates the connection counters.
+    pub(crate) fn stats(&self, update: impl FnOnce(&mut ConnectionStats)) {
+        update(&mut self.stats.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// A copy of the connection counters.
+    pub fn connection_stats(&self) -> ConnectionStats {
+        *self.stats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes fetches waiting for data.
+    pub fn notify_appended(&self) {
+        self.appended.notify_waiters();
+    }
+
+    /// Resolves at the next [`Self::notify_appended`]; create it before checking for data.
+    pub fn appended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.appended.notified()
+    }
+
+    /// A producer id no one else has.
+    pub fn allocate_producer_id(&self) -> i64 {
+        self.next_producer_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Creates a topic in `topics` (the caller holds the lock).
+    pub fn create_topic(
+        &self,
+        topics: &mut BTreeMap<String, Topic>,
+        name: &str,
+        partitions: i32,
+        config: TopicConfig,
+    ) -> Result<(), CreateTopicError> {
+        if !is_valid_topic_name(name) {
+            return Err(CreateTopicError::InvalidName(name.to_owned()));
+        }
+        if topics.contains_key(name) {
+            return Err(CreateTopicError::Exists(name.to_owned()));
+        }
+        let count = self.check_partitions(partitions)?;
+        topics.insert(name.to_owned(), Topic::new(count, config));
+        Ok(())
+    }
+
+    /// Validates a partition count; `-1` means the broker default.
+    pub fn check_partitions(&self, partitions: i32) -> Result<usize, CreateTopicError> {
+        let partitions = if partitions == -1 {
+            self.config.default_partitions
+        } else {
+            partitions
+        };
+        match usize::try_from(partitions) {
+            Ok(n) if n >= 1 && partitions <= MAX_PARTITIONS => Ok(n),
+            _ => Err(CreateTopicError::InvalidPartitions {
+                got: partitions,
+                max: MAX_PARTITIONS,
+            }),
+        }
+    }
+
+    /// A config built from client-given keys, within this broker's memory limit.
+    pub fn topic_config<'a>(
+        &self,
+        pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Result<TopicConfig, ConfigError> {
+        TopicConfig::from_overrides(pairs, self.config.partition_retention_bytes)
+    }
+
+    /// Creates `name` with default settings if auto-creation is on and it does not exist.
+    /// Returns whether the topic exists afterwards.
+    pub fn auto_create(&self, topics: &mut BTreeMap<String, Topic>, name: &str) -> bool {
+        if topics.contains_key(name) {
+            return true;
+        }
+        if !self.config.auto_create_topics {
+            return false;
+        }
+        let config = TopicConfig::from_overrides([], self.config.partition_retention_bytes);
+        match config.map_err(CreateTopicError::from).and_then(|config| {
+            self.create_topic(topics, name, self.config.default_partitions, config)
+        }) {
+            Ok(()) => {
+                tracing::info!(topic = name, "auto-created topic");
+                true
+            }
+            Err(err) => {
+                tracing::debug!(topic = name, %err, "not auto-creating topic");
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Topics, their partitions and their configuration.
+//!
+//! Topic configuration follows Kafka's topic-level keys; those the broker acts on are parsed
+//! into typed fields, and every key a client set is kept so DescribeConfigs can show it.
+
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+use super::log::PartitionLog;
+
+/// Kafka's default `max.message.bytes`.
+pub const DEFAULT_MAX_MESSAGE_BYTES: i32 = 1_048_588;
+
+/// How record timestamps are set (`message.timestamp.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampType {
+    /// The producer's timestamps are kept.
+    CreateTime,
+    /// The broker stamps each batch with its append time.
+    LogAppendTime,
+}
+
+/// Topic-level settings the broker acts on.
+#[derive(Debug, Clone)]
+pub struct TopicConfig {
+    /// Largest batch accepted, in bytes (`max.message.bytes`).
+    pub max_message_bytes: i32,
+    /// `message.timestamp.type`.
+    pub timestamp_type: TimestampType,
+    /// In-memory bytes kept per partition; the smaller of `retention.bytes` and the broker's
+    /// per-partition limit.
+    pub retention_bytes: usize,
+    /// Every key set explicitly at creation or later, as given.
+    pub overrides: BTreeMap<String, String>,
+}
+
+/// A topic config key with its default, as DescribeConfigs reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigKey {
+    /// The key.
+    pub name: &'static str,
+    /// Kafka's default value.
+    pub default: &'static str,
+    /// Kafka's config type code for DescribeConfigs v3+ (1 boolean, 2 string, 3 int, 5 long,
+    /// 7 list).
+    pub config_type: i8,
+}
+
+/// The topic configs we know and report. The broker acts on `max.message.bytes`,
+/// `message.timestamp.type` and `retention.bytes`; the rest are accepted and echoed.
+pub const TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey {
+        name: "cleanup.policy",
+        default: "delete",
+        config_type: 7,
+    },
+    ConfigKey {
+        name: "compression.type",
+        default: "producer",
+        config_type: 2,
+    },
+    ConfigKey {
+        name: "max.message.bytes",
+        default: "1048588",
+        config_type: 3,
+    },
+    ConfigKey {
+        name: "message.timestamp.type",
+        default: "CreateTime",
+        config_type: 2,
+    },
+    ConfigKey {
+        name: "min.insync.replicas",
+        default: "1",
+        config_type: 3,
+    },
+    ConfigKey {
+        name: "retention.bytes",
+        default: "-1",
+        config_type: 5,
+    },
+    ConfigKey {
+        name: "retention.ms",
+        default: "604800000",
+        config_type: 5,
+    },
+    ConfigKey {
+        name: "segment.bytes",
+        default: "1073741824",
+        config_type: 3,
+    },
+    ConfigKey {
+        name: "unclean.leader.election.enable",
+        default: "false",
+        config_type: 1,
+    },
+];
+
+/// Why a config could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The key is not a topic config we know.
+    #[error("unknown topic config '{0}'")]
+    UnknownKey(String),
+    /// The value does not parse for the key.
+    #[error("invalid value '{value}' for topic config '{key}'")]
+    InvalidValue {
+        /// The key.
+        key: String,
+        /// The value given.
+        value: String,
+    },
+}
+
+impl TopicConfig {
+    /// Builds a topic's config from the keys a client gave, on top of the broker's limits.
+    pub fn from_overrides<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+        partition_retention_bytes: usize,
+    ) -> Result<Self, ConfigError> {
+        let mut config = TopicConfig {
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            timestamp_type: TimestampType::CreateTime,
+            retention_bytes: partition_retention_bytes,
+            overrides: BTreeMap::new(),
+        };
+        for (key, value) in pairs {
+            let Some(value) = value else { continue };
+            config.set(key, value, partition_retention_bytes)?;
+        }
+        Ok(config)
+    }
+
+    fn set(&mut self, key: &str, value: &str, broker_limit: usize) -> Result<(), ConfigError> {
+        let invalid = || ConfigError::InvalidValue {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        };
+        match key {
+            "max.message.bytes" => {
+                self.max_message_bytes = value
+                    .parse()
+                    .ok()
+                    .filter(|v: &i32| *v >= 0)
+                    .ok_or_else(invalid)?;
+            }
+            "message.timestamp.type" => {
+                self.timestamp_type = match value {
+                    "CreateTime" => TimestampType::CreateTime,
+                    "LogAppendTime" => TimestampType::LogAppendTime,
+                    _ => return Err(invalid()),
+                };
+            }
+            "retention.bytes" => {
+                let v: i64 = value.parse().map_err(|_| invalid())?;
+                self.retention_bytes = match usize::try_from(v) {
+                    Ok(v) => v.min(broker_limit),
+                    Err(_) if v == -1 => broker_limit,
+                    Err(_) => return Err(invalid()),
+                };
+            }
+            _ if TOPIC_CONFIG_KEYS.iter().any(|k| k.name == key) => {}
+            _ => return Err(ConfigError::UnknownKey(key.to_owned())),
+        }
+        self.overrides.insert(key.to_owned(), value.to_owned());
+        Ok(())
+    }
+}
+
+/// A topic: its id, partitions and config.
+#[derive(Debug)]
+pub struct Topic {
+    /// The topic id (KIP-516), fixed at creation.
+    pub id: Uuid,
+    /// One log per partition, indexed by partition number.
+    pub partitions: Vec<PartitionLog>,
+    /// The topic's configuration.
+    pub config: TopicConfig,
+}
+
+impl Topic {
+    /// A new topic with `partitions` empty partitions.
+    pub fn new(partitions: usize, config: TopicConfig) -> Self {
+        let logs = (0..partitions)
+            .map(|_| PartitionLog::new(config.retention_bytes))
+            .collect();
+        Topic {
+            id: Uuid::new_v4(),
+            partitions: logs,
+            config,
+        }
+    }
+
+    /// Adds empty partitions up to `count` in total.
+    pub fn grow_to(&mut self, count: usize) {
+        while self.partitions.len() < count {
+            self.partitions
+                .push(PartitionLog::new(self.config.retention_bytes));
+        }
+    }
+
+    /// The partition's log, if it exists.
+    pub fn partition(&self, index: i32) -> Option<&PartitionLog> {
+        self.partitions.get(usize::try_from(index).ok()?)
+    }
+
+    /// The partition's log for appending, if it exists.
+    pub fn partition_mut(&mut self, index: i32) -> Option<&mut PartitionLog> {
+        self.partitions.get_mut(usize::try_from(index).ok()?)
+    }
+}
+
+/// Whether `name` is a legal topic name: 1 to 249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub fn is_valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_names() {
+        assert!(is_valid_topic_name("orders.v1_x-2"));
+        for bad in ["", ".", "..", "a b", "ü", &"x".repeat(250)] {
+            assert!(!is_valid_topic_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn config_parsing() {
+        let c = TopicConfig::from_overrides(
+            [
+                ("message.timestamp.type", Some("LogAppendTime")),
+                ("retention.bytes", Some("100")),
+            ],
+            1000,
+        )
+        .unwrap();
+        assert_eq!(c.timestamp_type, TimestampType::LogAppendTime);
+        assert_eq!(c.retention_bytes, 100);
+        assert!(TopicConfig::from_overrides([("nope", Some("1"))], 1).is_err());
+        assert!(TopicConfig::from_overrides([("max.message.bytes", Some("x"))], 1).is_err());
+    }
+}
