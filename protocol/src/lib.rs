@@ -8,6 +8,7 @@ pub mod error_code;
 pub mod frame;
 pub mod header;
 pub mod versions;
+pub mod wire_check;
 
 pub use error_code::ErrorCode;
 pub use kafka_protocol;
