@@ -7,6 +7,7 @@
 pub mod error_code;
 pub mod frame;
 pub mod header;
+pub mod record;
 pub mod versions;
 pub mod wire_check;
 
