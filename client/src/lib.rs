@@ -1,1 +1,34 @@
-//! placeholder
+//! ferrokafka: an async, pure-Rust Kafka client on tokio.
+//!
+//! This crate is the client core: [`ClientConfig`] (typed settings that also accept the Java
+//! names), [`Client`] (bootstrap, cluster metadata, one pipelined [`Connection`] per broker,
+//! typed requests with [`Client::send_to`]) and one [`Error`] type whose
+//! [`Error::is_retriable`] decides retries everywhere. The producer and consumer are built on
+//! top of it.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ferrokafka::Error> {
+//! use ferrokafka::{Client, ClientConfig};
+//!
+//! let client = Client::connect(ClientConfig::new("localhost:9092")?).await?;
+//! let leader = client.leader_for("events", 0).await?;
+//! println!("partition 0 of events is led by broker {leader}");
+//! client.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! What not (yet): TLS, SASL, the producer and consumer themselves.
+
+mod client;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod metadata;
+
+pub use client::{Client, NewTopic};
+pub use config::{ClientConfig, ClientConfigBuilder};
+pub use connection::{Connection, NegotiatedVersions};
+pub use error::Error;
+pub use ferrokafka_protocol::ErrorCode;
+pub use kafka_protocol;
+pub use metadata::{Broker, Cluster, PartitionInfo, TopicInfo};

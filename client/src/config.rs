@@ -1,0 +1,323 @@
+//! Settings shared by every kind of client: where the cluster is, how long to wait, how to
+//! reconnect.
+//!
+//! Each setting is a typed field with the Java client's default, and can also be set by its
+//! Java/librdkafka name through [`ClientConfig::set`], so that users can carry their existing
+//! `key=value` configs over. [`ClientConfig::validate`] is the one check of the whole; it runs
+//! in [`ClientConfigBuilder::build`] and again in [`crate::Client::connect`].
+//!
+//! Layering: the producer and consumer configs will embed a `ClientConfig` and try their own
+//! keys first, falling back to [`ClientConfig::set`]; [`Error::UnknownConfig`] tells them the
+//! key belongs to nobody. What not: security settings (TLS, SASL) are not here yet.
+
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// Settings of the client core. Defaults are the Java client's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// `host:port` of the brokers to bootstrap from; tried in order until one answers.
+    /// Java: `bootstrap.servers` (no default; required).
+    pub bootstrap_servers: Vec<String>,
+    /// Name sent in every request header, for the broker's logs and quotas.
+    /// Java: `client.id`, default empty.
+    pub client_id: String,
+    /// Longest a request may take, from handing it to the connection (waiting for an in-flight
+    /// slot included) until its response is decoded. Java: `request.timeout.ms`, default 30 s.
+    pub request_timeout: Duration,
+    /// Metadata older than this is refreshed even if nothing asked for it.
+    /// Java: `metadata.max.age.ms`, default 5 min.
+    pub metadata_max_age: Duration,
+    /// Wait before reconnecting to a broker after a failure; doubles per consecutive failure.
+    /// Java: `reconnect.backoff.ms`, default 50 ms.
+    pub reconnect_backoff: Duration,
+    /// Upper bound of the reconnect wait. Java: `reconnect.backoff.max.ms`, default 1 s.
+    pub reconnect_backoff_max: Duration,
+    /// Longest a TCP connect may take. Java: `socket.connection.setup.timeout.ms`,
+    /// default 10 s.
+    pub connection_setup_timeout: Duration,
+    /// Requests one connection may have sent and not yet seen answered; more wait.
+    /// Java: `max.in.flight.requests.per.connection`, default 5.
+    pub max_in_flight_per_connection: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            bootstrap_servers: Vec::new(),
+            client_id: String::new(),
+            request_timeout: Duration::from_millis(30_000),
+            metadata_max_age: Duration::from_millis(300_000),
+            reconnect_backoff: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_millis(1_000),
+            connection_setup_timeout: Duration::from_millis(10_000),
+            max_in_flight_per_connection: 5,
+        }
+    }
+}
+
+/// The keys [`ClientConfig::set`] understands, by their Java names.
+pub const KEYS: &[&str] = &[
+    "bootstrap.servers",
+    "client.id",
+    "request.timeout.ms",
+    "metadata.max.age.ms",
+    "reconnect.backoff.ms",
+    "reconnect.backoff.max.ms",
+    "socket.connection.setup.timeout.ms",
+    "max.in.flight.requests.per.connection",
+];
+
+impl ClientConfig {
+    /// Defaults with `bootstrap.servers` set to `servers` (comma-separated `host:port` list).
+    pub fn new(servers: &str) -> Result<Self, Error> {
+        let mut config = ClientConfig::default();
+        config.set("bootstrap.servers", servers)?;
+        Ok(config)
+    }
+
+    /// A builder starting from the defaults.
+    pub fn builder() -> ClientConfigBuilder {
+        ClientConfigBuilder::default()
+    }
+
+    /// Sets one setting by its Java/librdkafka name.
+    ///
+    /// An unknown key is [`Error::UnknownConfig`]; a value that does not parse or is out of
+    /// range is [`Error::InvalidConfig`]; both name the key and the value.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        let v = value.trim();
+        match key {
+            "bootstrap.servers" => self.bootstrap_servers = parse_servers(key, v)?,
+            "client.id" => self.client_id = v.to_owned(),
+            "request.timeout.ms" => self.request_timeout = parse_ms(key, v, 1)?,
+            "metadata.max.age.ms" => self.metadata_max_age = parse_ms(key, v, 0)?,
+            "reconnect.backoff.ms" => self.reconnect_backoff = parse_ms(key, v, 0)?,
+            "reconnect.backoff.max.ms" => self.reconnect_backoff_max = parse_ms(key, v, 0)?,
+            "socket.connection.setup.timeout.ms" => {
+                self.connection_setup_timeout = parse_ms(key, v, 1)?
+            }
+            "max.in.flight.requests.per.connection" => {
+                self.max_in_flight_per_connection = parse_in_flight(key, v)?
+            }
+            _ => {
+                return Err(Error::UnknownConfig {
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                })
+            }
+        }
+        Ok(self)
+    }
+
+    /// Checks the settings as a whole; the error names the offending key.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.bootstrap_servers.is_empty() {
+            return Err(Error::invalid_config(
+                "bootstrap.servers",
+                "",
+                "at least one host:port is required",
+            ));
+        }
+        for server in &self.bootstrap_servers {
+            check_server("bootstrap.servers", server)?;
+        }
+        if self.request_timeout.is_zero() {
+            return Err(Error::invalid_config(
+                "request.timeout.ms",
+                0,
+                "must be at least 1",
+            ));
+        }
+        if self.connection_setup_timeout.is_zero() {
+            return Err(Error::invalid_config(
+                "socket.connection.setup.timeout.ms",
+                0,
+                "must be at least 1",
+            ));
+        }
+        if self.max_in_flight_per_connection == 0 {
+            return Err(Error::invalid_config(
+                "max.in.flight.requests.per.connection",
+                0,
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Builds a [`ClientConfig`] with typed setters; [`ClientConfigBuilder::build`] validates.
+#[derive(Debug, Clone, Default)]
+pub struct ClientConfigBuilder {
+    config: ClientConfig,
+}
+
+impl ClientConfigBuilder {
+    /// `bootstrap.servers`: the brokers to start from, each `host:port`.
+    pub fn bootstrap_servers<I, S>(mut self, servers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.bootstrap_servers = servers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `client.id`.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.config.client_id = id.into();
+        self
+    }
+
+    /// `request.timeout.ms`.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    /// `metadata.max.age.ms`.
+    pub fn metadata_max_age(mut self, age: Duration) -> Self {
+        self.config.metadata_max_age = age;
+        self
+    }
+
+    /// `reconnect.backoff.ms` and `reconnect.backoff.max.ms`.
+    pub fn reconnect_backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.config.reconnect_backoff = initial;
+        self.config.reconnect_backoff_max = max;
+        self
+    }
+
+    /// `socket.connection.setup.timeout.ms`.
+    pub fn connection_setup_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connection_setup_timeout = timeout;
+        self
+    }
+
+    /// `max.in.flight.requests.per.connection`.
+    pub fn max_in_flight_per_connection(mut self, n: usize) -> Self {
+        self.config.max_in_flight_per_connection = n;
+        self
+    }
+
+    /// Any setting by its Java name; see [`ClientConfig::set`].
+    pub fn set(mut self, key: &str, value: &str) -> Result<Self, Error> {
+        self.config.set(key, value)?;
+        Ok(self)
+    }
+
+    /// The validated config.
+    pub fn build(self) -> Result<ClientConfig, Error> {
+        self.config.validate()?;
+        Ok(self.config)
+    }
+}
+
+fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration, Error> {
+    let ms: u64 = value
+        .parse()
+        .map_err(|_| Error::invalid_config(key, value, "expected milliseconds as an integer"))?;
+    if ms < min {
+        return Err(Error::invalid_config(
+            key,
+            value,
+            &format!("must be at least {min}"),
+        ));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+fn parse_in_flight(key: &str, value: &str) -> Result<usize, Error> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        Ok(_) => Err(Error::invalid_config(key, value, "must be at least 1")),
+        Err(_) => Err(Error::invalid_config(key, value, "expected an integer")),
+    }
+}
+
+/// A comma-separated list, as Java and librdkafka accept it; blanks around entries are
+/// dropped.
+fn parse_servers(key: &str, value: &str) -> Result<Vec<String>, Error> {
+    let servers: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if servers.is_empty() {
+        return Err(Error::invalid_config(
+            key,
+            value,
+            "at least one host:port is required",
+        ));
+    }
+    for server in &servers {
+        check_server(key, server)?;
+    }
+    Ok(servers)
+}
+
+/// `host:port` or `[v6addr]:port`, with a port that fits in 16 bits and a non-empty host.
+fn check_server(key: &str, server: &str) -> Result<(), Error> {
+    let bad = |reason: &str| Err(Error::invalid_config(key, server, reason));
+    let Some((host, port)) = server.rsplit_once(':') else {
+        return bad("expected host:port");
+    };
+    if host.is_empty() || host == "[]" {
+        return bad("the host is empty");
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => bad("the port must be a number from 1 to 65535"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_javas() {
+        let c = ClientConfig::default();
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.metadata_max_age, Duration::from_secs(300));
+        assert_eq!(c.reconnect_backoff, Duration::from_millis(50));
+        assert_eq!(c.reconnect_backoff_max, Duration::from_secs(1));
+        assert_eq!(c.connection_setup_timeout, Duration::from_secs(10));
+        assert_eq!(c.max_in_flight_per_connection, 5);
+        assert_eq!(c.client_id, "");
+        assert!(c.validate().is_err(), "bootstrap.servers is required");
+    }
+
+    #[test]
+    fn servers_parse_like_java() {
+        let c = ClientConfig::new(" a:9092, [::1]:9093,,b.example:1 ").unwrap();
+        assert_eq!(c.bootstrap_servers, ["a:9092", "[::1]:9093", "b.example:1"]);
+        for bad in ["", "a", "a:0", "a:65536", ":9092", "a:x"] {
+            let err = ClientConfig::new(bad).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidConfig { key, .. } if key == "bootstrap.servers"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_listed_key_is_accepted() {
+        let mut c = ClientConfig::default();
+        for key in KEYS {
+            let value = if *key == "bootstrap.servers" {
+                "h:1"
+            } else {
+                "7"
+            };
+            c.set(key, value).unwrap();
+        }
+        assert_eq!(c.client_id, "7");
+        assert_eq!(c.max_in_flight_per_connection, 7);
+        assert_eq!(c.reconnect_backoff_max, Duration::from_millis(7));
+    }
+}

@@ -1,0 +1,181 @@
+//! One TCP connection to one broker, with typed, pipelined, cancel-safe requests.
+//!
+//! [`Connection::connect`] dials, starts the writer and reader tasks ([`pipeline`]) and
+//! negotiates API versions ([`negotiate`]). [`Connection::send`] then picks the negotiated
+//! version for the request's API key, encodes header and body, and decodes the response after
+//! [`ferrokafka_protocol::wire_check`] has checked that every count in it is backed by bytes.
+//!
+//! Every public future here is cancel-safe: dropping it never leaves half a frame on the socket
+//! (the writer task owns the socket). A malformed response, an I/O error, an unknown
+//! correlation id or a request timeout kills the connection; every request still pending on it
+//! fails with the retriable [`Error::Disconnected`], and the owner (usually the pool in
+//! [`crate::Client`]) opens a new one.
+//!
+//! What not: no retries (callers decide, knowing whether a request is idempotent), no TLS or
+//! SASL yet, no reconnect (a `Connection` is one socket's lifetime).
+
+pub mod backoff;
+mod negotiate;
+mod pipeline;
+pub(crate) mod pool;
+
+use std::time::Duration;
+
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::{Decodable, Request};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+pub use negotiate::NegotiatedVersions;
+use pipeline::{Pipeline, Response};
+
+use crate::config::ClientConfig;
+use crate::error::Error;
+
+/// A live (or dead) connection to one broker.
+#[derive(Debug)]
+pub struct Connection {
+    pipeline: Pipeline,
+    versions: NegotiatedVersions,
+    request_timeout: Duration,
+}
+
+impl Connection {
+    /// Dials `addr` (`host:port`), then negotiates versions.
+    ///
+    /// The TCP connect is bounded by `socket.connection.setup.timeout.ms`, the ApiVersions
+    /// exchange by `request.timeout.ms`. Cancel-safe: a dropped call closes the half-made
+    /// connection.
+    pub async fn connect(addr: &str, config: &ClientConfig) -> Result<Connection, Error> {
+        let setup = config.connection_setup_timeout;
+        let stream = timeout(setup, TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::Timeout {
+                operation: format!("connecting to {addr}"),
+                after: setup,
+            })?
+            .map_err(|source| Error::Io {
+                broker: addr.to_owned(),
+                source,
+            })?;
+        // Requests are small and latency matters more than packet count.
+        stream.set_nodelay(true).map_err(|source| Error::Io {
+            broker: addr.to_owned(),
+            source,
+        })?;
+        let pipeline = Pipeline::start(
+            stream,
+            addr,
+            &config.client_id,
+            config.max_in_flight_per_connection,
+        );
+        let versions = match negotiate::negotiate(&pipeline, config.request_timeout).await {
+            Ok(versions) => versions,
+            Err(err) => {
+                pipeline.close("version negotiation failed").await;
+                return Err(err);
+            }
+        };
+        tracing::debug!(broker = addr, ?versions, "connected");
+        Ok(Connection {
+            pipeline,
+            versions,
+            request_timeout: config.request_timeout,
+        })
+    }
+
+    /// `host:port` this connection was dialled at.
+    pub fn broker(&self) -> &str {
+        self.pipeline.broker()
+    }
+
+    /// The versions settled with this broker.
+    pub fn versions(&self) -> &NegotiatedVersions {
+        &self.versions
+    }
+
+    /// The version [`Connection::send`] uses for `api`, if the broker speaks it.
+    pub fn api_version(&self, api: ApiKey) -> Option<i16> {
+        self.versions.get(api)
+    }
+
+    /// Sends `request` at the negotiated version and waits for its response.
+    ///
+    /// The whole exchange (waiting for an in-flight slot, the write, the response) is bounded
+    /// by `request.timeout.ms`. Cancel-safe; see the module docs.
+    pub async fn send<R: Request>(&self, request: R) -> Result<R::Response, Error> {
+        self.send_with(|_| request).await
+    }
+
+    /// Like [`Connection::send`], for requests whose fields depend on the version: `build`
+    /// gets the negotiated version.
+    pub async fn send_with<R, F>(&self, build: F) -> Result<R::Response, Error>
+    where
+        R: Request,
+        F: FnOnce(i16) -> R,
+    {
+        let (api, version) = self.pick::<R>()?;
+        let frame = self.pipeline.encode(api, version, &build(version))?;
+        let response = self
+            .pipeline
+            .round_trip(api, version, frame, self.request_timeout)
+            .await?;
+        self.decode::<R::Response>(api, response)
+    }
+
+    /// Sends a request that the broker does not answer (Produce with `acks=0`); resolves once
+    /// the frame is flushed to the socket, bounded by `request.timeout.ms`.
+    ///
+    /// Using this for a request that does get a response kills the connection when the
+    /// response arrives (its correlation id is unknown).
+    pub async fn send_without_response<R: Request>(&self, request: R) -> Result<(), Error> {
+        let (api, version) = self.pick::<R>()?;
+        let (_, frame) = self.pipeline.encode(api, version, &request)?;
+        self.pipeline
+            .send_only(api, version, frame, self.request_timeout)
+            .await
+    }
+
+    /// True once the connection is dead; it never comes back.
+    pub fn is_dead(&self) -> bool {
+        self.pipeline.is_dead()
+    }
+
+    /// Resolves once the connection is dead, with the reason.
+    pub async fn closed(&self) -> String {
+        self.pipeline.closed().await
+    }
+
+    /// Closes the connection: pending requests fail with [`Error::Disconnected`].
+    pub async fn close(&self) {
+        self.pipeline.close("closed by the client").await;
+    }
+
+    fn pick<R: Request>(&self) -> Result<(ApiKey, i16), Error> {
+        let unsupported = || Error::UnsupportedApi {
+            broker: self.broker().to_owned(),
+            api: ApiKey::try_from(R::KEY)
+                .map_or_else(|()| format!("api key {}", R::KEY), |k| format!("{k:?}")),
+        };
+        let api = ApiKey::try_from(R::KEY).map_err(|()| unsupported())?;
+        let version = self.versions.get(api).ok_or_else(unsupported)?;
+        Ok((api, version))
+    }
+
+    fn decode<T: Decodable>(&self, api: ApiKey, response: Response) -> Result<T, Error> {
+        let mut body = response.body;
+        T::decode(&mut body, response.version).map_err(|err| {
+            let reason = err.to_string();
+            // The shape was right but the content was not (bad UTF-8, a null where none is
+            // allowed): a broker that says this cannot be trusted with the next answer.
+            self.pipeline
+                .kill(&format!("malformed {api:?} response: {reason}"));
+            Error::MalformedResponse {
+                broker: self.broker().to_owned(),
+                api,
+                version: response.version,
+                reason,
+            }
+        })
+    }
+}

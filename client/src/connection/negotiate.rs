@@ -1,0 +1,118 @@
+//! ApiVersions on connect: learn what the broker speaks and settle on one version per API.
+//!
+//! We ask at our highest ApiVersions version. A broker that does not speak it answers in v0
+//! with UNSUPPORTED_VERSION and its own list (KIP-511); we then ask again at the highest
+//! version both sides speak. The result is [`versions::negotiate`] over the broker's list.
+//!
+//! What not: no feature flags (finalized features are ignored), no re-negotiation on a live
+//! connection.
+
+use std::time::Duration;
+
+use ferrokafka_protocol::versions::{self, ApiRange};
+use ferrokafka_protocol::ErrorCode;
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::protocol::{Decodable, StrBytes};
+
+use super::pipeline::Pipeline;
+use crate::error::Error;
+
+/// What was settled with one broker: per API, the version both sides speak, highest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NegotiatedVersions {
+    chosen: Vec<(ApiKey, i16)>,
+    broker: Vec<(i16, i16, i16)>,
+}
+
+impl NegotiatedVersions {
+    /// The version to use for `api`, or `None` when the broker speaks no version we speak.
+    pub fn get(&self, api: ApiKey) -> Option<i16> {
+        self.chosen
+            .iter()
+            .find(|(key, _)| *key == api)
+            .map(|(_, version)| *version)
+    }
+
+    /// Every API with its chosen version, in the order of our version table.
+    pub fn iter(&self) -> impl Iterator<Item = (ApiKey, i16)> + '_ {
+        self.chosen.iter().copied()
+    }
+
+    /// The `(min, max)` the broker advertised for `api_key`, including APIs we do not speak.
+    pub fn broker_range(&self, api_key: i16) -> Option<(i16, i16)> {
+        self.broker
+            .iter()
+            .find(|(key, _, _)| *key == api_key)
+            .map(|(_, min, max)| (*min, *max))
+    }
+}
+
+/// Runs the ApiVersions exchange on a fresh pipeline.
+pub(super) async fn negotiate(
+    pipeline: &Pipeline,
+    timeout: Duration,
+) -> Result<NegotiatedVersions, Error> {
+    let ours = versions::supported(ApiKey::ApiVersions).ok_or_else(|| unsupported(pipeline))?;
+    let first = ask(pipeline, ours.max, timeout).await?;
+    let response = if first.error_code == ErrorCode::UNSUPPORTED_VERSION.0 {
+        let version = retry_version(&ours, &first).ok_or_else(|| unsupported(pipeline))?;
+        ask(pipeline, version, timeout).await?
+    } else {
+        first
+    };
+    Error::check(response.error_code, None)?;
+    let broker: Vec<(i16, i16, i16)> = response
+        .api_keys
+        .iter()
+        .map(|k| (k.api_key, k.min_version, k.max_version))
+        .collect();
+    let chosen = versions::negotiate(&broker);
+    Ok(NegotiatedVersions { chosen, broker })
+}
+
+/// The highest ApiVersions version both speak, from the broker's UNSUPPORTED_VERSION answer;
+/// v0 when the broker lists none (as the Java client assumes).
+fn retry_version(ours: &ApiRange, answer: &ApiVersionsResponse) -> Option<i16> {
+    match answer
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiKey::ApiVersions as i16)
+    {
+        Some(theirs) => ours.highest_common(theirs.min_version, theirs.max_version),
+        None => ours.contains(0).then_some(0),
+    }
+}
+
+async fn ask(
+    pipeline: &Pipeline,
+    version: i16,
+    timeout: Duration,
+) -> Result<ApiVersionsResponse, Error> {
+    let mut request = ApiVersionsRequest::default();
+    if version >= 3 {
+        request.client_software_name = StrBytes::from_static_str("ferrokafka");
+        request.client_software_version = StrBytes::from_static_str(env!("CARGO_PKG_VERSION"));
+    }
+    let frame = pipeline.encode(ApiKey::ApiVersions, version, &request)?;
+    let response = pipeline
+        .round_trip(ApiKey::ApiVersions, version, frame, timeout)
+        .await?;
+    let mut body = response.body;
+    ApiVersionsResponse::decode(&mut body, response.version).map_err(|err| {
+        let reason = err.to_string();
+        pipeline.kill(&format!("malformed ApiVersions response: {reason}"));
+        Error::MalformedResponse {
+            broker: pipeline.broker().to_owned(),
+            api: ApiKey::ApiVersions,
+            version: response.version,
+            reason,
+        }
+    })
+}
+
+fn unsupported(pipeline: &Pipeline) -> Error {
+    Error::UnsupportedApi {
+        broker: pipeline.broker().to_owned(),
+        api: "ApiVersions".to_owned(),
+    }
+}
