@@ -71,12 +71,4 @@ pub enum WireCheckError {
         /// The bytes the value took.
         used: usize,
     },
-    /// Bytes left over after the last field.
-    #[error("{extra} bytes left over after the body ends at offset {offset}")]
-    TrailingBytes {
-        /// Where the body should have ended.
-        offset: usize,
-        /// How many bytes follow.
-        extra: usize,
-    },
 }

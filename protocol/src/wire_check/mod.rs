@@ -11,8 +11,9 @@
 //! What not: no semantics (error codes, UTF-8, null in a version before the field became
 //! nullable, known tags outside their versions are all left to the decoder, which reports them
 //! as errors, not aborts), no record batches (`Records` is opaque bytes here), no headers: the
-//! body starts after the request or response header. Bytes left after the last field are
-//! rejected.
+//! body starts after the request or response header. Bytes after the last field are allowed,
+//! as Kafka's own parsers allow them (librdkafka 2.12 sends some); [`request_len`] and
+//! [`response_len`] say where the message ended.
 
 mod error;
 // One field per line, as in the Kafka JSON, however short or long the line.
@@ -31,11 +32,21 @@ use schema::{Api, Message};
 ///
 /// `Ok` means kafka-protocol can decode it without sizing anything beyond the bytes present.
 pub fn check_request(api_key: i16, version: i16, body: &[u8]) -> Result<(), WireCheckError> {
-    check(api_key, version, body, |api| api.request)
+    request_len(api_key, version, body).map(drop)
 }
 
 /// Checks a response body (the bytes after the response header) for `api_key` at `version`.
 pub fn check_response(api_key: i16, version: i16, body: &[u8]) -> Result<(), WireCheckError> {
+    response_len(api_key, version, body).map(drop)
+}
+
+/// Like [`check_request`], returning how many bytes of `body` the request took.
+pub fn request_len(api_key: i16, version: i16, body: &[u8]) -> Result<usize, WireCheckError> {
+    check(api_key, version, body, |api| api.request)
+}
+
+/// Like [`check_response`], returning how many bytes of `body` the response took.
+pub fn response_len(api_key: i16, version: i16, body: &[u8]) -> Result<usize, WireCheckError> {
     check(api_key, version, body, |api| api.response)
 }
 
@@ -67,7 +78,7 @@ fn check(
     version: i16,
     body: &[u8],
     side: fn(&Api) -> &'static Message,
-) -> Result<(), WireCheckError> {
+) -> Result<usize, WireCheckError> {
     let message = messages::APIS
         .iter()
         .find(|api| api.key == api_key)

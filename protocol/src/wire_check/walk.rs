@@ -9,26 +9,20 @@
 use super::schema::{Field, Message, Ty};
 use super::WireCheckError;
 
-/// Walks `body` as `message` at `version`; the caller has checked the version is in range.
+/// Walks `body` as `message` at `version` and returns how many bytes the message took; the
+/// caller has checked the version is in range.
 pub(super) fn walk_message(
     message: &Message,
     version: i16,
     body: &[u8],
-) -> Result<(), WireCheckError> {
+) -> Result<usize, WireCheckError> {
     let walk = Walk {
         version,
         flexible: message.flexible.contains(version),
     };
     let mut reader = Reader::new(body, 0);
     walk.fields(&mut reader, message.fields)?;
-    if reader.rest.is_empty() {
-        Ok(())
-    } else {
-        Err(WireCheckError::TrailingBytes {
-            offset: reader.offset,
-            extra: reader.rest.len(),
-        })
-    }
+    Ok(reader.offset)
 }
 
 /// What stays fixed for one body: its version and whether that version is flexible.

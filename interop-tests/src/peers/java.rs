@@ -1,0 +1,194 @@
+//! The Java `kafka-clients` library through `interop-tests/java/KafkaPeer.java`, built and run
+//! by `scripts/java-peer.sh`. Records cross the process boundary as tab-separated lines with
+//! base64 fields (see the header of KafkaPeer.java).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::{Delivered, Settings};
+use crate::record::{Consumed, TestRecord};
+use crate::{missing, repo_root};
+
+fn script() -> std::path::PathBuf {
+    repo_root().join("scripts/java-peer.sh")
+}
+
+/// True once the peer is built; otherwise reports it missing (a failure in CI).
+pub fn available() -> bool {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(script())
+            .arg("build")
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    });
+    match built {
+        Ok(()) => true,
+        Err(why) => {
+            missing(
+                "the Java client peer",
+                &format!("scripts/setup.sh fetches its jars; build said: {why}"),
+            );
+            false
+        }
+    }
+}
+
+fn run(args: &[String], stdin: &str) -> (i32, String) {
+    let mut child = Command::new("timeout")
+        .arg("120")
+        .arg("bash")
+        .arg(script())
+        .arg("run")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn java peer");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write java stdin");
+    let out = child.wait_with_output().expect("java peer output");
+    let code = out.status.code().unwrap_or(-1);
+    if code != 0 && code != 3 {
+        panic!(
+            "java peer {args:?} exited {code}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    (
+        code,
+        String::from_utf8(out.stdout).expect("java peer prints ASCII"),
+    )
+}
+
+fn b64(v: &Option<Vec<u8>>) -> String {
+    v.as_ref()
+        .map_or_else(|| "~".to_owned(), |b| STANDARD.encode(b))
+}
+
+fn unb64(s: &str) -> Option<Vec<u8>> {
+    (s != "~").then(|| STANDARD.decode(s).expect("java peer base64"))
+}
+
+/// Produces `records` with the Java producer; returns where each landed.
+pub fn produce(
+    bootstrap: &str,
+    topic: &str,
+    records: &[TestRecord],
+    settings: Settings,
+) -> Vec<Delivered> {
+    let input: String = records
+        .iter()
+        .map(|r| {
+            let headers = if r.headers.is_empty() {
+                "-".to_owned()
+            } else {
+                r.headers
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", STANDARD.encode(k), b64(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let ts = r.timestamp.map_or("-".to_owned(), |t| t.to_string());
+            format!(
+                "{}\t{ts}\t{}\t{}\t{headers}\n",
+                r.partition,
+                b64(&r.key),
+                b64(&r.value)
+            )
+        })
+        .collect();
+    let mut args = vec!["produce".to_owned(), bootstrap.to_owned(), topic.to_owned()];
+    args.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
+    let (_, out) = run(&args, &input);
+    let delivered: Vec<Delivered> = out
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                f[0].parse().expect("partition"),
+                f[1].parse().expect("offset"),
+            )
+        })
+        .collect();
+    assert_eq!(delivered.len(), records.len(), "java peer delivery count");
+    delivered
+}
+
+/// Reads `count` records of `partition` from `offset` with the Java consumer (manual assign).
+pub fn consume(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    count: usize,
+    settings: Settings,
+) -> Vec<Consumed> {
+    let mut args = vec![
+        "consume".to_owned(),
+        bootstrap.to_owned(),
+        topic.to_owned(),
+        partition.to_string(),
+        offset.to_string(),
+        count.to_string(),
+        "30000".to_owned(),
+    ];
+    args.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
+    let (code, out) = run(&args, "");
+    let got: Vec<Consumed> = out.lines().map(parse_line).collect();
+    assert_eq!(
+        code,
+        0,
+        "java consumer timed out after {} of {count} records",
+        got.len()
+    );
+    got
+}
+
+fn parse_line(line: &str) -> Consumed {
+    let f: Vec<&str> = line.split('\t').collect();
+    assert_eq!(f.len(), 7, "java peer line: {line:?}");
+    let headers = if f[6] == "-" {
+        Vec::new()
+    } else {
+        f[6].split(',')
+            .map(|pair| {
+                // The separator is the last '=' of the first run of '=' (base64 padding of the
+                // key comes before it).
+                let start = pair.find('=').expect("header separator");
+                let run_len = pair[start..].chars().take_while(|c| *c == '=').count();
+                let sep = start + run_len - 1;
+                let key = STANDARD.decode(&pair[..sep]).expect("header key base64");
+                (
+                    String::from_utf8(key).expect("header key utf-8"),
+                    unb64(&pair[sep + 1..]),
+                )
+            })
+            .collect()
+    };
+    Consumed {
+        offset: f[1].parse().expect("offset"),
+        record: TestRecord {
+            partition: f[0].parse().expect("partition"),
+            timestamp: f[2].parse().ok().filter(|t: &i64| *t >= 0),
+            key: unb64(f[4]),
+            value: unb64(f[5]),
+            headers,
+        },
+    }
+}

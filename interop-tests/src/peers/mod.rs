@@ -1,0 +1,13 @@
+//! Third-party clients driven by the scenarios: librdkafka (the `rdkafka` crate), kcat, and
+//! the Java `kafka-clients` library.
+
+pub mod java;
+pub mod kcat;
+pub mod rdkafka;
+
+/// Producer settings a scenario varies: `(key, value)` pairs with Java/librdkafka names,
+/// which all three peers share (`acks`, `compression.type`, `enable.idempotence`, ...).
+pub type Settings<'a> = &'a [(&'a str, &'a str)];
+
+/// Where a produced record landed.
+pub type Delivered = (i32, i64);

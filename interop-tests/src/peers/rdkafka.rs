@@ -1,0 +1,248 @@
+//! librdkafka through the `rdkafka` crate: a `BaseProducer` and a `BaseConsumer` with manual
+//! assignment (no group), both blocking with bounded waits.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::sync::{Arc, Mutex};
+
+use super::{Delivered, Settings};
+use crate::record::{Consumed, TestRecord};
+
+/// Collects delivery reports, in the order they arrive, tagged with the record's index.
+#[derive(Default, Clone)]
+struct Reports(Arc<Mutex<Vec<(usize, Result<Delivered, String>)>>>);
+
+impl ClientContext for Reports {}
+
+impl ProducerContext for Reports {
+    type DeliveryOpaque = Box<usize>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, index: Self::DeliveryOpaque) {
+        let outcome = match result {
+            Ok(m) => Ok((m.partition(), m.offset())),
+            Err((e, _)) => Err(e.to_string()),
+        };
+        self.0.lock().expect("reports").push((*index, outcome));
+    }
+}
+
+fn config(bootstrap: &str, settings: Settings) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap).set("log_level", "4");
+    for (k, v) in settings {
+        c.set(*k, *v);
+    }
+    c
+}
+
+/// Produces `records` and returns where each landed, in input order.
+pub fn produce(
+    bootstrap: &str,
+    topic: &str,
+    records: &[TestRecord],
+    settings: Settings,
+) -> Vec<Delivered> {
+    let reports = Reports::default();
+    let producer: BaseProducer<Reports> = config(bootstrap, settings)
+        .create_with_context(reports.clone())
+        .expect("rdkafka producer");
+    for (i, r) in records.iter().enumerate() {
+        let mut headers = OwnedHeaders::new();
+        for (k, v) in &r.headers {
+            headers = headers.insert(Header {
+                key: k,
+                value: v.as_deref(),
+            });
+        }
+        let mut rec: BaseRecord<'_, [u8], [u8], Box<usize>> =
+            BaseRecord::with_opaque_to(topic, Box::new(i))
+                .partition(r.partition)
+                .headers(headers);
+        if let Some(k) = &r.key {
+            rec = rec.key(k.as_slice());
+        }
+        if let Some(v) = &r.value {
+            rec = rec.payload(v.as_slice());
+        }
+        if let Some(ts) = r.timestamp {
+            rec = rec.timestamp(ts);
+        }
+        producer.send(rec).map_err(|(e, _)| e).expect("enqueue");
+        producer.poll(Duration::ZERO);
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .expect("rdkafka flush");
+    let mut out = reports.0.lock().expect("reports").clone();
+    assert_eq!(out.len(), records.len(), "missing delivery reports");
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter()
+        .map(|(i, r)| r.unwrap_or_else(|e| panic!("rdkafka delivery of record {i} failed: {e}")))
+        .collect()
+}
+
+/// Reads `count` records from `partition` starting at `offset`, within `timeout`.
+pub fn consume(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    count: usize,
+    timeout: Duration,
+    settings: Settings,
+) -> Vec<Consumed> {
+    let consumer: BaseConsumer = config(bootstrap, settings)
+        // librdkafka wants a group id even for manual assignment; nothing is committed.
+        .set("group.id", "ferrokafka-interop-assign")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()
+        .expect("rdkafka consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
+        .expect("tpl");
+    consumer.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "rdkafka read {} of {count} records before the timeout",
+            out.len()
+        );
+        match consumer.poll(left.min(Duration::from_millis(500))) {
+            Some(Ok(m)) => out.push(convert(&m)),
+            Some(Err(e)) => panic!("rdkafka consume error: {e}"),
+            None => {}
+        }
+    }
+    out
+}
+
+fn convert(m: &BorrowedMessage<'_>) -> Consumed {
+    let headers = m
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Consumed {
+        offset: m.offset(),
+        record: TestRecord {
+            partition: m.partition(),
+            timestamp: m.timestamp().to_millis(),
+            key: m.key().map(<[u8]>::to_vec),
+            value: m.payload().map(<[u8]>::to_vec),
+            headers,
+        },
+    }
+}
+
+/// The earliest and latest offsets of a partition.
+pub fn watermarks(bootstrap: &str, topic: &str, partition: i32) -> (i64, i64) {
+    let consumer: BaseConsumer = config(bootstrap, &[]).create().expect("rdkafka consumer");
+    consumer
+        .fetch_watermarks(topic, partition, Duration::from_secs(10))
+        .expect("watermarks")
+}
+
+/// Admin operations through librdkafka's admin client.
+pub mod admin {
+    use std::time::Duration;
+
+    use rdkafka::admin::{
+        AdminClient, AdminOptions, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
+    };
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::config::ClientConfig;
+
+    fn client(bootstrap: &str) -> AdminClient<DefaultClientContext> {
+        ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .create()
+            .expect("admin client")
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt")
+            .block_on(f)
+    }
+
+    fn opts() -> AdminOptions {
+        AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)))
+    }
+
+    /// Creates a topic; returns the per-topic result (`Err` holds the librdkafka error text).
+    pub fn create_topic(
+        bootstrap: &str,
+        name: &str,
+        partitions: i32,
+        configs: &[(&str, &str)],
+    ) -> Result<(), String> {
+        let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
+        for (k, v) in configs {
+            topic = topic.set(k, v);
+        }
+        let res =
+            block_on(client(bootstrap).create_topics([&topic], &opts())).expect("create_topics");
+        res.into_iter()
+            .next()
+            .expect("one result")
+            .map(drop)
+            .map_err(|(_, e)| format!("{e:?}"))
+    }
+
+    /// Grows a topic to `total` partitions.
+    pub fn create_partitions(bootstrap: &str, name: &str, total: usize) -> Result<(), String> {
+        let np = NewPartitions::new(name, total);
+        let res = block_on(client(bootstrap).create_partitions([&np], &opts()))
+            .expect("create_partitions");
+        res.into_iter()
+            .next()
+            .expect("one result")
+            .map(drop)
+            .map_err(|(_, e)| format!("{e:?}"))
+    }
+
+    /// Deletes a topic.
+    pub fn delete_topic(bootstrap: &str, name: &str) -> Result<(), String> {
+        let res =
+            block_on(client(bootstrap).delete_topics(&[name], &opts())).expect("delete_topics");
+        res.into_iter()
+            .next()
+            .expect("one result")
+            .map(drop)
+            .map_err(|(_, e)| format!("{e:?}"))
+    }
+
+    /// A topic's configs as `(name, value, is_default)`.
+    pub fn describe_topic_configs(
+        bootstrap: &str,
+        name: &str,
+    ) -> Vec<(String, Option<String>, bool)> {
+        let spec = ResourceSpecifier::Topic(name);
+        let res = block_on(client(bootstrap).describe_configs([&spec], &opts()))
+            .expect("describe_configs");
+        let resource = res
+            .into_iter()
+            .next()
+            .expect("one result")
+            .expect("describe ok");
+        resource
+            .entries
+            .into_iter()
+            .map(|e| (e.name, e.value, e.is_default))
+            .collect()
+    }
+}
