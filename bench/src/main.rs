@@ -1,1 +1,29 @@
-fn main() {}
+//! `ferrokafka-perf`: the project's performance tool. Each subcommand measures one thing the
+//! same way for every broker or client it compares, and prints a Markdown table.
+//!
+//! `startup`: time from launching a broker process to its first answered ApiVersions request,
+//! and its resident memory once idle, for the `mini-broker` binary and (with `--real-kafka`) a
+//! real Apache Kafka broker started by `scripts/real-kafka.sh`.
+
+mod startup;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(about = "ferrokafka performance measurements")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Broker start-up time and idle memory.
+    Startup(startup::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    match Cli::parse().command {
+        Command::Startup(args) => startup::run(args),
+    }
+}

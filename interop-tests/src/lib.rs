@@ -2,8 +2,9 @@
 //! peer client.
 //!
 //! Targets ([`Target`]): the in-process mini-broker, the `mini-broker` binary as a child
-//! process, and a real Apache Kafka broker (started by `scripts/real-kafka.sh`, found through
-//! `KAFKA_BOOTSTRAP` or the state file it writes). Peers ([`peers`]): librdkafka through the
+//! process, a real Apache Kafka broker (started by `scripts/real-kafka.sh`, found through
+//! `KAFKA_BOOTSTRAP` or the state file it writes), and, with the `testcontainers` feature and
+//! a Docker engine, an `apache/kafka` container. Peers ([`peers`]): librdkafka through the
 //! `rdkafka` crate, kcat, and the Java `kafka-clients` library through a small program.
 //!
 //! A missing target or peer is a loud skip on a developer's machine and a failure in CI
@@ -65,6 +66,11 @@ macro_rules! scenario {
             #[test]
             fn real_kafka() {
                 $crate::target::run_on($crate::TargetKind::RealKafka, $body);
+            }
+            #[cfg(feature = "testcontainers")]
+            #[test]
+            fn container() {
+                $crate::target::run_on($crate::TargetKind::Container, $body);
             }
         }
     };

@@ -19,6 +19,9 @@ pub enum TargetKind {
     Binary,
     /// A real Apache Kafka broker started by `scripts/real-kafka.sh`.
     RealKafka,
+    /// An `apache/kafka` container (feature `testcontainers`; needs a Docker engine).
+    #[cfg(feature = "testcontainers")]
+    Container,
 }
 
 /// A running broker and how to reach it; stops it when dropped (unless it is shared).
@@ -39,6 +42,8 @@ enum Guard {
     },
     Child(Child),
     Shared,
+    #[cfg(feature = "testcontainers")]
+    Container(#[allow(dead_code)] container::Running),
 }
 
 /// Starts the target and runs `body` against it; a missing target is reported by [`missing`].
@@ -55,6 +60,8 @@ impl Target {
             TargetKind::InProcess => Some(in_process()),
             TargetKind::Binary => binary(),
             TargetKind::RealKafka => real_kafka(),
+            #[cfg(feature = "testcontainers")]
+            TargetKind::Container => container::start(),
         }
     }
 
@@ -74,6 +81,8 @@ impl Drop for Target {
             }
             Guard::Child(child) => stop_child(child),
             Guard::Shared => {}
+            #[cfg(feature = "testcontainers")]
+            Guard::Container(_) => {}
         }
     }
 }
@@ -204,6 +213,63 @@ fn real_kafka() -> Option<Target> {
                 "start it with scripts/real-kafka.sh start (scripts/test.sh does this)",
             );
             None
+        }
+    }
+}
+
+#[cfg(feature = "testcontainers")]
+mod container {
+    //! One single-node KRaft `apache/kafka` container per target, advertised on a host port
+    //! picked before start so clients reach it through the port mapping.
+
+    use testcontainers::core::{IntoContainerPort, WaitFor};
+    use testcontainers::runners::SyncRunner;
+    use testcontainers::{Container, GenericImage, ImageExt};
+
+    use super::{Guard, Target, TargetKind};
+    use crate::missing;
+
+    /// Keeps the container alive; it is removed when dropped.
+    pub(super) type Running = Container<GenericImage>;
+
+    pub(super) fn start() -> Option<Target> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
+        let image = GenericImage::new("apache/kafka", "4.1.0")
+            .with_wait_for(WaitFor::message_on_stdout("Kafka Server started"))
+            .with_mapped_port(port, 9092.tcp())
+            .with_env_var("KAFKA_NODE_ID", "1")
+            .with_env_var("KAFKA_PROCESS_ROLES", "broker,controller")
+            .with_env_var("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
+            .with_env_var(
+                "KAFKA_ADVERTISED_LISTENERS",
+                format!("PLAINTEXT://127.0.0.1:{port}"),
+            )
+            .with_env_var("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+            .with_env_var(
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            )
+            .with_env_var("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+            .with_env_var("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+            .with_env_var("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+            .with_env_var("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+            .with_env_var("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0");
+        match image.start() {
+            Ok(running) => Some(Target {
+                kind: TargetKind::Container,
+                bootstrap: format!("127.0.0.1:{port}"),
+                guard: Guard::Container(running),
+            }),
+            Err(err) => {
+                missing(
+                    "a Docker engine for the testcontainers target",
+                    &err.to_string(),
+                );
+                None
+            }
         }
     }
 }

@@ -13,9 +13,12 @@ use std::sync::{Arc, Mutex};
 use super::{Delivered, Settings};
 use crate::record::{Consumed, TestRecord};
 
-/// Collects delivery reports, in the order they arrive, tagged with the record's index.
+/// One delivery report: the record's index and where it landed, or librdkafka's error.
+type Report = (usize, Result<Delivered, String>);
+
+/// Collects delivery reports, in the order they arrive.
 #[derive(Default, Clone)]
-struct Reports(Arc<Mutex<Vec<(usize, Result<Delivered, String>)>>>);
+struct Reports(Arc<Mutex<Vec<Report>>>);
 
 impl ClientContext for Reports {}
 

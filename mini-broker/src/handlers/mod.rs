@@ -52,8 +52,8 @@ pub enum Reply {
     Response {
         /// Version to encode the body with.
         version: i16,
-        /// The response body.
-        body: ResponseKind,
+        /// The response body (boxed: the enum of all responses is large).
+        body: Box<ResponseKind>,
     },
     /// Nothing: a Produce with `acks=0`.
     None,
@@ -141,5 +141,8 @@ pub async fn dispatch(
 }
 
 fn respond(version: i16, body: ResponseKind) -> Reply {
-    Reply::Response { version, body }
+    Reply::Response {
+        version,
+        body: Box::new(body),
+    }
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite, set-up included, on a fresh machine or a warm one.
+#
+#   1. scripts/setup.sh: kcat (apt), Java 17 + Maven check, Kafka jars (Maven Central),
+#      the Java client peer
+#   2. cargo fmt --check and clippy -D warnings (also on tests)
+#   3. build everything once, the mini-broker binary included
+#   4. start a real Kafka 4.x broker (scripts/real-kafka.sh), run every test against it and
+#      the mini-broker, stop it again (also on failure)
+#
+# With CI=true a missing peer or broker fails the run instead of being skipped.
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p ferrokafka-protocol`).
+set -euo pipefail
+
+SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$SCRIPTS/.." && pwd)"
+cd "$REPO"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "set-up"
+"$SCRIPTS/setup.sh"
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo check -p ferrokafka-interop-tests --features testcontainers --tests --locked
+
+step "build"
+cargo build --workspace --all-targets --locked
+
+step "real Kafka broker"
+trap '"$SCRIPTS/real-kafka.sh" stop >&2' EXIT
+eval "$("$SCRIPTS/real-kafka.sh" start)"
+export KAFKA_BOOTSTRAP
+printf 'real Kafka at %s, ready after %s ms\n' "$KAFKA_BOOTSTRAP" "$KAFKA_STARTUP_MS" >&2
+
+step "tests"
+export MINI_BROKER_BIN="$REPO/target/debug/mini-broker"
+cargo test --workspace --locked "$@"
