@@ -6,6 +6,11 @@
 //! [`Client::leader_for`] does not know a leader) and on a timer (`metadata.max.age.ms`), by a
 //! background task that stops with [`Client::close`] or when the last handle is dropped.
 //!
+//! Cancellation: every future here may be dropped. Shared state (the cluster view, the pool)
+//! is only ever swapped whole, so a dropped call leaves nothing half-updated; a request that was
+//! already handed to a connection may still reach the broker (a dropped `create_topics` may
+//! still create its topics).
+//!
 //! What not: no retries of user requests (the producer and consumer own their retry policy),
 //! no request routing beyond "send to this node".
 
@@ -153,6 +158,10 @@ impl Client {
     }
 
     /// Sends `request` to broker `node_id` and returns its response. Not retried.
+    ///
+    /// `request.timeout.ms` bounds the request on the connection; opening the connection
+    /// first (reconnect backoff, `socket.connection.setup.timeout.ms`, version negotiation)
+    /// comes on top.
     pub async fn send_to<R: Request>(
         &self,
         node_id: i32,

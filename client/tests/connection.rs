@@ -323,6 +323,38 @@ async fn a_request_timeout_kills_the_connection_and_frees_waiters() {
         .unwrap();
 }
 
+/// Requests whose callers gave up still expire: a silent broker cannot keep the in-flight
+/// slots forever with answers nobody waits for.
+#[tokio::test]
+async fn abandoned_requests_still_expire_and_kill_a_silent_connection() {
+    let fake = FakeBroker::start(|mut raw| async move {
+        raw.handshake().await;
+        raw.until_closed().await;
+    })
+    .await;
+    let mut cfg = config(&fake.bootstrap());
+    cfg.request_timeout = Duration::from_millis(300);
+    cfg.max_in_flight_per_connection = 2;
+    let conn = Connection::connect(&fake.bootstrap(), &cfg).await.unwrap();
+    for topic in ["a", "b"] {
+        // One poll hands the frame over; then the caller walks away.
+        let fut = conn.send(metadata_for(topic));
+        tokio::pin!(fut);
+        tokio::select! {
+            biased;
+            _ = &mut fut => panic!("the fake broker never answers"),
+            () = std::future::ready(()) => {}
+        }
+    }
+    let reason = expect_dead(&conn).await;
+    assert!(reason.contains("got no response within 300ms"), "{reason}");
+    let err = conn.send(metadata_for("c")).await.unwrap_err();
+    assert!(matches!(err, Error::Disconnected { .. }), "{err}");
+    within("the fake broker to see the close", fake.task)
+        .await
+        .unwrap();
+}
+
 /// The timeout covers the write too: a broker that stops reading leaves a large request stuck
 /// in the socket, and the request still fails on time.
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! One TCP connection to one broker, with typed, pipelined, cancel-safe requests.
 //!
-//! [`Connection::connect`] dials, starts the writer and reader tasks ([`pipeline`]) and
-//! negotiates API versions ([`negotiate`]). [`Connection::send`] then picks the negotiated
+//! [`Connection::connect`] dials, starts the writer and reader tasks (`pipeline.rs`) and
+//! negotiates API versions (`negotiate.rs`). [`Connection::send`] then picks the negotiated
 //! version for the request's API key, encodes header and body, and decodes the response after
 //! [`ferrokafka_protocol::wire_check`] has checked that every count in it is backed by bytes.
 //!
@@ -19,8 +19,6 @@ mod negotiate;
 mod pipeline;
 pub(crate) mod pool;
 
-use std::time::Duration;
-
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Request};
 use tokio::net::TcpStream;
@@ -37,7 +35,6 @@ use crate::error::Error;
 pub struct Connection {
     pipeline: Pipeline,
     versions: NegotiatedVersions,
-    request_timeout: Duration,
 }
 
 impl Connection {
@@ -68,8 +65,9 @@ impl Connection {
             addr,
             &config.client_id,
             config.max_in_flight_per_connection,
+            config.request_timeout,
         );
-        let versions = match negotiate::negotiate(&pipeline, config.request_timeout).await {
+        let versions = match negotiate::negotiate(&pipeline).await {
             Ok(versions) => versions,
             Err(err) => {
                 pipeline.close("version negotiation failed").await;
@@ -77,11 +75,7 @@ impl Connection {
             }
         };
         tracing::debug!(broker = addr, ?versions, "connected");
-        Ok(Connection {
-            pipeline,
-            versions,
-            request_timeout: config.request_timeout,
-        })
+        Ok(Connection { pipeline, versions })
     }
 
     /// `host:port` this connection was dialled at.
@@ -116,10 +110,7 @@ impl Connection {
     {
         let (api, version) = self.pick::<R>()?;
         let frame = self.pipeline.encode(api, version, &build(version))?;
-        let response = self
-            .pipeline
-            .round_trip(api, version, frame, self.request_timeout)
-            .await?;
+        let response = self.pipeline.round_trip(api, version, frame).await?;
         self.decode::<R::Response>(api, response)
     }
 
@@ -131,9 +122,7 @@ impl Connection {
     pub async fn send_without_response<R: Request>(&self, request: R) -> Result<(), Error> {
         let (api, version) = self.pick::<R>()?;
         let (_, frame) = self.pipeline.encode(api, version, &request)?;
-        self.pipeline
-            .send_only(api, version, frame, self.request_timeout)
-            .await
+        self.pipeline.send_only(api, version, frame).await
     }
 
     /// True once the connection is dead; it never comes back.

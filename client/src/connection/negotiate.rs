@@ -7,8 +7,6 @@
 //! What not: no feature flags (finalized features are ignored), no re-negotiation on a live
 //! connection.
 
-use std::time::Duration;
-
 use ferrokafka_protocol::versions::{self, ApiRange};
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
@@ -48,15 +46,12 @@ impl NegotiatedVersions {
 }
 
 /// Runs the ApiVersions exchange on a fresh pipeline.
-pub(super) async fn negotiate(
-    pipeline: &Pipeline,
-    timeout: Duration,
-) -> Result<NegotiatedVersions, Error> {
+pub(super) async fn negotiate(pipeline: &Pipeline) -> Result<NegotiatedVersions, Error> {
     let ours = versions::supported(ApiKey::ApiVersions).ok_or_else(|| unsupported(pipeline))?;
-    let first = ask(pipeline, ours.max, timeout).await?;
+    let first = ask(pipeline, ours.max).await?;
     let response = if first.error_code == ErrorCode::UNSUPPORTED_VERSION.0 {
         let version = retry_version(&ours, &first).ok_or_else(|| unsupported(pipeline))?;
-        ask(pipeline, version, timeout).await?
+        ask(pipeline, version).await?
     } else {
         first
     };
@@ -83,11 +78,7 @@ fn retry_version(ours: &ApiRange, answer: &ApiVersionsResponse) -> Option<i16> {
     }
 }
 
-async fn ask(
-    pipeline: &Pipeline,
-    version: i16,
-    timeout: Duration,
-) -> Result<ApiVersionsResponse, Error> {
+async fn ask(pipeline: &Pipeline, version: i16) -> Result<ApiVersionsResponse, Error> {
     let mut request = ApiVersionsRequest::default();
     if version >= 3 {
         request.client_software_name = StrBytes::from_static_str("ferrokafka");
@@ -95,7 +86,7 @@ async fn ask(
     }
     let frame = pipeline.encode(ApiKey::ApiVersions, version, &request)?;
     let response = pipeline
-        .round_trip(ApiKey::ApiVersions, version, frame, timeout)
+        .round_trip(ApiKey::ApiVersions, version, frame)
         .await?;
     let mut body = response.body;
     ApiVersionsResponse::decode(&mut body, response.version).map_err(|err| {

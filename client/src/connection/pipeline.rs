@@ -8,6 +8,11 @@
 //! the read half and routes each response to its caller by correlation id, so any number of
 //! requests (up to the in-flight cap) are pipelined on the one socket.
 //!
+//! Timeouts: the caller's future enforces `request.timeout.ms` over the whole request, and the
+//! reader task enforces it on every request the broker has not answered, including those whose
+//! caller gave up: otherwise abandoned requests to a silent broker would hold the in-flight
+//! slots forever and starve the connection without ever killing it.
+//!
 //! Death: on an I/O error, an unknown correlation id, a malformed response, a request timeout
 //! or an explicit close, [`PipelineState::kill`] marks the connection dead once, fails every
 //! pending request with [`Error::Disconnected`] (retriable), closes the in-flight semaphore so
@@ -29,7 +34,7 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Encodable;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
 
@@ -51,6 +56,9 @@ pub(crate) struct Response {
 struct Pending {
     api: ApiKey,
     version: i16,
+    /// Handed over at this instant plus `request.timeout.ms`: later than this, the broker is
+    /// presumed gone even if nobody waits for the answer any more.
+    expires: Instant,
     reply: oneshot::Sender<Result<Response, Error>>,
     /// Held until the response arrives (or the connection dies), even if the caller gave up:
     /// the cap is on requests the broker still has to answer.
@@ -82,9 +90,12 @@ struct Table {
 /// What the caller side and both tasks share.
 pub(crate) struct PipelineState {
     broker: Arc<str>,
+    request_timeout: Duration,
     table: Mutex<Table>,
     in_flight: Arc<Semaphore>,
     dead: watch::Sender<bool>,
+    /// Wakes the reader to re-arm its expiry timer after a request is registered.
+    registered: Notify,
 }
 
 impl PipelineState {
@@ -130,6 +141,15 @@ impl PipelineState {
     fn disconnected(&self) -> Error {
         let reason = self.dead_reason();
         self.disconnected_because(reason.as_deref().unwrap_or("connection closed"))
+    }
+
+    /// The pending request that expires first, as `(when, correlation id, api, version)`.
+    fn next_expiry(&self) -> Option<(Instant, i32, ApiKey, i16)> {
+        self.table()
+            .pending
+            .iter()
+            .min_by_key(|(id, p)| (p.expires, **id))
+            .map(|(id, p)| (p.expires, *id, p.api, p.version))
     }
 
     /// Routes one response frame to its caller. `Err` is the reason to kill the connection.
@@ -210,13 +230,16 @@ impl Pipeline {
         broker: &str,
         client_id: &str,
         max_in_flight: usize,
+        request_timeout: Duration,
     ) -> Pipeline {
         let (read, write) = stream.into_split();
         let state = Arc::new(PipelineState {
             broker: Arc::from(broker),
+            request_timeout,
             table: Mutex::new(Table::default()),
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
             dead: watch::channel(false).0,
+            registered: Notify::new(),
         });
         let (writes, jobs) = mpsc::unbounded_channel();
         let writer = tokio::spawn(write_loop(
@@ -295,7 +318,7 @@ impl Pipeline {
         Ok((correlation_id, buf.freeze()))
     }
 
-    /// Sends an encoded request and waits for its response, all within `timeout`.
+    /// Sends an encoded request and waits for its response, all within `request.timeout.ms`.
     ///
     /// Cancel-safe: dropped before the hand-over, nothing was sent; dropped after, the whole
     /// frame is sent and its response is discarded when it arrives. A timeout after the
@@ -306,8 +329,8 @@ impl Pipeline {
         api: ApiKey,
         version: i16,
         (correlation_id, frame): (i32, Bytes),
-        timeout: Duration,
     ) -> Result<Response, Error> {
+        let timeout = self.state.request_timeout;
         let deadline = Instant::now() + timeout;
         let timed_out = || Error::Timeout {
             operation: format!("{api:?} v{version} request to {}", self.state.broker),
@@ -320,10 +343,7 @@ impl Pipeline {
             // The pending entry was dropped without an answer: only happens on death.
             Ok(Err(_)) => Err(self.state.disconnected()),
             Err(_) => {
-                self.kill(&format!(
-                    "{api:?} v{version} request (correlation id {correlation_id}) got no \
-                     response within {timeout:?}"
-                ));
+                self.kill(&no_response(api, version, correlation_id, timeout));
                 Err(timed_out())
             }
         }
@@ -352,10 +372,12 @@ impl Pipeline {
         let pending = Pending {
             api,
             version,
+            expires: Instant::now() + self.state.request_timeout,
             reply,
             _permit: permit,
         };
         table.pending.insert(correlation_id, pending);
+        self.state.registered.notify_one();
         let job = WriteJob {
             frame,
             written: None,
@@ -373,8 +395,8 @@ impl Pipeline {
         api: ApiKey,
         version: i16,
         frame: Bytes,
-        timeout: Duration,
     ) -> Result<(), Error> {
+        let timeout = self.state.request_timeout;
         let deadline = Instant::now() + timeout;
         let timed_out = || Error::Timeout {
             operation: format!("{api:?} v{version} write to {}", self.state.broker),
@@ -460,14 +482,33 @@ async fn write_loop(
     }
 }
 
-/// Reads frames and hands each to its caller; any surprise kills the connection.
+fn no_response(api: ApiKey, version: i16, correlation_id: i32, timeout: Duration) -> String {
+    format!(
+        "{api:?} v{version} request (correlation id {correlation_id}) got no response within \
+         {timeout:?}"
+    )
+}
+
+/// Reads frames and hands each to its caller; any surprise, or a request left unanswered
+/// past its expiry, kills the connection.
 async fn read_loop(state: Arc<PipelineState>, mut reader: FrameReader<OwnedReadHalf>) {
     let mut dead = state.dead.subscribe();
     loop {
+        let expiry = state.next_expiry();
+        // Far enough to never fire; the branch is disabled anyway when nothing is pending.
+        let wake = expiry.map_or_else(|| Instant::now() + Duration::from_secs(86_400), |e| e.0);
         let frame = tokio::select! {
             biased;
             _ = dead.wait_for(|dead| *dead) => return,
+            // `read_frame` is cancel-safe: losing this race keeps the bytes read so far.
             frame = reader.read_frame() => frame,
+            () = state.registered.notified() => continue,
+            () = tokio::time::sleep_until(wake), if expiry.is_some() => {
+                if let Some((_, id, api, version)) = expiry {
+                    state.kill(&no_response(api, version, id, state.request_timeout));
+                }
+                return;
+            }
         };
         let reason = match frame {
             Ok(Some(frame)) => match state.deliver(frame) {
