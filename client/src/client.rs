@@ -43,8 +43,8 @@ struct Inner {
     pool: ConnectionPool,
     cluster: RwLock<Arc<Cluster>>,
     interest: Mutex<Interest>,
-    /// The interest the current cluster view was fetched for.
-    fetched_for: Mutex<Interest>,
+    /// The interest the current cluster view was fetched for, and when that fetch began.
+    fetched_for: Mutex<(Interest, Instant)>,
     /// Serializes refreshes: concurrent callers wait for one request instead of each sending.
     refreshing: tokio::sync::Mutex<()>,
     closed: watch::Sender<bool>,
@@ -100,7 +100,7 @@ impl Client {
             config,
             cluster: RwLock::new(Arc::new(Cluster::empty())),
             interest: Mutex::new(Interest::default()),
-            fetched_for: Mutex::new(Interest::default()),
+            fetched_for: Mutex::new((Interest::default(), Instant::now())),
             refreshing: tokio::sync::Mutex::new(()),
             closed: watch::channel(false).0,
             refresher: Mutex::new(None),
@@ -280,10 +280,13 @@ impl Inner {
         let interest = lock(&self.interest).clone();
         // Someone else's refresh, begun after we were called and covering the same topics,
         // finished while we waited for the lock: its answer is as fresh as ours would be.
-        let current = self.cluster();
-        if current.fetched_at > started && *lock(&self.fetched_for) == interest {
-            return Ok(current);
+        {
+            let (fetched_for, began) = &*lock(&self.fetched_for);
+            if *began > started && *fetched_for == interest {
+                return Ok(self.cluster());
+            }
         }
+        let began = Instant::now();
         let (response, from) = self.fetch(&interest).await?;
         let previous = self.cluster();
         let next = Arc::new(metadata::update(
@@ -293,7 +296,7 @@ impl Inner {
             (&from.0, from.1),
         )?);
         *self.cluster.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&next);
-        *lock(&self.fetched_for) = interest;
+        *lock(&self.fetched_for) = (interest, began);
         tracing::debug!(
             brokers = next.brokers.len(),
             topics = next.topics.len(),

@@ -43,6 +43,9 @@ use crate::error::Error;
 /// Most frames the writer gathers into one flush.
 const MAX_BATCH: usize = 64;
 
+/// Why a request was refused when the writer task had stopped before the table said so.
+const WRITER_GONE: &str = "the writer task has stopped";
+
 /// A response body that passed the shape check, with the version it is to be decoded at.
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -384,7 +387,8 @@ impl Pipeline {
         };
         if self.writes.send(job).is_err() {
             table.pending.remove(&correlation_id);
-            return Err(self.state.disconnected());
+            // Not `disconnected()`: that takes the table lock we hold.
+            return Err(self.state.disconnected_because(WRITER_GONE));
         }
         Ok(receiver)
     }
@@ -417,7 +421,7 @@ impl Pipeline {
                 written: Some((written, permit)),
             };
             if self.writes.send(job).is_err() {
-                return Err(self.state.disconnected());
+                return Err(self.state.disconnected_because(WRITER_GONE));
             }
         }
         match timeout_at(deadline, receiver).await {
