@@ -73,6 +73,8 @@ pub struct TopicInfo {
     pub error: ErrorCode,
     /// Whether the topic is internal (`__consumer_offsets`).
     pub is_internal: bool,
+    /// The topic id (KIP-516); nil when the broker's Metadata version predates ids (v10).
+    pub id: uuid::Uuid,
     /// Partitions by index.
     pub partitions: BTreeMap<i32, PartitionInfo>,
 }
@@ -233,6 +235,7 @@ pub(crate) fn update(
             name: name.clone(),
             error: ErrorCode(t.error_code),
             is_internal: t.is_internal,
+            id: t.topic_id,
             partitions,
         };
         topics.insert(name, info);

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use ferrokafka_protocol::frame::{FrameReader, FrameWriter};
+use ferrokafka_protocol::frame::{FrameError, FrameReader, FrameWriter};
 use ferrokafka_protocol::header::{
     encode_response_header, peek_correlation_id, response_header_version, RequestHeader,
 };
@@ -68,6 +68,11 @@ async fn serve(
         let frame = match frame {
             Ok(Some(frame)) => frame,
             Ok(None) => return,
+            // The peer went away (reset, broken pipe): not bad input, just goodbye.
+            Err(FrameError::Io(err)) => {
+                tracing::debug!(%peer, %err, "connection lost");
+                return;
+            }
             Err(err) => {
                 tracing::warn!(%peer, %err, "closing connection: bad frame");
                 state.stats(|s| s.rejected += 1);

@@ -159,13 +159,14 @@ pub fn watermarks(bootstrap: &str, topic: &str, partition: i32) -> (i64, i64) {
 
 /// Admin operations through librdkafka's admin client.
 pub mod admin {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use rdkafka::admin::{
         AdminClient, AdminOptions, NewPartitions, NewTopic, ResourceSpecifier, TopicReplication,
     };
     use rdkafka::client::DefaultClientContext;
     use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
 
     fn client(bootstrap: &str) -> AdminClient<DefaultClientContext> {
         ClientConfig::new()
@@ -186,7 +187,8 @@ pub mod admin {
         AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)))
     }
 
-    /// Creates a topic; returns the per-topic result (`Err` holds the librdkafka error text).
+    /// Creates a topic and waits until every partition answers on its leader (a real broker
+    /// acknowledges creation before the partitions are loaded); `Err` holds librdkafka's text.
     pub fn create_topic(
         bootstrap: &str,
         name: &str,
@@ -203,7 +205,21 @@ pub mod admin {
             .next()
             .expect("one result")
             .map(drop)
-            .map_err(|(_, e)| format!("{e:?}"))
+            .map_err(|(_, e)| format!("{e:?}"))?;
+        let consumer: BaseConsumer = super::config(bootstrap, &[]).create().expect("consumer");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for p in 0..partitions {
+            while consumer
+                .fetch_watermarks(name, p, Duration::from_secs(5))
+                .is_err()
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "partition {p} of {name} never became ready"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Grows a topic to `total` partitions.
