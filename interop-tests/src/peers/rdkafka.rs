@@ -265,3 +265,49 @@ pub mod admin {
             .collect()
     }
 }
+
+/// The number of partitions librdkafka sees for `topic` (`None` if the topic is unknown).
+pub fn partition_count(bootstrap: &str, topic: &str) -> Option<usize> {
+    let consumer: BaseConsumer = config(bootstrap, &[]).create().expect("rdkafka consumer");
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .ok()?;
+    let t = md.topics().iter().find(|t| t.name() == topic)?;
+    (t.error().is_none()).then(|| t.partitions().len())
+}
+
+/// librdkafka's `offsets_for_times` for one partition: the first offset at or after `ts`.
+pub fn offset_for_time(bootstrap: &str, topic: &str, partition: i32, ts: i64) -> Offset {
+    let consumer: BaseConsumer = config(bootstrap, &[]).create().expect("rdkafka consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Offset(ts))
+        .expect("tpl");
+    let out = consumer
+        .offsets_for_times(tpl, Duration::from_secs(10))
+        .expect("offsets_for_times");
+    out.find_partition(topic, partition)
+        .expect("partition in answer")
+        .offset()
+}
+
+/// Reads one record and returns librdkafka's view of its timestamp (type and value).
+pub fn first_timestamp(bootstrap: &str, topic: &str) -> rdkafka::Timestamp {
+    let consumer: BaseConsumer = config(bootstrap, &[])
+        .set("group.id", "ferrokafka-interop-assign")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("rdkafka consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)
+        .expect("tpl");
+    consumer.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "no record within 30 s");
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(m)) => return m.timestamp(),
+            Some(Err(e)) => panic!("rdkafka consume error: {e}"),
+            None => {}
+        }
+    }
+}
