@@ -1,9 +1,13 @@
 //! InitProducerId (key 22), versions 0–5, for idempotent producers only.
 //!
-//! Hands out a fresh producer id with epoch 0. A request that carries an existing id and
-//! epoch (KIP-360, v3+) gets the same id with the epoch bumped. Transactional ids are
-//! refused: this broker has no transaction coordinator yet, so it answers
-//! COORDINATOR_NOT_AVAILABLE.
+//! Without a transactional id, every request gets a fresh producer id with epoch 0, even one
+//! that names the producer's current id and epoch (KIP-360's fields, v3+): that is what Kafka's
+//! broker answers, because those fields only matter to a transaction coordinator. Idempotent
+//! clients bump their epoch themselves (the Java producer does, and asks for a new id when the
+//! epoch would overflow), and partitions accept the bumped epoch from sequence 0 (see
+//! `produce.rs`). An empty transactional id is INVALID_REQUEST, as in Kafka. Any other
+//! transactional id is refused with COORDINATOR_NOT_AVAILABLE: this broker has no transaction
+//! coordinator yet.
 
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
@@ -11,21 +15,18 @@ use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, Pr
 use crate::state::BrokerState;
 
 pub(super) fn handle(state: &BrokerState, req: InitProducerIdRequest) -> InitProducerIdResponse {
-    if req.transactional_id.is_some() {
-        return InitProducerIdResponse::default()
-            .with_error_code(ErrorCode::COORDINATOR_NOT_AVAILABLE.0)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1);
+    match req.transactional_id.as_deref().map(|id| id.is_empty()) {
+        None => InitProducerIdResponse::default()
+            .with_producer_id(ProducerId(state.allocate_producer_id()))
+            .with_producer_epoch(0),
+        Some(true) => refuse(ErrorCode::INVALID_REQUEST),
+        Some(false) => refuse(ErrorCode::COORDINATOR_NOT_AVAILABLE),
     }
-    let (id, epoch) = if req.producer_id.0 >= 0 && req.producer_epoch >= 0 {
-        match req.producer_epoch.checked_add(1) {
-            Some(epoch) => (req.producer_id.0, epoch),
-            None => (state.allocate_producer_id(), 0),
-        }
-    } else {
-        (state.allocate_producer_id(), 0)
-    };
+}
+
+fn refuse(code: ErrorCode) -> InitProducerIdResponse {
     InitProducerIdResponse::default()
-        .with_producer_id(ProducerId(id))
-        .with_producer_epoch(epoch)
+        .with_error_code(code.0)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1)
 }

@@ -8,7 +8,25 @@
 //! topics with the append time. `acks=0` writes and sends nothing back; acks 1 and -1 are the
 //! same here, as this broker is the only replica.
 //!
-//! Not here: producer-id sequence checks and de-duplication, transactions.
+//! Batches with a producer id (idempotent producers) are then checked against the partition's
+//! producer state ([`crate::state::producers`]), still before anything is written, as Kafka's
+//! partition leader does:
+//! - a batch whose epoch and sequence range match one of the producer's last five batches is a
+//!   retry: it is answered with success and the ORIGINAL base offset, and not written again
+//!   (Kafka answers duplicates this way, not with DUPLICATE_SEQUENCE_NUMBER; like Kafka, the
+//!   answer's `log_append_time` is the first write's stored max timestamp);
+//! - an epoch older than the partition's → INVALID_PRODUCER_EPOCH;
+//! - a newer epoch not starting at sequence 0, or a sequence that does not continue the last
+//!   one (gaps, and retries older than the window) → OUT_OF_ORDER_SEQUENCE_NUMBER;
+//! - a producer the partition has not seen may start at any sequence (Kafka stopped answering
+//!   UNKNOWN_PRODUCER_ID for this with KIP-360).
+//!
+//! Kafka takes one batch per partition per request; this broker takes several, checks each
+//! against the ones before it, and answers a partition whose batches are all retries as a
+//! retry of the first, while a mix of retries and new batches is refused with INVALID_RECORD
+//! (no client sends one).
+//!
+//! Not here: transactions (transactional batches get the idempotence checks only).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,6 +38,9 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::state::log::StoredBatch;
+use crate::state::producers::{
+    Placement, ProducerBatch, ProducerChanges, ProducerStates, SequenceError, Verdict,
+};
 use crate::state::topics::{TimestampType, Topic};
 use crate::state::BrokerState;
 
@@ -111,6 +132,16 @@ fn append(topic: &mut Topic, partition: i32, records: Bytes) -> Result<Appended,
     })?;
     let batches = validate(records, max_bytes)?;
     let base_offset = log.next_offset();
+    let changes = match check_sequences(log.producers(), &batches, base_offset, append_time)? {
+        Checked::Write(changes) => changes,
+        Checked::Duplicate(original) => {
+            return Ok(Appended {
+                base_offset: original.base_offset,
+                log_append_time: original.timestamp,
+                log_start_offset: log.log_start_offset(),
+            })
+        }
+    };
     let mut next = base_offset;
     for batch in batches {
         let count = i64::from(batch.last_offset_delta()) + 1;
@@ -127,11 +158,79 @@ fn append(topic: &mut Topic, partition: i32, records: Bytes) -> Result<Appended,
         });
         next += count;
     }
+    log.producers_mut().apply(changes);
     Ok(Appended {
         base_offset,
         log_append_time: append_time.unwrap_or(-1),
         log_start_offset: log.log_start_offset(),
     })
+}
+
+/// The outcome of the idempotence checks for one partition's batches.
+enum Checked {
+    /// Write the batches, then apply these producer-state changes.
+    Write(ProducerChanges),
+    /// Every batch is a retry: write nothing, answer with where the first one went.
+    Duplicate(Placement),
+}
+
+/// Checks the batches of idempotent producers against the partition's producer state, each
+/// at the offsets the write loop will give it, before any is written.
+fn check_sequences(
+    producers: &ProducerStates,
+    batches: &[RecordBatch],
+    base_offset: i64,
+    append_time: Option<i64>,
+) -> Result<Checked, Rejection> {
+    let mut pending = producers.begin();
+    let mut next = base_offset;
+    let mut duplicates = Vec::new();
+    for batch in batches {
+        let count = i64::from(batch.last_offset_delta()) + 1;
+        // Kafka's "has a producer id": anything above NO_PRODUCER_ID (-1).
+        if batch.producer_id() < 0 {
+            next += count;
+            continue;
+        }
+        let identity = ProducerBatch {
+            producer_id: batch.producer_id(),
+            epoch: batch.producer_epoch(),
+            first_seq: batch.base_sequence(),
+            last_seq: batch.last_sequence(),
+        };
+        let placement = Placement {
+            base_offset: next,
+            last_offset: next + count - 1,
+            timestamp: append_time.unwrap_or_else(|| batch.max_timestamp()),
+        };
+        match pending
+            .check(identity, placement)
+            .map_err(out_of_sequence)?
+        {
+            Verdict::Write => next += count,
+            Verdict::Duplicate(original) => duplicates.push(original),
+        }
+    }
+    match duplicates.first() {
+        None => Ok(Checked::Write(pending.finish())),
+        Some(first) if duplicates.len() == batches.len() => Ok(Checked::Duplicate(*first)),
+        Some(_) => Err((
+            ErrorCode::INVALID_RECORD,
+            "the request mixes batches written before with new ones; resend retries as they \
+             were first sent"
+                .into(),
+        )),
+    }
+}
+
+fn out_of_sequence(err: SequenceError) -> Rejection {
+    let code = match err {
+        SequenceError::StaleEpoch { .. } => ErrorCode::INVALID_PRODUCER_EPOCH,
+        SequenceError::NewEpochNotAtZero { .. } | SequenceError::OutOfOrder { .. } => {
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+        }
+    };
+    (code, err.to_string())
 }
 
 /// Checks what Kafka checks before writing: whole v2 batches, sizes, CRCs, and records that

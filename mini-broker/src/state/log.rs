@@ -3,11 +3,15 @@
 //! Batches are kept exactly as they will be served (offsets already assigned, CRC valid), so a
 //! fetch is a matter of picking byte ranges. A retention limit in bytes drops the oldest
 //! batches and moves the log start offset; readers below it get OFFSET_OUT_OF_RANGE.
+//! Idempotent producers' state lives with the log it guards but outlives retention, as in
+//! Kafka, where moving the log start offset leaves producer entries alone.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 use ferrokafka_protocol::record::{RecordBatch, TimestampType};
+
+use super::producers::ProducerStates;
 
 /// A batch as stored: its offsets and timestamps, and its wire bytes.
 #[derive(Debug, Clone)]
@@ -30,6 +34,7 @@ pub struct PartitionLog {
     next_offset: i64,
     bytes_held: usize,
     retention_bytes: usize,
+    producers: ProducerStates,
 }
 
 /// Where a read starts, relative to the log.
@@ -52,7 +57,18 @@ impl PartitionLog {
             next_offset: 0,
             bytes_held: 0,
             retention_bytes,
+            producers: ProducerStates::default(),
         }
+    }
+
+    /// The idempotent producers that wrote here.
+    pub fn producers(&self) -> &ProducerStates {
+        &self.producers
+    }
+
+    /// The idempotent producers, to record an append.
+    pub fn producers_mut(&mut self) -> &mut ProducerStates {
+        &mut self.producers
     }
 
     /// The first offset still held.

@@ -5,6 +5,7 @@
 //! never awaits, so a std mutex is the right tool.
 
 pub mod log;
+pub mod producers;
 pub mod topics;
 
 use std::collections::BTreeMap;
