@@ -8,6 +8,7 @@
 //! It is one node that leads every partition and keeps data in memory. `docs/mini-broker.md`
 //! lists the APIs and versions it answers and what it leaves out.
 
+mod faults;
 pub mod handlers;
 mod server;
 pub mod state;
@@ -19,6 +20,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use faults::{Faults, When};
+pub use kafka_protocol::messages::ApiKey;
 pub use state::ConnectionStats;
 use state::{BrokerState, Endpoint};
 
@@ -123,11 +126,18 @@ impl MiniBrokerBuilder {
         };
         let state = Arc::new(BrokerState::new(self.config, endpoint));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(server::run(listener, Arc::clone(&state), shutdown_rx));
+        let faults = Faults::default();
+        let task = tokio::spawn(server::run(
+            listener,
+            Arc::clone(&state),
+            faults.clone(),
+            shutdown_rx,
+        ));
         tracing::info!(%addr, "mini-broker listening");
         Ok(MiniBroker {
             addr,
             state,
+            faults,
             shutdown_tx,
             task: Some(task),
         })
@@ -139,6 +149,7 @@ impl MiniBrokerBuilder {
 pub struct MiniBroker {
     addr: SocketAddr,
     state: Arc<BrokerState>,
+    faults: Faults,
     shutdown_tx: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -167,6 +178,11 @@ impl MiniBroker {
     /// The broker's state, for tests that inspect it.
     pub fn state(&self) -> &Arc<BrokerState> {
         &self.state
+    }
+
+    /// Faults to inject, for tests that prove a client recovers from them.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
     }
 
     /// Stops accepting, closes every connection, and waits until all are closed.

@@ -5,7 +5,8 @@
 //! come back in the order the requests arrived. A request with `acks=0` gets no response.
 //! Anything that makes the stream untrustworthy (a bad length prefix, a header or body that
 //! does not parse, an API or version we do not serve) closes that one connection with a log
-//! line; other connections are not affected.
+//! line; other connections are not affected. Faults a test set ([`crate::Faults`]) are applied
+//! around the handling of a request.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::faults::{self, Faults};
 use crate::handlers::{self, Reply};
 use crate::state::BrokerState;
 
@@ -26,6 +28,7 @@ use crate::state::BrokerState;
 pub(crate) async fn run(
     listener: TcpListener,
     state: Arc<BrokerState>,
+    faults: Faults,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
@@ -37,7 +40,8 @@ pub(crate) async fn run(
                     state.stats(|s| s.accepted += 1);
                     let _ = stream.set_nodelay(true);
                     let state = Arc::clone(&state);
-                    connections.spawn(serve(stream, peer, state, for_connections.clone()));
+                    let faults = faults.clone();
+                    connections.spawn(serve(stream, peer, state, faults, for_connections.clone()));
                 }
                 // Running out of file descriptors and the like: keep serving the others.
                 Err(err) => tracing::warn!(%err, "accept failed"),
@@ -55,6 +59,7 @@ async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     state: Arc<BrokerState>,
+    faults: Faults,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let (read, write) = stream.into_split();
@@ -79,9 +84,14 @@ async fn serve(
                 return;
             }
         };
+        let fault = faults.on_request(&frame);
         let response = tokio::select! {
-            response = respond(&state, frame) => response,
+            response = faults::apply(fault, respond(&state, frame)) => response,
             _ = shutdown.wait_for(|stop| *stop) => return,
+        };
+        let Some(response) = response else {
+            tracing::info!(%peer, "closing connection: injected fault");
+            return;
         };
         match response {
             Ok(Some(bytes)) => {
