@@ -89,45 +89,31 @@ impl Walk {
             Ty::I32 => r.skip_fixed(name, 4),
             Ty::I64 => r.skip_fixed(name, 8),
             Ty::Uuid => r.skip_fixed(name, 16),
-            Ty::String => self.string(r, name, false),
-            Ty::NullableString => self.string(r, name, true),
-            Ty::Bytes => self.bytes(r, name, false),
-            Ty::Records => self.bytes(r, name, true),
+            Ty::String => self.length_prefixed(r, name, false, false),
+            Ty::NullableString => self.length_prefixed(r, name, true, false),
+            Ty::Bytes => self.length_prefixed(r, name, false, true),
+            Ty::Records => self.length_prefixed(r, name, true, true),
             Ty::Array(elem) => self.array(r, elem, name, false),
             Ty::NullableArray(elem) => self.array(r, elem, name, true),
             Ty::Struct(fields) => self.fields(r, fields),
         }
     }
 
-    fn string(
+    /// A string (i16 length) or bytes (i32 length) field; compact lengths in flexible versions.
+    fn length_prefixed(
         self,
         r: &mut Reader<'_>,
         name: &'static str,
         nullable: bool,
+        wide: bool,
     ) -> Result<(), WireCheckError> {
         let at = r.offset;
         let len = if self.flexible {
             r.compact_length(name)?
+        } else if wide {
+            i64::from(i32::from_be_bytes(r.array(name)?))
         } else {
             i64::from(i16::from_be_bytes(r.array(name)?))
-        };
-        if let Some(len) = non_null_length(name, at, len, nullable)? {
-            r.take_claimed(name, at, len)?;
-        }
-        Ok(())
-    }
-
-    fn bytes(
-        self,
-        r: &mut Reader<'_>,
-        name: &'static str,
-        nullable: bool,
-    ) -> Result<(), WireCheckError> {
-        let at = r.offset;
-        let len = if self.flexible {
-            r.compact_length(name)?
-        } else {
-            i64::from(i32::from_be_bytes(r.array(name)?))
         };
         if let Some(len) = non_null_length(name, at, len, nullable)? {
             r.take_claimed(name, at, len)?;
