@@ -19,6 +19,12 @@
 //!
 //! What not (yet): TLS, SASL, the producer and consumer themselves.
 
+// Network input must never panic: no unwrap, expect, panic or unchecked indexing outside tests.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
 mod client;
 pub mod config;
 pub mod connection;

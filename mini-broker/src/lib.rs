@@ -8,6 +8,12 @@
 //! It is one node that leads every partition and keeps data in memory. `docs/mini-broker.md`
 //! lists the APIs and versions it answers and what it leaves out.
 
+// Network input must never panic: no unwrap, expect, panic or unchecked indexing outside tests.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
 mod faults;
 pub mod handlers;
 mod server;

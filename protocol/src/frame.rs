@@ -63,10 +63,10 @@ pub fn check_length(prefix: i32, max: usize) -> Result<usize, FrameError> {
 ///
 /// Returns `Ok(None)` when more bytes are needed. The returned bytes exclude the prefix.
 pub fn split_frame(buf: &mut BytesMut, max: usize) -> Result<Option<Bytes>, FrameError> {
-    let Some(prefix) = buf.get(..4) else {
+    let Some(prefix) = buf.first_chunk::<4>() else {
         return Ok(None);
     };
-    let prefix = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+    let prefix = i32::from_be_bytes(*prefix);
     let len = check_length(prefix, max)?;
     if buf.len() - 4 < len {
         return Ok(None);
@@ -128,9 +128,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// Grows the buffer by at most one chunk: the frame's claimed size is never trusted.
     fn reserve_for_next_read(&mut self) {
-        let wanted = match self.buf.get(..4) {
+        let wanted = match self.buf.first_chunk::<4>() {
             Some(p) => {
-                let claimed = u32::from_be_bytes([p[0], p[1], p[2], p[3]]) as usize;
+                let claimed = u32::from_be_bytes(*p) as usize;
                 (claimed + 4)
                     .saturating_sub(self.buf.len())
                     .clamp(1, READ_CHUNK)

@@ -105,8 +105,8 @@ impl RequestHeader {
 
 /// The correlation id of a request frame, if it is long enough to have one.
 pub fn peek_correlation_id(frame: &[u8]) -> Option<i32> {
-    let b = frame.get(4..8)?;
-    Some(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    let b = frame.get(4..)?.first_chunk::<4>()?;
+    Some(i32::from_be_bytes(*b))
 }
 
 /// Appends a response header of `header_version` (0 or 1) to `out`.

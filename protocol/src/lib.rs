@@ -4,6 +4,17 @@
 //! Message bodies are the `kafka-protocol` crate's types; everything here that reads bytes from
 //! the network bounds each length and count by the bytes actually present.
 
+// Network input must never panic: no unwrap, expect, panic or unchecked indexing outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
 pub mod error_code;
 pub mod frame;
 pub mod header;
