@@ -26,6 +26,7 @@ pub mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -56,6 +57,12 @@ pub struct BrokerConfig {
     pub partition_retention_bytes: usize,
     /// Largest request frame accepted (`socket.request.max.bytes`).
     pub max_frame_size: usize,
+    /// Shortest session timeout a group member may ask for (`group.min.session.timeout.ms`,
+    /// 6 s); tests lower it to see evictions quickly.
+    pub group_min_session_timeout: Duration,
+    /// Longest session timeout a group member may ask for (`group.max.session.timeout.ms`,
+    /// 30 min).
+    pub group_max_session_timeout: Duration,
 }
 
 impl Default for BrokerConfig {
@@ -69,6 +76,8 @@ impl Default for BrokerConfig {
             auto_create_topics: true,
             partition_retention_bytes: 256 * 1024 * 1024,
             max_frame_size: ferrokafka_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
+            group_min_session_timeout: Duration::from_millis(6_000),
+            group_max_session_timeout: Duration::from_millis(1_800_000),
         }
     }
 }
@@ -113,6 +122,12 @@ impl MiniBrokerBuilder {
     /// Largest request accepted (default 100 MiB).
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.config.max_frame_size = bytes;
+        self
+    }
+
+    /// Shortest session timeout group members may use (default 6 s, as Kafka).
+    pub fn group_min_session_timeout(mut self, timeout: Duration) -> Self {
+        self.config.group_min_session_timeout = timeout;
         self
     }
 

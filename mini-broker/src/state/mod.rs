@@ -4,6 +4,7 @@
 //! back into responses. One mutex guards the topic map; every critical section is short and
 //! never awaits, so a std mutex is the right tool.
 
+pub mod groups;
 pub mod log;
 pub mod producers;
 pub mod topics;
@@ -16,6 +17,7 @@ use ferrokafka_protocol::ErrorCode;
 use tokio::sync::Notify;
 
 use crate::BrokerConfig;
+use groups::{GroupConfig, GroupCoordinator};
 use topics::{is_valid_topic_name, ConfigError, Topic, TopicConfig};
 
 /// The advertised address of this broker, as Metadata and DescribeCluster report it.
@@ -43,6 +45,8 @@ pub struct BrokerState {
     pub config: BrokerConfig,
     /// Where clients reach us.
     pub endpoint: Endpoint,
+    /// Consumer groups and committed offsets.
+    pub groups: GroupCoordinator,
     topics: Mutex<BTreeMap<String, Topic>>,
     appended: Notify,
     next_producer_id: AtomicI64,
@@ -89,9 +93,14 @@ pub const MAX_PARTITIONS: i32 = 10_000;
 impl BrokerState {
     /// Fresh state for a broker reachable at `endpoint`.
     pub fn new(config: BrokerConfig, endpoint: Endpoint) -> Self {
+        let groups = GroupCoordinator::new(GroupConfig {
+            min_session_timeout: config.group_min_session_timeout,
+            max_session_timeout: config.group_max_session_timeout,
+        });
         BrokerState {
             config,
             endpoint,
+            groups,
             topics: Mutex::new(BTreeMap::new()),
             appended: Notify::new(),
             next_producer_id: AtomicI64::new(1000),
