@@ -48,6 +48,10 @@ pub const SUPPORTED: &[ApiRange] = &[
     ApiRange::new(ApiKey::Heartbeat, 0, 4),
     ApiRange::new(ApiKey::LeaveGroup, 0, 5),
     ApiRange::new(ApiKey::SyncGroup, 0, 5),
+    ApiRange::new(ApiKey::DescribeGroups, 0, 6),
+    ApiRange::new(ApiKey::ListGroups, 0, 5),
+    ApiRange::new(ApiKey::DeleteGroups, 0, 2),
+    ApiRange::new(ApiKey::OffsetDelete, 0, 0),
     ApiRange::new(ApiKey::ApiVersions, 0, 4),
     ApiRange::new(ApiKey::CreateTopics, 2, 7),
     ApiRange::new(ApiKey::DeleteTopics, 1, 6),
@@ -92,6 +96,22 @@ mod tests {
                 "{:?} outside {theirs:?}",
                 r.key
             );
+        }
+    }
+
+    #[test]
+    fn every_range_is_covered_by_wire_check() {
+        for r in SUPPORTED {
+            let covered = crate::wire_check::covered_apis()
+                .find(|api| api.api_key == r.key as i16)
+                .unwrap_or_else(|| panic!("{:?} has no wire_check table", r.key));
+            for v in r.min..=r.max {
+                assert!(
+                    covered.request_versions.contains(&v) && covered.response_versions.contains(&v),
+                    "{:?} v{v} is not covered by wire_check",
+                    r.key
+                );
+            }
         }
     }
 

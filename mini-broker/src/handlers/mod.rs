@@ -8,14 +8,25 @@
 mod api_versions;
 mod create_partitions;
 mod create_topics;
+mod delete_groups;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
+mod describe_groups;
 mod fetch;
+mod find_coordinator;
+mod heartbeat;
 mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
 mod list_offsets;
 mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
 mod produce;
+mod sync_group;
 
 use bytes::Bytes;
 use ferrokafka_protocol::header::RequestHeader;
@@ -38,6 +49,17 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::DescribeConfigs,
     ApiKey::DescribeCluster,
     ApiKey::InitProducerId,
+    ApiKey::FindCoordinator,
+    ApiKey::JoinGroup,
+    ApiKey::SyncGroup,
+    ApiKey::Heartbeat,
+    ApiKey::LeaveGroup,
+    ApiKey::OffsetCommit,
+    ApiKey::OffsetFetch,
+    ApiKey::DescribeGroups,
+    ApiKey::ListGroups,
+    ApiKey::DeleteGroups,
+    ApiKey::OffsetDelete,
 ];
 
 /// The API version ranges this broker serves.
@@ -134,6 +156,37 @@ pub async fn dispatch(
         }
         RequestKind::InitProducerId(req) => {
             ResponseKind::InitProducerId(init_producer_id::handle(state, req))
+        }
+        RequestKind::FindCoordinator(req) => {
+            ResponseKind::FindCoordinator(find_coordinator::handle(state, version, req))
+        }
+        RequestKind::JoinGroup(req) => ResponseKind::JoinGroup(
+            join_group::handle(state, version, header.client_id.as_deref(), req).await,
+        ),
+        RequestKind::SyncGroup(req) => {
+            ResponseKind::SyncGroup(sync_group::handle(state, req).await)
+        }
+        RequestKind::Heartbeat(req) => ResponseKind::Heartbeat(heartbeat::handle(state, req)),
+        RequestKind::LeaveGroup(req) => {
+            ResponseKind::LeaveGroup(leave_group::handle(state, version, req))
+        }
+        RequestKind::OffsetCommit(req) => {
+            ResponseKind::OffsetCommit(offset_commit::handle(state, version, req))
+        }
+        RequestKind::OffsetFetch(req) => {
+            ResponseKind::OffsetFetch(offset_fetch::handle(state, version, req))
+        }
+        RequestKind::DescribeGroups(req) => {
+            ResponseKind::DescribeGroups(describe_groups::handle(state, version, req))
+        }
+        RequestKind::ListGroups(req) => {
+            ResponseKind::ListGroups(list_groups::handle(state, version, req))
+        }
+        RequestKind::DeleteGroups(req) => {
+            ResponseKind::DeleteGroups(delete_groups::handle(state, req))
+        }
+        RequestKind::OffsetDelete(req) => {
+            ResponseKind::OffsetDelete(offset_delete::handle(state, req))
         }
         _ => return Err(DispatchError::UnknownApi),
     };
