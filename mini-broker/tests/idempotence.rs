@@ -18,12 +18,12 @@ use ferrokafka_mini_broker::MiniBroker;
 use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
-    CreateTopicsRequest, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest,
-    ProduceRequest, ProducerId, TopicName, TransactionalId,
+    BrokerId, CreateTopicsRequest, InitProducerIdRequest, InitProducerIdResponse,
+    ListOffsetsRequest, ProduceRequest, ProducerId, TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -99,24 +99,37 @@ async fn create_topic(conn: &mut RawConn, topic: &str, partitions: i32, configs:
             .with_configs(configs)]);
     let resp = conn.request(5, &req).await;
     assert_eq!(resp.topics[0].error_code, 0, "create {topic}");
+    // Kafka's metadata may name a leader before that broker serves the partition; ListOffsets
+    // answers only once it does.
     let deadline = Instant::now() + STEP;
-    let metadata = MetadataRequest::default().with_topics(Some(vec![
-        MetadataRequestTopic::default().with_name(Some(TopicName(str_bytes(topic)))),
-    ]));
+    let list = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(str_bytes(topic)))
+            .with_partitions(
+                (0..partitions)
+                    .map(|p| {
+                        ListOffsetsPartition::default()
+                            .with_partition_index(p)
+                            .with_timestamp(-1)
+                    })
+                    .collect(),
+            )]);
     loop {
-        let resp = conn.request(9, &metadata).await;
-        let t = &resp.topics[0];
-        let ready = t.error_code == 0
-            && t.partitions.len() == usize::try_from(partitions).unwrap()
-            && t.partitions
-                .iter()
-                .all(|p| p.error_code == 0 && p.leader_id.0 >= 0);
-        if ready {
+        let resp = conn.request(7, &list).await;
+        let answered: Vec<i16> = resp
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+            .collect();
+        if answered.len() == usize::try_from(partitions).unwrap()
+            && answered.iter().all(|c| *c == 0)
+        {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "{topic} has no leaders after {STEP:?}"
+            "{topic} not served after {STEP:?}: {answered:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
