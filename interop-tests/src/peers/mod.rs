@@ -1,9 +1,10 @@
-//! Third-party clients driven by the scenarios: librdkafka (the `rdkafka` crate), kcat, and
-//! the Java `kafka-clients` library.
+//! Third-party clients driven by the scenarios: librdkafka (the `rdkafka` crate, with group
+//! consumers in [`rdkafka_group`]), kcat, and the Java `kafka-clients` library.
 
 pub mod java;
 pub mod kcat;
 pub mod rdkafka;
+pub mod rdkafka_group;
 
 /// Producer settings a scenario varies: `(key, value)` pairs with Java/librdkafka names,
 /// which all three peers share (`acks`, `compression.type`, `enable.idempotence`, ...).
