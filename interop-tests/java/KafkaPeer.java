@@ -9,6 +9,12 @@
 //       manual assign (no group) + seek; start_offset may also be `earliest` or `latest`;
 //       count < 0 means "everything until the timeout".
 //       stdout: partition \t offset \t timestamp \t timestampType \t key \t value \t headers
+//   group-consume <bootstrap> <topic> <group> <timeout_ms> [key=value ...]
+//       subscribe in consumer group <group> (manual commits, earliest reset), commitSync after
+//       every poll that returned records; stop at EOF on stdin: commit, close (LeaveGroup),
+//       print `closed`, exit 0. Exit 3 if stdin is still open at the timeout.
+//       stdout: `assigned \t <partitions, comma-separated, or ->` whenever the assignment
+//       changes (`-` when it is revoked), `record \t <the 7 fields of consume>` per record.
 //
 // Encodings: partition/timestamp `-` = none. key/value: standard base64 (padded on output,
 // padding optional on input) or `~` = null. headers: `-` = none, else comma-separated
@@ -24,16 +30,22 @@
 import java.io.BufferedReader;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -59,6 +71,7 @@ public final class KafkaPeer {
             System.err.println("usage error: " + e.getMessage());
             System.err.println("usage: KafkaPeer produce <bootstrap> <topic> [k=v ...]");
             System.err.println("       KafkaPeer consume <bootstrap> <topic> <partition> <start_offset> <count> <timeout_ms> [k=v ...]");
+            System.err.println("       KafkaPeer group-consume <bootstrap> <topic> <group> <timeout_ms> [k=v ...]");
             code = EXIT_USAGE;
         } catch (ExecutionException e) {
             (e.getCause() != null ? e.getCause() : e).printStackTrace();
@@ -81,6 +94,9 @@ public final class KafkaPeer {
                 if (args.length < 7) throw new UsageException("consume needs 6 arguments");
                 return consume(args[1], args[2], Integer.parseInt(args[3]), args[4],
                         Long.parseLong(args[5]), Long.parseLong(args[6]), config(args, 7));
+            case "group-consume":
+                if (args.length < 5) throw new UsageException("group-consume needs 4 arguments");
+                return groupConsume(args[1], args[2], args[3], Long.parseLong(args[4]), config(args, 5));
             default:
                 throw new UsageException("unknown mode " + args[0]);
         }
@@ -160,6 +176,72 @@ public final class KafkaPeer {
             }
         }
         return count < 0 || got >= count ? EXIT_OK : EXIT_TIMEOUT;
+    }
+
+    static int groupConsume(String bootstrap, String topic, String group, long timeoutMs,
+                            Properties opts) {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        p.setProperty("group.id", group);
+        p.setProperty("enable.auto.commit", "false");
+        p.setProperty("auto.offset.reset", "earliest");
+        p.putAll(opts);
+        // EOF on stdin is the test's way of saying "leave the group now".
+        AtomicBoolean stop = new AtomicBoolean(false);
+        Thread stdinWatcher = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) {
+                    // discard
+                }
+            } catch (IOException e) {
+                // treat as EOF
+            }
+            stop.set(true);
+        });
+        stdinWatcher.setDaemon(true);
+        stdinWatcher.start();
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    printAssignment(consumer.assignment(), partitions);
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    printAssignment(consumer.assignment(), List.of());
+                }
+            });
+            while (!stop.get()) {
+                if (System.currentTimeMillis() > deadline) return EXIT_TIMEOUT;
+                ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(50));
+                for (ConsumerRecord<byte[], byte[]> r : records) {
+                    OUT.println("record\t" + r.partition() + "\t" + r.offset() + "\t" + r.timestamp()
+                            + "\t" + r.timestampType() + "\t" + encode(r.key()) + "\t"
+                            + encode(r.value()) + "\t" + formatHeaders(r.headers()));
+                }
+                if (!records.isEmpty()) consumer.commitSync();
+            }
+            consumer.commitSync();
+        }
+        OUT.println("closed");
+        return EXIT_OK;
+    }
+
+    // Prints the assignment that remains once `leaving` is gone.
+    static void printAssignment(Collection<TopicPartition> assigned, Collection<TopicPartition> leaving) {
+        TreeSet<Integer> partitions = new TreeSet<>();
+        for (TopicPartition tp : assigned) {
+            if (!leaving.contains(tp)) partitions.add(tp.partition());
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int partition : partitions) {
+            if (sb.length() > 0) sb.append(',');
+            sb.append(partition);
+        }
+        OUT.println("assigned\t" + (sb.length() == 0 ? "-" : sb.toString()));
     }
 
     static byte[] decode(String s) {

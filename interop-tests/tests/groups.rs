@@ -1,15 +1,16 @@
 //! Consumer groups with real clients, against every broker target: librdkafka members share a
 //! topic's partitions, take over from a member that leaves, and commit offsets that a later
-//! member of the group starts from.
+//! member of the group starts from; a Java consumer and librdkafka consumers share one group.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use ferrokafka_interop_tests::peers::rdkafka as rd;
+use ferrokafka_interop_tests::peers::java_group::JavaGroupMember;
 use ferrokafka_interop_tests::peers::rdkafka_group::{
     assignments_cover, poll_until, GroupConsumer, Received,
 };
+use ferrokafka_interop_tests::peers::{java, rdkafka as rd};
 use ferrokafka_interop_tests::{scenario, unique_topic, Target, TestRecord};
 
 const PARTITIONS: i32 = 6;
@@ -163,3 +164,134 @@ scenario!(
         consume_exactly_once(&[&late], &third, "new member after commits");
     }
 );
+
+/// True when the rdkafka members and the Java member hold non-empty, disjoint assignments
+/// that together are every partition.
+fn mixed_cover(rd_members: &[&GroupConsumer], java: &JavaGroupMember) -> bool {
+    if java.assigned().is_empty() || !assignments_cover_with(rd_members, java.assigned()) {
+        return false;
+    }
+    true
+}
+
+fn assignments_cover_with(rd_members: &[&GroupConsumer], extra: &[i32]) -> bool {
+    let mut all: Vec<i32> = extra.to_vec();
+    for m in rd_members {
+        let mine = m.assigned();
+        if mine.is_empty() {
+            return false;
+        }
+        all.extend(mine);
+    }
+    all.sort_unstable();
+    all == (0..PARTITIONS).collect::<Vec<_>>()
+}
+
+scenario!(java_and_rdkafka_consumers_share_a_group, |t: &Target| {
+    if !java::available() {
+        return;
+    }
+    let topic = unique_topic("grp-mixed");
+    let group = unique_topic("grp-mixed-g");
+    rd::admin::create_topic(&t.bootstrap, &topic, PARTITIONS, &[]).expect("create topic");
+    // The Java client offers range and cooperative-sticky, librdkafka range and roundrobin:
+    // the group must settle on range, the one protocol they share.
+    let mut java = JavaGroupMember::start(
+        &t.bootstrap,
+        &topic,
+        &group,
+        2,
+        &[
+            ("session.timeout.ms", "6000"),
+            ("heartbeat.interval.ms", "100"),
+        ],
+    );
+    let rd_members: Vec<GroupConsumer> = (0..2)
+        .map(|_| GroupConsumer::subscribe(&t.bootstrap, &group, &topic, &[]))
+        .collect();
+    let rd_refs: Vec<&GroupConsumer> = rd_members.iter().collect();
+    let deadline = std::time::Instant::now() + WAIT;
+    while !mixed_cover(&rd_refs, &java) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}: java + rdkafka never shared the partitions",
+            t.kind
+        );
+        for (i, m) in rd_refs.iter().enumerate() {
+            if let Some(r) = m.poll(i, Duration::from_millis(20)) {
+                panic!("nothing was produced yet, read {r:?}");
+            }
+        }
+        assert!(java.drain().is_empty(), "nothing was produced yet");
+    }
+    let java_partitions = java.assigned().to_vec();
+    assert_eq!(
+        java_partitions.len(),
+        2,
+        "range gives the Java member 2 of 6"
+    );
+
+    let first = produce_round(t, &topic, "mixed", 4);
+    let mut got: BTreeMap<(i32, i64), usize> = BTreeMap::new();
+    let deadline = std::time::Instant::now() + WAIT;
+    while got.len() < first.len() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}: read {} of {} records",
+            t.kind,
+            got.len(),
+            first.len()
+        );
+        let mut batch = java.drain();
+        for (i, m) in rd_refs.iter().enumerate() {
+            while let Some(r) = m.poll(i, Duration::from_millis(20)) {
+                batch.push(r);
+            }
+        }
+        for r in batch {
+            let key = (r.partition, r.offset);
+            assert_eq!(first.get(&key), Some(&r.value), "unexpected {r:?}");
+            if let Some(before) = got.insert(key, r.member) {
+                panic!("{key:?} read twice, by members {before} and {}", r.member);
+            }
+        }
+    }
+    for ((p, _), member) in &got {
+        assert_eq!(
+            *member == 2,
+            java_partitions.contains(p),
+            "partition {p} read by member {member}"
+        );
+    }
+    for m in &rd_refs {
+        m.commit();
+    }
+
+    // The Java member commits and leaves; librdkafka takes over its partitions from there.
+    let late = java.stop(WAIT);
+    assert!(
+        late.is_empty(),
+        "the java member read {late:?} after everything was read"
+    );
+    poll_until(
+        &rd_refs,
+        "rdkafka taking over from java",
+        WAIT,
+        |r| panic!("nothing new was produced, yet read {r:?}"),
+        |m| assignments_cover(m, PARTITIONS),
+    );
+    let second = produce_round(t, &topic, "after-java", 2);
+    let readers = consume_exactly_once(&rd_refs, &second, "after the java member left");
+    for p in &java_partitions {
+        assert!(
+            readers.contains_key(p),
+            "partition {p} taken over from java"
+        );
+    }
+    let expected: BTreeMap<i32, i64> = (0..PARTITIONS).map(|p| (p, 4)).collect();
+    assert_eq!(
+        rd_refs[0].committed(PARTITIONS),
+        expected,
+        "the java member's commits are there"
+    );
+});

@@ -1,7 +1,9 @@
 //! Third-party clients driven by the scenarios: librdkafka (the `rdkafka` crate, with group
-//! consumers in [`rdkafka_group`]), kcat, and the Java `kafka-clients` library.
+//! consumers in [`rdkafka_group`]), kcat, and the Java `kafka-clients` library (a group member
+//! in [`java_group`]).
 
 pub mod java;
+pub mod java_group;
 pub mod kcat;
 pub mod rdkafka;
 pub mod rdkafka_group;
