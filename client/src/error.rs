@@ -32,6 +32,26 @@ pub enum Error {
         /// The partition the error is about, when it is about one.
         partition: Option<i32>,
     },
+    /// A produced record was not delivered: retries ran out, `delivery.timeout.ms` passed,
+    /// the broker refused it, or the producer closed first. `may_be_written` says whether an
+    /// attempt may have reached the log anyway (sent, but never answered), so that resending
+    /// the record could duplicate it.
+    #[error(
+        "record for {topic}{} not delivered ({}): {cause}",
+        Location(None, *partition),
+        if *may_be_written { "it may have been written" } else { "it was not written" }
+    )]
+    NotDelivered {
+        /// The topic.
+        topic: String,
+        /// The partition, once one was chosen.
+        partition: Option<i32>,
+        /// Whether an attempt may have been written.
+        may_be_written: bool,
+        /// The last error seen for the record's batch.
+        #[source]
+        cause: std::sync::Arc<Error>,
+    },
     /// A socket operation failed (connect, read or write).
     #[error("i/o error with {broker}: {source}")]
     Io {
@@ -133,6 +153,7 @@ impl Error {
     /// "unsupported" errors are not: the same request would fail the same way.
     pub fn is_retriable(&self) -> bool {
         match self {
+            Error::NotDelivered { cause, .. } => cause.is_retriable(),
             Error::Kafka { code, .. } => code.is_retriable(),
             Error::Io { .. }
             | Error::Timeout { .. }
@@ -154,6 +175,39 @@ impl Error {
             Error::Kafka { code, .. } => Some(*code),
             _ => None,
         }
+    }
+
+    /// Whether the client (a producer in particular) cannot go on after this error: the
+    /// broker refuses this client outright (cluster authorization, a fenced or stale
+    /// producer, an unsupported version), or the client was closed. Retriable errors are
+    /// never fatal; other errors fail one request or record and leave the client usable.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            Error::NotDelivered { cause, .. } => cause.is_fatal(),
+            Error::Kafka { code, .. } => matches!(
+                *code,
+                ErrorCode::CLUSTER_AUTHORIZATION_FAILED
+                    | ErrorCode::PRODUCER_FENCED
+                    | ErrorCode::INVALID_PRODUCER_EPOCH
+                    | ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                    | ErrorCode::UNSUPPORTED_VERSION
+                    | ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT
+            ),
+            Error::UnsupportedApi { .. } | Error::Closed => true,
+            _ => false,
+        }
+    }
+
+    /// For an [`Error::NotDelivered`]: whether the record may have been written anyway.
+    /// False for every other error: those come before a record was handed to a broker.
+    pub fn may_be_written(&self) -> bool {
+        matches!(
+            self,
+            Error::NotDelivered {
+                may_be_written: true,
+                ..
+            }
+        )
     }
 
     /// `Ok` for [`ErrorCode::NONE`], otherwise an [`Error::Kafka`] without a location.

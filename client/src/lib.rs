@@ -35,6 +35,8 @@ pub mod config;
 pub mod connection;
 pub mod error;
 pub mod metadata;
+pub mod partitioner;
+pub mod producer;
 
 pub use client::{Client, NewTopic};
 pub use config::{ClientConfig, ClientConfigBuilder};
@@ -43,3 +45,7 @@ pub use error::Error;
 pub use ferrokafka_protocol::ErrorCode;
 pub use kafka_protocol;
 pub use metadata::{Broker, Cluster, PartitionInfo, TopicInfo};
+pub use partitioner::Partitioner;
+pub use producer::{
+    Acks, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
+};

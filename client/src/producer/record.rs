@@ -1,0 +1,197 @@
+//! [`ProducerRecord`] (what an application sends) and [`RecordMetadata`] (where it landed).
+//!
+//! A record owns its key, value and headers as `Bytes`, so handing it to the producer moves
+//! pointers, not payloads; the payload is copied once, into its batch. The topic is a
+//! `Cow<'static, str>` so that the common case, a literal topic name, costs no allocation per
+//! record.
+//!
+//! What not: no serializers (keys and values are bytes), no per-record callbacks (await the
+//! [`crate::producer::DeliveryFuture`]).
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use ferrokafka_protocol::record::varint::{varint_len, varlong_len};
+use ferrokafka_protocol::record::Header;
+
+/// A record to send, built with chained setters:
+///
+/// ```
+/// use ferrokafka::producer::ProducerRecord;
+///
+/// let record = ProducerRecord::new("events")
+///     .key("user-1")
+///     .value("signed up")
+///     .header("trace", "abc")
+///     .header("trace", "def"); // duplicates are kept, in order
+/// assert_eq!(record.headers.len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProducerRecord {
+    /// The topic.
+    pub topic: Cow<'static, str>,
+    /// An explicit partition; `None` lets the partitioner choose.
+    pub partition: Option<i32>,
+    /// `None` is a null key (the record is partitioned sticky).
+    pub key: Option<Bytes>,
+    /// `None` is a null value (a tombstone on compacted topics).
+    pub value: Option<Bytes>,
+    /// Headers in order; duplicate keys are kept.
+    pub headers: Vec<Header>,
+    /// Create time in milliseconds since the epoch; `None` stamps the time of `send`.
+    pub timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record for `topic` with no key, value, headers, partition or timestamp.
+    pub fn new(topic: impl Into<Cow<'static, str>>) -> Self {
+        ProducerRecord {
+            topic: topic.into(),
+            partition: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+            timestamp: None,
+        }
+    }
+
+    /// Sets the key.
+    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the value.
+    pub fn value(mut self, value: impl Into<Bytes>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    /// Appends a header (an existing one with the same key stays).
+    pub fn header(mut self, key: impl Into<String>, value: impl Into<Bytes>) -> Self {
+        self.headers.push(Header::new(key, value));
+        self
+    }
+
+    /// Appends a header with a null value.
+    pub fn null_header(mut self, key: impl Into<String>) -> Self {
+        self.headers.push(Header::null(key));
+        self
+    }
+
+    /// Sends to this partition, bypassing the partitioner.
+    pub fn partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the create time (ms since the epoch).
+    pub fn timestamp(mut self, timestamp: i64) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// An upper bound of the record's encoded size in a batch, whatever its deltas turn out
+    /// to be: what `buffer.memory` and `max.request.size` are charged.
+    pub(crate) fn size_upper_bound(&self) -> usize {
+        // length, attributes, timestamp delta, offset delta, key and value lengths, header
+        // count: varints at their widest.
+        let mut n: usize = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+        n = n.saturating_add(self.key.as_ref().map_or(0, Bytes::len));
+        n = n.saturating_add(self.value.as_ref().map_or(0, Bytes::len));
+        for h in &self.headers {
+            n = n
+                .saturating_add(10)
+                .saturating_add(h.key.len())
+                .saturating_add(h.value.as_ref().map_or(0, Bytes::len));
+        }
+        n
+    }
+}
+
+/// The exact encoded size of a record at `timestamp_delta` and `offset_delta` in its batch,
+/// as [`ferrokafka_protocol::record::BatchBuilder::push`] will write it. Lengths that do not
+/// fit an i32 make the push fail later; here they only need to not overflow.
+pub(crate) fn encoded_size(
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&Bytes>,
+    value: Option<&Bytes>,
+    headers: &[Header],
+) -> usize {
+    fn nullable(b: Option<&[u8]>) -> usize {
+        match b {
+            None => 1,
+            Some(b) => varint_len(i32::try_from(b.len()).unwrap_or(i32::MAX)) + b.len(),
+        }
+    }
+    let mut body = 1 + varlong_len(timestamp_delta) + varint_len(offset_delta);
+    body = body
+        .saturating_add(nullable(key.map(|b| &b[..])))
+        .saturating_add(nullable(value.map(|b| &b[..])));
+    body = body.saturating_add(varint_len(i32::try_from(headers.len()).unwrap_or(i32::MAX)));
+    for h in headers {
+        body = body
+            .saturating_add(nullable(Some(h.key.as_bytes())))
+            .saturating_add(nullable(h.value.as_deref()));
+    }
+    varint_len(i32::try_from(body).unwrap_or(i32::MAX)).saturating_add(body)
+}
+
+/// Where a record was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordMetadata {
+    /// The partition.
+    pub partition: i32,
+    /// The offset; `None` with `acks=0` (the broker does not answer), and for a retry the
+    /// broker recognised as a duplicate of a batch it no longer remembers
+    /// (DUPLICATE_SEQUENCE_NUMBER), whose offset is unknown.
+    pub offset: Option<i64>,
+    /// The record's create time, or the broker's append time on a topic with
+    /// `message.timestamp.type=LogAppendTime`.
+    pub timestamp: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
+
+    #[test]
+    fn encoded_size_is_what_the_builder_writes() {
+        let records = [
+            ProducerRecord::new("t"),
+            ProducerRecord::new("t").key("k").value(vec![7u8; 300]),
+            ProducerRecord::new("t")
+                .value("v")
+                .header("a", "1")
+                .null_header("b")
+                .header("a", vec![0u8; 200]),
+        ];
+        let mut builder = BatchBuilder::new();
+        let mut size = builder.estimated_size();
+        for (i, r) in records.iter().enumerate() {
+            let ts_delta = (i as i64) * 100_000;
+            let n = encoded_size(
+                ts_delta,
+                i as i32,
+                r.key.as_ref(),
+                r.value.as_ref(),
+                &r.headers,
+            );
+            assert!(n <= r.size_upper_bound());
+            builder
+                .push(RecordInput {
+                    timestamp: 1_000 + ts_delta,
+                    key: r.key.clone(),
+                    value: r.value.clone(),
+                    headers: r.headers.clone(),
+                })
+                .unwrap();
+            size += n;
+            assert_eq!(builder.estimated_size(), size, "record {i}");
+        }
+    }
+}

@@ -1,0 +1,1231 @@
+//! The sender: one task per producer that turns ready batches into Produce requests, one
+//! request per broker carrying one batch for each of many partitions, pipelined up to
+//! `max.in.flight.requests.per.connection` per broker, and settles every batch: written,
+//! retried, or failed with a verdict on whether it may have been written.
+//!
+//! Why one task: the order of requests on a connection is the order of sequence numbers the
+//! broker sees, and the idempotence state (sequences, retries, epoch bumps) must change in
+//! that same order. One task owns all of it without locks; the I/O runs in small spawned
+//! tasks that report back through one event channel.
+//!
+//! In-order submission: a request is encoded and handed to its connection's writer on the
+//! first poll of [`crate::Connection::send`] when an in-flight slot is free, and this task
+//! never has more Produce requests out to a broker than the limit, while the producer's
+//! client allows two more per connection (for Metadata and InitProducerId). So this task
+//! polls each request once, in order, with cooperative budgeting off, before handing it to a
+//! spawned task to await the answer: requests reach the socket in the order they were made.
+//!
+//! Retries (as Java): a batch that failed retriably goes back to its partition with its
+//! sequence, after `retry.backoff.ms` (doubling up to `retry.backoff.max.ms`); a waiting
+//! retry is only sent when it is its partition's oldest unfinished batch, and no new batch of
+//! that partition goes out while one waits, so order survives retries. Errors that point at
+//! stale metadata, and disconnects, refresh the metadata. `delivery.timeout.ms` ends a
+//! batch's life wherever it is: queued (not written), waiting for a retry, or in flight (may
+//! have been written; the request's answer then only updates the bookkeeping).
+//!
+//! What not: no splitting of batches the broker finds too large, no throttling
+//! (`throttle_time_ms` is ignored), no transactions.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use ferrokafka_protocol::record::{RecordBatch, NO_SEQUENCE};
+use ferrokafka_protocol::ErrorCode;
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    InitProducerIdRequest, ProduceRequest, ProduceResponse, ProducerId, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+
+use super::accumulator::{Front, OpenBatch, PartitionQueue};
+use super::config::Acks;
+use super::delivery::{Completion, Outcome};
+use super::sequence::{ProducerIdEpoch, SequenceVerdict, Sequences};
+use super::Shared;
+use crate::connection::Connection;
+use crate::error::Error;
+use crate::metadata::Cluster;
+
+/// Batches one partition may have unfinished with idempotence: the broker remembers five.
+const MAX_UNFINISHED_PER_PARTITION: usize = 5;
+
+/// The producer's transaction timeout, sent in InitProducerId as Java does even when there
+/// are no transactions (`transaction.timeout.ms`, default 60 s).
+const TRANSACTION_TIMEOUT_MS: i32 = 60_000;
+
+/// What the spawned I/O tasks report.
+#[derive(Debug)]
+enum Event {
+    Produced {
+        node: i32,
+        /// `(queue index, batch id)` of each batch in the request, in request order.
+        batches: Vec<(usize, u64)>,
+        /// `None` for `acks=0`.
+        result: Result<Option<ProduceResponse>, Error>,
+    },
+    Connected {
+        node: i32,
+        result: Result<Arc<Connection>, Error>,
+    },
+    Metadata(Result<Arc<Cluster>, Error>),
+    ProducerId(Result<ProducerIdEpoch, Error>),
+}
+
+/// Where a sent batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    InFlight,
+    /// Waiting to be sent again at this instant.
+    Waiting(Instant),
+}
+
+/// A batch that has been sent at least once.
+#[derive(Debug)]
+struct SentBatch {
+    id: u64,
+    queue: usize,
+    completion: Arc<Completion>,
+    bytes: Bytes,
+    records: u32,
+    reserved: usize,
+    producer: ProducerIdEpoch,
+    base_seq: i32,
+    deadline: Instant,
+    attempts: u32,
+    phase: Phase,
+    /// An attempt ended without an answer (disconnect, timeout): it may be in the log.
+    maybe_written: bool,
+    /// The caller was already told (delivery timeout while in flight).
+    reported: bool,
+}
+
+impl SentBatch {
+    fn last_seq(&self) -> i32 {
+        super::sequence::increment(
+            self.base_seq,
+            i32::try_from(self.records).unwrap_or(1).saturating_sub(1),
+        )
+    }
+}
+
+/// The sender's view of one partition.
+#[derive(Debug, Default)]
+struct PartitionState {
+    leader: Option<i32>,
+    seq: Sequences,
+    /// Sent and not finished, oldest (lowest sequence) first.
+    unfinished: VecDeque<u64>,
+    in_flight: usize,
+    waiting: usize,
+}
+
+#[derive(Debug, Default)]
+struct NodeState {
+    conn: Option<Arc<Connection>>,
+    connecting: bool,
+    in_flight: usize,
+}
+
+#[derive(Debug, Default)]
+struct ProducerIdState {
+    current: Option<ProducerIdEpoch>,
+    requesting: bool,
+    bump_wanted: bool,
+    retry_at: Option<Instant>,
+    failures: u32,
+}
+
+#[derive(Debug)]
+struct MetadataState {
+    wanted: bool,
+    in_flight: bool,
+    not_before: Instant,
+}
+
+/// A Produce request being put together for one broker.
+#[derive(Debug, Default)]
+struct Draft {
+    batches: Vec<(usize, u64)>,
+    bytes: usize,
+}
+
+pub(crate) struct Sender {
+    shared: Arc<Shared>,
+    events: mpsc::UnboundedReceiver<Event>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    cluster: Arc<Cluster>,
+    queues: Vec<Arc<PartitionQueue>>,
+    queues_version: u64,
+    parts: Vec<PartitionState>,
+    nodes: HashMap<i32, NodeState>,
+    batches: HashMap<u64, SentBatch>,
+    producer: ProducerIdState,
+    metadata: MetadataState,
+    idempotent: bool,
+    acks: Acks,
+    delivery_timeout: Duration,
+    max_in_flight: usize,
+    /// Rotates the partition a drain pass starts at, so no partition is always last.
+    drain_start: usize,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("partitions", &self.parts.len())
+            .field("batches", &self.batches.len())
+            .field("producer", &self.producer.current)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    pub(crate) fn new(shared: Arc<Shared>) -> Sender {
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let config = &shared.config;
+        Sender {
+            idempotent: config.idempotent(),
+            acks: config.acks,
+            delivery_timeout: config.effective_delivery_timeout(),
+            max_in_flight: config.client.max_in_flight_per_connection.max(1),
+            cluster: shared.client.cluster(),
+            shared,
+            events,
+            events_tx,
+            queues: Vec::new(),
+            queues_version: 0,
+            parts: Vec::new(),
+            nodes: HashMap::new(),
+            batches: HashMap::new(),
+            producer: ProducerIdState::default(),
+            metadata: MetadataState {
+                wanted: false,
+                in_flight: false,
+                not_before: Instant::now(),
+            },
+            drain_start: 0,
+        }
+    }
+
+    /// Runs until the producer is closed and everything is settled, or a fatal error.
+    pub(crate) async fn run(mut self) {
+        loop {
+            while let Ok(event) = self.events.try_recv() {
+                self.handle(event);
+            }
+            if let Some(fatal) = self.shared.fatal() {
+                self.fail_everything(&fatal);
+                break;
+            }
+            let now = Instant::now();
+            self.sync_queues();
+            self.sync_cluster();
+            let mut next = now + Duration::from_secs(3600);
+            self.expire(now, &mut next);
+            if self.idempotent {
+                self.resolve_sequences();
+                self.maybe_init_producer_id(now, &mut next);
+            }
+            let again = self.send_ready(now, &mut next);
+            self.maybe_refresh_metadata(now, &mut next);
+            if self.finished() {
+                break;
+            }
+            if again {
+                continue;
+            }
+            tokio::select! {
+                event = self.events.recv() => {
+                    if let Some(event) = event {
+                        self.handle(event);
+                    }
+                }
+                () = self.shared.accumulator.wake.notified() => {}
+                () = sleep_until(next) => {}
+            }
+        }
+        self.shared.client.close().await;
+        self.shared.stopped.send_replace(true);
+    }
+
+    /// Closing, and nothing left anywhere.
+    fn finished(&self) -> bool {
+        self.shared.accumulator.closing()
+            && self.batches.is_empty()
+            && self.queues.iter().all(|q| q.is_empty())
+    }
+
+    fn sync_queues(&mut self) {
+        if let Some((version, queues)) = self.shared.accumulator.queues_since(self.queues_version) {
+            self.queues_version = version;
+            self.queues = queues;
+            self.parts
+                .resize_with(self.queues.len(), PartitionState::default);
+            self.update_leaders();
+        }
+    }
+
+    fn sync_cluster(&mut self) {
+        let cluster = self.shared.client.cluster();
+        if !Arc::ptr_eq(&cluster, &self.cluster) {
+            self.adopt(cluster);
+        }
+    }
+
+    fn adopt(&mut self, cluster: Arc<Cluster>) {
+        for info in cluster.topics.values() {
+            self.shared.accumulator.update_topic(info);
+        }
+        self.cluster = cluster;
+        self.sync_queues();
+        self.update_leaders();
+    }
+
+    fn update_leaders(&mut self) {
+        for (queue, part) in self.queues.iter().zip(self.parts.iter_mut()) {
+            part.leader = self.cluster.leader(&queue.topic, queue.partition).ok();
+        }
+    }
+
+    fn want_metadata(&mut self) {
+        self.metadata.wanted = true;
+    }
+
+    fn maybe_refresh_metadata(&mut self, now: Instant, next: &mut Instant) {
+        if !self.metadata.wanted || self.metadata.in_flight {
+            return;
+        }
+        if now < self.metadata.not_before {
+            *next = (*next).min(self.metadata.not_before);
+            return;
+        }
+        self.metadata.wanted = false;
+        self.metadata.in_flight = true;
+        let client = self.shared.client.clone();
+        let topics = self.shared.accumulator.topic_names();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            let refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+            // An empty list would mean "all topics"; ask for none by asking the client to
+            // refresh what it already follows.
+            let result = if refs.is_empty() {
+                Ok(client.cluster())
+            } else {
+                client.metadata(&refs).await
+            };
+            let _ = tx.send(Event::Metadata(result));
+        });
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Produced {
+                node,
+                batches,
+                result,
+            } => self.on_produced(node, batches, result),
+            Event::Connected { node, result } => {
+                let state = self.nodes.entry(node).or_default();
+                state.connecting = false;
+                match result {
+                    Ok(conn) => state.conn = Some(conn),
+                    Err(err) => {
+                        tracing::debug!(node, %err, "producer connection failed");
+                        self.want_metadata();
+                    }
+                }
+            }
+            Event::Metadata(result) => {
+                self.metadata.in_flight = false;
+                self.metadata.not_before = Instant::now() + self.shared.config.retry_backoff;
+                match result {
+                    Ok(cluster) => self.adopt(cluster),
+                    Err(err) => {
+                        tracing::debug!(%err, "producer metadata refresh failed");
+                        self.metadata.wanted = true;
+                    }
+                }
+            }
+            Event::ProducerId(result) => self.on_producer_id(result),
+        }
+    }
+
+    // ---- producer id -------------------------------------------------------------------
+
+    fn maybe_init_producer_id(&mut self, now: Instant, next: &mut Instant) {
+        let needed = self.producer.current.is_none() || self.producer.bump_wanted;
+        if !needed || self.producer.requesting {
+            return;
+        }
+        if self.producer.current.is_none()
+            && self.batches.is_empty()
+            && self.queues.iter().all(|q| q.is_empty())
+        {
+            return; // nothing to send yet
+        }
+        if let Some(at) = self.producer.retry_at {
+            if now < at {
+                *next = (*next).min(at);
+                return;
+            }
+        }
+        let Some(node) = self.any_node() else {
+            self.want_metadata();
+            return;
+        };
+        self.producer.requesting = true;
+        let current = if self.producer.bump_wanted {
+            self.producer.current
+        } else {
+            None
+        };
+        let client = self.shared.client.clone();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            let result = async {
+                let conn = client.connection(node).await?;
+                let response = conn
+                    .send_with(|version| {
+                        let req = InitProducerIdRequest::default()
+                            .with_transactional_id(None)
+                            .with_transaction_timeout_ms(TRANSACTION_TIMEOUT_MS);
+                        // KIP-360: from v3 the current id and epoch ask for a bump.
+                        match current {
+                            Some((id, epoch)) if version >= 3 => req
+                                .with_producer_id(ProducerId(id))
+                                .with_producer_epoch(epoch),
+                            _ => req,
+                        }
+                    })
+                    .await?;
+                Error::check(response.error_code, None)?;
+                Ok((response.producer_id.0, response.producer_epoch))
+            }
+            .await;
+            let _ = tx.send(Event::ProducerId(result));
+        });
+    }
+
+    fn on_producer_id(&mut self, result: Result<ProducerIdEpoch, Error>) {
+        self.producer.requesting = false;
+        match result {
+            Ok((id, epoch)) if id >= 0 && epoch >= 0 => {
+                tracing::debug!(producer_id = id, epoch, "producer id");
+                self.producer.current = Some((id, epoch));
+                self.producer.bump_wanted = false;
+                self.producer.failures = 0;
+                self.producer.retry_at = None;
+            }
+            Ok((id, epoch)) => self.shared.set_fatal(Arc::new(Error::Kafka {
+                code: ErrorCode::UNKNOWN_SERVER_ERROR,
+                message: Some(format!(
+                    "InitProducerId answered producer id {id}, epoch {epoch}"
+                )),
+                topic: None,
+                partition: None,
+            })),
+            Err(err) if err.is_retriable() => {
+                tracing::debug!(%err, "InitProducerId failed; retrying");
+                self.producer.failures = self.producer.failures.saturating_add(1);
+                self.producer.retry_at =
+                    Some(Instant::now() + self.backoff(self.producer.failures));
+                if matches!(err, Error::Disconnected { .. } | Error::Io { .. }) {
+                    self.want_metadata();
+                }
+            }
+            Err(err) => self.shared.set_fatal(Arc::new(err)),
+        }
+    }
+
+    fn request_bump(&mut self, part: usize) {
+        if let Some(p) = self.parts.get_mut(part) {
+            p.seq.needs_reset = true;
+        }
+        self.producer.bump_wanted = true;
+    }
+
+    /// A node to send a request that any broker can answer: a connected one if possible.
+    fn any_node(&self) -> Option<i32> {
+        self.nodes
+            .iter()
+            .find(|(id, n)| {
+                n.conn.as_ref().is_some_and(|c| !c.is_dead()) && self.cluster.broker(**id).is_some()
+            })
+            .map(|(id, _)| *id)
+            .or_else(|| self.cluster.brokers.keys().next().copied())
+    }
+
+    // ---- sequences ---------------------------------------------------------------------
+
+    /// Settles unresolved partitions with nothing left unfinished (Java's
+    /// `maybeResolveSequences`), and moves partitions onto a new producer epoch once they can.
+    fn resolve_sequences(&mut self) {
+        let mut bump = false;
+        for part in &mut self.parts {
+            if part.unfinished.is_empty() && part.seq.resolve() {
+                bump = true;
+            }
+        }
+        if bump {
+            self.producer.bump_wanted = true;
+        }
+        let Some(current) = self.producer.current else {
+            return;
+        };
+        if self.producer.bump_wanted || self.producer.requesting {
+            return;
+        }
+        for i in 0..self.parts.len() {
+            let part = &self.parts[i];
+            if part.seq.producer == Some(current) {
+                continue;
+            }
+            if part.unfinished.is_empty() {
+                self.parts[i].seq.reset(current);
+            } else if part.seq.needs_reset && part.in_flight == 0 {
+                self.renumber(i, current);
+            }
+        }
+    }
+
+    /// Gives a partition's waiting batches new sequences under `producer`, from 0. A batch
+    /// that may already be in the log cannot be renumbered safely (it would be written
+    /// again): it fails, saying it may have been written.
+    fn renumber(&mut self, part: usize, producer: ProducerIdEpoch) {
+        let ids: Vec<u64> = self.parts[part].unfinished.drain(..).collect();
+        self.parts[part].seq.reset(producer);
+        self.parts[part].waiting = 0;
+        for id in ids {
+            let Some(mut batch) = self.batches.remove(&id) else {
+                continue;
+            };
+            if batch.maybe_written {
+                let cause = Error::Kafka {
+                    code: ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+                    message: Some(
+                        "the producer epoch was bumped while this batch's fate was unknown".into(),
+                    ),
+                    topic: None,
+                    partition: None,
+                };
+                self.settle_failed(batch, Arc::new(cause), true);
+                continue;
+            }
+            let records = i32::try_from(batch.records).unwrap_or(i32::MAX);
+            let base = self.parts[part].seq.assign(records);
+            match rewrite_producer(&batch.bytes, producer, base) {
+                Ok(bytes) => {
+                    batch.bytes = bytes;
+                    batch.producer = producer;
+                    batch.base_seq = base;
+                    self.parts[part].waiting += 1;
+                    self.parts[part].unfinished.push_back(id);
+                    self.batches.insert(id, batch);
+                }
+                Err(err) => {
+                    self.parts[part].seq.on_gap();
+                    self.producer.bump_wanted = true;
+                    self.settle_failed(batch, Arc::new(err), false);
+                }
+            }
+        }
+    }
+
+    // ---- expiry ------------------------------------------------------------------------
+
+    fn expire(&mut self, now: Instant, next: &mut Instant) {
+        let timeout = self.delivery_timeout;
+        for queue in &self.queues {
+            while let Some(created) = queue.front_created() {
+                let deadline = created + timeout;
+                if deadline > now {
+                    *next = (*next).min(deadline);
+                    break;
+                }
+                if let Some(batch) = queue.pop() {
+                    let cause = self.timeout_error(queue, "waiting to be sent");
+                    fail_open(&self.shared, batch, cause);
+                }
+            }
+        }
+        let expired: Vec<u64> = self
+            .batches
+            .iter()
+            .filter(|(_, b)| !b.reported)
+            .filter_map(|(id, b)| {
+                if b.deadline <= now {
+                    Some(*id)
+                } else {
+                    *next = (*next).min(b.deadline);
+                    None
+                }
+            })
+            .collect();
+        for id in expired {
+            let Some((part, phase)) = self.batches.get(&id).map(|b| (b.queue, b.phase)) else {
+                continue;
+            };
+            let Some(queue) = self.queues.get(part).cloned() else {
+                continue;
+            };
+            match phase {
+                Phase::InFlight => {
+                    // The answer may still come; the caller hears now, the bookkeeping later.
+                    let cause = Arc::new(self.timeout_error(&queue, "in flight"));
+                    let Some(batch) = self.batches.get_mut(&id) else {
+                        continue;
+                    };
+                    batch.reported = true;
+                    batch.completion.complete(Outcome::Failed {
+                        cause,
+                        may_be_written: true,
+                    });
+                    let last = batch.last_seq();
+                    self.shared.accumulator.finished(id);
+                    if self.idempotent {
+                        self.parts[part].seq.mark_unresolved(last);
+                    }
+                }
+                Phase::Waiting(_) => {
+                    let Some(batch) = self.take(id) else { continue };
+                    let may_be_written = batch.maybe_written;
+                    if self.idempotent {
+                        self.parts[part].seq.mark_unresolved(batch.last_seq());
+                    }
+                    let cause = Arc::new(self.timeout_error(&queue, "waiting to be retried"));
+                    self.settle_failed(batch, cause, may_be_written);
+                }
+            }
+        }
+    }
+
+    fn timeout_error(&self, queue: &PartitionQueue, where_: &str) -> Error {
+        Error::Timeout {
+            operation: format!(
+                "delivery of a batch to {} partition {} ({where_})",
+                queue.topic, queue.partition
+            ),
+            after: self.delivery_timeout,
+        }
+    }
+
+    // ---- draining ----------------------------------------------------------------------
+
+    /// One pass over the partitions: at most one batch per partition and one request per
+    /// broker. Returns true when it sent something and more may be ready.
+    fn send_ready(&mut self, now: Instant, next: &mut Instant) -> bool {
+        let accumulator = &self.shared.accumulator;
+        let force = accumulator.flushing() || accumulator.closing();
+        let linger = accumulator.linger();
+        let batch_size = accumulator.batch_size();
+        let max_request = self.shared.config.max_request_size;
+        let producer_ready = !self.idempotent
+            || (self.producer.current.is_some()
+                && !self.producer.bump_wanted
+                && !self.producer.requesting);
+        let mut drafts: HashMap<i32, Draft> = HashMap::new();
+        let mut more = false;
+        let count = self.queues.len();
+        if count == 0 {
+            return false;
+        }
+        self.drain_start = (self.drain_start + 1) % count;
+        for k in 0..count {
+            let i = (self.drain_start + k) % count;
+            let pick = self.pick(i, now, force, linger, batch_size, producer_ready, next);
+            let Some(pick) = pick else { continue };
+            let Some(leader) = self.parts[i].leader else {
+                self.want_metadata();
+                continue;
+            };
+            if !self.node_ready(leader) {
+                continue;
+            }
+            let draft = drafts.entry(leader).or_default();
+            let size = match pick {
+                Pick::Retry(id) => self.batches.get(&id).map_or(0, |b| b.bytes.len()),
+                // Uncompressed size: an upper bound for a compressed batch.
+                Pick::New(estimate) => estimate,
+            };
+            if !draft.batches.is_empty() && draft.bytes.saturating_add(size) > max_request {
+                more = true;
+                continue;
+            }
+            let id = match pick {
+                Pick::Retry(id) => {
+                    self.parts[i].waiting = self.parts[i].waiting.saturating_sub(1);
+                    id
+                }
+                Pick::New(_) => match self.seal(i, now) {
+                    Some(id) => id,
+                    None => continue,
+                },
+            };
+            let Some(batch) = self.batches.get_mut(&id) else {
+                continue;
+            };
+            batch.phase = Phase::InFlight;
+            self.parts[i].in_flight += 1;
+            let draft = drafts.entry(leader).or_default();
+            draft.bytes = draft.bytes.saturating_add(batch.bytes.len());
+            draft.batches.push((i, id));
+        }
+        let sent = !drafts.is_empty();
+        for (node, draft) in drafts {
+            self.dispatch(node, draft);
+        }
+        sent || more
+    }
+
+    /// Which batch partition `i` would send now, if any.
+    #[allow(clippy::too_many_arguments)]
+    fn pick(
+        &mut self,
+        i: usize,
+        now: Instant,
+        force: bool,
+        linger: Duration,
+        batch_size: usize,
+        producer_ready: bool,
+        next: &mut Instant,
+    ) -> Option<Pick> {
+        let part = &self.parts[i];
+        if part.waiting > 0 {
+            // Only the oldest unfinished batch may be retried, so order holds.
+            let id = *part.unfinished.front()?;
+            let batch = self.batches.get(&id)?;
+            return match batch.phase {
+                Phase::Waiting(at) if at <= now => Some(Pick::Retry(id)),
+                Phase::Waiting(at) => {
+                    *next = (*next).min(at);
+                    None
+                }
+                Phase::InFlight => None,
+            };
+        }
+        if self.idempotent {
+            let current = self.producer.current;
+            if !producer_ready
+                || part.seq.producer != current
+                || part.seq.unresolved.is_some()
+                || part.unfinished.len() >= MAX_UNFINISHED_PER_PARTITION
+            {
+                return None;
+            }
+        }
+        let queue = &self.queues[i];
+        match queue.front(now, linger, batch_size, force) {
+            Front::Empty => None,
+            Front::Ready => Some(Pick::New(batch_size)),
+            Front::LingersUntil(at) => {
+                *next = (*next).min(at);
+                None
+            }
+        }
+    }
+
+    /// Takes the front batch of queue `i`, numbers it and builds its bytes.
+    fn seal(&mut self, i: usize, now: Instant) -> Option<u64> {
+        let queue = Arc::clone(&self.queues[i]);
+        let open = queue.pop()?;
+        let deadline = open.created + self.delivery_timeout;
+        let _ = now;
+        let OpenBatch {
+            id,
+            builder,
+            completion,
+            records,
+            reserved,
+            ..
+        } = open;
+        let records_i32 = i32::try_from(records).unwrap_or(i32::MAX);
+        let (producer, base_seq) = match (self.idempotent, self.producer.current) {
+            (true, Some(producer)) => (producer, self.parts[i].seq.next),
+            _ => ((-1, -1), NO_SEQUENCE),
+        };
+        let built = builder
+            .producer(producer.0, producer.1)
+            .base_sequence(base_seq)
+            .build();
+        let bytes = match built {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                let cause = Error::Kafka {
+                    code: ErrorCode::INVALID_RECORD,
+                    message: Some(err.to_string()),
+                    topic: Some(queue.topic.to_string()),
+                    partition: Some(queue.partition),
+                };
+                completion.complete(Outcome::Failed {
+                    cause: Arc::new(cause),
+                    may_be_written: false,
+                });
+                self.shared.accumulator.finished(id);
+                self.shared.accumulator.release(reserved);
+                return None;
+            }
+        };
+        if self.idempotent {
+            self.parts[i].seq.assign(records_i32);
+        }
+        self.parts[i].unfinished.push_back(id);
+        self.batches.insert(
+            id,
+            SentBatch {
+                id,
+                queue: i,
+                completion,
+                bytes,
+                records,
+                reserved,
+                producer,
+                base_seq,
+                deadline,
+                attempts: 0,
+                phase: Phase::InFlight,
+                maybe_written: false,
+                reported: false,
+            },
+        );
+        Some(id)
+    }
+
+    /// True when `node` has a live connection and a free in-flight slot; starts connecting
+    /// otherwise.
+    fn node_ready(&mut self, node: i32) -> bool {
+        let max = self.max_in_flight;
+        let state = self.nodes.entry(node).or_default();
+        if let Some(conn) = &state.conn {
+            if conn.is_dead() {
+                state.conn = None;
+            }
+        }
+        if state.conn.is_none() {
+            if !state.connecting {
+                state.connecting = true;
+                let client = self.shared.client.clone();
+                let tx = self.events_tx.clone();
+                tokio::spawn(async move {
+                    let result = client.connection(node).await;
+                    let _ = tx.send(Event::Connected { node, result });
+                });
+            }
+            return false;
+        }
+        state.in_flight < max
+    }
+
+    fn dispatch(&mut self, node: i32, draft: Draft) {
+        let Some(conn) = self.nodes.get(&node).and_then(|n| n.conn.clone()) else {
+            return;
+        };
+        let mut topics: Vec<TopicProduceData> = Vec::new();
+        for (i, id) in &draft.batches {
+            let (Some(queue), Some(batch)) = (self.queues.get(*i), self.batches.get_mut(id)) else {
+                continue;
+            };
+            batch.attempts = batch.attempts.saturating_add(1);
+            let data = PartitionProduceData::default()
+                .with_index(queue.partition)
+                .with_records(Some(batch.bytes.clone()));
+            match topics
+                .iter_mut()
+                .find(|t| t.name.0.as_str() == &*queue.topic)
+            {
+                Some(t) => t.partition_data.push(data),
+                None => topics.push(
+                    TopicProduceData::default()
+                        .with_name(TopicName(StrBytes::from_string(queue.topic.to_string())))
+                        .with_partition_data(vec![data]),
+                ),
+            }
+        }
+        let timeout_ms = i32::try_from(self.shared.config.client.request_timeout.as_millis())
+            .unwrap_or(i32::MAX);
+        let request = ProduceRequest::default()
+            .with_acks(self.acks.as_i16())
+            .with_timeout_ms(timeout_ms)
+            .with_topic_data(topics);
+        if let Some(state) = self.nodes.get_mut(&node) {
+            state.in_flight += 1;
+        }
+        let batches = draft.batches;
+        if self.acks == Acks::None {
+            let fut = async move { conn.send_without_response(request).await.map(|()| None) };
+            self.start_in_order(fut, move |result| Event::Produced {
+                node,
+                batches,
+                result,
+            });
+        } else {
+            let fut = async move { conn.send(request).await.map(Some) };
+            self.start_in_order(fut, move |result| Event::Produced {
+                node,
+                batches,
+                result,
+            });
+        }
+    }
+
+    /// Polls `fut` once here, so that it is handed to its connection now, in call order (see
+    /// the module docs), then lets a spawned task await the rest.
+    fn start_in_order<F, W>(&self, fut: F, wrap: W)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        W: FnOnce(F::Output) -> Event + Send + 'static,
+    {
+        let mut fut = Box::pin(tokio::task::unconstrained(fut));
+        let mut cx = Context::from_waker(Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => {
+                let _ = self.events_tx.send(wrap(out));
+            }
+            Poll::Pending => {
+                let tx = self.events_tx.clone();
+                tokio::spawn(async move {
+                    let out = fut.await;
+                    let _ = tx.send(wrap(out));
+                });
+            }
+        }
+    }
+
+    // ---- answers -----------------------------------------------------------------------
+
+    fn on_produced(
+        &mut self,
+        node: i32,
+        batches: Vec<(usize, u64)>,
+        result: Result<Option<ProduceResponse>, Error>,
+    ) {
+        if let Some(state) = self.nodes.get_mut(&node) {
+            state.in_flight = state.in_flight.saturating_sub(1);
+        }
+        match result {
+            Err(err) => {
+                // No answer: nothing is known about any batch of the request.
+                let unknown = matches!(
+                    err,
+                    Error::Disconnected { .. } | Error::Timeout { .. } | Error::Io { .. }
+                );
+                if unknown {
+                    if let Some(state) = self.nodes.get_mut(&node) {
+                        state.conn = None;
+                    }
+                    self.want_metadata();
+                }
+                let err = Arc::new(err);
+                for (_, id) in batches {
+                    self.on_batch_error(id, Arc::clone(&err), unknown, -1);
+                }
+            }
+            Ok(None) => {
+                for (_, id) in batches {
+                    self.on_batch_written(id, None, None);
+                }
+            }
+            Ok(Some(response)) => {
+                for (i, id) in batches {
+                    let Some(queue) = self.queues.get(i).cloned() else {
+                        continue;
+                    };
+                    let answer = response
+                        .responses
+                        .iter()
+                        .filter(|t| t.name.0.as_str() == &*queue.topic)
+                        .flat_map(|t| t.partition_responses.iter())
+                        .find(|p| p.index == queue.partition);
+                    let Some(p) = answer else {
+                        let err = Error::Kafka {
+                            code: ErrorCode::UNKNOWN_SERVER_ERROR,
+                            message: Some("the Produce response left this partition out".into()),
+                            topic: Some(queue.topic.to_string()),
+                            partition: Some(queue.partition),
+                        };
+                        self.on_batch_error(id, Arc::new(err), true, -1);
+                        continue;
+                    };
+                    let code = ErrorCode(p.error_code);
+                    if code.is_ok() {
+                        let log_append_time =
+                            (p.log_append_time_ms >= 0).then_some(p.log_append_time_ms);
+                        let base = (p.base_offset >= 0).then_some(p.base_offset);
+                        self.on_batch_written(id, base, log_append_time);
+                    } else if code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER {
+                        // Written before, too long ago for the broker to say where.
+                        self.on_batch_written(id, None, None);
+                    } else {
+                        let err = Error::Kafka {
+                            code,
+                            message: p.error_message.as_ref().map(|m| m.to_string()),
+                            topic: Some(queue.topic.to_string()),
+                            partition: Some(queue.partition),
+                        };
+                        self.on_batch_error(id, Arc::new(err), false, p.log_start_offset);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes a batch from the sender's tables.
+    fn take(&mut self, id: u64) -> Option<SentBatch> {
+        let batch = self.batches.remove(&id)?;
+        let part = &mut self.parts[batch.queue];
+        if let Some(pos) = part.unfinished.iter().position(|b| *b == id) {
+            part.unfinished.remove(pos);
+        }
+        match batch.phase {
+            Phase::InFlight => part.in_flight = part.in_flight.saturating_sub(1),
+            Phase::Waiting(_) => part.waiting = part.waiting.saturating_sub(1),
+        }
+        Some(batch)
+    }
+
+    fn on_batch_written(
+        &mut self,
+        id: u64,
+        base_offset: Option<i64>,
+        log_append_time: Option<i64>,
+    ) {
+        let Some(batch) = self.take(id) else { return };
+        if self.idempotent && Some(batch.producer) == self.parts[batch.queue].seq.producer {
+            self.parts[batch.queue].seq.acked(batch.last_seq());
+        }
+        if !batch.reported {
+            batch.completion.complete(Outcome::Written {
+                base_offset,
+                log_append_time,
+            });
+        }
+        self.shared.accumulator.finished(id);
+        self.shared.accumulator.release(batch.reserved);
+    }
+
+    fn on_batch_error(&mut self, id: u64, err: Arc<Error>, unknown: bool, log_start_offset: i64) {
+        let Some(batch) = self.batches.get_mut(&id) else {
+            return;
+        };
+        if unknown {
+            batch.maybe_written = true;
+        }
+        let part = batch.queue;
+        let code = err.code();
+        let same_producer = Some(batch.producer) == self.parts[part].seq.producer;
+        if batch.reported {
+            // Expired while in flight: the caller knows; keep the books straight.
+            let batch = self.take(id);
+            if let Some(batch) = batch {
+                if self.idempotent {
+                    self.parts[part].seq.mark_unresolved(batch.last_seq());
+                }
+                self.shared.accumulator.release(batch.reserved);
+            }
+            return;
+        }
+        let (base_seq, attempts) = (batch.base_seq, batch.attempts);
+        let mut retriable = err.is_retriable();
+        if self.idempotent && same_producer {
+            let verdict = match code {
+                Some(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER) => {
+                    Some(self.parts[part].seq.on_out_of_order(base_seq))
+                }
+                Some(ErrorCode::UNKNOWN_PRODUCER_ID) => {
+                    Some(self.parts[part].seq.on_unknown_producer(log_start_offset))
+                }
+                _ => None,
+            };
+            match verdict {
+                Some(SequenceVerdict::RetryAfterBump) => {
+                    self.request_bump(part);
+                    retriable = true;
+                }
+                Some(SequenceVerdict::Retry) => retriable = true,
+                None => {}
+            }
+        }
+        if matches!(
+            code,
+            Some(
+                ErrorCode::NOT_LEADER_OR_FOLLOWER
+                    | ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                    | ErrorCode::LEADER_NOT_AVAILABLE
+                    | ErrorCode::KAFKA_STORAGE_ERROR
+            )
+        ) {
+            self.want_metadata();
+        }
+        let now = Instant::now();
+        let fatal = err.is_fatal() && !matches!(*err, Error::Disconnected { .. });
+        let can_retry = retriable
+            && !fatal
+            && attempts <= self.shared.config.retries
+            && now < self.batches.get(&id).map_or(now, |b| b.deadline);
+        if can_retry {
+            let at = now + self.backoff(attempts);
+            if let Some(batch) = self.batches.get_mut(&id) {
+                batch.phase = Phase::Waiting(at);
+            }
+            let p = &mut self.parts[part];
+            p.in_flight = p.in_flight.saturating_sub(1);
+            p.waiting += 1;
+            return;
+        }
+        let Some(batch) = self.take(id) else { return };
+        let may_be_written = batch.maybe_written;
+        if self.idempotent && same_producer {
+            if may_be_written {
+                self.parts[part].seq.mark_unresolved(batch.last_seq());
+            } else {
+                // Surely not written, and its sequences are spent: a gap only a new epoch
+                // closes (Java bumps too).
+                self.request_bump(part);
+            }
+        }
+        if fatal {
+            self.shared.set_fatal(Arc::clone(&err));
+        }
+        self.settle_failed(batch, err, may_be_written);
+    }
+
+    fn settle_failed(&self, batch: SentBatch, cause: Arc<Error>, may_be_written: bool) {
+        if !batch.reported {
+            batch.completion.complete(Outcome::Failed {
+                cause,
+                may_be_written,
+            });
+        }
+        self.shared.accumulator.finished(batch.id);
+        self.shared.accumulator.release(batch.reserved);
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let config = &self.shared.config;
+        let shift = attempts.saturating_sub(1).min(20);
+        config
+            .retry_backoff
+            .saturating_mul(1u32 << shift)
+            .min(config.retry_backoff_max.max(config.retry_backoff))
+    }
+
+    /// Fails every batch, queued or sent, with `cause` (the producer cannot go on).
+    fn fail_everything(&mut self, cause: &Arc<Error>) {
+        for queue in &self.queues {
+            for batch in queue.drain() {
+                fail_open_shared(&self.shared, batch, Arc::clone(cause));
+            }
+        }
+        let ids: Vec<u64> = self.batches.keys().copied().collect();
+        for id in ids {
+            if let Some(batch) = self.take(id) {
+                let may_be_written = batch.maybe_written || batch.phase == Phase::InFlight;
+                self.settle_failed(batch, Arc::clone(cause), may_be_written);
+            }
+        }
+    }
+}
+
+/// What a partition would send.
+#[derive(Debug, Clone, Copy)]
+enum Pick {
+    Retry(u64),
+    /// A new batch, of at most this many bytes.
+    New(usize),
+}
+
+/// Fails a batch that was never sent.
+fn fail_open(shared: &Shared, batch: OpenBatch, cause: Error) {
+    fail_open_shared(shared, batch, Arc::new(cause));
+}
+
+fn fail_open_shared(shared: &Shared, batch: OpenBatch, cause: Arc<Error>) {
+    batch.completion.complete(Outcome::Failed {
+        cause,
+        may_be_written: false,
+    });
+    shared.accumulator.finished(batch.id);
+    shared.accumulator.release(batch.reserved);
+}
+
+/// The batch in `bytes` with a new producer id, epoch and base sequence, and its CRC redone.
+fn rewrite_producer(
+    bytes: &Bytes,
+    producer: ProducerIdEpoch,
+    base_seq: i32,
+) -> Result<Bytes, Error> {
+    const PRODUCER_ID: usize = 43;
+    const CRC: usize = 17;
+    let malformed = |reason: String| Error::Kafka {
+        code: ErrorCode::CORRUPT_MESSAGE,
+        message: Some(format!("cannot renumber a batch: {reason}")),
+        topic: None,
+        partition: None,
+    };
+    let mut out = BytesMut::with_capacity(bytes.len());
+    out.extend_from_slice(bytes);
+    let mut fields = Vec::with_capacity(14);
+    fields.put_i64(producer.0);
+    fields.put_i16(producer.1);
+    fields.put_i32(base_seq);
+    out.get_mut(PRODUCER_ID..PRODUCER_ID + fields.len())
+        .ok_or_else(|| malformed("batch too short".into()))?
+        .copy_from_slice(&fields);
+    let crc = RecordBatch::new(out.clone().freeze())
+        .map_err(|e| malformed(e.to_string()))?
+        .compute_crc();
+    out.get_mut(CRC..CRC + 4)
+        .ok_or_else(|| malformed("batch too short".into()))?
+        .copy_from_slice(&crc.to_be_bytes());
+    Ok(out.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
+
+    #[test]
+    fn renumbered_batches_keep_their_records_and_a_valid_crc() {
+        let mut b = BatchBuilder::new()
+            .compression(ferrokafka_protocol::record::Compression::Lz4)
+            .producer(5, 0)
+            .base_sequence(40);
+        for i in 0..3 {
+            b.push(RecordInput {
+                timestamp: 1_000 + i,
+                key: Some(Bytes::from(format!("k{i}"))),
+                value: Some(Bytes::from_static(b"v")),
+                headers: Vec::new(),
+            })
+            .unwrap();
+        }
+        let original = b.build().unwrap();
+        let rewritten = rewrite_producer(&original, (9, 3), 0).unwrap();
+        let batch = RecordBatch::new(rewritten).unwrap();
+        batch.verify_crc().unwrap();
+        assert_eq!(
+            (
+                batch.producer_id(),
+                batch.producer_epoch(),
+                batch.base_sequence()
+            ),
+            (9, 3, 0)
+        );
+        let before: Vec<_> = RecordBatch::new(original)
+            .unwrap()
+            .records()
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let after: Vec<_> = batch.records().unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(before, after);
+        assert!(rewrite_producer(&Bytes::from_static(b"short"), (1, 1), 0).is_err());
+    }
+}
