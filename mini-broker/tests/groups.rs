@@ -858,3 +858,36 @@ async fn timer_task_stops_with_the_broker() {
     .await;
     let () = gone;
 }
+
+#[tokio::test]
+async fn members_that_never_sync_are_removed_after_the_rebalance_timeout() {
+    let broker = quick_broker().await;
+    let spec = JoinSpec::new("nosync").timeouts(5_000, 300);
+    let mut a = Member::connect(&broker, spec.clone()).await;
+    a.join().await;
+    a.sync(&[]).await;
+    let b_join = Member::connect(&broker, spec.clone()).await.spawn_join();
+    wait_held(&broker, "nosync", |h| h.joins == 1).await;
+    a.join().await;
+    let (mut b, jb) = finish(b_join).await;
+    assert_eq!(jb.generation_id, 2);
+    // The leader syncs, B never does (and its session is far from over).
+    assert_eq!(a.sync(&[]).await.error_code, 0);
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        let code = a.heartbeat().await;
+        if code == REBALANCE_IN_PROGRESS {
+            break;
+        }
+        assert_eq!(code, 0);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B was never removed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ja = a.join().await;
+    assert_eq!((ja.generation_id, ja.members.len()), (3, 1));
+    assert_eq!(b.heartbeat().await, UNKNOWN_MEMBER_ID);
+    broker.shutdown().await;
+}
