@@ -141,6 +141,45 @@ pub enum Error {
     /// The client was closed.
     #[error("client is closed")]
     Closed,
+    /// A consumer's position is outside the partition's log and `auto.offset.reset` is `none`.
+    #[error("offset {offset} is out of range for topic {topic} partition {partition} (auto.offset.reset=none)")]
+    OffsetOutOfRange {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The position that the broker refused.
+        offset: i64,
+    },
+    /// A consumer's partition has no committed offset and `auto.offset.reset` is `none`.
+    #[error(
+        "no committed offset for topic {topic} partition {partition} (auto.offset.reset=none)"
+    )]
+    NoOffset {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+    },
+    /// A fetched record batch failed its CRC check or does not decode. Not retriable: the same
+    /// bytes would come back; seek past the batch to skip it.
+    #[error(
+        "corrupt record batch for topic {topic} partition {partition} at offset {offset}: {reason}"
+    )]
+    CorruptRecord {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The batch's base offset (or the fetch offset when the batch has none).
+        offset: i64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// The call is not allowed in the current state, e.g. `seek` on a partition that is not
+    /// assigned, or `subscribe` after `assign`.
+    #[error("{0}")]
+    InvalidState(String),
 }
 
 impl Error {
@@ -165,7 +204,11 @@ impl Error {
             | Error::UnsupportedApi { .. }
             | Error::UnknownConfig { .. }
             | Error::InvalidConfig { .. }
-            | Error::Closed => false,
+            | Error::Closed
+            | Error::OffsetOutOfRange { .. }
+            | Error::NoOffset { .. }
+            | Error::CorruptRecord { .. }
+            | Error::InvalidState(_) => false,
         }
     }
 

@@ -33,19 +33,26 @@
 mod client;
 pub mod config;
 pub mod connection;
+pub mod consumer;
 pub mod error;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;
+pub mod semantics;
 
 pub use client::{Client, NewTopic};
 pub use config::{ClientConfig, ClientConfigBuilder};
 pub use connection::{Connection, NegotiatedVersions};
+pub use consumer::{
+    AssignmentStrategy, AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRecord, IsolationLevel,
+    RebalanceListener, TopicPartition,
+};
 pub use error::Error;
 pub use ferrokafka_protocol::ErrorCode;
 pub use kafka_protocol;
 pub use metadata::{Broker, Cluster, PartitionInfo, TopicInfo};
 pub use partitioner::Partitioner;
+pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, ProcessError};
 pub use producer::{
     Acks, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
 };

@@ -1,0 +1,859 @@
+//! The consumer's engine: what `recv`/`poll` do between handing out records.
+//!
+//! Each round is synchronous work (apply group events and task answers, start the requests
+//! that are due, take records) followed by one cancel-safe wait (the event channels, the
+//! revocation commit, a retry timer). Nothing is ever half-applied across an await, which is
+//! what makes the public futures cancel-safe.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::pending;
+use std::sync::Arc;
+
+use ferrokafka_protocol::ErrorCode;
+use tokio::sync::mpsc;
+use tokio::task::{JoinError, JoinHandle};
+use tokio::time::Instant;
+
+use super::config::{AutoOffsetReset, IsolationLevel};
+use super::fetcher::{self, FetchSettings, Outcome, Target};
+use super::group::{Command, GroupEvent};
+use super::listener::{CommitRequest, Rebalance};
+use super::offsets::{self, CommitEntry, ListQuery};
+use super::record::{ConsumerRecord, TopicPartition};
+use super::state::{Chunk, Phase};
+use super::{Consumer, Event, Mode, Revoking};
+use crate::error::Error;
+
+/// Longest wait between metadata refreshes while a partition has no known leader.
+const MAX_METADATA_BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What ended a wait.
+enum Woke {
+    Event(Option<Event>),
+    Group(Option<GroupEvent>),
+    Revoked(Result<Result<(), Error>, JoinError>),
+    Timer,
+}
+
+async fn recv_or_pending<T>(rx: Option<&mut mpsc::UnboundedReceiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => pending().await,
+    }
+}
+
+async fn join_or_pending<T>(handle: Option<&mut JoinHandle<T>>) -> Result<T, JoinError> {
+    match handle {
+        Some(handle) => handle.await,
+        None => pending().await,
+    }
+}
+
+async fn sleep_or_pending(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => pending().await,
+    }
+}
+
+/// Errors that mean the partition's leader moved or is not known yet.
+fn leader_moved(code: ErrorCode) -> bool {
+    [
+        ErrorCode::NOT_LEADER_OR_FOLLOWER,
+        ErrorCode::LEADER_NOT_AVAILABLE,
+        ErrorCode::FENCED_LEADER_EPOCH,
+        ErrorCode::UNKNOWN_LEADER_EPOCH,
+        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+        ErrorCode::UNKNOWN_TOPIC_ID,
+        ErrorCode::INCONSISTENT_TOPIC_ID,
+        ErrorCode::KAFKA_STORAGE_ERROR,
+        ErrorCode::REPLICA_NOT_AVAILABLE,
+        ErrorCode::OFFSET_NOT_AVAILABLE,
+    ]
+    .contains(&code)
+}
+
+impl Consumer {
+    /// The heart of `recv` and `poll`: up to `max` records, waiting until `deadline` (or for
+    /// ever) for the first.
+    pub(super) async fn next_records(
+        &mut self,
+        max: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<ConsumerRecord>, Error> {
+        self.check_usable()?;
+        if let Some(group) = &self.group {
+            group.shared.mark_polled();
+        }
+        loop {
+            self.group_step()?;
+            self.auto_commit_step();
+            self.maintain();
+            if let Some(err) = self.errors.pop_front() {
+                return Err(err);
+            }
+            let out = self.take(max);
+            if !out.is_empty() {
+                // Send the next fetches now, while the application works on these.
+                self.maintain();
+                return Ok(out);
+            }
+            if let Some(err) = self.errors.pop_front() {
+                return Err(err);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Vec::new());
+            }
+            self.wait_for_progress(deadline, true).await;
+        }
+    }
+
+    /// Waits for one thing to happen: a task's answer, a group event (`with_group`), the end
+    /// of a revocation's commit, a retry becoming due, or `deadline`. Cancel-safe.
+    pub(super) async fn wait_for_progress(&mut self, deadline: Option<Instant>, with_group: bool) {
+        let wake = [deadline, self.next_retry()].into_iter().flatten().min();
+        let woke = {
+            let group_rx = if with_group && !self.group_closed {
+                self.group.as_mut().map(|g| &mut g.events)
+            } else {
+                None
+            };
+            let revoke = if with_group {
+                self.revoking.as_mut().and_then(|r| r.commit.as_mut())
+            } else {
+                None
+            };
+            tokio::select! {
+                ev = self.events_rx.recv() => Woke::Event(ev),
+                ev = recv_or_pending(group_rx) => Woke::Group(ev),
+                res = join_or_pending(revoke) => Woke::Revoked(res),
+                () = sleep_or_pending(wake) => Woke::Timer,
+            }
+        };
+        match woke {
+            Woke::Event(Some(ev)) => self.apply(ev),
+            // We hold a sender, so the channel never closes.
+            Woke::Event(None) | Woke::Timer => {}
+            Woke::Group(Some(ev)) => self.group_backlog.push_back(ev),
+            Woke::Group(None) => self.group_closed = true,
+            Woke::Revoked(res) => {
+                let result = res.unwrap_or_else(|join| {
+                    Err(Error::InvalidState(format!(
+                        "the revocation commit task failed: {join}"
+                    )))
+                });
+                self.finish_revoke(result);
+            }
+        }
+    }
+
+    /// The earliest future instant at which a retry becomes due.
+    fn next_retry(&self) -> Option<Instant> {
+        let now = Instant::now();
+        let partitions = self
+            .partitions
+            .values()
+            .filter_map(|s| s.retry_at)
+            .filter(|at| *at > now);
+        let metadata = self
+            .metadata_retry_at
+            .filter(|at| self.metadata_wanted && !self.metadata_in_flight && *at > now);
+        partitions.chain(metadata).min()
+    }
+
+    /// Applies whatever is already waiting, then starts every request that is due.
+    pub(super) fn maintain(&mut self) {
+        while let Ok(ev) = self.events_rx.try_recv() {
+            self.apply(ev);
+        }
+        self.start_metadata();
+        self.start_committed_lookup();
+        self.start_resets();
+        self.start_fetches();
+    }
+
+    // ---- applying answers ----
+
+    fn apply(&mut self, ev: Event) {
+        match ev {
+            Event::Fetched(fetched) => self.apply_fetch(fetched),
+            Event::Listed { queries, result } => self.apply_listed(queries, result),
+            Event::Committed { partitions, result } => self.apply_committed(partitions, result),
+            Event::Metadata(result) => {
+                self.metadata_in_flight = false;
+                let now = Instant::now();
+                if let Err(err) = result {
+                    tracing::debug!(%err, "metadata refresh failed");
+                }
+                self.metadata_retry_at = Some(now + self.metadata_backoff);
+                self.metadata_backoff = (self.metadata_backoff * 2).min(MAX_METADATA_BACKOFF);
+            }
+        }
+    }
+
+    fn current(
+        &mut self,
+        tp: &TopicPartition,
+        epoch: u64,
+    ) -> Option<&mut super::state::PartitionState> {
+        self.partitions.get_mut(tp).filter(|s| s.epoch == epoch)
+    }
+
+    fn apply_fetch(&mut self, fetched: fetcher::Fetched) {
+        self.nodes_in_flight.remove(&fetched.node);
+        let now = Instant::now();
+        let backoff = self.config.retry_backoff;
+        match fetched.result {
+            Err((targets, err)) => {
+                tracing::debug!(node = fetched.node, %err, "fetch failed");
+                for t in &targets {
+                    if let Some(state) = self.current(&t.tp, t.epoch) {
+                        state.in_flight = false;
+                        state.retry_at = Some(now + backoff);
+                    }
+                }
+                if err.is_retriable() {
+                    self.metadata_wanted = true;
+                } else {
+                    self.errors.push_back(err);
+                }
+            }
+            Ok(answers) => {
+                for (target, outcome) in answers {
+                    self.apply_partition(target, outcome, now);
+                }
+            }
+        }
+    }
+
+    fn apply_partition(&mut self, target: Target, outcome: Outcome, now: Instant) {
+        let backoff = self.config.retry_backoff;
+        let policy = self.config.auto_offset_reset;
+        let Some(state) = self.current(&target.tp, target.epoch) else {
+            return;
+        };
+        state.in_flight = false;
+        match outcome {
+            Outcome::Unanswered => {}
+            Outcome::Data {
+                decoded,
+                high_watermark,
+                last_stable_offset,
+                log_start_offset,
+            } => {
+                if high_watermark >= 0 {
+                    state.high_watermark = high_watermark;
+                }
+                if last_stable_offset >= 0 {
+                    state.last_stable_offset = last_stable_offset;
+                }
+                if log_start_offset >= 0 {
+                    state.log_start_offset = log_start_offset;
+                }
+                let progressed = decoded.next_offset != target.offset;
+                if decoded.records.is_empty() && decoded.error.is_none() && !progressed {
+                    return;
+                }
+                state.fetch_offset = decoded.next_offset;
+                state.buffered += 1;
+                if decoded.error.is_some() {
+                    state.stop_fetching = true;
+                }
+                self.chunks.push_back(Chunk {
+                    tp: target.tp,
+                    epoch: target.epoch,
+                    records: decoded.records.into_iter(),
+                    next_offset: decoded.next_offset,
+                    error: decoded.error,
+                });
+            }
+            Outcome::Failed(code) if code == ErrorCode::OFFSET_OUT_OF_RANGE => {
+                tracing::info!(tp = %target.tp, offset = target.offset, ?policy, "fetch offset out of range");
+                match policy {
+                    AutoOffsetReset::Earliest | AutoOffsetReset::Latest => {
+                        let ts = if policy == AutoOffsetReset::Earliest {
+                            offsets::EARLIEST
+                        } else {
+                            offsets::LATEST
+                        };
+                        let epoch = self.bump_epoch();
+                        if let Some(state) = self.partitions.get_mut(&target.tp) {
+                            state.restart(Phase::NeedsReset(ts), epoch);
+                        }
+                        self.drop_chunks(&target.tp);
+                    }
+                    AutoOffsetReset::None => {
+                        let err = Error::OffsetOutOfRange {
+                            topic: target.tp.topic.clone(),
+                            partition: target.tp.partition,
+                            offset: target.offset,
+                        };
+                        state.phase = Phase::Failed(err.to_string());
+                        self.errors.push_back(err);
+                    }
+                }
+            }
+            Outcome::Failed(code) if leader_moved(code) => {
+                tracing::debug!(tp = %target.tp, ?code, "fetch: leader moved; refreshing metadata");
+                state.retry_at = Some(now + backoff);
+                self.metadata_wanted = true;
+            }
+            Outcome::Failed(code) if code.is_retriable() => {
+                state.retry_at = Some(now + backoff);
+            }
+            Outcome::Failed(code) => {
+                let err = Error::Kafka {
+                    code,
+                    message: None,
+                    topic: Some(target.tp.topic.clone()),
+                    partition: Some(target.tp.partition),
+                };
+                state.phase = Phase::Failed(err.to_string());
+                self.errors.push_back(err);
+            }
+        }
+    }
+
+    fn lookup_failed(&mut self, tp: &TopicPartition, epoch: u64, err: Error) {
+        let backoff = self.config.retry_backoff;
+        let Some(state) = self.current(tp, epoch) else {
+            return;
+        };
+        state.lookup_in_flight = false;
+        if err.is_retriable() {
+            state.retry_at = Some(Instant::now() + backoff);
+            if err.code().is_some_and(leader_moved) || err.code().is_none() {
+                self.metadata_wanted = true;
+            }
+        } else {
+            state.phase = Phase::Failed(err.to_string());
+            self.errors.push_back(err);
+        }
+    }
+
+    fn apply_listed(&mut self, queries: Vec<(TopicPartition, u64)>, result: offsets::Listed) {
+        match result {
+            Err(err) => {
+                if err.is_retriable() {
+                    let retry_at = Instant::now() + self.config.retry_backoff;
+                    for (tp, epoch) in &queries {
+                        if let Some(state) = self.current(tp, *epoch) {
+                            state.lookup_in_flight = false;
+                            state.retry_at = Some(retry_at);
+                        }
+                    }
+                    self.metadata_wanted = true;
+                } else {
+                    for (tp, epoch) in &queries {
+                        let about = Error::Kafka {
+                            code: err.code().unwrap_or(ErrorCode::UNKNOWN_SERVER_ERROR),
+                            message: Some(err.to_string()),
+                            topic: Some(tp.topic.clone()),
+                            partition: Some(tp.partition),
+                        };
+                        self.lookup_failed(tp, *epoch, about);
+                    }
+                }
+            }
+            Ok(answers) => {
+                for (tp, answer) in answers {
+                    let Some(epoch) = queries.iter().find(|(q, _)| *q == tp).map(|(_, e)| *e)
+                    else {
+                        continue;
+                    };
+                    match answer {
+                        Ok((offset, leader_epoch)) => {
+                            if let Some(state) = self.current(&tp, epoch) {
+                                state.lookup_in_flight = false;
+                                tracing::debug!(%tp, offset, "position reset");
+                                state.ready_at(offset, leader_epoch);
+                            }
+                        }
+                        Err(err) => self.lookup_failed(&tp, epoch, err),
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_committed(
+        &mut self,
+        partitions: Vec<(TopicPartition, u64)>,
+        result: Result<BTreeMap<TopicPartition, Option<offsets::Committed>>, Error>,
+    ) {
+        self.committed_in_flight = false;
+        match result {
+            Err(err) => {
+                tracing::debug!(%err, "fetching committed offsets failed");
+                let retriable = err.is_retriable();
+                let retry_at = Instant::now() + self.config.retry_backoff;
+                let mut reported = false;
+                for (tp, epoch) in &partitions {
+                    let Some(state) = self.current(tp, *epoch) else {
+                        continue;
+                    };
+                    state.lookup_in_flight = false;
+                    if retriable {
+                        state.retry_at = Some(retry_at);
+                    } else {
+                        state.phase = Phase::Failed(err.to_string());
+                        reported = true;
+                    }
+                }
+                if reported {
+                    self.errors.push_back(err);
+                }
+            }
+            Ok(found) => {
+                for (tp, epoch) in partitions {
+                    let committed = found.get(&tp).copied().flatten();
+                    let reset = if committed.is_none() && self.current(&tp, epoch).is_some() {
+                        Some(self.reset_phase(&tp))
+                    } else {
+                        None
+                    };
+                    let Some(state) = self.current(&tp, epoch) else {
+                        continue;
+                    };
+                    state.lookup_in_flight = false;
+                    match (committed, reset) {
+                        (Some(c), _) => {
+                            tracing::debug!(%tp, offset = c.offset, "starting at the committed offset");
+                            state.ready_at(c.offset, c.leader_epoch);
+                        }
+                        (None, Some(phase)) => state.phase = phase,
+                        (None, None) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- starting requests ----
+
+    fn start_metadata(&mut self) {
+        if !self.metadata_wanted || self.metadata_in_flight {
+            return;
+        }
+        let now = Instant::now();
+        if self.metadata_retry_at.is_some_and(|at| at > now) {
+            return;
+        }
+        self.metadata_wanted = false;
+        self.metadata_in_flight = true;
+        let topics: BTreeSet<String> = self
+            .partitions
+            .keys()
+            .map(|tp| tp.topic.clone())
+            .chain(self.subscription.iter().cloned())
+            .collect();
+        if topics.is_empty() {
+            self.metadata_in_flight = false;
+            return;
+        }
+        // Everything has a leader again: the next refresh need not wait long.
+        let cluster = self.client.cluster();
+        if self
+            .partitions
+            .keys()
+            .all(|tp| cluster.leader(&tp.topic, tp.partition).is_ok())
+        {
+            self.metadata_backoff = self.config.retry_backoff;
+        }
+        let client = self.client.clone();
+        let events = self.events_tx.clone();
+        tokio::spawn(async move {
+            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+            let result = client.metadata(&names).await.map(drop);
+            let _ = events.send(Event::Metadata(result));
+        });
+    }
+
+    fn start_committed_lookup(&mut self) {
+        if self.committed_in_flight {
+            return;
+        }
+        let Some(link) = self.link.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        let mut wanted = Vec::new();
+        for (tp, state) in &mut self.partitions {
+            if state.phase == Phase::NeedsCommitted && !state.lookup_in_flight && state.due(now) {
+                state.lookup_in_flight = true;
+                wanted.push((tp.clone(), state.epoch));
+            }
+        }
+        if wanted.is_empty() {
+            return;
+        }
+        self.committed_in_flight = true;
+        let events = self.events_tx.clone();
+        let require_stable = self.config.isolation_level == IsolationLevel::ReadCommitted;
+        let deadline = now + self.config.default_api_timeout;
+        let backoff = self.config.retry_backoff;
+        tokio::spawn(async move {
+            let tps: Vec<TopicPartition> = wanted.iter().map(|(tp, _)| tp.clone()).collect();
+            let result =
+                offsets::fetch_committed(&link, &tps, require_stable, deadline, backoff).await;
+            let _ = events.send(Event::Committed {
+                partitions: wanted,
+                result,
+            });
+        });
+    }
+
+    fn start_resets(&mut self) {
+        let now = Instant::now();
+        let cluster = self.client.cluster();
+        let mut per_node: BTreeMap<i32, Vec<ListQuery>> = BTreeMap::new();
+        let mut epochs: BTreeMap<i32, Vec<(TopicPartition, u64)>> = BTreeMap::new();
+        let mut unknown_leader = false;
+        for (tp, state) in &mut self.partitions {
+            let Phase::NeedsReset(timestamp) = state.phase else {
+                continue;
+            };
+            if state.lookup_in_flight || !state.due(now) {
+                continue;
+            }
+            let Ok(leader) = cluster.leader(&tp.topic, tp.partition) else {
+                unknown_leader = true;
+                continue;
+            };
+            let leader_epoch = cluster
+                .topics
+                .get(&tp.topic)
+                .and_then(|t| t.partitions.get(&tp.partition))
+                .map_or(-1, |p| p.leader_epoch);
+            state.lookup_in_flight = true;
+            per_node.entry(leader).or_default().push(ListQuery {
+                tp: tp.clone(),
+                timestamp,
+                leader_epoch,
+            });
+            epochs
+                .entry(leader)
+                .or_default()
+                .push((tp.clone(), state.epoch));
+        }
+        if unknown_leader {
+            self.metadata_wanted = true;
+        }
+        let isolation = self.config.isolation_level.wire();
+        for (node, queries) in per_node {
+            let client = self.client.clone();
+            let events = self.events_tx.clone();
+            let queries_epochs = epochs.remove(&node).unwrap_or_default();
+            tokio::spawn(async move {
+                let result = offsets::list_offsets(&client, node, &queries, isolation).await;
+                let _ = events.send(Event::Listed {
+                    queries: queries_epochs,
+                    result,
+                });
+            });
+        }
+    }
+
+    fn start_fetches(&mut self) {
+        let now = Instant::now();
+        let cluster = self.client.cluster();
+        let settings = FetchSettings {
+            max_wait_ms: i32::try_from(self.config.fetch_max_wait.as_millis()).unwrap_or(i32::MAX),
+            min_bytes: self.config.fetch_min_bytes,
+            max_bytes: self.config.fetch_max_bytes,
+            partition_max_bytes: self.config.max_partition_fetch_bytes,
+            isolation_level: self.config.isolation_level.wire(),
+            check_crcs: self.config.check_crcs,
+        };
+        let mut per_node: BTreeMap<i32, Vec<Target>> = BTreeMap::new();
+        let mut unknown_leader = false;
+        for (tp, state) in &mut self.partitions {
+            // One chunk waiting and one in flight at most: the next is on its way while the
+            // application works through the current one.
+            if state.phase != Phase::Ready
+                || state.paused
+                || state.in_flight
+                || state.stop_fetching
+                || state.buffered > 1
+                || !state.due(now)
+            {
+                continue;
+            }
+            let Ok(leader) = cluster.leader(&tp.topic, tp.partition) else {
+                unknown_leader = true;
+                continue;
+            };
+            if self.nodes_in_flight.contains(&leader) {
+                continue;
+            }
+            let info = cluster.topics.get(&tp.topic);
+            let topic_id = info.map_or_else(uuid::Uuid::nil, |t| t.id);
+            let leader_epoch = info
+                .and_then(|t| t.partitions.get(&tp.partition))
+                .map_or(-1, |p| p.leader_epoch);
+            state.in_flight = true;
+            per_node.entry(leader).or_default().push(Target {
+                tp: tp.clone(),
+                topic: Arc::clone(&state.topic),
+                topic_id,
+                offset: state.fetch_offset,
+                leader_epoch,
+                epoch: state.epoch,
+            });
+        }
+        if unknown_leader {
+            self.metadata_wanted = true;
+        }
+        for (node, targets) in per_node {
+            self.nodes_in_flight.insert(node);
+            fetcher::spawn(
+                self.client.clone(),
+                settings,
+                node,
+                targets,
+                self.events_tx.clone(),
+            );
+        }
+    }
+
+    // ---- handing out records ----
+
+    /// Takes up to `max` records from the buffered chunks, in arrival order, skipping paused
+    /// partitions and dropping stale chunks. A chunk's error is queued once its records are
+    /// out, and stops its partition.
+    fn take(&mut self, max: usize) -> Vec<ConsumerRecord> {
+        let mut out = Vec::with_capacity(max.min(64));
+        let mut i = 0;
+        while out.len() < max && i < self.chunks.len() {
+            let Some(chunk) = self.chunks.get_mut(i) else {
+                break;
+            };
+            let state = match self.partitions.get_mut(&chunk.tp) {
+                Some(s) if s.epoch == chunk.epoch && s.phase == Phase::Ready => s,
+                _ => {
+                    self.chunks.remove(i);
+                    continue;
+                }
+            };
+            if state.paused {
+                i += 1;
+                continue;
+            }
+            while out.len() < max {
+                let Some(record) = chunk.records.next() else {
+                    break;
+                };
+                if record.offset < state.position {
+                    continue;
+                }
+                state.position = record.offset.saturating_add(1);
+                state.last_epoch = record.leader_epoch;
+                out.push(record);
+            }
+            if chunk.records.len() > 0 {
+                break;
+            }
+            state.buffered = state.buffered.saturating_sub(1);
+            match chunk.error.take() {
+                Some(err) => {
+                    state.phase = Phase::Failed(err.to_string());
+                    self.errors.push_back(err);
+                }
+                None => state.position = state.position.max(chunk.next_offset),
+            }
+            self.chunks.remove(i);
+        }
+        out
+    }
+
+    // ---- auto-commit ----
+
+    fn auto_commit_step(&mut self) {
+        if !self.config.auto_commit() || self.link.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        if now < self.next_auto_commit {
+            return;
+        }
+        if self
+            .auto_commit_task
+            .as_ref()
+            .is_some_and(|t| !t.is_finished())
+        {
+            return;
+        }
+        self.next_auto_commit = now + self.config.auto_commit_interval;
+        let offsets = self.consumed();
+        if offsets.is_empty() {
+            return;
+        }
+        let pending = self.spawn_commit(offsets);
+        self.auto_commit_task = Some(tokio::spawn(async move {
+            // The commit logs its own failure; the next interval commits again.
+            let _ = pending.await;
+        }));
+    }
+
+    // ---- group events ----
+
+    /// Acts on group events in order; a revocation holds back the events after it until its
+    /// commit is done.
+    fn group_step(&mut self) -> Result<(), Error> {
+        if let Some(group) = self.group.as_mut() {
+            while let Ok(ev) = group.events.try_recv() {
+                self.group_backlog.push_back(ev);
+            }
+        }
+        while self.revoking.is_none() {
+            let Some(ev) = self.group_backlog.pop_front() else {
+                break;
+            };
+            match ev {
+                GroupEvent::Revoke { partitions, lost } => self.start_revoke(partitions, lost),
+                GroupEvent::Assign {
+                    partitions,
+                    generation,
+                } => self.apply_assignment(partitions, generation),
+                GroupEvent::Failed(err) => {
+                    self.fatal = Some(err.to_string());
+                    self.group = None;
+                    return Err(err);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The listener's callback, then the commit it (or auto-commit) asks for, then the
+    /// partitions go. The coordinator hears [`Command::RevokeDone`] once the commit ended.
+    fn start_revoke(&mut self, partitions: Vec<TopicPartition>, lost: bool) {
+        let partitions: Vec<TopicPartition> = partitions
+            .into_iter()
+            .filter(|tp| self.partitions.contains_key(tp))
+            .collect();
+        let offsets = self.revocation_commit(&partitions, lost);
+        for tp in &partitions {
+            self.remove_partition(tp);
+        }
+        if lost {
+            self.generation = -1;
+        }
+        let commit = match (&self.link, offsets.is_empty()) {
+            (Some(link), false) => {
+                let link = Arc::clone(link);
+                let who = self.committer();
+                let deadline = Instant::now() + self.config.default_api_timeout;
+                let backoff = self.config.retry_backoff;
+                Some(tokio::spawn(async move {
+                    offsets::commit(&link, &who, &offsets, deadline, backoff).await
+                }))
+            }
+            _ => None,
+        };
+        if commit.is_some() {
+            self.revoking = Some(Revoking { commit });
+        } else {
+            self.finish_revoke(Ok(()));
+        }
+    }
+
+    /// Runs the listener for a revocation and returns what to commit before it completes.
+    fn revocation_commit(
+        &mut self,
+        partitions: &[TopicPartition],
+        lost: bool,
+    ) -> BTreeMap<TopicPartition, CommitEntry> {
+        let positions: BTreeMap<TopicPartition, i64> = partitions
+            .iter()
+            .filter_map(|tp| {
+                let s = self.partitions.get(tp)?;
+                (s.phase == Phase::Ready).then(|| (tp.clone(), s.position))
+            })
+            .collect();
+        let mut rebalance = Rebalance::new(&positions, self.generation);
+        if let Some(listener) = self.listener.as_mut() {
+            if lost {
+                listener.on_lost(&mut rebalance, partitions);
+            } else {
+                listener.on_revoked(&mut rebalance, partitions);
+            }
+        }
+        let request = rebalance.commit.take();
+        let mut offsets = BTreeMap::new();
+        if lost {
+            return offsets;
+        }
+        if self.config.auto_commit() || request == Some(CommitRequest::Positions) {
+            let consumed = self.consumed();
+            for tp in partitions {
+                if let Some(entry) = consumed.get(tp) {
+                    offsets.insert(tp.clone(), *entry);
+                }
+            }
+        }
+        if let Some(CommitRequest::Offsets(explicit)) = request {
+            offsets.extend(self.entries(explicit));
+        }
+        offsets
+    }
+
+    fn finish_revoke(&mut self, result: Result<(), Error>) {
+        if let Err(err) = result {
+            tracing::warn!(%err, "the commit before giving partitions up failed; their next owner may read some records again");
+        }
+        self.revoking = None;
+        if let Some(group) = &self.group {
+            let _ = group.commands.send(Command::RevokeDone);
+        }
+    }
+
+    fn apply_assignment(&mut self, partitions: Vec<TopicPartition>, generation: i32) {
+        self.generation = generation;
+        let wanted: BTreeSet<TopicPartition> = partitions.into_iter().collect();
+        let stale: Vec<TopicPartition> = self
+            .partitions
+            .keys()
+            .filter(|tp| !wanted.contains(*tp))
+            .cloned()
+            .collect();
+        for tp in &stale {
+            self.remove_partition(tp);
+        }
+        let added: Vec<TopicPartition> = wanted
+            .into_iter()
+            .filter(|tp| !self.partitions.contains_key(tp))
+            .collect();
+        for tp in &added {
+            self.add_partition(tp.clone());
+        }
+        let positions = BTreeMap::new();
+        let mut rebalance = Rebalance::new(&positions, generation);
+        if let Some(listener) = self.listener.as_mut() {
+            listener.on_assigned(&mut rebalance, &added);
+        }
+        let seeks = std::mem::take(&mut rebalance.seeks);
+        for (tp, offset) in seeks {
+            if let Err(err) = self.seek(&tp, offset) {
+                tracing::warn!(%err, "seek from on_assigned ignored");
+            }
+        }
+    }
+
+    /// Revokes everything this member holds (listener and auto-commit included) and waits
+    /// for the commit. Used by `unsubscribe` and `close`.
+    pub(super) async fn revoke_all(&mut self) -> Result<(), Error> {
+        if self.mode != Mode::Subscribed {
+            return Ok(());
+        }
+        let partitions: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+        let offsets = self.revocation_commit(&partitions, false);
+        for tp in &partitions {
+            self.remove_partition(tp);
+        }
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        self.commit_entries(offsets).await
+    }
+}
