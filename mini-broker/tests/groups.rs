@@ -1,8 +1,14 @@
 //! The group coordinator over raw kafka-protocol requests: membership and rebalances,
 //! session expiry, static membership, committed offsets and group administration.
 //!
-//! Held requests run in their own tasks; tests wait for the broker to report them parked, or
-//! for an answer, each bounded by a deadline. No sleep stands in for a condition.
+//! The scenarios that describe Kafka run twice (`on_both!`): on the mini-broker and on the
+//! real Kafka broker (`KAFKA_BOOTSTRAP` or the state file of scripts/real-kafka.sh; skipped
+//! with a note when there is none), so the expected answers are Kafka's own. Those about held
+//! requests, short timeouts and the timer run on the mini-broker only.
+//!
+//! Held requests run in their own tasks; tests wait for the broker to report them parked (or,
+//! on Kafka, for a member to be told to rejoin), or for an answer, each bounded by a deadline.
+//! No sleep stands in for a condition.
 
 mod common;
 mod groups_common;
@@ -40,30 +46,69 @@ async fn quick_broker() -> MiniBroker {
         .expect("start broker")
 }
 
-#[tokio::test]
-async fn find_coordinator_single_and_batched() {
-    let broker = broker().await;
-    let port = broker.local_addr().port() as i32;
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+on_both!(
+    find_coordinator_single_and_batched,
+    two_members_join_sync_heartbeat_and_leave,
+    member_id_required_only_from_v4,
+    join_errors,
+    illegal_generation_everywhere,
+    static_member_rejoins_without_rebalance_and_fences_the_old_id,
+    static_member_with_new_protocol_triggers_a_rebalance,
+    offsets_round_trip_with_metadata,
+    describe_list_and_delete_groups,
+    offset_delete_respects_subscriptions,
+    empty_and_unknown_group_ids,
+);
+
+async fn find_coordinator_single_and_batched(at: Broker<'_>) {
+    let addr = at.addr();
+    let port: i32 = addr
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let mut conn = RawConn::connect(&addr).await;
+    let node = conn
+        .request(0, &FindCoordinatorRequest::default().with_key(s("g")))
+        .await
+        .node_id
+        .0;
+    if at.is_mini() {
+        assert_eq!(node, 1);
+    }
     for version in 0..=3 {
         let resp = conn
             .request(version, &FindCoordinatorRequest::default().with_key(s("g")))
             .await;
         assert_eq!(
             (resp.error_code, resp.node_id.0, resp.port),
-            (0, 1, port),
+            (0, node, port),
             "v{version}"
         );
     }
-    let resp = conn
-        .request(
-            3,
-            &FindCoordinatorRequest::default()
-                .with_key(s("txn"))
-                .with_key_type(1),
-        )
-        .await;
-    assert_eq!(resp.error_code, 0);
+    // Kafka answers COORDINATOR_NOT_AVAILABLE while it creates its transaction log on first
+    // use; we answer at once.
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        let resp = conn
+            .request(
+                3,
+                &FindCoordinatorRequest::default()
+                    .with_key(s("txn"))
+                    .with_key_type(1),
+            )
+            .await;
+        if resp.error_code == 0 {
+            assert_eq!((resp.node_id.0, resp.port), (node, port));
+            break;
+        }
+        assert!(
+            !at.is_mini() && resp.error_code == 15 && tokio::time::Instant::now() < deadline,
+            "transaction coordinator: {}",
+            resp.error_code
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let resp = conn
         .request(
             3,
@@ -87,17 +132,15 @@ async fn find_coordinator_single_and_batched() {
             .collect();
         assert_eq!(
             keys,
-            vec![("a".into(), 0, 1, port), ("b".into(), 0, 1, port)]
+            vec![("a".into(), 0, node, port), ("b".into(), 0, node, port)]
         );
     }
-    broker.shutdown().await;
 }
 
-#[tokio::test]
-async fn two_members_join_sync_heartbeat_and_leave() {
-    let broker = broker().await;
-    let spec = JoinSpec::new("g2");
-    let mut a = Member::connect(&broker, spec.clone()).await;
+async fn two_members_join_sync_heartbeat_and_leave(at: Broker<'_>) {
+    let group = unique("g2");
+    let spec = JoinSpec::new(&group);
+    let mut a = Member::connect(at, spec.clone()).await;
     // Alone in an empty group, the first member's join completes at once: it leads gen 1.
     let ja = a.join().await;
     assert_eq!(ja.error_code, 0);
@@ -110,15 +153,19 @@ async fn two_members_join_sync_heartbeat_and_leave() {
     assert_eq!(ja.protocol_name.as_deref(), Some("range"));
     assert_eq!(ja.members.len(), 1);
     let a_id = a.id.clone();
+    // From v5 the protocol type and name are mandatory.
+    let bare = sync_request(&group, a.generation, &a_id, &[]);
+    let refused = a.conn.request(5, &bare).await;
+    assert_eq!(refused.error_code, INCONSISTENT_GROUP_PROTOCOL);
     let sa = a.sync(&[(&a_id, "a-gen1")]).await;
     assert_eq!((sa.error_code, &sa.assignment[..]), (0, &b"a-gen1"[..]));
     assert_eq!(a.heartbeat().await, 0);
 
     // A second member's join is held until the first rejoins.
-    let b = Member::connect(&broker, spec.clone()).await;
+    let b = Member::connect(at, spec.clone()).await;
     let b_join = b.spawn_join();
-    wait_held(&broker, "g2", |h| h.joins == 1).await;
-    assert_eq!(a.heartbeat().await, REBALANCE_IN_PROGRESS);
+    at.wait_held(&group, |h| h.joins == 1).await;
+    wait_rebalance(&mut a).await;
     let ja = a.join().await;
     let (b, jb) = finish(b_join).await;
     assert_eq!((ja.error_code, jb.error_code), (0, 0));
@@ -134,7 +181,7 @@ async fn two_members_join_sync_heartbeat_and_leave() {
 
     // The follower's SyncGroup waits for the leader's assignment.
     let b_sync = b.spawn_sync();
-    wait_held(&broker, "g2", |h| h.syncs == 1).await;
+    at.wait_held(&group, |h| h.syncs == 1).await;
     let b_id = jb.member_id.to_string();
     let sa = a.sync(&[(&a_id, "for-a"), (&b_id, "for-b")]).await;
     let (mut b, sb) = finish(b_sync).await;
@@ -160,7 +207,7 @@ async fn two_members_join_sync_heartbeat_and_leave() {
         .request(
             0,
             &LeaveGroupRequest::default()
-                .with_group_id(gid("g2"))
+                .with_group_id(gid(&group))
                 .with_member_id(s(&a.id)),
         )
         .await;
@@ -169,18 +216,16 @@ async fn two_members_join_sync_heartbeat_and_leave() {
         .conn
         .request(
             5,
-            &DescribeGroupsRequest::default().with_groups(vec![gid("g2")]),
+            &DescribeGroupsRequest::default().with_groups(vec![gid(&group)]),
         )
         .await;
     assert_eq!(described.groups[0].group_state.as_str(), "Empty");
-    broker.shutdown().await;
 }
 
-#[tokio::test]
-async fn member_id_required_only_from_v4() {
-    let broker = broker().await;
-    let spec = JoinSpec::new("mid");
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+async fn member_id_required_only_from_v4(at: Broker<'_>) {
+    let group = unique("mid");
+    let spec = JoinSpec::new(&group);
+    let mut conn = RawConn::connect(&at.addr()).await;
     let first = conn.request(4, &spec.request("")).await;
     assert_eq!(first.error_code, MEMBER_ID_REQUIRED);
     assert!(first.member_id.starts_with("raw-"));
@@ -192,51 +237,54 @@ async fn member_id_required_only_from_v4() {
         (0, first.member_id)
     );
     // ...an id we never handed out is not.
-    let other = JoinSpec::new("mid");
+    let other = JoinSpec::new(&group);
     let made_up = conn.request(4, &other.request("raw-made-up")).await;
     assert_eq!(made_up.error_code, UNKNOWN_MEMBER_ID);
     // Before v4 a new member joins in one step (this starts a rebalance, so run it aside).
-    let mut old = Member::connect(&broker, JoinSpec::new("mid-v3")).await;
+    let mut old = Member::connect(at, JoinSpec::new(&unique("mid-v3"))).await;
     old.version = 3;
     let joined = old.join().await;
     assert_eq!((joined.error_code, joined.generation_id), (0, 1));
     assert!(!joined.member_id.is_empty());
-    broker.shutdown().await;
 }
 
-#[tokio::test]
-async fn join_errors() {
-    let broker = broker().await;
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+async fn join_errors(at: Broker<'_>) {
+    let group = unique("e");
+    let mut conn = RawConn::connect(&at.addr()).await;
     let resp = conn
-        .request(5, &JoinSpec::new("e").timeouts(1000, 1000).request(""))
+        .request(5, &JoinSpec::new(&group).timeouts(1000, 1000).request(""))
         .await;
     assert_eq!(resp.error_code, INVALID_SESSION_TIMEOUT);
     let resp = conn
-        .request(5, &JoinSpec::new("e").timeouts(1_800_001, 1000).request(""))
+        .request(
+            5,
+            &JoinSpec::new(&group).timeouts(1_800_001, 1000).request(""),
+        )
         .await;
     assert_eq!(resp.error_code, INVALID_SESSION_TIMEOUT);
     let resp = conn.request(5, &JoinSpec::new("").request("")).await;
     assert_eq!(resp.error_code, INVALID_GROUP_ID);
     let resp = conn
-        .request(5, &JoinSpec::new("e").protocol_type("").request(""))
+        .request(5, &JoinSpec::new(&group).protocol_type("").request(""))
         .await;
     assert_eq!(resp.error_code, INCONSISTENT_GROUP_PROTOCOL);
     // A member joins with "range"; one offering only "roundrobin", or another protocol type,
     // cannot join the same group.
-    let mut a = Member::connect(&broker, JoinSpec::new("e")).await;
+    let mut a = Member::connect(at, JoinSpec::new(&group)).await;
     assert_eq!(a.join().await.error_code, 0);
-    let rr = JoinSpec::new("e").protocols(&[("roundrobin", Bytes::new())]);
+    let rr = JoinSpec::new(&group).protocols(&[("roundrobin", Bytes::new())]);
     let resp = conn.request(5, &rr.request("")).await;
     assert_eq!(resp.error_code, INCONSISTENT_GROUP_PROTOCOL);
     let resp = conn
-        .request(5, &JoinSpec::new("e").protocol_type("connect").request(""))
+        .request(
+            5,
+            &JoinSpec::new(&group).protocol_type("connect").request(""),
+        )
         .await;
     assert_eq!(resp.error_code, INCONSISTENT_GROUP_PROTOCOL);
     // JoinGroup v6 and lower answer an error with an empty (not null) protocol name.
     let resp = conn.request(6, &JoinSpec::new("").request("")).await;
     assert_eq!(resp.protocol_name.as_deref(), Some(""));
-    broker.shutdown().await;
 }
 
 #[tokio::test]
@@ -250,10 +298,10 @@ async fn protocol_chosen_by_votes_among_common_ones() {
         ("roundrobin", subscription(&["t"])),
         ("range", subscription(&["t"])),
     ]);
-    let mut a = Member::connect(&broker, both).await;
+    let mut a = Member::connect(Broker::Mini(&broker), both).await;
     assert_eq!(a.join().await.protocol_name.as_deref(), Some("range"));
-    let b = Member::connect(&broker, rr_first.clone()).await;
-    let c = Member::connect(&broker, rr_first).await;
+    let b = Member::connect(Broker::Mini(&broker), rr_first.clone()).await;
+    let c = Member::connect(Broker::Mini(&broker), rr_first).await;
     let (b, c) = (b.spawn_join(), c.spawn_join());
     wait_held(&broker, "votes", |h| h.joins == 2).await;
     let ja = a.join().await;
@@ -271,9 +319,9 @@ async fn protocol_chosen_by_votes_among_common_ones() {
 async fn rebalance_while_followers_wait_for_sync() {
     let broker = broker().await;
     let spec = JoinSpec::new("resync");
-    let mut a = Member::connect(&broker, spec.clone()).await;
+    let mut a = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     a.join().await;
-    let b = Member::connect(&broker, spec.clone()).await;
+    let b = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     let b_join = b.spawn_join();
     wait_held(&broker, "resync", |h| h.joins == 1).await;
     a.join().await;
@@ -281,7 +329,7 @@ async fn rebalance_while_followers_wait_for_sync() {
     // B waits for an assignment; before the leader sends it, a third member joins.
     let b_sync = b.spawn_sync();
     wait_held(&broker, "resync", |h| h.syncs == 1).await;
-    let c = Member::connect(&broker, spec.clone()).await;
+    let c = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     let c_join = c.spawn_join();
     let (b, sb) = finish(b_sync).await;
     assert_eq!(sb.error_code, REBALANCE_IN_PROGRESS);
@@ -300,22 +348,21 @@ async fn rebalance_while_followers_wait_for_sync() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
-async fn illegal_generation_everywhere() {
-    let broker = broker().await;
-    create_topic(&broker, "gen-t", 1).await;
-    let mut a = Member::connect(&broker, JoinSpec::new("gen")).await;
+async fn illegal_generation_everywhere(at: Broker<'_>) {
+    let (group, topic, missing) = (unique("gen"), unique("gen-t"), unique("gen-none"));
+    create_topic(at, &topic, 1).await;
+    let mut a = Member::connect(at, JoinSpec::new(&group)).await;
     a.join().await;
     assert_eq!(a.sync(&[]).await.error_code, 0);
     a.generation += 7;
     assert_eq!(a.heartbeat().await, ILLEGAL_GENERATION);
     assert_eq!(a.sync(&[]).await.error_code, ILLEGAL_GENERATION);
-    assert_eq!(a.commit("gen-t", 0, 5).await, ILLEGAL_GENERATION);
+    assert_eq!(a.commit(&topic, 0, 5).await, ILLEGAL_GENERATION);
     a.generation -= 7;
-    assert_eq!(a.commit("gen-t", 0, 5).await, 0);
+    assert_eq!(a.commit(&topic, 0, 5).await, 0);
     // An unknown member id, on a group that exists and one that does not.
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
-    for group in ["gen", "no-such-group"] {
+    let mut conn = RawConn::connect(&at.addr()).await;
+    for group in [&group, &missing] {
         let hb = HeartbeatRequest::default()
             .with_group_id(gid(group))
             .with_generation_id(1)
@@ -323,22 +370,21 @@ async fn illegal_generation_everywhere() {
         assert_eq!(conn.request(4, &hb).await.error_code, UNKNOWN_MEMBER_ID);
     }
     // A commit with a generation for a group that does not exist.
-    let req = commit_request("no-such-group", 3, "raw-nobody", "gen-t", 0, 1, "");
+    let req = commit_request(&missing, 3, "raw-nobody", &topic, 0, 1, "");
     let resp: OffsetCommitResponse = conn.request(8, &req).await;
     assert_eq!(resp.topics[0].partitions[0].error_code, ILLEGAL_GENERATION);
     let resp: OffsetCommitResponse = conn.request(9, &req).await;
     assert_eq!(resp.topics[0].partitions[0].error_code, GROUP_ID_NOT_FOUND);
-    broker.shutdown().await;
 }
 
 #[tokio::test]
 async fn session_timeout_evicts_a_silent_member() {
     let broker = quick_broker().await;
     let spec = JoinSpec::new("evict").timeouts(400, 5_000);
-    let mut a = Member::connect(&broker, spec.clone()).await;
+    let mut a = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     a.join().await;
     a.sync(&[]).await;
-    let b = Member::connect(&broker, spec.clone()).await;
+    let b = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     let b_join = b.spawn_join();
     wait_held(&broker, "evict", |h| h.joins == 1).await;
     a.join().await;
@@ -371,12 +417,12 @@ async fn session_timeout_evicts_a_silent_member() {
 async fn rebalance_timeout_drops_members_that_do_not_rejoin() {
     let broker = quick_broker().await;
     let spec = JoinSpec::new("slow").timeouts(5_000, 300);
-    let mut a = Member::connect(&broker, spec.clone()).await;
+    let mut a = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     a.join().await;
     a.sync(&[]).await;
     // B joins; A heartbeats (alive) but never rejoins. After the rebalance timeout the join
     // completes without A, and A is no longer a member.
-    let b = Member::connect(&broker, spec.clone()).await;
+    let b = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     let b_join = b.spawn_join();
     wait_held(&broker, "slow", |h| h.joins == 1).await;
     assert_eq!(a.heartbeat().await, REBALANCE_IN_PROGRESS);
@@ -388,11 +434,10 @@ async fn rebalance_timeout_drops_members_that_do_not_rejoin() {
     broker.shutdown().await;
 }
 
-#[tokio::test]
-async fn static_member_rejoins_without_rebalance_and_fences_the_old_id() {
-    let broker = broker().await;
-    create_topic(&broker, "static-t", 1).await;
-    let mut a = Member::connect(&broker, JoinSpec::new("static").instance("i-a")).await;
+async fn static_member_rejoins_without_rebalance_and_fences_the_old_id(at: Broker<'_>) {
+    let (group, topic) = (unique("static"), unique("static-t"));
+    create_topic(at, &topic, 1).await;
+    let mut a = Member::connect(at, JoinSpec::new(&group).instance("i-a")).await;
     a.version = 5;
     let ja = a.join().await;
     assert_eq!(
@@ -404,18 +449,19 @@ async fn static_member_rejoins_without_rebalance_and_fences_the_old_id() {
         "static ids start with the instance id: {}",
         a.id
     );
-    let b = Member::connect(&broker, JoinSpec::new("static").instance("i-b")).await;
+    let b = Member::connect(at, JoinSpec::new(&group).instance("i-b")).await;
     let b_join = {
         let mut b = b;
         b.version = 5;
         b.spawn_join()
     };
-    wait_held(&broker, "static", |h| h.joins == 1).await;
+    at.wait_held(&group, |h| h.joins == 1).await;
+    wait_rebalance(&mut a).await;
     a.join().await;
     let (b, jb) = finish(b_join).await;
     assert_eq!(jb.generation_id, 2);
     let b_sync = b.spawn_sync();
-    wait_held(&broker, "static", |h| h.syncs == 1).await;
+    at.wait_held(&group, |h| h.syncs == 1).await;
     let (a_id, b_id) = (a.id.clone(), jb.member_id.to_string());
     a.sync(&[(&a_id, "A"), (&b_id, "B")]).await;
     let (b, sb) = finish(b_sync).await;
@@ -423,7 +469,7 @@ async fn static_member_rejoins_without_rebalance_and_fences_the_old_id() {
 
     // B restarts: same instance id, no member id, same protocols.
     let old_b = b;
-    let mut new_b = Member::connect(&broker, JoinSpec::new("static").instance("i-b")).await;
+    let mut new_b = Member::connect(at, JoinSpec::new(&group).instance("i-b")).await;
     new_b.version = 5;
     let jb2 = new_b.join().await;
     assert_eq!(jb2.error_code, 0);
@@ -438,11 +484,11 @@ async fn static_member_rejoins_without_rebalance_and_fences_the_old_id() {
     let mut old_b = old_b;
     assert_eq!(old_b.heartbeat().await, FENCED_INSTANCE_ID);
     assert_eq!(old_b.sync(&[]).await.error_code, FENCED_INSTANCE_ID);
-    assert_eq!(old_b.commit("static-t", 0, 1).await, FENCED_INSTANCE_ID);
+    assert_eq!(old_b.commit(&topic, 0, 1).await, FENCED_INSTANCE_ID);
     assert_eq!(new_b.heartbeat().await, 0);
 
     // The static leader restarting with JoinGroup v9 is told to skip the assignment.
-    let mut new_a = Member::connect(&broker, JoinSpec::new("static").instance("i-a")).await;
+    let mut new_a = Member::connect(at, JoinSpec::new(&group).instance("i-a")).await;
     let ja2 = new_a.join().await;
     assert_eq!((ja2.error_code, ja2.generation_id), (0, 2));
     assert!(ja2.skip_assignment);
@@ -451,12 +497,12 @@ async fn static_member_rejoins_without_rebalance_and_fences_the_old_id() {
     assert_eq!(a.heartbeat().await, FENCED_INSTANCE_ID);
 
     // An admin removes the static member B by instance id alone: a rebalance follows.
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    let mut conn = RawConn::connect(&at.addr()).await;
     let resp = conn
         .request(
             5,
             &LeaveGroupRequest::default()
-                .with_group_id(gid("static"))
+                .with_group_id(gid(&group))
                 .with_members(vec![MemberIdentity::default()
                     .with_member_id(s(""))
                     .with_group_instance_id(Some(s("i-b")))]),
@@ -465,18 +511,15 @@ async fn static_member_rejoins_without_rebalance_and_fences_the_old_id() {
     assert_eq!(resp.members[0].error_code, 0);
     assert_eq!(new_b.heartbeat().await, UNKNOWN_MEMBER_ID);
     assert_eq!(new_a.heartbeat().await, REBALANCE_IN_PROGRESS);
-    broker.shutdown().await;
 }
 
-#[tokio::test]
-async fn static_member_with_new_protocol_triggers_a_rebalance() {
-    let broker = broker().await;
-    let spec = JoinSpec::new("static-proto").instance("i-1");
-    let mut a = Member::connect(&broker, spec.clone()).await;
+async fn static_member_with_new_protocol_triggers_a_rebalance(at: Broker<'_>) {
+    let spec = JoinSpec::new(&unique("static-proto")).instance("i-1");
+    let mut a = Member::connect(at, spec.clone()).await;
     a.join().await;
     a.sync(&[]).await;
     let mut a2 = Member::connect(
-        &broker,
+        at,
         // Still offers the group's protocol, but now prefers another one.
         spec.protocols(&[
             ("roundrobin", subscription(&["t"])),
@@ -487,25 +530,23 @@ async fn static_member_with_new_protocol_triggers_a_rebalance() {
     let j = a2.join().await;
     assert_eq!((j.error_code, j.generation_id), (0, 2));
     assert_eq!(j.protocol_name.as_deref(), Some("roundrobin"));
-    broker.shutdown().await;
 }
 
-#[tokio::test]
-async fn offsets_round_trip_with_metadata() {
-    let broker = broker().await;
-    create_topic(&broker, "off-t", 3).await;
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+async fn offsets_round_trip_with_metadata(at: Broker<'_>) {
+    let (group, topic) = (unique("offs"), unique("off-t"));
+    create_topic(at, &topic, 3).await;
+    let mut conn = RawConn::connect(&at.addr()).await;
     // Outside group management: generation -1, no member id. Creates the group.
     for (p, offset, meta) in [(0, 10, "m0"), (1, 20, ""), (2, 30, "ünïcode")] {
-        let req = commit_request("offs", -1, "", "off-t", p, offset, meta);
+        let req = commit_request(&group, -1, "", &topic, p, offset, meta);
         let resp: OffsetCommitResponse = conn.request(9, &req).await;
         assert_eq!(resp.topics[0].partitions[0].error_code, 0);
     }
     // Unknown partition, unknown topic, oversized metadata: per-partition errors.
     let bad = [
-        commit_request("offs", -1, "", "off-t", 3, 1, ""),
-        commit_request("offs", -1, "", "no-such-topic", 0, 1, ""),
-        commit_request("offs", -1, "", "off-t", 0, 1, &"x".repeat(4097)),
+        commit_request(&group, -1, "", &topic, 3, 1, ""),
+        commit_request(&group, -1, "", &unique("no-such-topic"), 0, 1, ""),
+        commit_request(&group, -1, "", &topic, 0, 1, &"x".repeat(4097)),
     ];
     for (req, want) in bad.iter().zip([
         UNKNOWN_TOPIC_OR_PARTITION,
@@ -518,9 +559,9 @@ async fn offsets_round_trip_with_metadata() {
     // Single-group fetch, v1 to v7, for named partitions (one never committed).
     for version in 1..=7 {
         let req = OffsetFetchRequest::default()
-            .with_group_id(gid("offs"))
+            .with_group_id(gid(&group))
             .with_topics(Some(vec![OffsetFetchRequestTopic::default()
-                .with_name(tname("off-t"))
+                .with_name(tname(&topic))
                 .with_partition_indexes(vec![0, 2, 7])]));
         let resp = conn.request(version, &req).await;
         let got: Vec<_> = resp.topics[0]
@@ -553,27 +594,28 @@ async fn offsets_round_trip_with_metadata() {
         .request(
             7,
             &OffsetFetchRequest::default()
-                .with_group_id(gid("offs"))
+                .with_group_id(gid(&group))
                 .with_topics(None),
         )
         .await;
-    let all: Vec<_> = resp.topics[0]
+    let mut all: Vec<_> = resp.topics[0]
         .partitions
         .iter()
         .map(|p| (p.partition_index, p.committed_offset))
         .collect();
+    all.sort_unstable();
     assert_eq!(all, vec![(0, 10), (1, 20), (2, 30)]);
     for version in 8..=9 {
         let req = OffsetFetchRequest::default()
             .with_require_stable(true)
             .with_groups(vec![
                 OffsetFetchRequestGroup::default()
-                    .with_group_id(gid("offs"))
+                    .with_group_id(gid(&group))
                     .with_topics(Some(vec![OffsetFetchRequestTopics::default()
-                        .with_name(tname("off-t"))
+                        .with_name(tname(&topic))
                         .with_partition_indexes(vec![1])])),
                 OffsetFetchRequestGroup::default()
-                    .with_group_id(gid("nobody-home"))
+                    .with_group_id(gid(&unique("nobody-home")))
                     .with_topics(None),
             ]);
         let resp = conn.request(version, &req).await;
@@ -586,34 +628,38 @@ async fn offsets_round_trip_with_metadata() {
         );
     }
     // Once the group has members, commits outside group management are refused.
-    let mut a = Member::connect(&broker, JoinSpec::new("offs")).await;
+    let mut a = Member::connect(at, JoinSpec::new(&group)).await;
     a.join().await;
     a.sync(&[]).await;
-    let req = commit_request("offs", -1, "", "off-t", 0, 99, "");
+    let req = commit_request(&group, -1, "", &topic, 0, 99, "");
     let resp: OffsetCommitResponse = conn.request(9, &req).await;
     assert_eq!(resp.topics[0].partitions[0].error_code, UNKNOWN_MEMBER_ID);
-    assert_eq!(a.commit("off-t", 0, 11).await, 0);
-    broker.shutdown().await;
+    assert_eq!(a.commit(&topic, 0, 11).await, 0);
 }
 
-#[tokio::test]
-async fn describe_list_and_delete_groups() {
-    let broker = broker().await;
-    create_topic(&broker, "adm-t", 1).await;
-    let mut a = Member::connect(&broker, JoinSpec::new("adm")).await;
+async fn describe_list_and_delete_groups(at: Broker<'_>) {
+    let group = unique("adm");
+    let (simple, missing, topic) = (
+        format!("{group}-simple"),
+        format!("{group}-missing"),
+        unique("adm-t"),
+    );
+    let ours = |id: &str| id.starts_with(group.as_str());
+    create_topic(at, &topic, 1).await;
+    let mut a = Member::connect(at, JoinSpec::new(&group)).await;
     a.join().await;
     let a_id = a.id.clone();
     a.sync(&[(&a_id, "assigned")]).await;
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    let mut conn = RawConn::connect(&at.addr()).await;
     // An offsets-only group next to it.
-    let req = commit_request("adm-simple", -1, "", "adm-t", 0, 5, "");
+    let req = commit_request(&simple, -1, "", &topic, 0, 5, "");
     let _: OffsetCommitResponse = conn.request(9, &req).await;
 
     let described = conn
         .request(
             6,
             &DescribeGroupsRequest::default()
-                .with_groups(vec![gid("adm"), gid("adm-missing"), gid("")])
+                .with_groups(vec![gid(&group), gid(&missing)])
                 .with_include_authorized_operations(true),
         )
         .await;
@@ -632,17 +678,17 @@ async fn describe_list_and_delete_groups() {
     assert_eq!(g.members[0].client_id.as_str(), "raw");
     assert_eq!(&g.members[0].member_assignment[..], b"assigned");
     assert_eq!(g.members[0].member_metadata, subscription(&["t"]));
-    assert_eq!(g.authorized_operations, (1 << 3) | (1 << 6) | (1 << 8));
-    let missing = &described.groups[1];
+    // READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS.
+    assert_eq!(g.authorized_operations, 3400);
+    let not_found = &described.groups[1];
     assert_eq!(
-        (missing.error_code, missing.group_state.as_str()),
+        (not_found.error_code, not_found.group_state.as_str()),
         (GROUP_ID_NOT_FOUND, "Dead")
     );
-    assert_eq!(described.groups[2].error_code, INVALID_GROUP_ID);
     let old = conn
         .request(
             5,
-            &DescribeGroupsRequest::default().with_groups(vec![gid("adm-missing")]),
+            &DescribeGroupsRequest::default().with_groups(vec![gid(&missing)]),
         )
         .await;
     assert_eq!(
@@ -654,6 +700,7 @@ async fn describe_list_and_delete_groups() {
     let mut all: Vec<_> = listed
         .groups
         .iter()
+        .filter(|g| ours(&g.group_id))
         .map(|g| {
             (
                 g.group_id.to_string(),
@@ -668,13 +715,13 @@ async fn describe_list_and_delete_groups() {
         all,
         vec![
             (
-                "adm".into(),
+                group.clone(),
                 "consumer".into(),
                 "Stable".into(),
                 "classic".into()
             ),
             (
-                "adm-simple".into(),
+                simple.clone(),
                 String::new(),
                 "Empty".into(),
                 "classic".into()
@@ -687,36 +734,49 @@ async fn describe_list_and_delete_groups() {
             &ListGroupsRequest::default().with_states_filter(vec![s("stable")]),
         )
         .await;
-    assert_eq!(stable.groups.len(), 1);
-    assert_eq!(stable.groups[0].group_id.as_str(), "adm");
+    let stable: Vec<_> = stable.groups.iter().filter(|g| ours(&g.group_id)).collect();
+    assert_eq!(stable.len(), 1);
+    assert_eq!(stable[0].group_id.as_str(), group);
     let none = conn
         .request(
             5,
             &ListGroupsRequest::default().with_types_filter(vec![s("consumer")]),
         )
         .await;
-    assert!(none.groups.is_empty());
+    assert!(!none.groups.iter().any(|g| ours(&g.group_id)));
     let v0 = conn.request(0, &ListGroupsRequest::default()).await;
-    assert_eq!(v0.groups.len(), 2);
+    assert_eq!(v0.groups.iter().filter(|g| ours(&g.group_id)).count(), 2);
 
     let deleted = conn
         .request(
             2,
             &DeleteGroupsRequest::default().with_groups_names(vec![
-                gid("adm"),
-                gid("adm-simple"),
-                gid("adm-missing"),
+                gid(&group),
+                gid(&simple),
+                gid(&missing),
             ]),
         )
         .await;
-    let codes: Vec<_> = deleted.results.iter().map(|r| r.error_code).collect();
-    assert_eq!(codes, vec![NON_EMPTY_GROUP, 0, GROUP_ID_NOT_FOUND]);
+    // Kafka lists the results in no particular order.
+    let mut codes: Vec<_> = deleted
+        .results
+        .iter()
+        .map(|r| (r.group_id.to_string(), r.error_code))
+        .collect();
+    codes.sort();
+    let mut want = vec![
+        (group.clone(), NON_EMPTY_GROUP),
+        (simple.clone(), 0),
+        (missing.clone(), GROUP_ID_NOT_FOUND),
+    ];
+    want.sort();
+    assert_eq!(codes, want);
     // Deleting a group drops its offsets.
     let fetched = conn
         .request(
             7,
             &OffsetFetchRequest::default()
-                .with_group_id(gid("adm-simple"))
+                .with_group_id(gid(&simple))
                 .with_topics(None),
         )
         .await;
@@ -725,13 +785,12 @@ async fn describe_list_and_delete_groups() {
     let deleted = conn
         .request(
             0,
-            &DeleteGroupsRequest::default().with_groups_names(vec![gid("adm")]),
+            &DeleteGroupsRequest::default().with_groups_names(vec![gid(&group)]),
         )
         .await;
     assert_eq!(deleted.results[0].error_code, 0);
     let listed = conn.request(3, &ListGroupsRequest::default()).await;
-    assert!(listed.groups.is_empty());
-    broker.shutdown().await;
+    assert!(!listed.groups.iter().any(|g| ours(&g.group_id)));
 }
 
 fn offset_delete(group: &str, topic: &str, partitions: &[i32]) -> OffsetDeleteRequest {
@@ -747,68 +806,65 @@ fn offset_delete(group: &str, topic: &str, partitions: &[i32]) -> OffsetDeleteRe
             )])
 }
 
-#[tokio::test]
-async fn offset_delete_respects_subscriptions() {
-    let broker = broker().await;
-    create_topic(&broker, "od-sub", 1).await;
-    create_topic(&broker, "od-other", 1).await;
-    let spec = JoinSpec::new("od").protocols(&[("range", subscription(&["od-sub"]))]);
-    let mut a = Member::connect(&broker, spec).await;
+async fn offset_delete_respects_subscriptions(at: Broker<'_>) {
+    let (group, sub, other) = (unique("od"), unique("od-sub"), unique("od-other"));
+    create_topic(at, &sub, 1).await;
+    create_topic(at, &other, 1).await;
+    let spec = JoinSpec::new(&group).protocols(&[("range", subscription(&[&sub]))]);
+    let mut a = Member::connect(at, spec).await;
     a.join().await;
     a.sync(&[]).await;
-    assert_eq!(a.commit("od-sub", 0, 4).await, 0);
-    assert_eq!(a.commit("od-other", 0, 8).await, 0);
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
-    let resp = conn.request(0, &offset_delete("od", "od-sub", &[0])).await;
+    assert_eq!(a.commit(&sub, 0, 4).await, 0);
+    assert_eq!(a.commit(&other, 0, 8).await, 0);
+    let mut conn = RawConn::connect(&at.addr()).await;
+    let resp = conn.request(0, &offset_delete(&group, &sub, &[0])).await;
     assert_eq!(
         resp.topics[0].partitions[0].error_code,
         GROUP_SUBSCRIBED_TO_TOPIC
     );
     let resp = conn
-        .request(0, &offset_delete("od", "od-other", &[0, 5]))
+        .request(0, &offset_delete(&group, &other, &[0, 5]))
         .await;
-    let codes: Vec<_> = resp.topics[0]
+    // Kafka lists the partitions in no particular order.
+    let mut codes: Vec<_> = resp.topics[0]
         .partitions
         .iter()
-        .map(|p| p.error_code)
+        .map(|p| (p.partition_index, p.error_code))
         .collect();
+    codes.sort_unstable();
     assert_eq!(
         (resp.error_code, codes),
-        (0, vec![0, UNKNOWN_TOPIC_OR_PARTITION])
+        (0, vec![(0, 0), (5, UNKNOWN_TOPIC_OR_PARTITION)])
     );
     let fetched = conn
         .request(
             7,
             &OffsetFetchRequest::default()
-                .with_group_id(gid("od"))
+                .with_group_id(gid(&group))
                 .with_topics(None),
         )
         .await;
     let topics: Vec<_> = fetched.topics.iter().map(|t| t.name.to_string()).collect();
-    assert_eq!(topics, vec!["od-sub".to_owned()]);
+    assert_eq!(topics, vec![sub.clone()]);
     // Once empty, the group's remaining offsets can go too.
     a.leave().await;
-    let resp = conn.request(0, &offset_delete("od", "od-sub", &[0])).await;
+    let resp = conn.request(0, &offset_delete(&group, &sub, &[0])).await;
     assert_eq!(
         (resp.error_code, resp.topics[0].partitions[0].error_code),
         (0, 0)
     );
     // Groups of other protocol types must be empty; unknown groups are not found.
-    let mut c = Member::connect(
-        &broker,
-        JoinSpec::new("od-connect").protocol_type("connect"),
-    )
-    .await;
+    let connect_group = unique("od-connect");
+    let mut c = Member::connect(at, JoinSpec::new(&connect_group).protocol_type("connect")).await;
     c.join().await;
     let resp = conn
-        .request(0, &offset_delete("od-connect", "od-sub", &[0]))
+        .request(0, &offset_delete(&connect_group, &sub, &[0]))
         .await;
     assert_eq!(resp.error_code, NON_EMPTY_GROUP);
     let resp = conn
-        .request(0, &offset_delete("od-none", "od-sub", &[0]))
+        .request(0, &offset_delete(&unique("od-none"), &sub, &[0]))
         .await;
     assert_eq!(resp.error_code, GROUP_ID_NOT_FOUND);
-    broker.shutdown().await;
 }
 
 #[tokio::test]
@@ -816,7 +872,7 @@ async fn unused_member_id_lapses_after_the_session_timeout() {
     let broker = quick_broker().await;
     // A long rebalance timeout: only the lapse of the unused id can end the join phase soon.
     let spec = JoinSpec::new("pend").timeouts(300, 60_000);
-    let mut a = Member::connect(&broker, spec.clone()).await;
+    let mut a = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     a.join().await;
     a.sync(&[]).await;
     // B gets an id with MEMBER_ID_REQUIRED but never joins with it.
@@ -824,7 +880,9 @@ async fn unused_member_id_lapses_after_the_session_timeout() {
     let first = conn.request(9, &spec.request("")).await;
     assert_eq!(first.error_code, MEMBER_ID_REQUIRED);
     // C joins and A rejoins: the rebalance waits for B's id, until it lapses.
-    let c_join = Member::connect(&broker, spec.clone()).await.spawn_join();
+    let c_join = Member::connect(Broker::Mini(&broker), spec.clone())
+        .await
+        .spawn_join();
     wait_held(&broker, "pend", |h| h.joins == 1).await;
     let ja = a.join().await;
     let (_c, jc) = finish(c_join).await;
@@ -839,7 +897,11 @@ async fn unused_member_id_lapses_after_the_session_timeout() {
 #[tokio::test]
 async fn timer_task_stops_with_the_broker() {
     let broker = quick_broker().await;
-    let mut a = Member::connect(&broker, JoinSpec::new("timer").timeouts(200, 200)).await;
+    let mut a = Member::connect(
+        Broker::Mini(&broker),
+        JoinSpec::new("timer").timeouts(200, 200),
+    )
+    .await;
     a.join().await;
     assert!(broker.state().groups.timer_running());
     let state = Arc::downgrade(broker.state());
@@ -863,10 +925,12 @@ async fn timer_task_stops_with_the_broker() {
 async fn members_that_never_sync_are_removed_after_the_rebalance_timeout() {
     let broker = quick_broker().await;
     let spec = JoinSpec::new("nosync").timeouts(5_000, 300);
-    let mut a = Member::connect(&broker, spec.clone()).await;
+    let mut a = Member::connect(Broker::Mini(&broker), spec.clone()).await;
     a.join().await;
     a.sync(&[]).await;
-    let b_join = Member::connect(&broker, spec.clone()).await.spawn_join();
+    let b_join = Member::connect(Broker::Mini(&broker), spec.clone())
+        .await
+        .spawn_join();
     wait_held(&broker, "nosync", |h| h.joins == 1).await;
     a.join().await;
     let (mut b, jb) = finish(b_join).await;
@@ -890,4 +954,78 @@ async fn members_that_never_sync_are_removed_after_the_rebalance_timeout() {
     assert_eq!((ja.generation_id, ja.members.len()), (3, 1));
     assert_eq!(b.heartbeat().await, UNKNOWN_MEMBER_ID);
     broker.shutdown().await;
+}
+
+/// What Kafka 4.1 answers for the empty group id and for groups that do not exist.
+async fn empty_and_unknown_group_ids(at: Broker<'_>) {
+    let topic = unique("empty-id-t");
+    create_topic(at, &topic, 1).await;
+    let mut conn = RawConn::connect(&at.addr()).await;
+    // The empty id is an ordinary group for offsets (and admin calls)...
+    let resp: OffsetCommitResponse = conn
+        .request(9, &commit_request("", -1, "", &topic, 0, 42, "e"))
+        .await;
+    assert_eq!(resp.topics[0].partitions[0].error_code, 0);
+    let fetched = conn
+        .request(
+            7,
+            &OffsetFetchRequest::default()
+                .with_group_id(gid(""))
+                .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                    .with_name(tname(&topic))
+                    .with_partition_indexes(vec![0])])),
+        )
+        .await;
+    assert_eq!(fetched.topics[0].partitions[0].committed_offset, 42);
+    let describe = DescribeGroupsRequest::default().with_groups(vec![gid("")]);
+    let g = conn.request(5, &describe).await.groups.remove(0);
+    assert_eq!((g.error_code, g.group_state.as_str()), (0, "Empty"));
+    let delete = DeleteGroupsRequest::default().with_groups_names(vec![gid("")]);
+    assert_eq!(conn.request(2, &delete).await.results[0].error_code, 0);
+    let g = conn.request(5, &describe).await.groups.remove(0);
+    assert_eq!((g.error_code, g.group_state.as_str()), (0, "Dead"));
+    let g = conn.request(6, &describe).await.groups.remove(0);
+    assert_eq!(
+        (g.error_code, g.group_state.as_str()),
+        (GROUP_ID_NOT_FOUND, "Dead")
+    );
+    assert_eq!(
+        conn.request(2, &delete).await.results[0].error_code,
+        GROUP_ID_NOT_FOUND
+    );
+    // ...but not for membership.
+    let hb = HeartbeatRequest::default()
+        .with_group_id(gid(""))
+        .with_generation_id(1)
+        .with_member_id(s("raw-x"));
+    assert_eq!(conn.request(4, &hb).await.error_code, INVALID_GROUP_ID);
+    let sync = sync_request("", 1, "raw-x", &[])
+        .with_protocol_type(Some(s("consumer")))
+        .with_protocol_name(Some(s("range")));
+    assert_eq!(conn.request(5, &sync).await.error_code, INVALID_GROUP_ID);
+    let leave = |group: &str| {
+        LeaveGroupRequest::default()
+            .with_group_id(gid(group))
+            .with_members(vec![MemberIdentity::default().with_member_id(s("raw-x"))])
+    };
+    assert_eq!(
+        conn.request(5, &leave("")).await.error_code,
+        INVALID_GROUP_ID
+    );
+    let resp = conn.request(0, &offset_delete("", &topic, &[0])).await;
+    assert_eq!(resp.error_code, INVALID_GROUP_ID);
+
+    // A group that does not exist: its members are unknown.
+    let missing = unique("missing");
+    let resp = conn.request(5, &leave(&missing)).await;
+    let codes: Vec<_> = resp.members.iter().map(|m| m.error_code).collect();
+    assert_eq!((resp.error_code, codes), (0, vec![UNKNOWN_MEMBER_ID]));
+    let v1 = LeaveGroupRequest::default()
+        .with_group_id(gid(&missing))
+        .with_member_id(s("raw-x"));
+    assert_eq!(conn.request(1, &v1).await.error_code, UNKNOWN_MEMBER_ID);
+    let sync = sync_request(&missing, 1, "raw-x", &[])
+        .with_protocol_type(Some(s("consumer")))
+        .with_protocol_name(Some(s("range")));
+    assert_eq!(conn.request(5, &sync).await.error_code, UNKNOWN_MEMBER_ID);
 }

@@ -1,8 +1,8 @@
 //! DeleteGroups (key 42), versions 0–2.
 //!
 //! Deletes groups without members, with their committed offsets. A group that still has
-//! members gets NON_EMPTY_GROUP, one that does not exist GROUP_ID_NOT_FOUND, an empty group id
-//! INVALID_GROUP_ID.
+//! members gets NON_EMPTY_GROUP, one that does not exist (the empty id included, as in Kafka)
+//! GROUP_ID_NOT_FOUND.
 //!
 //! Not here: nothing else; deletion is immediate (there is no offsets topic to write).
 

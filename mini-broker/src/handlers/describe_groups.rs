@@ -2,10 +2,10 @@
 //!
 //! Each group's state (Empty, PreparingRebalance, CompletingRebalance, Stable), protocol type
 //! and members with their client ids. Only a Stable group shows its chosen protocol and each
-//! member's metadata and assignment, as Kafka does. A group that does not exist is reported
-//! Dead, and from v6 also with GROUP_ID_NOT_FOUND; an empty group id gets INVALID_GROUP_ID.
+//! member's metadata and assignment, as Kafka does. A group that does not exist (the empty id
+//! included) is reported Dead, and from v6 also with GROUP_ID_NOT_FOUND.
 //! Authorized operations (v3+), when asked for, are everything a group allows (there are no
-//! ACLs): READ, DELETE and DESCRIBE.
+//! ACLs): READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS and ALTER_CONFIGS, as Kafka 4.1 reports.
 //!
 //! Not here: client hosts (empty).
 
@@ -17,8 +17,9 @@ use kafka_protocol::protocol::StrBytes;
 use crate::state::groups::GroupState;
 use crate::state::BrokerState;
 
-/// Bits of the ACL operations READ (3), DELETE (6) and DESCRIBE (8).
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
+/// Bits of the ACL operations a group resource supports, as Kafka 4.1 reports them without an
+/// authorizer: READ (3), DELETE (6), DESCRIBE (8), DESCRIBE_CONFIGS (10), ALTER_CONFIGS (11).
+const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 
 pub(super) fn handle(
     state: &BrokerState,
@@ -35,11 +36,6 @@ pub(super) fn handle(
         .into_iter()
         .map(|group_id| {
             let result = DescribedGroup::default().with_authorized_operations(operations);
-            if group_id.0.is_empty() {
-                return result
-                    .with_group_id(group_id)
-                    .with_error_code(ErrorCode::INVALID_GROUP_ID.0);
-            }
             let Some(group) = state.groups.describe(&group_id.0) else {
                 let result =
                     result.with_group_state(StrBytes::from_static_str(GroupState::Dead.as_str()));

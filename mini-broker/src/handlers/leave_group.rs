@@ -4,7 +4,8 @@
 //! a batch, each with its own result, and a static member may be removed by its
 //! `group.instance.id` alone (empty member id), as admin tools do. A member that left no longer
 //! holds up a rebalance; a Stable group rebalances without it. A member id handed out with
-//! MEMBER_ID_REQUIRED but not used yet may leave too.
+//! MEMBER_ID_REQUIRED but not used yet may leave too. Members of a group that does not exist
+//! get UNKNOWN_MEMBER_ID; an empty group id gets INVALID_GROUP_ID.
 //!
 //! Not here: the `reason` (v5) is accepted and ignored.
 

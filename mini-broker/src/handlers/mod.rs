@@ -164,7 +164,7 @@ pub async fn dispatch(
             join_group::handle(state, version, header.client_id.as_deref(), req).await,
         ),
         RequestKind::SyncGroup(req) => {
-            ResponseKind::SyncGroup(sync_group::handle(state, req).await)
+            ResponseKind::SyncGroup(sync_group::handle(state, version, req).await)
         }
         RequestKind::Heartbeat(req) => ResponseKind::Heartbeat(heartbeat::handle(state, req)),
         RequestKind::LeaveGroup(req) => {

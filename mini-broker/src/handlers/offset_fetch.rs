@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 
-use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -42,10 +41,9 @@ pub(super) fn handle(
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
                         .collect()
                 });
-                let (error, topics) = fetch(state, &g.group_id.0, wanted);
+                let topics = fetch(state, &g.group_id.0, wanted);
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id)
-                    .with_error_code(error.0)
                     .with_topics(
                         topics
                             .into_iter()
@@ -79,56 +77,44 @@ pub(super) fn handle(
             .map(|t| (t.name.0.to_string(), t.partition_indexes))
             .collect()
     });
-    let (error, topics) = fetch(state, &req.group_id.0, wanted);
-    // v1 has no top-level error code: the group's error goes to each partition.
-    let partition_error = if version < 2 { error } else { ErrorCode::NONE };
-    OffsetFetchResponse::default()
-        .with_error_code(error.0)
-        .with_topics(
-            topics
-                .into_iter()
-                .map(|(name, partitions)| {
-                    OffsetFetchResponseTopic::default()
-                        .with_name(topic_name(name))
-                        .with_partitions(
-                            partitions
-                                .into_iter()
-                                .map(|(index, offset, epoch, metadata)| {
-                                    OffsetFetchResponsePartition::default()
-                                        .with_partition_index(index)
-                                        .with_committed_offset(offset)
-                                        .with_committed_leader_epoch(epoch)
-                                        .with_metadata(Some(StrBytes::from_string(metadata)))
-                                        .with_error_code(partition_error.0)
-                                })
-                                .collect(),
-                        )
-                })
-                .collect(),
-        )
+    let topics = fetch(state, &req.group_id.0, wanted);
+    OffsetFetchResponse::default().with_topics(
+        topics
+            .into_iter()
+            .map(|(name, partitions)| {
+                OffsetFetchResponseTopic::default()
+                    .with_name(topic_name(name))
+                    .with_partitions(
+                        partitions
+                            .into_iter()
+                            .map(|(index, offset, epoch, metadata)| {
+                                OffsetFetchResponsePartition::default()
+                                    .with_partition_index(index)
+                                    .with_committed_offset(offset)
+                                    .with_committed_leader_epoch(epoch)
+                                    .with_metadata(Some(StrBytes::from_string(metadata)))
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
 }
 
 fn topic_name(name: String) -> TopicName {
     TopicName(StrBytes::from_string(name))
 }
 
-/// The answer for one group: its error, and per topic the partitions asked for (or, with
-/// `wanted` = None, every committed one).
+/// The answer for one group: per topic the partitions asked for (or, with `wanted` = None,
+/// every committed one).
 fn fetch(
     state: &BrokerState,
     group_id: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
-) -> (ErrorCode, Vec<(String, Vec<Answer>)>) {
-    if group_id.is_empty() {
-        let topics = wanted
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(name, partitions)| (name, partitions.into_iter().map(none).collect()))
-            .collect();
-        return (ErrorCode::INVALID_GROUP_ID, topics);
-    }
+) -> Vec<(String, Vec<Answer>)> {
+    // An empty group id is a group like any other here, as in Kafka.
     let committed = state.groups.committed_offsets(group_id).unwrap_or_default();
-    let topics = match wanted {
+    match wanted {
         Some(wanted) => wanted
             .into_iter()
             .map(|(name, partitions)| {
@@ -152,8 +138,7 @@ fn fetch(
             }
             by_topic.into_iter().collect()
         }
-    };
-    (ErrorCode::NONE, topics)
+    }
 }
 
 fn answer(partition: i32, c: &CommittedOffset) -> Answer {

@@ -6,17 +6,27 @@
 //! SyncGroup is answered at once. Errors as Kafka's: UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID for
 //! a replaced static member, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS while members are still
 //! joining (and for held followers when a new rebalance starts), and from v5
-//! INCONSISTENT_GROUP_PROTOCOL when the given protocol type or name is not the group's.
+//! INCONSISTENT_GROUP_PROTOCOL when the protocol type or name is missing (both are mandatory
+//! from v5, as Kafka checks before anything else) or not the group's.
 //!
 //! Not here: nothing is persisted; a restart forgets every group.
 
+use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::state::groups::SyncRequest;
 use crate::state::BrokerState;
 
-pub(super) async fn handle(state: &BrokerState, req: SyncGroupRequest) -> SyncGroupResponse {
+pub(super) async fn handle(
+    state: &BrokerState,
+    version: i16,
+    req: SyncGroupRequest,
+) -> SyncGroupResponse {
+    if version >= 5 && (req.protocol_type.is_none() || req.protocol_name.is_none()) {
+        return SyncGroupResponse::default()
+            .with_error_code(ErrorCode::INCONSISTENT_GROUP_PROTOCOL.0);
+    }
     let request = SyncRequest {
         group_id: req.group_id.0.to_string(),
         generation: req.generation_id,

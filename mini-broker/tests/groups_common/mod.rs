@@ -1,6 +1,7 @@
-//! Raw group-protocol requests for the coordinator tests: builders for each request, a member
-//! that owns its connection (so a held JoinGroup or SyncGroup can run in its own task), and
-//! waits on conditions with deadlines.
+//! Raw group-protocol requests for the coordinator tests: which broker a scenario runs against
+//! (the mini-broker, or the real Kafka broker for the scenarios that describe Kafka), builders
+//! for each request, a member that owns its connection (so a held JoinGroup or SyncGroup can
+//! run in its own task), and waits on conditions with deadlines.
 
 #![allow(dead_code)]
 
@@ -41,6 +42,90 @@ pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
 pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
 pub const INVALID_REQUEST: i16 = 42;
+
+/// The broker a scenario runs against.
+#[derive(Clone, Copy)]
+pub enum Broker<'a> {
+    /// The in-process mini-broker, whose held requests a test can see.
+    Mini(&'a MiniBroker),
+    /// A real Kafka broker at this address.
+    Kafka(&'a str),
+}
+
+impl Broker<'_> {
+    pub fn addr(&self) -> String {
+        match self {
+            Broker::Mini(b) => b.bootstrap(),
+            Broker::Kafka(a) => (*a).to_owned(),
+        }
+    }
+
+    pub fn is_mini(&self) -> bool {
+        matches!(self, Broker::Mini(_))
+    }
+
+    /// On the mini-broker, waits until the group's held requests satisfy `ok`; Kafka does not
+    /// show them, so there it returns at once (scenarios also wait on what clients observe).
+    pub async fn wait_held(&self, group: &str, ok: impl Fn(HeldRequests) -> bool) {
+        if let Broker::Mini(b) = self {
+            wait_held(b, group, ok).await;
+        }
+    }
+}
+
+/// The real broker: `KAFKA_BOOTSTRAP`, or the state file `scripts/real-kafka.sh` writes.
+/// `None` (with a note) when there is none; in CI that is a failure.
+pub fn real_kafka() -> Option<String> {
+    if let Ok(addr) = std::env::var("KAFKA_BOOTSTRAP") {
+        if !addr.is_empty() {
+            return Some(addr);
+        }
+    }
+    let state = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.cache/kafka")
+        .join(std::env::var("KAFKA_VERSION").unwrap_or_else(|_| "4.1.2".into()))
+        .join("real-kafka.env");
+    let found = std::fs::read_to_string(state).ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP=").map(str::to_owned))
+    });
+    if found.is_none() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(!ci, "no real Kafka in CI: run scripts/real-kafka.sh start");
+        eprintln!("skipped against real Kafka: run scripts/real-kafka.sh start");
+    }
+    found
+}
+
+/// Runs each scenario `async fn(Broker<'_>)` twice: on a fresh mini-broker and on real Kafka.
+#[macro_export]
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn mini_broker() {
+                let broker = ferrokafka_mini_broker::MiniBroker::start().await.expect("start");
+                super::$name($crate::groups_common::Broker::Mini(&broker)).await;
+                broker.shutdown().await;
+            }
+
+            #[tokio::test]
+            async fn real_kafka() {
+                if let Some(addr) = $crate::groups_common::real_kafka() {
+                    super::$name($crate::groups_common::Broker::Kafka(&addr)).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// A name no other test (or earlier run against the same Kafka) uses.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
 
 pub fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_owned())
@@ -140,16 +225,19 @@ pub struct Member {
     pub spec: JoinSpec,
     pub id: String,
     pub generation: i32,
+    /// The protocol the group chose, from the last successful join.
+    pub protocol: Option<String>,
     pub version: i16,
 }
 
 impl Member {
-    pub async fn connect(broker: &MiniBroker, spec: JoinSpec) -> Member {
+    pub async fn connect(broker: Broker<'_>, spec: JoinSpec) -> Member {
         Member {
-            conn: RawConn::connect(&broker.bootstrap()).await,
+            conn: RawConn::connect(&broker.addr()).await,
             spec,
             id: String::new(),
             generation: -1,
+            protocol: None,
             version: 9,
         }
     }
@@ -163,6 +251,7 @@ impl Member {
         }
         if resp.error_code == 0 {
             self.generation = resp.generation_id;
+            self.protocol = resp.protocol_name.as_ref().map(|p| p.to_string());
         }
         resp
     }
@@ -179,8 +268,11 @@ impl Member {
     }
 
     pub async fn sync(&mut self, assignments: &[(&str, &str)]) -> SyncGroupResponse {
+        // v5 requires the protocol type and name (Kafka refuses a SyncGroup without them).
         let req = sync_request(&self.spec.group, self.generation, &self.id, assignments)
-            .with_group_instance_id(self.spec.instance.as_deref().map(s));
+            .with_group_instance_id(self.spec.instance.as_deref().map(s))
+            .with_protocol_type(Some(s(&self.spec.protocol_type)))
+            .with_protocol_name(Some(s(self.protocol.as_deref().unwrap_or("range"))));
         self.conn.request(5, &req).await
     }
 
@@ -278,18 +370,63 @@ pub fn commit_request(
                 .with_committed_metadata(Some(s(metadata)))])])
 }
 
-/// Creates `topic` with `partitions` partitions.
-pub async fn create_topic(broker: &MiniBroker, topic: &str, partitions: i32) {
+/// Creates `topic` with `partitions` partitions and waits until the broker serves them (Kafka
+/// may name a leader before it does; ListOffsets answers only once it does).
+pub async fn create_topic(broker: Broker<'_>, topic: &str, partitions: i32) {
     use kafka_protocol::messages::create_topics_request::CreatableTopic;
-    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::{BrokerId, ListOffsetsRequest};
+    let mut conn = RawConn::connect(&broker.addr()).await;
     let req = CreateTopicsRequest::default()
-        .with_timeout_ms(5000)
+        .with_timeout_ms(10_000)
         .with_topics(vec![CreatableTopic::default()
             .with_name(tname(topic))
             .with_num_partitions(partitions)
             .with_replication_factor(1)]);
     let resp = conn.request(5, &req).await;
     assert_eq!(resp.topics[0].error_code, 0, "create topic {topic}");
+    let list = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(tname(topic))
+            .with_partitions(
+                (0..partitions)
+                    .map(|p| {
+                        ListOffsetsPartition::default()
+                            .with_partition_index(p)
+                            .with_timestamp(-1)
+                    })
+                    .collect(),
+            )]);
+    let deadline = Instant::now() + STEP;
+    loop {
+        let resp = conn.request(7, &list).await;
+        let codes: Vec<i16> = resp
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+            .collect();
+        if codes.len() == partitions as usize && codes.iter().all(|c| *c == 0) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{topic} not served: {codes:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Heartbeats `member` until the group tells it to rejoin: how any client learns that another
+/// member's JoinGroup has arrived.
+pub async fn wait_rebalance(member: &mut Member) {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let code = member.heartbeat().await;
+        if code == REBALANCE_IN_PROGRESS {
+            return;
+        }
+        assert_eq!(code, 0, "heartbeat while waiting for a rebalance");
+        assert!(Instant::now() < deadline, "no rebalance started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits until `held` of the group satisfies `ok`, or fails after [`STEP`].

@@ -175,10 +175,9 @@ impl Groups {
         if group_id.is_empty() {
             return Err(ErrorCode::INVALID_GROUP_ID);
         }
-        let group = self
-            .map
-            .get_mut(group_id)
-            .ok_or(ErrorCode::UNKNOWN_MEMBER_ID)?;
+        let Some(group) = self.map.get_mut(group_id) else {
+            return Ok(vec![ErrorCode::UNKNOWN_MEMBER_ID; leaving.len()]);
+        };
         if group.state == GroupState::Dead {
             return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
         }

@@ -12,9 +12,7 @@ use super::{DescribedMember, GroupDescription, GroupListing, Groups, OffsetCommi
 
 impl Groups {
     pub(super) fn commit(&mut self, commit: OffsetCommit, now: Instant) -> ErrorCode {
-        if commit.group_id.is_empty() {
-            return ErrorCode::INVALID_GROUP_ID;
-        }
+        // An empty group id is a group like any other here, as in Kafka.
         if !self.map.contains_key(&commit.group_id) {
             if commit.generation >= 0 {
                 return if commit.group_id_not_found {
@@ -83,9 +81,6 @@ impl Groups {
     }
 
     pub(super) fn delete_group(&mut self, group_id: &str) -> ErrorCode {
-        if group_id.is_empty() {
-            return ErrorCode::INVALID_GROUP_ID;
-        }
         match self.map.get(group_id).map(|g| g.state) {
             None | Some(GroupState::Dead) => ErrorCode::GROUP_ID_NOT_FOUND,
             Some(GroupState::Empty) => {
