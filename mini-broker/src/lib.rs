@@ -63,6 +63,12 @@ pub struct BrokerConfig {
     /// Longest session timeout a group member may ask for (`group.max.session.timeout.ms`,
     /// 30 min).
     pub group_max_session_timeout: Duration,
+    /// Longest transaction timeout a producer may ask for (`transaction.max.timeout.ms`,
+    /// 15 min); InitProducerId with a longer one gets INVALID_TRANSACTION_TIMEOUT.
+    pub transaction_max_timeout: Duration,
+    /// How often open transactions are checked against their timeouts and aborted
+    /// (`transaction.abort.timed.out.transaction.cleanup.interval.ms`, 10 s); tests lower it.
+    pub transaction_abort_interval: Duration,
 }
 
 impl Default for BrokerConfig {
@@ -78,6 +84,8 @@ impl Default for BrokerConfig {
             max_frame_size: ferrokafka_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
             group_min_session_timeout: Duration::from_millis(6_000),
             group_max_session_timeout: Duration::from_millis(1_800_000),
+            transaction_max_timeout: Duration::from_millis(900_000),
+            transaction_abort_interval: Duration::from_millis(10_000),
         }
     }
 }
@@ -131,6 +139,12 @@ impl MiniBrokerBuilder {
         self
     }
 
+    /// How often timed-out transactions are looked for (default 10 s, as Kafka).
+    pub fn transaction_abort_interval(mut self, interval: Duration) -> Self {
+        self.config.transaction_abort_interval = interval;
+        self
+    }
+
     /// The whole config at once.
     pub fn config(mut self, config: BrokerConfig) -> Self {
         self.config = config;
@@ -153,6 +167,11 @@ impl MiniBrokerBuilder {
         let state = Arc::new(BrokerState::new(self.config, endpoint));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let faults = Faults::default();
+        let txn_timeouts = tokio::spawn(state::transactions::abort_timed_out(
+            Arc::clone(&state),
+            state.config.transaction_abort_interval,
+            shutdown_rx.clone(),
+        ));
         let task = tokio::spawn(server::run(
             listener,
             Arc::clone(&state),
@@ -166,6 +185,7 @@ impl MiniBrokerBuilder {
             faults,
             shutdown_tx,
             task: Some(task),
+            txn_timeouts: Some(txn_timeouts),
         })
     }
 }
@@ -178,6 +198,8 @@ pub struct MiniBroker {
     faults: Faults,
     shutdown_tx: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// Aborts timed-out transactions; ends with the shutdown signal.
+    txn_timeouts: Option<JoinHandle<()>>,
 }
 
 impl MiniBroker {
@@ -217,6 +239,11 @@ impl MiniBroker {
         if let Some(task) = self.task.take() {
             if let Err(err) = task.await {
                 tracing::error!(%err, "mini-broker task failed");
+            }
+        }
+        if let Some(task) = self.txn_timeouts.take() {
+            if let Err(err) = task.await {
+                tracing::error!(%err, "transaction timeout task failed");
             }
         }
     }

@@ -5,11 +5,20 @@
 //! batches and moves the log start offset; readers below it get OFFSET_OUT_OF_RANGE.
 //! Idempotent producers' state lives with the log it guards but outlives retention, as in
 //! Kafka, where moving the log start offset leaves producer entries alone.
+//!
+//! Transactions (KIP-98) leave two things here, as in Kafka's partition leader: the open
+//! transactions (producer id -> offset of its first batch in this partition), whose earliest
+//! first offset is the last stable offset (LSO) that read_committed readers stop at; and the
+//! index of aborted transactions (producer id, first offset, offset of the ABORT marker), which
+//! Fetch hands to read_committed readers so they can drop aborted records. A transaction that
+//! wrote nothing here leaves no index entry. Index entries go when retention passes them.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
-use ferrokafka_protocol::record::{RecordBatch, TimestampType};
+use ferrokafka_protocol::record::{
+    BatchBuilder, ControlRecordType, EndTxnMarker, RecordBatch, RecordError, TimestampType,
+};
 
 use super::producers::ProducerStates;
 
@@ -35,6 +44,21 @@ pub struct PartitionLog {
     bytes_held: usize,
     retention_bytes: usize,
     producers: ProducerStates,
+    /// Producer id -> offset of the first batch of its open transaction here.
+    open_txns: HashMap<i64, i64>,
+    /// Aborted transactions, in marker order (so also ordered by last offset).
+    aborted: VecDeque<AbortedTxn>,
+}
+
+/// An aborted transaction in one partition: what read_committed readers must skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTxn {
+    /// The producer whose records to skip.
+    pub producer_id: i64,
+    /// Offset of the transaction's first batch in this partition.
+    pub first_offset: i64,
+    /// Offset of its ABORT marker.
+    pub last_offset: i64,
 }
 
 /// Where a read starts, relative to the log.
@@ -58,6 +82,8 @@ impl PartitionLog {
             bytes_held: 0,
             retention_bytes,
             producers: ProducerStates::default(),
+            open_txns: HashMap::new(),
+            aborted: VecDeque::new(),
         }
     }
 
@@ -98,6 +124,94 @@ impl PartitionLog {
                 self.log_start_offset = old.last_offset + 1;
             }
         }
+        while self
+            .aborted
+            .front()
+            .is_some_and(|a| a.last_offset < self.log_start_offset)
+        {
+            self.aborted.pop_front();
+        }
+    }
+
+    /// The last stable offset: the first offset of the earliest open transaction, else the
+    /// high watermark. read_committed readers see nothing at or above it.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.open_txns
+            .values()
+            .min()
+            .map_or(self.next_offset, |first| {
+                (*first).clamp(self.log_start_offset, self.next_offset)
+            })
+    }
+
+    /// The first offset of `producer_id`'s open transaction here, if it has one.
+    pub fn open_transaction(&self, producer_id: i64) -> Option<i64> {
+        self.open_txns.get(&producer_id).copied()
+    }
+
+    /// Records that `producer_id`'s transaction wrote its first batch here at `first_offset`
+    /// (nothing changes if it already has an open transaction).
+    pub fn begin_transaction(&mut self, producer_id: i64, first_offset: i64) {
+        self.open_txns.entry(producer_id).or_insert(first_offset);
+    }
+
+    /// Appends a COMMIT or ABORT marker for `producer_id` (coordinator epoch 0) and closes its
+    /// transaction here; an abort of a transaction that wrote here enters the aborted index.
+    /// `log_append_time` stamps the marker as LogAppendTime topics stamp every batch.
+    pub fn append_marker(
+        &mut self,
+        producer_id: i64,
+        producer_epoch: i16,
+        commit: bool,
+        now_ms: i64,
+        log_append_time: bool,
+    ) -> Result<i64, RecordError> {
+        let offset = self.next_offset;
+        let marker = EndTxnMarker {
+            kind: if commit {
+                ControlRecordType::Commit
+            } else {
+                ControlRecordType::Abort
+            },
+            coordinator_epoch: 0,
+        };
+        let mut bytes = BatchBuilder::new()
+            .base_offset(offset)
+            .producer(producer_id, producer_epoch)
+            .end_txn_marker(marker, now_ms)?;
+        if log_append_time {
+            bytes = RecordBatch::new(bytes)?
+                .into_stored(offset, 0, Some(now_ms))?
+                .into_bytes();
+        }
+        self.append(StoredBatch {
+            base_offset: offset,
+            last_offset: offset,
+            max_timestamp: now_ms,
+            bytes,
+        });
+        if let Some(first_offset) = self.open_txns.remove(&producer_id) {
+            if !commit {
+                self.aborted.push_back(AbortedTxn {
+                    producer_id,
+                    first_offset,
+                    last_offset: offset,
+                });
+            }
+        }
+        self.producers.end_transaction(producer_id, producer_epoch);
+        Ok(offset)
+    }
+
+    /// Aborted transactions a read of `[from, upper)` must know about: those whose range
+    /// overlaps it (marker at or after `from`, first batch before `upper`), as Kafka collects
+    /// them from its transaction index.
+    pub fn aborted_transactions(&self, from: i64, upper: i64) -> Vec<AbortedTxn> {
+        self.aborted
+            .iter()
+            .filter(|a| a.last_offset >= from && a.first_offset < upper)
+            .copied()
+            .collect()
     }
 
     /// Locates `offset`.
@@ -120,16 +234,30 @@ impl PartitionLog {
     /// Batches from index `from`, stopping before `max_bytes` would be exceeded, but always
     /// including the first one so a large batch cannot stall a consumer.
     pub fn read_from(&self, from: usize, max_bytes: usize) -> Vec<Bytes> {
+        self.read_below(from, max_bytes, i64::MAX).0
+    }
+
+    /// Like [`Self::read_from`], but only batches that start below `end` (the last stable
+    /// offset for read_committed readers); also returns the offset after the last batch
+    /// returned (`end` of the read, for the aborted-transaction lookup).
+    pub fn read_below(&self, from: usize, max_bytes: usize, end: i64) -> (Vec<Bytes>, i64) {
         let mut out = Vec::new();
         let mut total = 0usize;
+        let mut upper = self
+            .batches
+            .get(from)
+            .map_or(self.next_offset, |b| b.base_offset);
         for batch in self.batches.range(from..) {
-            if !out.is_empty() && total + batch.bytes.len() > max_bytes {
+            if batch.base_offset >= end
+                || (!out.is_empty() && total + batch.bytes.len() > max_bytes)
+            {
                 break;
             }
             total += batch.bytes.len();
             out.push(batch.bytes.clone());
+            upper = batch.last_offset + 1;
         }
-        out
+        (out, upper)
     }
 
     /// The first record with a timestamp at or after `ts`, as `(offset, timestamp)`.
@@ -208,6 +336,53 @@ mod tests {
         assert_eq!(log.offset_for_timestamp(13), Some((3, 30)));
         assert_eq!(log.offset_for_timestamp(32), None);
         assert_eq!(log.max_timestamp(), Some((4, 31)));
+    }
+
+    #[test]
+    fn open_transactions_hold_the_last_stable_offset_and_aborts_are_indexed() {
+        let mut log = PartitionLog::new(usize::MAX);
+        log.append(batch(0, 2, 0, 10)); // 0..=1, plain
+        log.begin_transaction(7, 2);
+        log.append(batch(2, 2, 0, 10)); // 2..=3, producer 7
+        log.begin_transaction(8, 4);
+        log.append(batch(4, 1, 0, 10)); // 4, producer 8
+        log.begin_transaction(7, 99); // already open: keeps its first offset
+        assert_eq!(log.last_stable_offset(), 2);
+        assert_eq!(log.append_marker(7, 0, false, 5, false).unwrap(), 5);
+        assert_eq!(log.last_stable_offset(), 4, "held by producer 8 now");
+        assert_eq!(log.append_marker(8, 0, true, 6, false).unwrap(), 6);
+        assert_eq!(log.last_stable_offset(), 7);
+        assert_eq!(log.next_offset(), 7);
+        let aborted = AbortedTxn {
+            producer_id: 7,
+            first_offset: 2,
+            last_offset: 5,
+        };
+        assert_eq!(log.aborted_transactions(0, 7), vec![aborted]);
+        assert_eq!(log.aborted_transactions(5, 7), vec![aborted]);
+        assert!(log.aborted_transactions(6, 7).is_empty(), "marker before the read");
+        assert!(log.aborted_transactions(0, 2).is_empty(), "first batch after the read");
+        // A marker for a transaction that wrote nothing here indexes nothing.
+        log.append_marker(9, 0, false, 7, false).unwrap();
+        assert_eq!(log.aborted_transactions(0, 100).len(), 1);
+        // read_committed reads stop below the end given.
+        let (read, upper) = log.read_below(0, usize::MAX, 4);
+        assert_eq!((read.len(), upper), (2, 4));
+    }
+
+    #[test]
+    fn retention_drops_old_aborted_entries() {
+        let mut log = PartitionLog::new(250);
+        log.begin_transaction(7, 0);
+        log.append(batch(0, 1, 0, 100));
+        log.append_marker(7, 0, false, 1, false).unwrap();
+        assert_eq!(log.aborted_transactions(0, 10).len(), 1);
+        for i in 0..4 {
+            let at = log.next_offset();
+            log.append(batch(at, 1, i, 100));
+        }
+        assert!(log.log_start_offset() > 1);
+        assert!(log.aborted_transactions(0, 10).is_empty());
     }
 
     #[test]

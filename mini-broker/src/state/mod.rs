@@ -1,4 +1,5 @@
-//! The broker's state: topics and their logs, and what waiting fetches listen to.
+//! The broker's state: topics and their logs, groups, transactions, and what waiting fetches
+//! listen to.
 //!
 //! State holds no protocol types: handlers translate requests into calls here and the results
 //! back into responses. One mutex guards the topic map; every critical section is short and
@@ -8,6 +9,7 @@ pub mod groups;
 pub mod log;
 pub mod producers;
 pub mod topics;
+pub mod transactions;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -19,6 +21,7 @@ use tokio::sync::Notify;
 use crate::BrokerConfig;
 use groups::{GroupConfig, GroupCoordinator};
 use topics::{is_valid_topic_name, ConfigError, Topic, TopicConfig};
+use transactions::TransactionCoordinator;
 
 /// The advertised address of this broker, as Metadata and DescribeCluster report it.
 #[derive(Debug, Clone)]
@@ -47,6 +50,8 @@ pub struct BrokerState {
     pub endpoint: Endpoint,
     /// Consumer groups and committed offsets.
     pub groups: GroupCoordinator,
+    /// Transactional ids and their transactions (`transactions.rs`).
+    pub transactions: TransactionCoordinator,
     topics: Mutex<BTreeMap<String, Topic>>,
     appended: Notify,
     next_producer_id: AtomicI64,
@@ -97,10 +102,12 @@ impl BrokerState {
             min_session_timeout: config.group_min_session_timeout,
             max_session_timeout: config.group_max_session_timeout,
         });
+        let transactions = TransactionCoordinator::new(config.transaction_max_timeout);
         BrokerState {
             config,
             endpoint,
             groups,
+            transactions,
             topics: Mutex::new(BTreeMap::new()),
             appended: Notify::new(),
             next_producer_id: AtomicI64::new(1000),

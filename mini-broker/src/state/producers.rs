@@ -13,8 +13,11 @@
 //! [`PendingAppend`] that sees the earlier batches of the same request, and nothing is changed
 //! until the caller has written them all.
 //!
-//! Not here: transactions, and expiry of idle producers (Kafka's `producer.id.expiration.ms`);
-//! state lives as long as the partition.
+//! Transaction markers move a producer's epoch here too ([`ProducerStates::end_transaction`]);
+//! which batches belong to open transactions is the log's business (`log.rs`).
+//!
+//! Not here: expiry of idle producers (Kafka's `producer.id.expiration.ms`); state lives as long
+//! as the partition.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -58,7 +61,8 @@ struct Written {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ProducerEntry {
     epoch: i16,
-    /// Oldest first, at most [`BATCHES_RETAINED`], never empty.
+    /// Oldest first, at most [`BATCHES_RETAINED`]; empty only after a transaction marker moved
+    /// the producer to a new epoch (its next batch must then start at sequence 0).
     batches: VecDeque<Written>,
 }
 
@@ -149,6 +153,24 @@ impl ProducerStates {
     /// Applies what a [`PendingAppend`] accepted, once its batches are written.
     pub fn apply(&mut self, changes: ProducerChanges) {
         self.producers.extend(changes.0);
+    }
+
+    /// A transaction marker for `producer_id` was written with `epoch`. As in Kafka's producer
+    /// state, a marker with a new epoch (the coordinator fenced the producer, or the producer
+    /// re-initialised) forgets the old epoch's batches; the same epoch keeps them, so the
+    /// producer's sequences carry on into its next transaction.
+    pub fn end_transaction(&mut self, producer_id: i64, epoch: i16) {
+        let entry = self
+            .producers
+            .entry(producer_id)
+            .or_insert_with(|| ProducerEntry {
+                epoch,
+                batches: VecDeque::new(),
+            });
+        if entry.epoch != epoch {
+            entry.epoch = epoch;
+            entry.batches.clear();
+        }
     }
 
     /// The current epoch and last sequence of a producer, for tests and diagnostics.
@@ -390,6 +412,29 @@ mod tests {
         write(&mut s, batch(0, i32::MAX, 1), 0).unwrap();
         assert_eq!(write(&mut s, batch(0, 0, 1), 1), Ok(Verdict::Write));
         assert_eq!(next_sequence(i32::MAX), 0);
+    }
+
+    #[test]
+    fn markers_move_the_epoch() {
+        let mut s = ProducerStates::default();
+        write(&mut s, batch(0, 0, 2), 0).unwrap();
+        // Same epoch: the producer's sequence carries on into its next transaction.
+        s.end_transaction(ID, 0);
+        assert_eq!(write(&mut s, batch(0, 2, 1), 3), Ok(Verdict::Write));
+        // A fenced epoch: old batches are forgotten, the new epoch starts at 0.
+        s.end_transaction(ID, 1);
+        assert!(matches!(
+            write(&mut s, batch(0, 3, 1), 4),
+            Err(SequenceError::StaleEpoch { current: 1, .. })
+        ));
+        assert!(matches!(
+            write(&mut s, batch(1, 5, 1), 4),
+            Err(SequenceError::OutOfOrder { expected: 0, .. })
+        ));
+        assert_eq!(write(&mut s, batch(1, 0, 1), 4), Ok(Verdict::Write));
+        // A marker for a producer never seen here starts its state.
+        s.end_transaction(ID + 1, 3);
+        assert_eq!(s.len(), 2);
     }
 
     #[test]

@@ -14,13 +14,17 @@
 //! join of an empty group completes at once. Offsets are kept in memory per group and
 //! partition, without expiry.
 //!
-//! Not here: the KIP-848 consumer protocol, share groups, transactional offsets,
-//! `group.max.size` (unbounded), offset retention.
+//! Transactional offsets are staged by the transaction coordinator and come here only when
+//! their transaction commits (`txn_offsets.rs`).
+//!
+//! Not here: the KIP-848 consumer protocol, share groups, `group.max.size` (unbounded),
+//! offset retention.
 
 mod group;
 mod membership;
 mod offsets;
 mod timer;
+mod txn_offsets;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,0 +1,723 @@
+//! The transaction coordinator (KIP-98, with KIP-360's epoch bumps and KIP-447's offset
+//! commits), modelled on Kafka's TransactionCoordinator and TransactionStateManager for
+//! clients of the classic protocol (transaction version 1: the client adds partitions with
+//! AddPartitionsToTxn and the epoch only moves on InitProducerId or when the broker fences).
+//!
+//! Why it looks like this: Kafka persists every state change to `__transaction_state` and
+//! sends markers to partition leaders asynchronously, so a client can observe PrepareCommit
+//! and PrepareAbort (and gets CONCURRENT_TRANSACTIONS meanwhile). Here markers are appended
+//! to in-memory logs under the same locks that change the transaction, so a transaction goes
+//! from Ongoing straight to CompleteCommit or CompleteAbort and no reader ever sees a partly
+//! written outcome. The Prepare states still exist as names (ListTransactions accepts them as
+//! filters) but nothing is ever in them.
+//!
+//! Locks are taken in one order everywhere: transactions, then topics, then groups. Produce
+//! holds the transactions lock while it appends transactional batches, so a batch and the
+//! markers of its transaction can never interleave (the "hanging transaction" KIP-890 fixes
+//! in Kafka cannot happen here).
+//!
+//! Not here: `__transaction_state` and `__consumer_offsets` (nothing is persisted; a group
+//! added with AddOffsetsToTxn is kept by name, not as an offsets-topic partition), expiry of
+//! idle transactional ids (`transactional.id.expiration.ms`), KIP-890's transaction version 2
+//! (no `transaction.version` feature is advertised), KIP-939's prepared transactions.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ferrokafka_protocol::ErrorCode;
+use tokio::sync::watch;
+
+use super::groups::CommittedOffset;
+use super::topics::{TimestampType, Topic};
+use super::BrokerState;
+
+/// No producer epoch yet (Kafka's `RecordBatch.NO_PRODUCER_EPOCH`).
+const NO_EPOCH: i16 = -1;
+
+/// The states of Kafka's transaction state machine, by the names DescribeTransactions and
+/// ListTransactions use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxnState {
+    /// No transaction since the producer was initialised.
+    Empty,
+    /// Partitions or a group were added; not ended yet.
+    Ongoing,
+    /// Committing (never observable here: markers are written at once).
+    PrepareCommit,
+    /// Aborting (never observable here).
+    PrepareAbort,
+    /// The last transaction committed.
+    CompleteCommit,
+    /// The last transaction aborted.
+    CompleteAbort,
+    /// Being expired (never observable here).
+    Dead,
+    /// Being fenced (never observable here).
+    PrepareEpochFence,
+}
+
+impl TxnState {
+    const ALL: [TxnState; 8] = [
+        TxnState::Empty,
+        TxnState::Ongoing,
+        TxnState::PrepareCommit,
+        TxnState::PrepareAbort,
+        TxnState::CompleteCommit,
+        TxnState::CompleteAbort,
+        TxnState::Dead,
+        TxnState::PrepareEpochFence,
+    ];
+
+    /// Kafka's name for the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxnState::Empty => "Empty",
+            TxnState::Ongoing => "Ongoing",
+            TxnState::PrepareCommit => "PrepareCommit",
+            TxnState::PrepareAbort => "PrepareAbort",
+            TxnState::CompleteCommit => "CompleteCommit",
+            TxnState::CompleteAbort => "CompleteAbort",
+            TxnState::Dead => "Dead",
+            TxnState::PrepareEpochFence => "PrepareEpochFence",
+        }
+    }
+
+    /// The state with Kafka's name `name`.
+    pub fn from_name(name: &str) -> Option<TxnState> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// One transactional id's metadata (Kafka's TransactionMetadata).
+#[derive(Debug, Clone)]
+struct TxnMetadata {
+    producer_id: i64,
+    /// The id before the last rotation, so a retried InitProducerId that overflowed the
+    /// epoch can still be recognised.
+    previous_producer_id: i64,
+    epoch: i16,
+    /// The epoch before the last bump by the same producer (KIP-360 retries), or -1 when a
+    /// new producer fenced the old one.
+    last_epoch: i16,
+    timeout_ms: i32,
+    state: TxnState,
+    partitions: BTreeSet<(String, i32)>,
+    /// Groups added with AddOffsetsToTxn.
+    groups: BTreeSet<String>,
+    /// Offsets staged by TxnOffsetCommit: group -> partition -> offset.
+    staged: BTreeMap<String, BTreeMap<(String, i32), CommittedOffset>>,
+    /// Wall-clock ms when the current (or last) transaction began; -1 for none.
+    start_ms: i64,
+}
+
+impl TxnMetadata {
+    fn new(producer_id: i64, timeout_ms: i32) -> Self {
+        TxnMetadata {
+            producer_id,
+            previous_producer_id: -1,
+            epoch: NO_EPOCH,
+            last_epoch: NO_EPOCH,
+            timeout_ms,
+            state: TxnState::Empty,
+            partitions: BTreeSet::new(),
+            groups: BTreeSet::new(),
+            staged: BTreeMap::new(),
+            start_ms: -1,
+        }
+    }
+
+    /// Checks the producer id and epoch of a client request, as Kafka's coordinator does for
+    /// AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and verification.
+    fn check_producer(&self, producer_id: i64, epoch: i16) -> Result<(), ErrorCode> {
+        if self.producer_id != producer_id {
+            Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING)
+        } else if self.epoch != epoch {
+            Err(ErrorCode::PRODUCER_FENCED)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Starts a transaction if none is open, as Kafka's `prepareAddPartitions`.
+    fn begin(&mut self, now: i64) {
+        if matches!(
+            self.state,
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
+        ) {
+            self.state = TxnState::Ongoing;
+            self.start_ms = now;
+            self.partitions.clear();
+            self.groups.clear();
+            self.staged.clear();
+        }
+    }
+}
+
+/// Kafka refuses epochs this close to `i16::MAX`, so the coordinator can always fence.
+fn epoch_exhausted(epoch: i16) -> bool {
+    epoch >= i16::MAX - 1
+}
+
+/// The coordinator's state: every transactional id, and which one owns each producer id.
+#[derive(Debug, Default)]
+pub struct Transactions {
+    by_id: BTreeMap<String, TxnMetadata>,
+    by_producer: HashMap<i64, String>,
+}
+
+/// Why a transactional batch may not be written (Kafka's partition verification).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnBatchError {
+    /// The transactional id is unknown or belongs to another producer id.
+    ProducerIdMapping,
+    /// The batch's epoch is not the transaction's.
+    Fenced,
+    /// The partition was not added to the producer's ongoing transaction.
+    NotInTransaction,
+}
+
+impl Transactions {
+    /// Whether a transactional batch of `(producer_id, epoch)` from `transactional_id` may go
+    /// to `topic`/`partition`: it must belong to the producer's ongoing transaction.
+    pub fn verify_partition(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(), TxnBatchError> {
+        let meta = self
+            .by_id
+            .get(transactional_id)
+            .ok_or(TxnBatchError::ProducerIdMapping)?;
+        match meta.check_producer(producer_id, epoch) {
+            Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING) => Err(TxnBatchError::ProducerIdMapping),
+            Err(_) => Err(TxnBatchError::Fenced),
+            Ok(()) => {
+                let added = meta.state == TxnState::Ongoing
+                    && meta.partitions.contains(&(topic.to_owned(), partition));
+                if added {
+                    Ok(())
+                } else {
+                    Err(TxnBatchError::NotInTransaction)
+                }
+            }
+        }
+    }
+
+    /// Whether an ongoing transaction holds staged offsets of `group` for the partition
+    /// (OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT then).
+    pub fn has_pending_offsets(&self, group: &str, topic: &str, partition: i32) -> bool {
+        self.by_id.values().any(|m| {
+            m.state == TxnState::Ongoing
+                && m.staged
+                    .get(group)
+                    .is_some_and(|o| o.contains_key(&(topic.to_owned(), partition)))
+        })
+    }
+}
+
+/// The transaction coordinator of this broker.
+#[derive(Debug)]
+pub struct TransactionCoordinator {
+    inner: Mutex<Transactions>,
+    max_timeout: Duration,
+}
+
+/// What DescribeTransactions reports for one transactional id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnDescription {
+    /// The current state.
+    pub state: TxnState,
+    /// The producer id.
+    pub producer_id: i64,
+    /// The producer epoch.
+    pub producer_epoch: i16,
+    /// The transaction timeout, ms.
+    pub timeout_ms: i32,
+    /// When the current (or last) transaction began, wall-clock ms; -1 for none.
+    pub start_ms: i64,
+    /// The partitions of the ongoing transaction.
+    pub partitions: Vec<(String, i32)>,
+}
+
+/// One transactional id as ListTransactions reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnListing {
+    /// The transactional id.
+    pub transactional_id: String,
+    /// Its producer id.
+    pub producer_id: i64,
+    /// Its state.
+    pub state: TxnState,
+}
+
+/// A TxnOffsetCommit, as the coordinator needs it.
+#[derive(Debug, Clone)]
+pub struct TxnOffsetCommit {
+    /// The transactional id.
+    pub transactional_id: String,
+    /// The producer id.
+    pub producer_id: i64,
+    /// The producer epoch.
+    pub producer_epoch: i16,
+    /// The consumer group.
+    pub group_id: String,
+    /// The committer's generation (KIP-447, v3+), or -1.
+    pub generation: i32,
+    /// The committer's member id (v3+), or empty.
+    pub member_id: String,
+    /// The committer's `group.instance.id` (v3+).
+    pub instance_id: Option<String>,
+    /// Offsets to stage.
+    pub offsets: Vec<(String, i32, CommittedOffset)>,
+}
+
+impl TransactionCoordinator {
+    /// A coordinator with no transactional ids; `max_timeout` is `transaction.max.timeout.ms`.
+    pub fn new(max_timeout: Duration) -> Self {
+        TransactionCoordinator {
+            inner: Mutex::new(Transactions::default()),
+            max_timeout,
+        }
+    }
+
+    /// The coordinator's state. Every change is a few field writes that leave it consistent,
+    /// so a panic elsewhere under the lock is no reason to stop serving.
+    pub fn lock(&self) -> MutexGuard<'_, Transactions> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn timeout_valid(&self, timeout_ms: i32) -> bool {
+        timeout_ms > 0 && u128::from(timeout_ms.unsigned_abs()) <= self.max_timeout.as_millis()
+    }
+
+    /// DescribeTransactions for one id: TRANSACTIONAL_ID_NOT_FOUND when unknown.
+    pub fn describe(&self, transactional_id: &str) -> Result<TxnDescription, ErrorCode> {
+        if transactional_id.is_empty() {
+            return Err(ErrorCode::INVALID_REQUEST);
+        }
+        let txns = self.lock();
+        let meta = txns
+            .by_id
+            .get(transactional_id)
+            .ok_or(ErrorCode::TRANSACTIONAL_ID_NOT_FOUND)?;
+        Ok(TxnDescription {
+            state: meta.state,
+            producer_id: meta.producer_id,
+            producer_epoch: meta.epoch,
+            timeout_ms: meta.timeout_ms,
+            start_ms: meta.start_ms,
+            partitions: meta.partitions.iter().cloned().collect(),
+        })
+    }
+
+    /// ListTransactions: ids matching every given filter (an empty filter matches all; a
+    /// negative `min_duration_ms` none), and the state names that are not Kafka states.
+    pub fn list(
+        &self,
+        states: &[String],
+        producer_ids: &[i64],
+        min_duration_ms: i64,
+    ) -> (Vec<TxnListing>, Vec<String>) {
+        let unknown: Vec<String> = states
+            .iter()
+            .filter(|s| TxnState::from_name(s).is_none())
+            .cloned()
+            .collect();
+        let wanted: Vec<TxnState> = states
+            .iter()
+            .filter_map(|s| TxnState::from_name(s))
+            .collect();
+        let now = now_ms();
+        let txns = self.lock();
+        let listed = txns
+            .by_id
+            .iter()
+            .filter(|(_, m)| {
+                (producer_ids.is_empty() || producer_ids.contains(&m.producer_id))
+                    && (states.is_empty() || wanted.contains(&m.state))
+                    // As Kafka: a transaction counts as running since its start, -1 included.
+                    && (min_duration_ms < 0 || now.saturating_sub(m.start_ms) > min_duration_ms)
+            })
+            .map(|(id, m)| TxnListing {
+                transactional_id: id.clone(),
+                producer_id: m.producer_id,
+                state: m.state,
+            })
+            .collect();
+        (listed, unknown)
+    }
+}
+
+/// Wall-clock milliseconds, as Kafka stamps transactions.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+impl BrokerState {
+    /// InitProducerId with a transactional id (Kafka's `handleInitProducerId`).
+    ///
+    /// A new id gets a producer id at epoch 0. A known one in Empty, CompleteCommit or
+    /// CompleteAbort gets its epoch bumped (fencing the previous instance; a new producer id
+    /// once the epoch is exhausted); `expected` (KIP-360: the caller's current id and epoch)
+    /// must name the current producer, or repeat the last bump (answered with the same
+    /// epoch), else PRODUCER_FENCED. With a transaction still Ongoing, the old instance is
+    /// fenced (epoch + 1), its transaction aborted, and CONCURRENT_TRANSACTIONS returned: the
+    /// client retries and then gets the epoch after that, as with Kafka.
+    pub fn init_transactional_producer(
+        &self,
+        transactional_id: &str,
+        timeout_ms: i32,
+        expected: Option<(i64, i16)>,
+    ) -> Result<(i64, i16), ErrorCode> {
+        if transactional_id.is_empty() {
+            return Err(ErrorCode::INVALID_REQUEST);
+        }
+        if !self.transactions.timeout_valid(timeout_ms) {
+            return Err(ErrorCode::INVALID_TRANSACTION_TIMEOUT);
+        }
+        let mut txns = self.transactions.lock();
+        let txns = &mut *txns;
+        if !txns.by_id.contains_key(transactional_id) {
+            let producer_id = self.allocate_producer_id();
+            txns.by_producer
+                .insert(producer_id, transactional_id.to_owned());
+            txns.by_id.insert(
+                transactional_id.to_owned(),
+                TxnMetadata::new(producer_id, timeout_ms),
+            );
+        }
+        let Some(meta) = txns.by_id.get_mut(transactional_id) else {
+            return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+        };
+        if let Some((producer_id, epoch)) = expected {
+            let valid = meta.epoch == NO_EPOCH
+                || producer_id == meta.producer_id
+                || (producer_id == meta.previous_producer_id && epoch_exhausted(epoch));
+            if !valid {
+                return Err(ErrorCode::PRODUCER_FENCED);
+            }
+        }
+        match meta.state {
+            TxnState::Ongoing => {
+                let fenced = meta.epoch.saturating_add(1);
+                tracing::info!(
+                    transactional_id,
+                    producer_id = meta.producer_id,
+                    epoch = fenced,
+                    "fencing the previous producer and aborting its transaction"
+                );
+                meta.epoch = fenced;
+                meta.last_epoch = NO_EPOCH;
+                self.complete(transactional_id, meta, false);
+                Err(ErrorCode::CONCURRENT_TRANSACTIONS)
+            }
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                let exhausted = epoch_exhausted(meta.epoch)
+                    && expected.is_none_or(|(_, epoch)| epoch == meta.epoch);
+                if exhausted {
+                    let producer_id = self.allocate_producer_id();
+                    txns.by_producer.remove(&meta.producer_id);
+                    txns.by_producer
+                        .insert(producer_id, transactional_id.to_owned());
+                    meta.last_epoch = if expected.is_some() {
+                        meta.epoch
+                    } else {
+                        NO_EPOCH
+                    };
+                    meta.previous_producer_id = meta.producer_id;
+                    meta.producer_id = producer_id;
+                    meta.epoch = 0;
+                } else {
+                    let bumped = meta.epoch.saturating_add(1);
+                    match expected {
+                        None => {
+                            meta.last_epoch = NO_EPOCH;
+                            meta.epoch = bumped;
+                        }
+                        Some((_, epoch)) if meta.epoch == NO_EPOCH || epoch == meta.epoch => {
+                            meta.last_epoch = meta.epoch;
+                            meta.epoch = bumped;
+                        }
+                        // A retry of a bump that succeeded: the same answer again.
+                        Some((_, epoch)) if epoch == meta.last_epoch => {}
+                        Some(_) => return Err(ErrorCode::PRODUCER_FENCED),
+                    }
+                }
+                meta.state = TxnState::Empty;
+                meta.timeout_ms = timeout_ms;
+                meta.start_ms = -1;
+                meta.partitions.clear();
+                meta.groups.clear();
+                meta.staged.clear();
+                Ok((meta.producer_id, meta.epoch))
+            }
+            // Never entered here (see the module header).
+            TxnState::PrepareCommit
+            | TxnState::PrepareAbort
+            | TxnState::Dead
+            | TxnState::PrepareEpochFence => Err(ErrorCode::CONCURRENT_TRANSACTIONS),
+        }
+    }
+
+    /// AddPartitionsToTxn (client form): checks the producer, then adds the partitions and
+    /// makes the transaction Ongoing. The caller has checked that the partitions exist.
+    pub fn add_partitions_to_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> ErrorCode {
+        self.add_to_txn(transactional_id, producer_id, epoch, |meta| {
+            meta.partitions.extend(partitions.iter().cloned());
+        })
+    }
+
+    /// AddPartitionsToTxn with `verify_only` (what a partition leader asks before a
+    /// transactional write): one error per partition, or one for all.
+    pub fn verify_partitions_in_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<ErrorCode>, ErrorCode> {
+        if transactional_id.is_empty() {
+            return Err(ErrorCode::INVALID_REQUEST);
+        }
+        let txns = self.transactions.lock();
+        let meta = txns
+            .by_id
+            .get(transactional_id)
+            .ok_or(ErrorCode::INVALID_PRODUCER_ID_MAPPING)?;
+        meta.check_producer(producer_id, epoch)?;
+        Ok(partitions
+            .iter()
+            .map(|p| {
+                if meta.state == TxnState::Ongoing && meta.partitions.contains(p) {
+                    ErrorCode::NONE
+                } else {
+                    // What Kafka's coordinator answers; the leader turns it into the error
+                    // its producer's version knows.
+                    ErrorCode::TRANSACTION_ABORTABLE
+                }
+            })
+            .collect())
+    }
+
+    /// AddOffsetsToTxn: like adding the group's offsets partition in Kafka.
+    pub fn add_offsets_to_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        group_id: &str,
+    ) -> ErrorCode {
+        self.add_to_txn(transactional_id, producer_id, epoch, |meta| {
+            meta.groups.insert(group_id.to_owned());
+        })
+    }
+
+    fn add_to_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        add: impl FnOnce(&mut TxnMetadata),
+    ) -> ErrorCode {
+        if transactional_id.is_empty() {
+            return ErrorCode::INVALID_REQUEST;
+        }
+        let mut txns = self.transactions.lock();
+        let Some(meta) = txns.by_id.get_mut(transactional_id) else {
+            return ErrorCode::INVALID_PRODUCER_ID_MAPPING;
+        };
+        if let Err(code) = meta.check_producer(producer_id, epoch) {
+            return code;
+        }
+        meta.begin(now_ms());
+        add(meta);
+        ErrorCode::NONE
+    }
+
+    /// TxnOffsetCommit: the producer must be the transaction's and the group added with
+    /// AddOffsetsToTxn; the group checks the member as KIP-447 asks; then the offsets are
+    /// staged until EndTxn. The error applies to every partition.
+    pub fn txn_offset_commit(&self, commit: TxnOffsetCommit) -> ErrorCode {
+        if commit.group_id.is_empty() {
+            return ErrorCode::INVALID_GROUP_ID;
+        }
+        let mut txns = self.transactions.lock();
+        let Some(meta) = txns.by_id.get_mut(&commit.transactional_id) else {
+            return ErrorCode::INVALID_PRODUCER_ID_MAPPING;
+        };
+        if let Err(code) = meta.check_producer(commit.producer_id, commit.producer_epoch) {
+            return code;
+        }
+        if meta.state != TxnState::Ongoing || !meta.groups.contains(&commit.group_id) {
+            return ErrorCode::TRANSACTION_ABORTABLE;
+        }
+        let error = self.groups.validate_txn_offset_commit(
+            &commit.group_id,
+            commit.generation,
+            &commit.member_id,
+            commit.instance_id.as_deref(),
+        );
+        if error != ErrorCode::NONE {
+            return error;
+        }
+        let staged = meta.staged.entry(commit.group_id).or_default();
+        for (topic, partition, offset) in commit.offsets {
+            staged.insert((topic, partition), offset);
+        }
+        ErrorCode::NONE
+    }
+
+    /// EndTxn (Kafka's `endTransaction` for a client): writes COMMIT or ABORT markers to every
+    /// partition of the transaction and applies or drops its staged offsets. A retry of an
+    /// EndTxn that completed with the same outcome succeeds; anything else that is not an
+    /// Ongoing transaction is INVALID_TXN_STATE.
+    pub fn end_txn(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        epoch: i16,
+        commit: bool,
+    ) -> ErrorCode {
+        if transactional_id.is_empty() {
+            return ErrorCode::INVALID_REQUEST;
+        }
+        let mut txns = self.transactions.lock();
+        let Some(meta) = txns.by_id.get_mut(transactional_id) else {
+            return ErrorCode::INVALID_PRODUCER_ID_MAPPING;
+        };
+        if let Err(code) = meta.check_producer(producer_id, epoch) {
+            return code;
+        }
+        match (meta.state, commit) {
+            (TxnState::Ongoing, _) => {
+                self.complete(transactional_id, meta, commit);
+                ErrorCode::NONE
+            }
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => ErrorCode::NONE,
+            _ => ErrorCode::INVALID_TXN_STATE,
+        }
+    }
+
+    /// Aborts every Ongoing transaction older than its timeout, fencing its producer first
+    /// (epoch + 1) so that a zombie's next request fails, as Kafka's coordinator does.
+    pub fn abort_timed_out_transactions(&self) -> usize {
+        let now = now_ms();
+        let mut txns = self.transactions.lock();
+        let mut aborted = 0;
+        for (id, meta) in txns.by_id.iter_mut() {
+            let expired = meta.state == TxnState::Ongoing
+                && meta.start_ms.saturating_add(i64::from(meta.timeout_ms)) < now;
+            if !expired {
+                continue;
+            }
+            meta.epoch = meta.epoch.saturating_add(1);
+            meta.last_epoch = NO_EPOCH;
+            tracing::info!(
+                transactional_id = %id,
+                producer_id = meta.producer_id,
+                epoch = meta.epoch,
+                timeout_ms = meta.timeout_ms,
+                "aborting a timed-out transaction"
+            );
+            self.complete(id, meta, false);
+            aborted += 1;
+        }
+        aborted
+    }
+
+    /// Ends `meta`'s ongoing transaction: markers with its current epoch on every partition
+    /// (under the topics lock, with the transactions lock held by the caller), then the staged
+    /// offsets applied (commit) or dropped (abort). Kafka's `prepareComplete` follows: the
+    /// completed epoch becomes the last epoch, so a KIP-360 bump from it is accepted.
+    fn complete(&self, transactional_id: &str, meta: &mut TxnMetadata, commit: bool) {
+        let now = now_ms();
+        let mut written = 0usize;
+        {
+            let mut topics = self.topics();
+            for (topic, partition) in &meta.partitions {
+                let Some(topic) = topics.get_mut(topic) else {
+                    continue;
+                };
+                if write_marker(topic, *partition, meta, commit, now) {
+                    written += 1;
+                }
+            }
+        }
+        if written > 0 {
+            self.notify_appended();
+        }
+        let staged = std::mem::take(&mut meta.staged);
+        if commit {
+            for (group, offsets) in staged {
+                self.groups.apply_txn_offsets(&group, offsets);
+            }
+        }
+        tracing::debug!(
+            transactional_id,
+            producer_id = meta.producer_id,
+            commit,
+            markers = written,
+            "transaction completed"
+        );
+        meta.state = if commit {
+            TxnState::CompleteCommit
+        } else {
+            TxnState::CompleteAbort
+        };
+        meta.partitions.clear();
+        meta.groups.clear();
+        meta.last_epoch = meta.epoch;
+    }
+}
+
+fn write_marker(
+    topic: &mut Topic,
+    partition: i32,
+    meta: &TxnMetadata,
+    commit: bool,
+    now: i64,
+) -> bool {
+    let log_append_time = topic.config.timestamp_type == TimestampType::LogAppendTime;
+    let Some(log) = topic.partition_mut(partition) else {
+        return false;
+    };
+    match log.append_marker(meta.producer_id, meta.epoch, commit, now, log_append_time) {
+        Ok(_) => true,
+        Err(err) => {
+            // Building a one-record control batch cannot fail; if it ever does, say so.
+            tracing::error!(%err, partition, "could not write a transaction marker");
+            false
+        }
+    }
+}
+
+/// Aborts timed-out transactions every `interval` until `shutdown` turns true (Kafka's
+/// `transaction.abort.timed.out.transaction.cleanup.interval.ms` task).
+pub(crate) async fn abort_timed_out(
+    state: Arc<BrokerState>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(1)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                state.abort_timed_out_transactions();
+            }
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}
