@@ -8,17 +8,26 @@
 //! Offsets outside the log get OFFSET_OUT_OF_RANGE. Topics are named up to v12 and given by id
 //! from v13.
 //!
+//! Every partition reports its last stable offset (LSO: the first offset of its earliest open
+//! transaction, else the high watermark). With `isolation_level` 1 (read_committed, KIP-98) a
+//! read returns only batches that start below the LSO, and lists every aborted transaction
+//! whose range overlaps what it returns (ABORT marker at or after the fetch offset, first
+//! batch before the end of the returned data), as Kafka collects them from its transaction
+//! index; readers drop those producers' records up to each marker. With no data returned the
+//! list is empty; read_uncommitted responses carry no list (null).
+//!
 //! Not here: fetch sessions (KIP-227; every response has session id 0, which tells clients to
-//! send full requests), read_committed filtering (there are no transactions yet, so the last
-//! stable offset is the high watermark), follower fetching and rack awareness.
+//! send full requests), follower fetching and rack awareness.
 
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::fetch_request::FetchTopic;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 use tokio::time::Instant;
 
 use crate::state::log::ReadStart;
@@ -80,10 +89,13 @@ fn read(state: &BrokerState, version: i16, req: &FetchRequest) -> (FetchResponse
                         };
                         return result.with_error_code(code.0).with_high_watermark(-1);
                     };
+                    let stable = log.last_stable_offset();
                     let result = result
                         .with_high_watermark(log.next_offset())
-                        .with_last_stable_offset(log.next_offset())
+                        .with_last_stable_offset(stable)
                         .with_log_start_offset(log.log_start_offset());
+                    // read_committed readers stop at the LSO.
+                    let end = if read_committed { stable } else { i64::MAX };
                     match log.locate(p.fetch_offset) {
                         ReadStart::OutOfRange => {
                             any_error = true;
@@ -93,21 +105,38 @@ fn read(state: &BrokerState, version: i16, req: &FetchRequest) -> (FetchResponse
                         ReadStart::Batch(from) => {
                             let partition_max = usize::try_from(p.partition_max_bytes).unwrap_or(0);
                             let budget = partition_max.min(max_bytes.saturating_sub(total));
-                            let batches = if total > 0 && budget == 0 {
-                                Vec::new()
+                            let (batches, upper) = if total > 0 && budget == 0 {
+                                (Vec::new(), p.fetch_offset)
                             } else if total > 0 {
                                 // Only the first data in a response may exceed the limits.
-                                let mut b = log.read_from(from, budget);
+                                let (mut b, upper) = log.read_below(from, budget, end);
                                 if b.first().is_some_and(|x| x.len() > budget) {
                                     b.clear();
                                 }
-                                b
+                                (b, upper)
                             } else {
-                                log.read_from(from, budget)
+                                log.read_below(from, budget, end)
+                            };
+                            let aborted = if read_committed && !batches.is_empty() {
+                                log.aborted_transactions(p.fetch_offset, upper)
+                                    .into_iter()
+                                    .map(|a| {
+                                        AbortedTransaction::default()
+                                            .with_producer_id(ProducerId(a.producer_id))
+                                            .with_first_offset(a.first_offset)
+                                    })
+                                    .collect()
+                            } else {
+                                Vec::new()
                             };
                             let records = concat(&batches);
                             total += records.len();
-                            result.with_records(Some(records))
+                            let result = result.with_records(Some(records));
+                            if read_committed {
+                                result.with_aborted_transactions(Some(aborted))
+                            } else {
+                                result
+                            }
                         }
                     }
                 })

@@ -5,6 +5,8 @@
 //! `Err` only when no answer is possible (unknown API, unsupported version, a body that does
 //! not parse), and the server then closes the connection, as Kafka does.
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -13,6 +15,8 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_transactions;
+mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
@@ -21,12 +25,14 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
 mod sync_group;
+mod txn_offset_commit;
 
 use bytes::Bytes;
 use ferrokafka_protocol::header::RequestHeader;
@@ -60,6 +66,12 @@ pub const HANDLED: &[ApiKey] = &[
     ApiKey::ListGroups,
     ApiKey::DeleteGroups,
     ApiKey::OffsetDelete,
+    ApiKey::AddPartitionsToTxn,
+    ApiKey::AddOffsetsToTxn,
+    ApiKey::EndTxn,
+    ApiKey::TxnOffsetCommit,
+    ApiKey::DescribeTransactions,
+    ApiKey::ListTransactions,
 ];
 
 /// The API version ranges this broker serves.
@@ -155,7 +167,7 @@ pub async fn dispatch(
             ResponseKind::DescribeCluster(describe_cluster::handle(state, version, req))
         }
         RequestKind::InitProducerId(req) => {
-            ResponseKind::InitProducerId(init_producer_id::handle(state, req))
+            ResponseKind::InitProducerId(init_producer_id::handle(state, version, req))
         }
         RequestKind::FindCoordinator(req) => {
             ResponseKind::FindCoordinator(find_coordinator::handle(state, version, req))
@@ -187,6 +199,22 @@ pub async fn dispatch(
         }
         RequestKind::OffsetDelete(req) => {
             ResponseKind::OffsetDelete(offset_delete::handle(state, req))
+        }
+        RequestKind::AddPartitionsToTxn(req) => {
+            ResponseKind::AddPartitionsToTxn(add_partitions_to_txn::handle(state, version, req))
+        }
+        RequestKind::AddOffsetsToTxn(req) => {
+            ResponseKind::AddOffsetsToTxn(add_offsets_to_txn::handle(state, version, req))
+        }
+        RequestKind::EndTxn(req) => ResponseKind::EndTxn(end_txn::handle(state, version, req)),
+        RequestKind::TxnOffsetCommit(req) => {
+            ResponseKind::TxnOffsetCommit(txn_offset_commit::handle(state, version, req))
+        }
+        RequestKind::DescribeTransactions(req) => {
+            ResponseKind::DescribeTransactions(describe_transactions::handle(state, req))
+        }
+        RequestKind::ListTransactions(req) => {
+            ResponseKind::ListTransactions(list_transactions::handle(state, version, req))
         }
         _ => return Err(DispatchError::UnknownApi),
     };

@@ -3,15 +3,17 @@
 //! Returns committed offsets, leader epochs (v5+) and metadata. Up to v7 one group is asked
 //! (with a null topic list meaning "every committed partition", v2+); from v8 groups come
 //! batched, each with its own error. A partition with nothing committed, or a group that does
-//! not exist, gets offset -1 and no error, as Kafka answers. `require_stable` (v7+) is
-//! accepted; with no transactions there are no pending offsets, so UNSTABLE_OFFSET_COMMIT is
-//! never returned. The v9 member id and epoch belong to the KIP-848 protocol and are ignored
+//! not exist, gets offset -1 and no error, as Kafka answers. With `require_stable` (v7+,
+//! KIP-447), a partition for which an open transaction holds offsets staged by
+//! TxnOffsetCommit gets UNSTABLE_OFFSET_COMMIT and offset -1 until the transaction ends, as
+//! Kafka answers (clients retry). The v9 member id and epoch belong to the KIP-848 protocol and are ignored
 //! for classic groups, as Kafka does.
 //!
 //! Not here: topic ids (v10).
 
 use std::collections::BTreeMap;
 
+use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -22,8 +24,8 @@ use kafka_protocol::protocol::StrBytes;
 use crate::state::groups::CommittedOffset;
 use crate::state::BrokerState;
 
-/// One partition's answer: `(partition, offset, leader epoch, metadata)`.
-type Answer = (i32, i64, i32, String);
+/// One partition's answer: `(partition, offset, leader epoch, metadata, error)`.
+type Answer = (i32, i64, i32, String, ErrorCode);
 
 pub(super) fn handle(
     state: &BrokerState,
@@ -41,7 +43,7 @@ pub(super) fn handle(
                         .map(|t| (t.name.0.to_string(), t.partition_indexes))
                         .collect()
                 });
-                let topics = fetch(state, &g.group_id.0, wanted);
+                let topics = fetch(state, &g.group_id.0, wanted, req.require_stable);
                 OffsetFetchResponseGroup::default()
                     .with_group_id(g.group_id)
                     .with_topics(
@@ -53,8 +55,9 @@ pub(super) fn handle(
                                     .with_partitions(
                                         partitions
                                             .into_iter()
-                                            .map(|(index, offset, epoch, metadata)| {
+                                            .map(|(index, offset, epoch, metadata, error)| {
                                                 OffsetFetchResponsePartitions::default()
+                                                    .with_error_code(error.0)
                                                     .with_partition_index(index)
                                                     .with_committed_offset(offset)
                                                     .with_committed_leader_epoch(epoch)
@@ -77,7 +80,7 @@ pub(super) fn handle(
             .map(|t| (t.name.0.to_string(), t.partition_indexes))
             .collect()
     });
-    let topics = fetch(state, &req.group_id.0, wanted);
+    let topics = fetch(state, &req.group_id.0, wanted, req.require_stable);
     OffsetFetchResponse::default().with_topics(
         topics
             .into_iter()
@@ -87,8 +90,9 @@ pub(super) fn handle(
                     .with_partitions(
                         partitions
                             .into_iter()
-                            .map(|(index, offset, epoch, metadata)| {
+                            .map(|(index, offset, epoch, metadata, error)| {
                                 OffsetFetchResponsePartition::default()
+                                    .with_error_code(error.0)
                                     .with_partition_index(index)
                                     .with_committed_offset(offset)
                                     .with_committed_leader_epoch(epoch)
@@ -111,9 +115,35 @@ fn fetch(
     state: &BrokerState,
     group_id: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
 ) -> Vec<(String, Vec<Answer>)> {
     // An empty group id is a group like any other here, as in Kafka.
     let committed = state.groups.committed_offsets(group_id).unwrap_or_default();
+    let mut topics = fetch_committed(committed, wanted);
+    if require_stable {
+        // Taken after the groups lock is released (lock order: transactions first).
+        let txns = state.transactions.lock();
+        for (topic, answers) in &mut topics {
+            for answer in answers.iter_mut() {
+                if txns.has_pending_offsets(group_id, topic, answer.0) {
+                    *answer = (
+                        answer.0,
+                        -1,
+                        -1,
+                        String::new(),
+                        ErrorCode::UNSTABLE_OFFSET_COMMIT,
+                    );
+                }
+            }
+        }
+    }
+    topics
+}
+
+fn fetch_committed(
+    committed: BTreeMap<(String, i32), CommittedOffset>,
+    wanted: Option<Vec<(String, Vec<i32>)>>,
+) -> Vec<(String, Vec<Answer>)> {
     match wanted {
         Some(wanted) => wanted
             .into_iter()
@@ -142,9 +172,15 @@ fn fetch(
 }
 
 fn answer(partition: i32, c: &CommittedOffset) -> Answer {
-    (partition, c.offset, c.leader_epoch, c.metadata.clone())
+    (
+        partition,
+        c.offset,
+        c.leader_epoch,
+        c.metadata.clone(),
+        ErrorCode::NONE,
+    )
 }
 
 fn none(partition: i32) -> Answer {
-    (partition, -1, -1, String::new())
+    (partition, -1, -1, String::new(), ErrorCode::NONE)
 }

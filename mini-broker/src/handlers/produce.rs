@@ -26,7 +26,22 @@
 //! retry of the first, while a mix of retries and new batches is refused with INVALID_RECORD
 //! (no client sends one).
 //!
-//! Not here: transactions (transactional batches get the idempotence checks only).
+//! Transactional batches (KIP-98) are checked first against the transaction coordinator, as a
+//! Kafka 4.x partition leader verifies them (KIP-890 part 1) for producers of the classic
+//! protocol: the request must carry the transactional id (else
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED); an id unknown or of another producer id is
+//! INVALID_PRODUCER_ID_MAPPING; another epoch than the transaction's is INVALID_PRODUCER_EPOCH
+//! (what Kafka turns the coordinator's PRODUCER_FENCED into); a partition not added to the
+//! ongoing transaction is INVALID_TXN_STATE, or TRANSACTION_ABORTABLE for v11, the version
+//! whose clients know that error. After the idempotence checks, a non-transactional batch
+//! from a producer with a transaction open on the partition is INVALID_TXN_STATE. The first
+//! transactional batch of a transaction on a partition records its first offset there (see
+//! `state/log.rs`: it holds the last stable offset back until the marker). Control batches
+//! from clients are INVALID_RECORD. The coordinator's lock is held across the append, so a
+//! batch can never land after its transaction's markers.
+//!
+//! Not here: KIP-890's transaction version 2 (a v12 request does not add its partitions
+//! implicitly; no `transaction.version` feature is advertised, so clients do not expect it).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,12 +52,23 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::state::log::PartitionLog;
 use crate::state::log::StoredBatch;
 use crate::state::producers::{
     Placement, ProducerBatch, ProducerChanges, ProducerStates, SequenceError, Verdict,
 };
 use crate::state::topics::{TimestampType, Topic};
+use crate::state::transactions::{Transactions, TxnBatchError};
 use crate::state::BrokerState;
+
+/// What the transactional checks of one request need.
+struct TxnContext<'a> {
+    /// The request's transactional id.
+    id: Option<&'a str>,
+    /// The coordinator's state, locked for the whole request when it has a transactional id.
+    txns: Option<&'a Transactions>,
+    version: i16,
+}
 
 pub(super) async fn handle(
     state: &BrokerState,
@@ -53,6 +79,16 @@ pub(super) async fn handle(
     let mut responses = Vec::with_capacity(req.topic_data.len());
     let mut appended = false;
     {
+        // Lock order: transactions, then topics (see state/transactions.rs).
+        let txns = req
+            .transactional_id
+            .as_ref()
+            .map(|_| state.transactions.lock());
+        let txn = TxnContext {
+            id: req.transactional_id.as_ref().map(|id| id.0.as_str()),
+            txns: txns.as_deref(),
+            version,
+        };
         let mut topics = state.topics();
         for topic_data in req.topic_data {
             let name = topic_data.name.0.as_str().to_owned();
@@ -68,7 +104,9 @@ pub(super) async fn handle(
                         Err((ErrorCode::INVALID_REQUIRED_ACKS, "acks must be -1, 0 or 1".into()))
                     } else {
                         match topic.as_deref_mut() {
-                            Some(t) => append(t, p.index, p.records.unwrap_or_default()),
+                            Some(t) => {
+                                append(t, &name, p.index, p.records.unwrap_or_default(), &txn)
+                            }
                             None => Err((
                                 ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                                 format!("unknown topic '{name}'"),
@@ -118,7 +156,13 @@ struct Appended {
 type Rejection = (ErrorCode, String);
 
 /// Validates every batch for one partition, then appends them all, or none.
-fn append(topic: &mut Topic, partition: i32, records: Bytes) -> Result<Appended, Rejection> {
+fn append(
+    topic: &mut Topic,
+    topic_name: &str,
+    partition: i32,
+    records: Bytes,
+    txn: &TxnContext<'_>,
+) -> Result<Appended, Rejection> {
     let max_bytes = usize::try_from(topic.config.max_message_bytes).unwrap_or(0);
     let append_time = match topic.config.timestamp_type {
         TimestampType::LogAppendTime => Some(now_ms()),
@@ -131,6 +175,7 @@ fn append(topic: &mut Topic, partition: i32, records: Bytes) -> Result<Appended,
         )
     })?;
     let batches = validate(records, max_bytes)?;
+    verify_transactional(txn, topic_name, partition, &batches)?;
     let base_offset = log.next_offset();
     let changes = match check_sequences(log.producers(), &batches, base_offset, append_time)? {
         Checked::Write(changes) => changes,
@@ -142,8 +187,12 @@ fn append(topic: &mut Topic, partition: i32, records: Bytes) -> Result<Appended,
             })
         }
     };
+    check_open_transactions(log, &batches)?;
     let mut next = base_offset;
     for batch in batches {
+        if batch.is_transactional() {
+            log.begin_transaction(batch.producer_id(), next);
+        }
         let count = i64::from(batch.last_offset_delta()) + 1;
         let max_timestamp = append_time.unwrap_or_else(|| batch.max_timestamp());
         let bytes = batch
@@ -221,6 +270,67 @@ fn check_sequences(
                 .into(),
         )),
     }
+}
+
+/// The coordinator's checks of transactional batches (Kafka's partition verification), and
+/// no control batches from clients.
+fn verify_transactional(
+    txn: &TxnContext<'_>,
+    topic: &str,
+    partition: i32,
+    batches: &[RecordBatch],
+) -> Result<(), Rejection> {
+    if batches.iter().any(RecordBatch::is_control) {
+        return Err((
+            ErrorCode::INVALID_RECORD,
+            "clients may not write control batches".into(),
+        ));
+    }
+    for batch in batches.iter().filter(|b| b.is_transactional()) {
+        let (Some(id), Some(txns)) = (txn.id, txn.txns) else {
+            return Err((
+                ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                "transactional records need the request's transactional id".into(),
+            ));
+        };
+        let (producer_id, epoch) = (batch.producer_id(), batch.producer_epoch());
+        let verdict = txns.verify_partition(id, producer_id, epoch, topic, partition);
+        let code = match verdict {
+            Ok(()) => continue,
+            Err(TxnBatchError::ProducerIdMapping) => ErrorCode::INVALID_PRODUCER_ID_MAPPING,
+            Err(TxnBatchError::Fenced) => ErrorCode::INVALID_PRODUCER_EPOCH,
+            Err(TxnBatchError::NotInTransaction) if txn.version == 11 => {
+                ErrorCode::TRANSACTION_ABORTABLE
+            }
+            Err(TxnBatchError::NotInTransaction) => ErrorCode::INVALID_TXN_STATE,
+        };
+        return Err((
+            code,
+            format!(
+                "transactional id '{id}' (producer {producer_id}, epoch {epoch}) has no ongoing \
+                 transaction holding {topic}-{partition}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A producer with a transaction open on the partition may only write transactional batches
+/// there until its marker, as Kafka's producer state requires.
+fn check_open_transactions(log: &PartitionLog, batches: &[RecordBatch]) -> Result<(), Rejection> {
+    for batch in batches {
+        let producer_id = batch.producer_id();
+        if producer_id >= 0
+            && !batch.is_transactional()
+            && log.open_transaction(producer_id).is_some()
+        {
+            return Err((
+                ErrorCode::INVALID_TXN_STATE,
+                format!("producer {producer_id} has a transaction open here: expected a transactional write"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn out_of_sequence(err: SequenceError) -> Rejection {

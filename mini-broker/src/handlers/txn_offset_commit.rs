@@ -1,0 +1,136 @@
+//! TxnOffsetCommit (key 28), versions 0–4.
+//!
+//! Stages a consumer group's offsets in the producer's transaction (KIP-98's
+//! `sendOffsetsToTransaction`): they reach the group's committed offsets only when the
+//! transaction commits, and are dropped when it aborts; meanwhile OffsetFetch with
+//! `require_stable` answers UNSTABLE_OFFSET_COMMIT for those partitions.
+//!
+//! Checks, in Kafka's order: a topic or partition that does not exist gets
+//! UNKNOWN_TOPIC_OR_PARTITION (the rest go on); an empty group id is INVALID_GROUP_ID; the
+//! transactional id must be known with this producer id (INVALID_PRODUCER_ID_MAPPING) and
+//! epoch (INVALID_PRODUCER_EPOCH, as a partition leader reports a fenced transactional
+//! write), and the group must have been added with AddOffsetsToTxn (INVALID_TXN_STATE, from
+//! v4 TRANSACTION_ABORTABLE); then the group checks the committer as KIP-447 asks when v3+
+//! gives generation and member id (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+//! FENCED_INSTANCE_ID; no member id is fine, as for producers that predate KIP-447). These
+//! errors go to every partition. Metadata over 4096 bytes gets OFFSET_METADATA_TOO_LARGE
+//! for its partition only.
+//!
+//! Not here: v5 (transaction version 2, where this request also adds the group).
+
+use std::collections::BTreeMap;
+
+use ferrokafka_protocol::ErrorCode;
+use kafka_protocol::messages::txn_offset_commit_response::{
+    TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
+
+use crate::state::groups::CommittedOffset;
+use crate::state::transactions::TxnOffsetCommit;
+use crate::state::BrokerState;
+
+/// `offset.metadata.max.bytes`.
+const MAX_METADATA_BYTES: usize = 4096;
+
+pub(super) fn handle(
+    state: &BrokerState,
+    version: i16,
+    req: TxnOffsetCommitRequest,
+) -> TxnOffsetCommitResponse {
+    let partitions: BTreeMap<String, i32> = {
+        let topics = state.topics();
+        req.topics
+            .iter()
+            .filter_map(|t| {
+                let topic = topics.get(t.name.0.as_str())?;
+                let count = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
+                Some((t.name.0.to_string(), count))
+            })
+            .collect()
+    };
+    // Per partition: an error decided here, or None if it goes to the coordinator.
+    let mut verdicts: Vec<Vec<Option<ErrorCode>>> = Vec::with_capacity(req.topics.len());
+    let mut offsets = Vec::new();
+    for t in &req.topics {
+        let count = partitions.get(t.name.0.as_str()).copied();
+        verdicts.push(
+            t.partitions
+                .iter()
+                .map(|p| {
+                    if !count.is_some_and(|n| (0..n).contains(&p.partition_index)) {
+                        return Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+                    }
+                    let metadata = p.committed_metadata.as_deref().unwrap_or_default();
+                    if metadata.len() > MAX_METADATA_BYTES {
+                        return Some(ErrorCode::OFFSET_METADATA_TOO_LARGE);
+                    }
+                    offsets.push((
+                        t.name.0.to_string(),
+                        p.partition_index,
+                        CommittedOffset {
+                            offset: p.committed_offset,
+                            leader_epoch: if version >= 2 {
+                                p.committed_leader_epoch
+                            } else {
+                                -1
+                            },
+                            metadata: metadata.to_owned(),
+                        },
+                    ));
+                    None
+                })
+                .collect(),
+        );
+    }
+    let code = if offsets.is_empty() {
+        ErrorCode::NONE
+    } else {
+        state.txn_offset_commit(TxnOffsetCommit {
+            transactional_id: req.transactional_id.0.to_string(),
+            producer_id: req.producer_id.0,
+            producer_epoch: req.producer_epoch,
+            group_id: req.group_id.0.to_string(),
+            generation: req.generation_id,
+            member_id: req.member_id.to_string(),
+            instance_id: req.group_instance_id.as_ref().map(|i| i.to_string()),
+            offsets,
+        })
+    };
+    let code = match code {
+        ErrorCode::PRODUCER_FENCED => ErrorCode::INVALID_PRODUCER_EPOCH,
+        ErrorCode::TRANSACTION_ABORTABLE if version < 4 => ErrorCode::INVALID_TXN_STATE,
+        code => code,
+    };
+    let topics = req
+        .topics
+        .into_iter()
+        .zip(verdicts)
+        .map(|(t, verdicts)| {
+            TxnOffsetCommitResponseTopic::default()
+                .with_name(t.name)
+                .with_partitions(
+                    t.partitions
+                        .iter()
+                        .zip(verdicts)
+                        .map(|(p, verdict)| {
+                            TxnOffsetCommitResponsePartition::default()
+                                .with_partition_index(p.partition_index)
+                                .with_error_code(partition_error(verdict, code).0)
+                        })
+                        .collect(),
+                )
+        })
+        .collect();
+    TxnOffsetCommitResponse::default().with_topics(topics)
+}
+
+/// A partition's answer: unknown partitions always say so; oversized metadata only matters
+/// once the transaction and group checks passed, as Kafka checks it last.
+fn partition_error(verdict: Option<ErrorCode>, code: ErrorCode) -> ErrorCode {
+    match verdict {
+        Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+        Some(own) if code == ErrorCode::NONE => own,
+        _ => code,
+    }
+}
