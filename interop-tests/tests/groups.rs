@@ -1,6 +1,8 @@
 //! Consumer groups with real clients, against every broker target: librdkafka members share a
 //! topic's partitions, take over from a member that leaves, and commit offsets that a later
-//! member of the group starts from; a Java consumer and librdkafka consumers share one group.
+//! member of the group starts from; the same with cooperative-sticky (incremental) rebalances;
+//! a static member restarts without a rebalance; a Java consumer and librdkafka consumers
+//! share one group.
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -162,6 +164,106 @@ scenario!(
         let third = produce_round(t, &topic, "three", 1);
         assert!(third.keys().all(|(_, offset)| *offset == 8));
         consume_exactly_once(&[&late], &third, "new member after commits");
+    }
+);
+
+scenario!(rdkafka_cooperative_sticky_group, |t: &Target| {
+    let topic = unique_topic("grp-coop");
+    let group = unique_topic("grp-coop-g");
+    rd::admin::create_topic(&t.bootstrap, &topic, PARTITIONS, &[]).expect("create topic");
+    let settings = [("partition.assignment.strategy", "cooperative-sticky")];
+    let mut members: Vec<GroupConsumer> = (0..3)
+        .map(|_| GroupConsumer::subscribe(&t.bootstrap, &group, &topic, &settings))
+        .collect();
+    let all: Vec<&GroupConsumer> = members.iter().collect();
+    poll_until(
+        &all,
+        "three cooperative assignments",
+        WAIT,
+        |r| panic!("nothing was produced yet, read {r:?}"),
+        |m| assignments_cover(m, PARTITIONS) && m.iter().all(|c| c.assigned().len() == 2),
+    );
+    let first = produce_round(t, &topic, "coop", 3);
+    consume_exactly_once(&all, &first, "cooperative round");
+    for m in &all {
+        m.commit();
+    }
+    // The survivors keep what they had and gain the leaver's partitions.
+    let kept: Vec<Vec<i32>> = all[..2].iter().map(|m| m.assigned()).collect();
+    drop(all);
+    drop(members.pop());
+    let rest: Vec<&GroupConsumer> = members.iter().collect();
+    poll_until(
+        &rest,
+        "two members covering all partitions",
+        WAIT,
+        |r| panic!("nothing new was produced, yet read {r:?}"),
+        |m| assignments_cover(m, PARTITIONS),
+    );
+    for (m, before) in rest.iter().zip(&kept) {
+        let now = m.assigned();
+        assert!(
+            before.iter().all(|p| now.contains(p)),
+            "{:?}: sticky member lost partitions: {before:?} -> {now:?}",
+            t.kind
+        );
+    }
+    let second = produce_round(t, &topic, "coop-after", 2);
+    consume_exactly_once(&rest, &second, "after a cooperative take-over");
+});
+
+scenario!(
+    rdkafka_static_member_restarts_without_rebalance,
+    |t: &Target| {
+        let topic = unique_topic("grp-static");
+        let group = unique_topic("grp-static-g");
+        rd::admin::create_topic(&t.bootstrap, &topic, PARTITIONS, &[]).expect("create topic");
+        let instance = |name: &str| format!("{group}-{name}");
+        let (ia, ib) = (instance("a"), instance("b"));
+        let a =
+            GroupConsumer::subscribe(&t.bootstrap, &group, &topic, &[("group.instance.id", &ia)]);
+        let b =
+            GroupConsumer::subscribe(&t.bootstrap, &group, &topic, &[("group.instance.id", &ib)]);
+        poll_until(
+            &[&a, &b],
+            "two static members",
+            WAIT,
+            |r| panic!("nothing was produced yet, read {r:?}"),
+            |m| assignments_cover(m, PARTITIONS),
+        );
+        let (a_parts, b_parts) = (a.assigned(), b.assigned());
+        let first = produce_round(t, &topic, "static", 2);
+        consume_exactly_once(&[&a, &b], &first, "static members");
+        a.commit();
+        b.commit();
+        let a_rebalances = a.rebalances();
+        // B restarts: a static member sends no LeaveGroup, and its replacement with the same
+        // instance id takes over its place and partitions without a rebalance.
+        drop(b);
+        let b2 =
+            GroupConsumer::subscribe(&t.bootstrap, &group, &topic, &[("group.instance.id", &ib)]);
+        poll_until(
+            &[&a, &b2],
+            "the restarted static member's assignment",
+            WAIT,
+            |r| panic!("nothing new was produced, yet read {r:?}"),
+            |_| !b2.assigned().is_empty(),
+        );
+        assert_eq!(
+            b2.assigned(),
+            b_parts,
+            "{:?}: same partitions after restart",
+            t.kind
+        );
+        assert_eq!(a.assigned(), a_parts);
+        assert_eq!(
+            a.rebalances(),
+            a_rebalances,
+            "{:?}: A saw no rebalance",
+            t.kind
+        );
+        let second = produce_round(t, &topic, "static-after", 2);
+        consume_exactly_once(&[&a, &b2], &second, "after the static restart");
     }
 );
 

@@ -6,12 +6,14 @@
 //! reading from the earliest offset when nothing is committed.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::Settings;
 
@@ -28,9 +30,22 @@ pub struct Received {
     pub value: Vec<u8>,
 }
 
+/// Counts the rebalances (assignments and revocations) a member went through.
+#[derive(Clone, Default)]
+struct RebalanceCounter(Arc<AtomicUsize>);
+
+impl ClientContext for RebalanceCounter {}
+
+impl ConsumerContext for RebalanceCounter {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, _: &Rebalance<'_>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// A consumer subscribed to one topic in a group.
 pub struct GroupConsumer {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<RebalanceCounter>,
+    rebalances: RebalanceCounter,
     topic: String,
 }
 
@@ -59,12 +74,21 @@ impl GroupConsumer {
         for (k, v) in settings {
             config.set(*k, *v);
         }
-        let consumer: BaseConsumer = config.create().expect("rdkafka group consumer");
+        let rebalances = RebalanceCounter::default();
+        let consumer: BaseConsumer<RebalanceCounter> = config
+            .create_with_context(rebalances.clone())
+            .expect("rdkafka group consumer");
         consumer.subscribe(&[topic]).expect("subscribe");
         GroupConsumer {
             consumer,
+            rebalances,
             topic: topic.to_owned(),
         }
+    }
+
+    /// How many assignment and revocation events this member has handled.
+    pub fn rebalances(&self) -> usize {
+        self.rebalances.0.load(Ordering::SeqCst)
     }
 
     /// The partitions currently assigned to this member, sorted.
