@@ -72,7 +72,7 @@ pub fn murmur2(data: &[u8]) -> i32 {
     let mut h: u32 = SEED ^ (data.len() as u32);
     let mut chunks = data.chunks_exact(4);
     for chunk in chunks.by_ref() {
-        let mut k = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        let mut k = u32::from_le_bytes(<[u8; 4]>::try_from(chunk).unwrap_or_default());
         k = k.wrapping_mul(M);
         k ^= k >> R;
         k = k.wrapping_mul(M);
@@ -162,8 +162,9 @@ fn pick_other(previous: i32, available: &[i32], partitions: i32) -> i32 {
     } else {
         available
     };
+    let first = choices.first().copied().unwrap_or(0);
     if choices.len() == 1 {
-        return choices[0];
+        return first;
     }
     let others = choices.iter().filter(|p| **p != previous).count();
     let nth = random_below(others);
@@ -172,7 +173,7 @@ fn pick_other(previous: i32, available: &[i32], partitions: i32) -> i32 {
         .copied()
         .filter(|p| *p != previous)
         .nth(nth)
-        .unwrap_or(choices[0])
+        .unwrap_or(first)
 }
 
 /// One topic's round-robin position.
@@ -188,7 +189,7 @@ impl RoundRobin {
         if available.is_empty() {
             (n % partitions.max(1) as usize) as i32
         } else {
-            available[n % available.len()]
+            available.get(n % available.len()).copied().unwrap_or(0)
         }
     }
 }

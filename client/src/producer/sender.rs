@@ -148,9 +148,10 @@ struct MetadataState {
     not_before: Instant,
 }
 
-/// A Produce request being put together for one broker.
-#[derive(Debug, Default)]
+/// A Produce request being put together for one broker, on the connection it will use.
+#[derive(Debug)]
 struct Draft {
+    conn: Arc<Connection>,
     batches: Vec<(usize, u64)>,
     bytes: usize,
 }
@@ -380,7 +381,8 @@ impl Sender {
             return;
         };
         self.producer.requesting = true;
-        let current = if self.producer.bump_wanted {
+        // A bump asked for while this request is out is a new request once it returns.
+        let current = if std::mem::take(&mut self.producer.bump_wanted) {
             self.producer.current
         } else {
             None
@@ -418,7 +420,6 @@ impl Sender {
             Ok((id, epoch)) if id >= 0 && epoch >= 0 => {
                 tracing::debug!(producer_id = id, epoch, "producer id");
                 self.producer.current = Some((id, epoch));
-                self.producer.bump_wanted = false;
                 self.producer.failures = 0;
                 self.producer.retry_at = None;
             }
@@ -432,6 +433,9 @@ impl Sender {
             })),
             Err(err) if err.is_retriable() => {
                 tracing::debug!(%err, "InitProducerId failed; retrying");
+                if self.producer.current.is_some() {
+                    self.producer.bump_wanted = true;
+                }
                 self.producer.failures = self.producer.failures.saturating_add(1);
                 self.producer.retry_at =
                     Some(Instant::now() + self.backoff(self.producer.failures));
@@ -482,14 +486,17 @@ impl Sender {
             return;
         }
         for i in 0..self.parts.len() {
-            let part = &self.parts[i];
-            if part.seq.producer == Some(current) {
+            let Some(part) = self.parts.get_mut(i) else {
                 continue;
-            }
-            if part.unfinished.is_empty() {
-                self.parts[i].seq.reset(current);
-            } else if part.seq.needs_reset && part.in_flight == 0 {
-                self.renumber(i, current);
+            };
+            if part.seq.needs_reset {
+                // Renumbered once nothing of it is on the wire under the old numbers.
+                if part.in_flight == 0 {
+                    self.renumber(i, current);
+                }
+            } else if part.seq.producer != Some(current) && part.unfinished.is_empty() {
+                // Other partitions finish what they sent under the old epoch first.
+                part.seq.reset(current);
             }
         }
     }
@@ -498,9 +505,12 @@ impl Sender {
     /// that may already be in the log cannot be renumbered safely (it would be written
     /// again): it fails, saying it may have been written.
     fn renumber(&mut self, part: usize, producer: ProducerIdEpoch) {
-        let ids: Vec<u64> = self.parts[part].unfinished.drain(..).collect();
-        self.parts[part].seq.reset(producer);
-        self.parts[part].waiting = 0;
+        let Some(state) = self.parts.get_mut(part) else {
+            return;
+        };
+        let ids: Vec<u64> = state.unfinished.drain(..).collect();
+        state.seq.reset(producer);
+        state.waiting = 0;
         for id in ids {
             let Some(mut batch) = self.batches.remove(&id) else {
                 continue;
@@ -517,19 +527,22 @@ impl Sender {
                 self.settle_failed(batch, Arc::new(cause), true);
                 continue;
             }
+            let Some(state) = self.parts.get_mut(part) else {
+                return;
+            };
             let records = i32::try_from(batch.records).unwrap_or(i32::MAX);
-            let base = self.parts[part].seq.assign(records);
+            let base = state.seq.assign(records);
             match rewrite_producer(&batch.bytes, producer, base) {
                 Ok(bytes) => {
                     batch.bytes = bytes;
                     batch.producer = producer;
                     batch.base_seq = base;
-                    self.parts[part].waiting += 1;
-                    self.parts[part].unfinished.push_back(id);
+                    state.waiting += 1;
+                    state.unfinished.push_back(id);
                     self.batches.insert(id, batch);
                 }
                 Err(err) => {
-                    self.parts[part].seq.on_gap();
+                    state.seq.on_gap();
                     self.producer.bump_wanted = true;
                     self.settle_failed(batch, Arc::new(err), false);
                 }
@@ -588,15 +601,15 @@ impl Sender {
                     });
                     let last = batch.last_seq();
                     self.shared.accumulator.finished(id);
-                    if self.idempotent {
-                        self.parts[part].seq.mark_unresolved(last);
+                    if let Some(p) = self.parts.get_mut(part).filter(|_| self.idempotent) {
+                        p.seq.mark_unresolved(last);
                     }
                 }
                 Phase::Waiting(_) => {
                     let Some(batch) = self.take(id) else { continue };
                     let may_be_written = batch.maybe_written;
-                    if self.idempotent {
-                        self.parts[part].seq.mark_unresolved(batch.last_seq());
+                    if let Some(p) = self.parts.get_mut(part).filter(|_| self.idempotent) {
+                        p.seq.mark_unresolved(batch.last_seq());
                     }
                     let cause = Arc::new(self.timeout_error(&queue, "waiting to be retried"));
                     self.settle_failed(batch, cause, may_be_written);
@@ -640,14 +653,21 @@ impl Sender {
             let i = (self.drain_start + k) % count;
             let pick = self.pick(i, now, force, linger, batch_size, producer_ready, next);
             let Some(pick) = pick else { continue };
-            let Some(leader) = self.parts[i].leader else {
+            let Some(leader) = self.parts.get(i).and_then(|p| p.leader) else {
                 self.want_metadata();
                 continue;
             };
-            if !self.node_ready(leader) {
-                continue;
-            }
-            let draft = drafts.entry(leader).or_default();
+            let draft = match drafts.entry(leader) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => match self.node_ready(leader) {
+                    Some(conn) => e.insert(Draft {
+                        conn,
+                        batches: Vec::new(),
+                        bytes: 0,
+                    }),
+                    None => continue,
+                },
+            };
             let size = match pick {
                 Pick::Retry(id) => self.batches.get(&id).map_or(0, |b| b.bytes.len()),
                 // Uncompressed size: an upper bound for a compressed batch.
@@ -659,7 +679,9 @@ impl Sender {
             }
             let id = match pick {
                 Pick::Retry(id) => {
-                    self.parts[i].waiting = self.parts[i].waiting.saturating_sub(1);
+                    if let Some(p) = self.parts.get_mut(i) {
+                        p.waiting = p.waiting.saturating_sub(1);
+                    }
                     id
                 }
                 Pick::New(_) => match self.seal(i, now) {
@@ -671,14 +693,20 @@ impl Sender {
                 continue;
             };
             batch.phase = Phase::InFlight;
-            self.parts[i].in_flight += 1;
-            let draft = drafts.entry(leader).or_default();
-            draft.bytes = draft.bytes.saturating_add(batch.bytes.len());
-            draft.batches.push((i, id));
+            if let Some(p) = self.parts.get_mut(i) {
+                p.in_flight += 1;
+            }
+            if let Some(draft) = drafts.get_mut(&leader) {
+                draft.bytes = draft.bytes.saturating_add(batch.bytes.len());
+                draft.batches.push((i, id));
+            }
         }
-        let sent = !drafts.is_empty();
+        let mut sent = false;
         for (node, draft) in drafts {
-            self.dispatch(node, draft);
+            if !draft.batches.is_empty() {
+                sent = true;
+                self.dispatch(node, draft);
+            }
         }
         sent || more
     }
@@ -695,7 +723,7 @@ impl Sender {
         producer_ready: bool,
         next: &mut Instant,
     ) -> Option<Pick> {
-        let part = &self.parts[i];
+        let part = self.parts.get(i)?;
         if part.waiting > 0 {
             // Only the oldest unfinished batch may be retried, so order holds.
             let id = *part.unfinished.front()?;
@@ -719,7 +747,7 @@ impl Sender {
                 return None;
             }
         }
-        let queue = &self.queues[i];
+        let queue = self.queues.get(i)?;
         match queue.front(now, linger, batch_size, force) {
             Front::Empty => None,
             Front::Ready => Some(Pick::New(batch_size)),
@@ -732,7 +760,7 @@ impl Sender {
 
     /// Takes the front batch of queue `i`, numbers it and builds its bytes.
     fn seal(&mut self, i: usize, now: Instant) -> Option<u64> {
-        let queue = Arc::clone(&self.queues[i]);
+        let queue = Arc::clone(self.queues.get(i)?);
         let open = queue.pop()?;
         let deadline = open.created + self.delivery_timeout;
         let _ = now;
@@ -746,7 +774,7 @@ impl Sender {
         } = open;
         let records_i32 = i32::try_from(records).unwrap_or(i32::MAX);
         let (producer, base_seq) = match (self.idempotent, self.producer.current) {
-            (true, Some(producer)) => (producer, self.parts[i].seq.next),
+            (true, Some(producer)) => (producer, self.parts.get(i).map_or(0, |p| p.seq.next)),
             _ => ((-1, -1), NO_SEQUENCE),
         };
         let built = builder
@@ -771,10 +799,12 @@ impl Sender {
                 return None;
             }
         };
-        if self.idempotent {
-            self.parts[i].seq.assign(records_i32);
+        if let Some(part) = self.parts.get_mut(i) {
+            if self.idempotent {
+                part.seq.assign(records_i32);
+            }
+            part.unfinished.push_back(id);
         }
-        self.parts[i].unfinished.push_back(id);
         self.batches.insert(
             id,
             SentBatch {
@@ -796,9 +826,9 @@ impl Sender {
         Some(id)
     }
 
-    /// True when `node` has a live connection and a free in-flight slot; starts connecting
-    /// otherwise.
-    fn node_ready(&mut self, node: i32) -> bool {
+    /// The connection to `node` when it is live and has a free in-flight slot; starts
+    /// connecting when there is none.
+    fn node_ready(&mut self, node: i32) -> Option<Arc<Connection>> {
         let max = self.max_in_flight;
         let state = self.nodes.entry(node).or_default();
         if let Some(conn) = &state.conn {
@@ -816,15 +846,17 @@ impl Sender {
                     let _ = tx.send(Event::Connected { node, result });
                 });
             }
-            return false;
+            return None;
         }
-        state.in_flight < max
+        if state.in_flight < max {
+            state.conn.clone()
+        } else {
+            None
+        }
     }
 
     fn dispatch(&mut self, node: i32, draft: Draft) {
-        let Some(conn) = self.nodes.get(&node).and_then(|n| n.conn.clone()) else {
-            return;
-        };
+        let conn = draft.conn;
         let mut topics: Vec<TopicProduceData> = Vec::new();
         for (i, id) in &draft.batches {
             let (Some(queue), Some(batch)) = (self.queues.get(*i), self.batches.get_mut(id)) else {
@@ -978,13 +1010,14 @@ impl Sender {
     /// Removes a batch from the sender's tables.
     fn take(&mut self, id: u64) -> Option<SentBatch> {
         let batch = self.batches.remove(&id)?;
-        let part = &mut self.parts[batch.queue];
-        if let Some(pos) = part.unfinished.iter().position(|b| *b == id) {
-            part.unfinished.remove(pos);
-        }
-        match batch.phase {
-            Phase::InFlight => part.in_flight = part.in_flight.saturating_sub(1),
-            Phase::Waiting(_) => part.waiting = part.waiting.saturating_sub(1),
+        if let Some(part) = self.parts.get_mut(batch.queue) {
+            if let Some(pos) = part.unfinished.iter().position(|b| *b == id) {
+                part.unfinished.remove(pos);
+            }
+            match batch.phase {
+                Phase::InFlight => part.in_flight = part.in_flight.saturating_sub(1),
+                Phase::Waiting(_) => part.waiting = part.waiting.saturating_sub(1),
+            }
         }
         Some(batch)
     }
@@ -996,8 +1029,10 @@ impl Sender {
         log_append_time: Option<i64>,
     ) {
         let Some(batch) = self.take(id) else { return };
-        if self.idempotent && Some(batch.producer) == self.parts[batch.queue].seq.producer {
-            self.parts[batch.queue].seq.acked(batch.last_seq());
+        if let Some(part) = self.parts.get_mut(batch.queue).filter(|_| self.idempotent) {
+            if part.seq.producer == Some(batch.producer) {
+                part.seq.acked(batch.last_seq());
+            }
         }
         if !batch.reported {
             batch.completion.complete(Outcome::Written {
@@ -1018,13 +1053,16 @@ impl Sender {
         }
         let part = batch.queue;
         let code = err.code();
-        let same_producer = Some(batch.producer) == self.parts[part].seq.producer;
+        let same_producer = self
+            .parts
+            .get(part)
+            .is_some_and(|p| p.seq.producer == Some(batch.producer));
         if batch.reported {
             // Expired while in flight: the caller knows; keep the books straight.
             let batch = self.take(id);
             if let Some(batch) = batch {
-                if self.idempotent {
-                    self.parts[part].seq.mark_unresolved(batch.last_seq());
+                if let Some(p) = self.parts.get_mut(part).filter(|_| self.idempotent) {
+                    p.seq.mark_unresolved(batch.last_seq());
                 }
                 self.shared.accumulator.release(batch.reserved);
             }
@@ -1032,13 +1070,17 @@ impl Sender {
         }
         let (base_seq, attempts) = (batch.base_seq, batch.attempts);
         let mut retriable = err.is_retriable();
-        if self.idempotent && same_producer {
+        if let Some(p) = self
+            .parts
+            .get_mut(part)
+            .filter(|_| self.idempotent && same_producer)
+        {
             let verdict = match code {
                 Some(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER) => {
-                    Some(self.parts[part].seq.on_out_of_order(base_seq))
+                    Some(p.seq.on_out_of_order(base_seq))
                 }
                 Some(ErrorCode::UNKNOWN_PRODUCER_ID) => {
-                    Some(self.parts[part].seq.on_unknown_producer(log_start_offset))
+                    Some(p.seq.on_unknown_producer(log_start_offset))
                 }
                 _ => None,
             };
@@ -1063,26 +1105,27 @@ impl Sender {
             self.want_metadata();
         }
         let now = Instant::now();
-        let fatal = err.is_fatal() && !matches!(*err, Error::Disconnected { .. });
-        let can_retry = retriable
-            && !fatal
-            && attempts <= self.shared.config.retries
-            && now < self.batches.get(&id).map_or(now, |b| b.deadline);
+        let fatal = err.is_fatal();
+        let expired = now >= self.batches.get(&id).map_or(now, |b| b.deadline);
+        let can_retry = retriable && !fatal && !expired && attempts <= self.shared.config.retries;
         if can_retry {
             let at = now + self.backoff(attempts);
             if let Some(batch) = self.batches.get_mut(&id) {
                 batch.phase = Phase::Waiting(at);
             }
-            let p = &mut self.parts[part];
-            p.in_flight = p.in_flight.saturating_sub(1);
-            p.waiting += 1;
+            if let Some(p) = self.parts.get_mut(part) {
+                p.in_flight = p.in_flight.saturating_sub(1);
+                p.waiting += 1;
+            }
             return;
         }
         let Some(batch) = self.take(id) else { return };
         let may_be_written = batch.maybe_written;
         if self.idempotent && same_producer {
             if may_be_written {
-                self.parts[part].seq.mark_unresolved(batch.last_seq());
+                if let Some(p) = self.parts.get_mut(part) {
+                    p.seq.mark_unresolved(batch.last_seq());
+                }
             } else {
                 // Surely not written, and its sequences are spent: a gap only a new epoch
                 // closes (Java bumps too).
@@ -1092,6 +1135,13 @@ impl Sender {
         if fatal {
             self.shared.set_fatal(Arc::clone(&err));
         }
+        // Out of time rather than out of luck: say so, as Java does, with the last error.
+        let err = match self.queues.get(part) {
+            Some(queue) if retriable && expired => {
+                Arc::new(self.timeout_error(queue, &format!("last attempt failed: {err}")))
+            }
+            _ => err,
+        };
         self.settle_failed(batch, err, may_be_written);
     }
 
