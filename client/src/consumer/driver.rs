@@ -742,7 +742,7 @@ impl Consumer {
         let commit = match (&self.link, offsets.is_empty()) {
             (Some(link), false) => {
                 let link = Arc::clone(link);
-                let who = self.committer();
+                let who = self.identity();
                 let deadline = Instant::now() + self.config.default_api_timeout;
                 let backoff = self.config.retry_backoff;
                 Some(tokio::spawn(async move {
@@ -773,6 +773,7 @@ impl Consumer {
             .collect();
         let mut rebalance = Rebalance::new(&positions, self.generation);
         if let Some(listener) = self.listener.as_mut() {
+            let listener = listener.get_mut().unwrap_or_else(|p| p.into_inner());
             if lost {
                 listener.on_lost(&mut rebalance, partitions);
             } else {
@@ -830,6 +831,7 @@ impl Consumer {
         let positions = BTreeMap::new();
         let mut rebalance = Rebalance::new(&positions, generation);
         if let Some(listener) = self.listener.as_mut() {
+            let listener = listener.get_mut().unwrap_or_else(|p| p.into_inner());
             listener.on_assigned(&mut rebalance, &added);
         }
         let seeks = std::mem::take(&mut rebalance.seeks);

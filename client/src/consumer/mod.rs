@@ -55,7 +55,7 @@ use crate::client::Client;
 use crate::error::Error;
 use group::coordinator::CoordinatorLink;
 use group::{Command, GroupEvent, GroupHandle};
-use offsets::{CommitEntry, Committer};
+use offsets::{CommitEntry, Committer, Identity};
 use state::{Chunk, PartitionState, Phase};
 
 /// Answers of the consumer's background tasks.
@@ -131,7 +131,9 @@ pub struct Consumer {
     group_backlog: VecDeque<GroupEvent>,
     generation: i32,
     subscription: Vec<String>,
-    listener: Option<Box<dyn RebalanceListener>>,
+    /// In a mutex only to make the consumer `Sync` (so `&Consumer` futures are `Send`); it
+    /// is reached through `&mut self` with `get_mut`, never locked.
+    listener: Option<std::sync::Mutex<Box<dyn RebalanceListener>>>,
     revoking: Option<Revoking>,
     next_auto_commit: Instant,
     auto_commit_task: Option<JoinHandle<()>>,
@@ -300,7 +302,7 @@ impl Consumer {
         S: Into<String>,
         L: RebalanceListener + 'static,
     {
-        self.listener = Some(Box::new(listener));
+        self.listener = Some(std::sync::Mutex::new(Box::new(listener)));
         self.subscribe(topics)
     }
 
@@ -330,6 +332,12 @@ impl Consumer {
     /// The partitions this consumer reads now.
     pub fn assignment(&self) -> Vec<TopicPartition> {
         self.partitions.keys().cloned().collect()
+    }
+
+    /// The generation whose assignment the consumer reads under now (-1 without one). Every
+    /// record handed out since the last rebalance callback belongs to it.
+    pub fn generation(&self) -> i32 {
+        self.generation
     }
 
     /// The group identity, when there is a `group.id`.
@@ -695,10 +703,13 @@ impl Consumer {
             .collect()
     }
 
-    fn committer(&self) -> Committer {
+    fn identity(&self) -> Identity {
         match &self.group {
-            Some(group) => group.shared.committer(),
-            None => Committer::simple(),
+            Some(group) => Identity::Member {
+                shared: Arc::clone(&group.shared),
+                cooperative: self.config.cooperative(),
+            },
+            None => Identity::Simple,
         }
     }
 
@@ -709,7 +720,7 @@ impl Consumer {
         let link = self.require_group("commit")?;
         offsets::commit(
             link,
-            &self.committer(),
+            &self.identity(),
             &offsets,
             Instant::now() + self.config.default_api_timeout,
             self.config.retry_backoff,
@@ -722,7 +733,7 @@ impl Consumer {
             Ok(link) => Arc::clone(link),
             Err(err) => return PendingCommit::failed(err),
         };
-        let who = self.committer();
+        let who = self.identity();
         let deadline = Instant::now() + self.config.default_api_timeout;
         let backoff = self.config.retry_backoff;
         PendingCommit::spawn(async move {
@@ -807,5 +818,27 @@ impl Future for PendingCommit {
                 .take()
                 .unwrap_or_else(|| Error::InvalidState("commit polled after completion".into())))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>(_: &T) {}
+
+    /// Compiles only if the consumer and its futures can move between threads.
+    #[allow(dead_code, clippy::let_underscore_future)]
+    async fn futures_are_send(c: &mut Consumer, tp: &TopicPartition) {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Consumer>();
+        send(&c.recv());
+        send(&c.poll(Duration::ZERO));
+        send(&c.position(tp));
+        send(&c.commit());
+        send(&c.committed(&[]));
+        send(&c.unsubscribe());
+        let pending = c.commit_async();
+        send(&pending);
     }
 }

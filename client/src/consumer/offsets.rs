@@ -32,6 +32,7 @@ use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
 
 use super::group::coordinator::{Coordinator, CoordinatorLink};
+use super::group::MemberShared;
 use super::record::TopicPartition;
 use crate::client::Client;
 use crate::error::Error;
@@ -126,10 +127,44 @@ where
     }
 }
 
+/// Who commits, read afresh for every attempt.
+#[derive(Debug, Clone)]
+pub(crate) enum Identity {
+    /// No group membership: generation -1, no member id.
+    Simple,
+    /// A group member. A cooperative member keeps its partitions through a rebalance, so a
+    /// commit refused with REBALANCE_IN_PROGRESS or ILLEGAL_GENERATION is tried again with
+    /// the generation the rebalance ends in. (An eager member has given everything up before
+    /// it rejoins, so for it those errors are final.)
+    Member {
+        shared: Arc<MemberShared>,
+        cooperative: bool,
+    },
+}
+
+impl Identity {
+    fn current(&self) -> Committer {
+        match self {
+            Identity::Simple => Committer::simple(),
+            Identity::Member { shared, .. } => shared.committer(),
+        }
+    }
+
+    fn waits_out_rebalances(&self) -> bool {
+        matches!(
+            self,
+            Identity::Member {
+                cooperative: true,
+                ..
+            }
+        )
+    }
+}
+
 /// Commits `offsets` for the group. The first partition error is the result.
 pub(crate) async fn commit(
     link: &CoordinatorLink,
-    who: &Committer,
+    identity: &Identity,
     offsets: &BTreeMap<TopicPartition, CommitEntry>,
     deadline: Instant,
     backoff: Duration,
@@ -138,17 +173,34 @@ pub(crate) async fn commit(
         return Ok(());
     }
     let group = link.group_id().to_owned();
-    with_coordinator(link, deadline, backoff, "OffsetCommit", |c| {
-        let group = group.clone();
-        async move {
-            let response = c
-                .short()
-                .send_with(|version| commit_request(&group, who, offsets, version))
-                .await?;
-            check_commit(&response, offsets)
+    loop {
+        let who = identity.current();
+        let result = with_coordinator(link, deadline, backoff, "OffsetCommit", |c| {
+            let group = group.clone();
+            let who = &who;
+            async move {
+                let response = c
+                    .short()
+                    .send_with(|version| commit_request(&group, who, offsets, version))
+                    .await?;
+                check_commit(&response, offsets)
+            }
+        })
+        .await;
+        let rebalancing = matches!(
+            result.as_ref().err().and_then(Error::code),
+            Some(ErrorCode::REBALANCE_IN_PROGRESS | ErrorCode::ILLEGAL_GENERATION)
+        );
+        if rebalancing && identity.waits_out_rebalances() && Instant::now() + backoff < deadline {
+            tracing::debug!(
+                group = link.group_id(),
+                "commit during a rebalance; retrying"
+            );
+            tokio::time::sleep(backoff).await;
+            continue;
         }
-    })
-    .await
+        return result;
+    }
 }
 
 fn commit_request(
