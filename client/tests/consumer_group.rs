@@ -252,9 +252,10 @@ async fn a_leaving_member_hands_over_at_once_and_a_dead_one_within_the_session_t
             .build()
             .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let member = rt.block_on(async {
+        let member = {
+            let _runtime = rt.enter();
             spawn_member(2, dying_cfg, "handover", dying_board, Arc::clone(&stop))
-        });
+        };
         let _ = killed.recv();
         // Dropping the runtime cancels every task of the member mid-flight: no LeaveGroup,
         // no more heartbeats.
