@@ -63,8 +63,8 @@ async fn negotiation_with_the_mini_broker_picks_the_highest_common_versions() {
         );
         assert_eq!(conn.versions().broker_range(*key), Some((*min, *max)));
     }
-    // An API the mini-broker does not serve is not negotiated.
-    assert_eq!(conn.api_version(ApiKey::JoinGroup), None);
+    // An API the mini-broker does not serve (an inter-broker one) is not negotiated.
+    assert_eq!(conn.api_version(ApiKey::AlterPartition), None);
     conn.close().await;
     broker.shutdown().await;
 }
