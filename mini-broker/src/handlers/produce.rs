@@ -28,8 +28,8 @@
 //!
 //! Transactional batches (KIP-98) are checked first against the transaction coordinator, as a
 //! Kafka 4.x partition leader verifies them (KIP-890 part 1) for producers of the classic
-//! protocol: the request must carry the transactional id (else
-//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED); an id unknown or of another producer id is
+//! protocol: the request must carry the transactional id (else every partition of the request
+//! gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka refuses the whole request); an id unknown or of another producer id is
 //! INVALID_PRODUCER_ID_MAPPING; another epoch than the transaction's is INVALID_PRODUCER_EPOCH
 //! (what Kafka turns the coordinator's PRODUCER_FENCED into); a partition not added to the
 //! ongoing transaction is INVALID_TXN_STATE, or TRANSACTION_ABORTABLE for v11, the version
@@ -76,6 +76,7 @@ pub(super) async fn handle(
     req: ProduceRequest,
 ) -> Option<ProduceResponse> {
     let acks_ok = matches!(req.acks, -1..=1);
+    let no_transactional_id = req.transactional_id.is_none() && has_transactional_records(&req);
     let mut responses = Vec::with_capacity(req.topic_data.len());
     let mut appended = false;
     {
@@ -102,6 +103,11 @@ pub(super) async fn handle(
                     let result = PartitionProduceResponse::default().with_index(p.index);
                     let outcome = if !acks_ok {
                         Err((ErrorCode::INVALID_REQUIRED_ACKS, "acks must be -1, 0 or 1".into()))
+                    } else if no_transactional_id {
+                        Err((
+                            ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                            "transactional records need the request's transactional id".into(),
+                        ))
                     } else {
                         match topic.as_deref_mut() {
                             Some(t) => {
@@ -144,6 +150,20 @@ pub(super) async fn handle(
         state.notify_appended();
     }
     (req.acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}
+
+/// Whether any batch of the request is transactional (batches that do not parse are
+/// refused later, partition by partition).
+fn has_transactional_records(req: &ProduceRequest) -> bool {
+    req.topic_data.iter().any(|t| {
+        t.partition_data.iter().any(|p| {
+            p.records.as_ref().is_some_and(|records| {
+                RecordBatch::iter_blob(records.clone())
+                    .filter_map(Result::ok)
+                    .any(|b| b.is_transactional())
+            })
+        })
+    })
 }
 
 /// What a successful append reports.
@@ -286,13 +306,11 @@ fn verify_transactional(
             "clients may not write control batches".into(),
         ));
     }
+    let (Some(id), Some(txns)) = (txn.id, txn.txns) else {
+        // Without a transactional id the request was refused as a whole (see `handle`).
+        return Ok(());
+    };
     for batch in batches.iter().filter(|b| b.is_transactional()) {
-        let (Some(id), Some(txns)) = (txn.id, txn.txns) else {
-            return Err((
-                ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-                "transactional records need the request's transactional id".into(),
-            ));
-        };
         let (producer_id, epoch) = (batch.producer_id(), batch.producer_epoch());
         let verdict = txns.verify_partition(id, producer_id, epoch, topic, partition);
         let code = match verdict {
