@@ -360,8 +360,14 @@ mod tests {
         };
         assert_eq!(log.aborted_transactions(0, 7), vec![aborted]);
         assert_eq!(log.aborted_transactions(5, 7), vec![aborted]);
-        assert!(log.aborted_transactions(6, 7).is_empty(), "marker before the read");
-        assert!(log.aborted_transactions(0, 2).is_empty(), "first batch after the read");
+        assert!(
+            log.aborted_transactions(6, 7).is_empty(),
+            "marker before the read"
+        );
+        assert!(
+            log.aborted_transactions(0, 2).is_empty(),
+            "first batch after the read"
+        );
         // A marker for a transaction that wrote nothing here indexes nothing.
         log.append_marker(9, 0, false, 7, false).unwrap();
         assert_eq!(log.aborted_transactions(0, 100).len(), 1);
