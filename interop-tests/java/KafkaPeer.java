@@ -23,7 +23,9 @@
 // timestampType is CreateTime, LogAppendTime or NoTimestampType.
 // key=value arguments go into the Java client's config verbatim (acks=all, compression.type=lz4...).
 // produce with transactional.id=...: all of stdin is one transaction, committed at EOF, or
-// aborted with peer.abort=true (the peer's own option; not passed to the client).
+// aborted with peer.abort=true (the peer's own option; not passed to the client). With
+// peer.send.offsets=<group>:<topic>:<partition>:<offset> the transaction also carries that
+// consumer-group offset (sendOffsetsToTransaction, group metadata of the group id alone).
 //
 // Exit codes: 0 done; 1 error (exception on stderr); 2 usage; 3 consume timed out before
 // `count` records (what arrived was printed).
@@ -39,14 +41,17 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -117,6 +122,7 @@ public final class KafkaPeer {
         p.setProperty("bootstrap.servers", bootstrap);
         p.putAll(opts);
         boolean abort = Boolean.parseBoolean((String) p.remove("peer.abort"));
+        String sendOffsets = (String) p.remove("peer.send.offsets");
         boolean transactional = p.containsKey("transactional.id");
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         try (KafkaProducer<byte[], byte[]> producer =
@@ -138,6 +144,13 @@ public final class KafkaPeer {
                         topic, partition, timestamp, decode(f[2]), decode(f[3]), parseHeaders(f[4]));
                 RecordMetadata md = producer.send(record).get();
                 OUT.println(md.partition() + "\t" + md.offset() + "\t" + md.timestamp());
+            }
+            if (transactional && sendOffsets != null) {
+                String[] f = sendOffsets.split(":", -1);
+                if (f.length != 4) throw new UsageException("peer.send.offsets wants group:topic:partition:offset");
+                producer.sendOffsetsToTransaction(
+                        Map.of(new TopicPartition(f[1], Integer.parseInt(f[2])), new OffsetAndMetadata(Long.parseLong(f[3]))),
+                        new ConsumerGroupMetadata(f[0]));
             }
             if (transactional && abort) producer.abortTransaction();
             else if (transactional) producer.commitTransaction();
