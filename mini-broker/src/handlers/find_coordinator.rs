@@ -5,9 +5,7 @@
 //! asked and answered in the top-level fields; from v4 keys come batched in
 //! `coordinator_keys` and each gets its own entry. Any other key type gets INVALID_REQUEST.
 //!
-//! Not here: share-group coordinators (key type 2, KIP-932). There is no transaction
-//! coordinator yet either: a transactional producer finds us, then InitProducerId tells it
-//! COORDINATOR_NOT_AVAILABLE.
+//! Not here: share-group coordinators (key type 2, KIP-932).
 
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
