@@ -1122,12 +1122,46 @@ async fn txn_offsets_apply_only_on_commit(addr: &str) {
         (got == (0, 5)).then_some(())
     })
     .await;
-    // A fenced epoch cannot stage offsets.
+    // A fenced epoch can neither add the group nor stage offsets.
     assert_eq!(p.add_offsets(&group).await, 0);
     p.epoch += 1;
     assert_eq!(
         p.commit_offset(&group, &t, 0, 11, None).await,
         code(ErrorCode::INVALID_PRODUCER_EPOCH)
+    );
+    assert_eq!(
+        p.add_offsets(&group).await,
+        code(ErrorCode::PRODUCER_FENCED)
+    );
+    let old = AddOffsetsToTxnRequest::default()
+        .with_transactional_id(tid(&p.id))
+        .with_producer_id(ProducerId(p.pid))
+        .with_producer_epoch(p.epoch)
+        .with_group_id(GroupId(s(&group)));
+    assert_eq!(
+        p.conn.request(1, &old).await.error_code,
+        code(ErrorCode::INVALID_PRODUCER_EPOCH),
+        "v1 clients get the old code"
+    );
+    p.epoch -= 1;
+    assert_eq!(p.end(false).await, 0);
+    // v4 clients learn of a group not in the transaction as TRANSACTION_ABORTABLE.
+    assert_eq!(p.add(&t, &[0]).await, vec![0]);
+    let v4 = TxnOffsetCommitRequest::default()
+        .with_transactional_id(tid(&p.id))
+        .with_group_id(GroupId(s(&group)))
+        .with_producer_id(ProducerId(p.pid))
+        .with_producer_epoch(p.epoch)
+        .with_generation_id(-1)
+        .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+            .with_name(tname(&t))
+            .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                .with_partition_index(0)
+                .with_committed_offset(12)])]);
+    let resp = p.conn.request(4, &v4).await;
+    assert_eq!(
+        resp.topics[0].partitions[0].error_code,
+        code(ErrorCode::TRANSACTION_ABORTABLE)
     );
 }
 
