@@ -21,7 +21,7 @@
 //! idle transactional ids (`transactional.id.expiration.ms`), KIP-890's transaction version 2
 //! (no `transaction.version` feature is advertised), KIP-939's prepared transactions.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -159,11 +159,10 @@ fn epoch_exhausted(epoch: i16) -> bool {
     epoch >= i16::MAX - 1
 }
 
-/// The coordinator's state: every transactional id, and which one owns each producer id.
+/// The coordinator's state: every transactional id.
 #[derive(Debug, Default)]
 pub struct Transactions {
     by_id: BTreeMap<String, TxnMetadata>,
-    by_producer: HashMap<i64, String>,
 }
 
 /// Why a transactional batch may not be written (Kafka's partition verification).
@@ -382,11 +381,8 @@ impl BrokerState {
             return Err(ErrorCode::INVALID_TRANSACTION_TIMEOUT);
         }
         let mut txns = self.transactions.lock();
-        let txns = &mut *txns;
         if !txns.by_id.contains_key(transactional_id) {
             let producer_id = self.allocate_producer_id();
-            txns.by_producer
-                .insert(producer_id, transactional_id.to_owned());
             txns.by_id.insert(
                 transactional_id.to_owned(),
                 TxnMetadata::new(producer_id, timeout_ms),
@@ -422,9 +418,6 @@ impl BrokerState {
                     && expected.is_none_or(|(_, epoch)| epoch == meta.epoch);
                 if exhausted {
                     let producer_id = self.allocate_producer_id();
-                    txns.by_producer.remove(&meta.producer_id);
-                    txns.by_producer
-                        .insert(producer_id, transactional_id.to_owned());
                     meta.last_epoch = if expected.is_some() {
                         meta.epoch
                     } else {
@@ -719,5 +712,94 @@ pub(crate) async fn abort_timed_out(
             }
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Endpoint;
+    use crate::BrokerConfig;
+
+    fn state() -> BrokerState {
+        let endpoint = Endpoint {
+            host: "localhost".into(),
+            port: 9092,
+        };
+        BrokerState::new(BrokerConfig::default(), endpoint)
+    }
+
+    #[test]
+    fn an_exhausted_epoch_rotates_the_producer_id() {
+        let s = state();
+        let (pid, epoch) = s.init_transactional_producer("t", 60_000, None).unwrap();
+        assert_eq!(epoch, 0);
+        let exhausted = i16::MAX - 1;
+        if let Some(meta) = s.transactions.lock().by_id.get_mut("t") {
+            meta.epoch = exhausted;
+        }
+        // KIP-360 bump from the exhausted epoch: a new producer id at epoch 0.
+        let (rotated, epoch) = s
+            .init_transactional_producer("t", 60_000, Some((pid, exhausted)))
+            .unwrap();
+        assert_ne!(rotated, pid);
+        assert_eq!(epoch, 0);
+        // The same request again (its answer was lost) gets the same answer.
+        let again = s
+            .init_transactional_producer("t", 60_000, Some((pid, exhausted)))
+            .unwrap();
+        assert_eq!(again, (rotated, 0));
+        // Any other old epoch is fenced.
+        assert_eq!(
+            s.init_transactional_producer("t", 60_000, Some((pid, 5))),
+            Err(ErrorCode::PRODUCER_FENCED)
+        );
+    }
+
+    #[test]
+    fn staged_offsets_are_pending_until_the_transaction_ends() {
+        let s = state();
+        let (pid, epoch) = s.init_transactional_producer("t", 60_000, None).unwrap();
+        assert_eq!(s.add_offsets_to_txn("t", pid, epoch, "g"), ErrorCode::NONE);
+        let offset = CommittedOffset {
+            offset: 3,
+            leader_epoch: -1,
+            metadata: String::new(),
+        };
+        let commit = TxnOffsetCommit {
+            transactional_id: "t".into(),
+            producer_id: pid,
+            producer_epoch: epoch,
+            group_id: "g".into(),
+            generation: -1,
+            member_id: String::new(),
+            instance_id: None,
+            offsets: vec![("topic".into(), 0, offset.clone())],
+        };
+        assert_eq!(s.txn_offset_commit(commit), ErrorCode::NONE);
+        assert!(s.transactions.lock().has_pending_offsets("g", "topic", 0));
+        assert!(s.groups.committed_offsets("g").is_none());
+        assert_eq!(s.end_txn("t", pid, epoch, true), ErrorCode::NONE);
+        assert!(!s.transactions.lock().has_pending_offsets("g", "topic", 0));
+        let committed = s.groups.committed_offsets("g").unwrap();
+        assert_eq!(committed.get(&("topic".to_owned(), 0)), Some(&offset));
+    }
+
+    #[test]
+    fn timed_out_transactions_are_aborted_with_a_bumped_epoch() {
+        let s = state();
+        let (pid, epoch) = s.init_transactional_producer("t", 1, None).unwrap();
+        assert_eq!(s.add_offsets_to_txn("t", pid, epoch, "g"), ErrorCode::NONE);
+        if let Some(meta) = s.transactions.lock().by_id.get_mut("t") {
+            meta.start_ms -= 10;
+        }
+        assert_eq!(s.abort_timed_out_transactions(), 1);
+        let d = s.transactions.describe("t").unwrap();
+        assert_eq!(
+            (d.state, d.producer_epoch),
+            (TxnState::CompleteAbort, epoch + 1)
+        );
+        assert_eq!(s.end_txn("t", pid, epoch, true), ErrorCode::PRODUCER_FENCED);
+        assert_eq!(s.abort_timed_out_transactions(), 0);
     }
 }
