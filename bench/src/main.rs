@@ -4,7 +4,11 @@
 //! `startup`: time from launching a broker process to its first answered ApiVersions request,
 //! and its resident memory once idle, for the `mini-broker` binary and (with `--real-kafka`) a
 //! real Apache Kafka broker started by `scripts/real-kafka.sh`.
+//!
+//! `producer`: producer throughput and CPU per record, ferrokafka against librdkafka's
+//! `BaseProducer` and `FutureProducer` on the same broker (see `producer.rs`).
 
+mod producer;
 mod startup;
 
 use clap::{Parser, Subcommand};
@@ -20,10 +24,17 @@ struct Cli {
 enum Command {
     /// Broker start-up time and idle memory.
     Startup(startup::Args),
+    /// Producer throughput and CPU: ferrokafka vs rdkafka.
+    Producer(producer::Args),
+    /// One producer run in its own process (used by `producer`).
+    #[command(hide = true)]
+    ProducerWorker(producer::WorkerArgs),
 }
 
 fn main() -> std::process::ExitCode {
     match Cli::parse().command {
         Command::Startup(args) => startup::run(args),
+        Command::Producer(args) => producer::run(args),
+        Command::ProducerWorker(args) => producer::work(args),
     }
 }

@@ -150,6 +150,42 @@ async fn flush_sends_without_waiting_for_linger_and_close_refuses_more() {
     broker.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clones_send_from_spawned_tasks() {
+    let broker = broker(3).await;
+    let p = producer(config(&broker.bootstrap())).await;
+    let mut tasks = Vec::new();
+    for t in 0..4 {
+        let p = p.clone();
+        // `send` and its delivery future are Send: they run on any worker.
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for i in 0..250 {
+                let d = p
+                    .send(
+                        ProducerRecord::new("spawned")
+                            .key(format!("t{t}"))
+                            .value(format!("{i}")),
+                    )
+                    .await
+                    .expect("send");
+                out.push(d);
+            }
+            let mut offsets = Vec::new();
+            for d in out {
+                offsets.push(d.await.expect("delivered").offset.expect("offset"));
+            }
+            offsets
+        }));
+    }
+    for task in tasks {
+        let offsets = within("task", task).await.expect("task");
+        assert!(offsets.windows(2).all(|w| w[0] < w[1]), "per-key order");
+    }
+    drop(p);
+    broker.shutdown().await;
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

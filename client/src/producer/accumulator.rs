@@ -199,29 +199,34 @@ impl Accumulator {
         self.batch_size
     }
 
-    /// Reserves `bytes` of `buffer.memory`, waiting until `deadline` for room.
+    /// Reserves `bytes` of `buffer.memory`, waiting up to `max_block` for room. Also returns
+    /// the deadline it waited against, when it had to wait.
     pub(crate) async fn reserve(
         &self,
         bytes: usize,
-        deadline: Instant,
         max_block: Duration,
-    ) -> Result<Reservation<'_>, Error> {
+    ) -> Result<(Reservation<'_>, Option<Instant>), Error> {
         let n = u32::try_from(bytes).unwrap_or(u32::MAX);
+        let mut waited = None;
         let permit = match self.memory.try_acquire_many(n) {
             Ok(permit) => permit,
-            Err(_) => tokio::time::timeout_at(deadline, self.memory.acquire_many(n))
-                .await
-                .map_err(|_| Error::Timeout {
-                    operation: format!("waiting for {bytes} bytes of buffer.memory"),
-                    after: max_block,
-                })?
-                .map_err(|_| Error::Closed)?,
+            Err(_) => tokio::time::timeout_at(
+                *waited.insert(Instant::now() + max_block),
+                self.memory.acquire_many(n),
+            )
+            .await
+            .map_err(|_| Error::Timeout {
+                operation: format!("waiting for {bytes} bytes of buffer.memory"),
+                after: max_block,
+            })?
+            .map_err(|_| Error::Closed)?,
         };
         permit.forget();
-        Ok(Reservation {
+        let reservation = Reservation {
             memory: &self.memory,
             bytes: n as usize,
-        })
+        };
+        Ok((reservation, waited))
     }
 
     /// Gives `bytes` of `buffer.memory` back.

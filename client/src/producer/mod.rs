@@ -60,12 +60,17 @@ pub(crate) struct Shared {
     pub(crate) client: Client,
     pub(crate) accumulator: Accumulator,
     fatal: Mutex<Option<Arc<Error>>>,
+    /// `fatal` is set: checked on every `send` without taking the lock.
+    failed: std::sync::atomic::AtomicBool,
     /// Set by the sender task when it has stopped.
     pub(crate) stopped: watch::Sender<bool>,
 }
 
 impl Shared {
     pub(crate) fn fatal(&self) -> Option<Arc<Error>> {
+        if !self.failed.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
         self.fatal.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -77,6 +82,8 @@ impl Shared {
             *fatal = Some(err);
         }
         drop(fatal);
+        self.failed
+            .store(true, std::sync::atomic::Ordering::Release);
         self.accumulator.wake.notify_one();
     }
 }
@@ -115,6 +122,7 @@ impl Producer {
             config,
             client,
             fatal: Mutex::new(None),
+            failed: std::sync::atomic::AtomicBool::new(false),
             stopped: watch::channel(false).0,
         });
         tokio::spawn(sender::Sender::new(Arc::clone(&shared)).run());
@@ -174,11 +182,9 @@ impl Producer {
                 partition: record.partition,
             });
         }
-        let deadline = Instant::now() + config.max_block;
-        let reservation = shared
-            .accumulator
-            .reserve(size, deadline, config.max_block)
-            .await?;
+        // The clock is only read when something has to wait.
+        let (reservation, mut deadline) =
+            shared.accumulator.reserve(size, config.max_block).await?;
         let ProducerRecord {
             topic,
             partition,
@@ -201,7 +207,10 @@ impl Producer {
                     reservation.commit();
                     return Ok(future);
                 }
-                Err(needs) => self.await_metadata(&topic, needs, deadline).await?,
+                Err(needs) => {
+                    let until = *deadline.get_or_insert_with(|| Instant::now() + config.max_block);
+                    self.await_metadata(&topic, needs, until).await?
+                }
             }
         }
     }

@@ -56,13 +56,16 @@ fn run(args: &[String], stdin: &str) -> (i32, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn java peer");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write java stdin");
+    // Written from another thread: the peer answers line by line, and with more output than
+    // a pipe holds, writing all input first would deadlock against its blocked stdout.
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_owned();
+    let writer = std::thread::spawn(move || input.write_all(stdin.as_bytes()));
     let out = child.wait_with_output().expect("java peer output");
+    writer
+        .join()
+        .expect("stdin writer")
+        .expect("write java stdin");
     let code = out.status.code().unwrap_or(-1);
     if code != 0 && code != 3 {
         panic!(
@@ -85,7 +88,8 @@ fn unb64(s: &str) -> Option<Vec<u8>> {
     (s != "~").then(|| STANDARD.decode(s).expect("java peer base64"))
 }
 
-/// Produces `records` with the Java producer; returns where each landed.
+/// Produces `records` with the Java producer; returns where each landed. A negative
+/// `partition` leaves the choice to the producer's partitioner.
 pub fn produce(
     bootstrap: &str,
     topic: &str,
@@ -105,9 +109,14 @@ pub fn produce(
                     .join(",")
             };
             let ts = r.timestamp.map_or("-".to_owned(), |t| t.to_string());
+            // A negative partition lets the Java partitioner choose (as -1 does for rdkafka).
+            let partition = if r.partition < 0 {
+                "-".to_owned()
+            } else {
+                r.partition.to_string()
+            };
             format!(
-                "{}\t{ts}\t{}\t{}\t{headers}\n",
-                r.partition,
+                "{partition}\t{ts}\t{}\t{}\t{headers}\n",
                 b64(&r.key),
                 b64(&r.value)
             )

@@ -1,0 +1,584 @@
+//! `producer`: producer throughput and CPU cost, ferrokafka against librdkafka, in the spirit of
+//! Kafka's `kafka-producer-perf-test`.
+//!
+//! Every client writes N keyless records of a fixed size to a fresh topic on the same broker
+//! (the `mini-broker` binary started here by default, or `--bootstrap` for any broker), with
+//! the same settings: `linger.ms=5`, `batch.size=16384`, no compression, at most 5 requests
+//! in flight, a 32 MiB buffer, and idempotence on with `acks=all` and off with `acks=1`. The
+//! clients are ferrokafka's `Producer` (awaiting every record's `DeliveryFuture`), rdkafka's
+//! `BaseProducer` (delivery callbacks) and rdkafka's `FutureProducer` (awaiting every
+//! delivery future).
+//!
+//! Each run is a separate child process of this binary (`producer-worker`), so that the CPU
+//! time it reports is that client's alone: user + system time of the whole process (all its
+//! threads: librdkafka's own, tokio's workers) from `/proc/self/stat`, taken after a warm-up
+//! record was delivered and again once the last record was acknowledged. Runs of the clients
+//! are interleaved, several per case, and the table shows medians.
+//!
+//! What not: no latency percentiles, no keyed records, no compression cases (yet).
+
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrokafka::producer::{Acks, Producer, ProducerConfig, ProducerRecord};
+use ferrokafka::{Client, ClientConfig, NewTopic};
+use rdkafka::config::ClientConfig as RdConfig;
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, FutureProducer, FutureRecord, Producer as _,
+    ProducerContext,
+};
+use rdkafka::ClientContext;
+
+/// Options of `producer`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A broker to use instead of starting the mini-broker binary.
+    #[arg(long)]
+    bootstrap: Option<String>,
+    /// The mini-broker binary (default: next to this executable).
+    #[arg(long)]
+    mini_broker: Option<std::path::PathBuf>,
+    /// Records per run.
+    #[arg(long, default_value_t = 500_000)]
+    records: usize,
+    /// Runs per client and case; the table shows the median.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Record sizes in bytes (value only; no key).
+    #[arg(long, value_delimiter = ',', default_value = "100,1024")]
+    sizes: Vec<usize>,
+    /// Ack modes: 1 and/or all.
+    #[arg(long, value_delimiter = ',', default_value = "1,all")]
+    acks: Vec<String>,
+    /// Partitions of each run's topic.
+    #[arg(long, default_value_t = 1)]
+    partitions: i32,
+    /// Clients to run: ferrokafka, rdkafka-base, rdkafka-future.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "ferrokafka,rdkafka-base,rdkafka-future"
+    )]
+    clients: Vec<String>,
+}
+
+/// Options of the hidden `producer-worker`: one client, one run.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    #[arg(long)]
+    client: String,
+    #[arg(long)]
+    bootstrap: String,
+    #[arg(long)]
+    topic: String,
+    #[arg(long)]
+    records: usize,
+    #[arg(long)]
+    size: usize,
+    #[arg(long)]
+    acks: String,
+}
+
+const LINGER_MS: u64 = 5;
+const BATCH_SIZE: usize = 16_384;
+const BUFFER_BYTES: usize = 32 * 1024 * 1024;
+const IN_FLIGHT: usize = 5;
+
+/// What one worker run measured.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    elapsed: Duration,
+    cpu: Duration,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let mut broker = None;
+    let bootstrap = match &args.bootstrap {
+        Some(b) => b.clone(),
+        None => {
+            let bin = args
+                .mini_broker
+                .clone()
+                .unwrap_or_else(|| sibling("mini-broker"));
+            match MiniBrokerProcess::start(&bin) {
+                Ok(b) => {
+                    let addr = b.bootstrap.clone();
+                    broker = Some(b);
+                    addr
+                }
+                Err(err) => {
+                    eprintln!("mini-broker: {err}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let broker_name = if broker.is_some() {
+        "mini-broker binary".to_owned()
+    } else {
+        format!("broker at {bootstrap}")
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let admin = match rt.block_on(Client::connect(
+        ClientConfig::new(&bootstrap).expect("bootstrap address"),
+    )) {
+        Ok(c) => c,
+        Err(err) => {
+            eprintln!("cannot reach {bootstrap}: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut rows = Vec::new();
+    let mut topic_no = 0;
+    for acks in &args.acks {
+        for &size in &args.sizes {
+            let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); args.clients.len()];
+            for run in 0..args.runs {
+                for (c, client) in args.clients.iter().enumerate() {
+                    topic_no += 1;
+                    let topic = format!("perf-{}-{topic_no}", std::process::id());
+                    let created = rt.block_on(
+                        admin.create_topics(&[NewTopic::new(&topic).partitions(args.partitions)]),
+                    );
+                    if let Err(err) = created {
+                        eprintln!("create topic {topic}: {err}");
+                        return ExitCode::FAILURE;
+                    }
+                    match worker(client, &bootstrap, &topic, args.records, size, acks) {
+                        Ok(m) => {
+                            eprintln!(
+                                "acks={acks} size={size} run {} {client}: {:.0} msg/s, cpu {:.2}s",
+                                run + 1,
+                                args.records as f64 / m.elapsed.as_secs_f64(),
+                                m.cpu.as_secs_f64()
+                            );
+                            samples[c].push(m);
+                        }
+                        Err(err) => {
+                            eprintln!("{client} acks={acks} size={size}: {err}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
+            }
+            rows.push((acks.clone(), size, samples));
+        }
+    }
+    rt.block_on(admin.close());
+    drop(broker);
+    print_table(&args, &broker_name, &rows);
+    ExitCode::SUCCESS
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+type Row = (String, usize, Vec<Vec<Measured>>);
+
+fn print_table(args: &Args, broker: &str, rows: &[Row]) {
+    println!(
+        "{} records per run, {} runs per client (median), {broker}, {} partition(s); \
+         linger.ms={LINGER_MS}, batch.size={BATCH_SIZE}, no compression, 5 in flight; \
+         CPU = user+sys of the client's own process.\n",
+        args.records, args.runs, args.partitions
+    );
+    println!(
+        "| acks | record | client | msgs/s | MB/s | CPU s / 1M records | msgs/s vs rdkafka | CPU vs rdkafka |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    for (acks, size, samples) in rows {
+        let stats: Vec<(f64, f64)> = samples
+            .iter()
+            .map(|runs| {
+                let rate = median(
+                    runs.iter()
+                        .map(|m| args.records as f64 / m.elapsed.as_secs_f64())
+                        .collect(),
+                );
+                let cpu = median(
+                    runs.iter()
+                        .map(|m| m.cpu.as_secs_f64() * 1e6 / args.records as f64)
+                        .collect(),
+                );
+                (rate, cpu)
+            })
+            .collect();
+        let reference = args
+            .clients
+            .iter()
+            .position(|c| c == "rdkafka-base")
+            .and_then(|i| stats.get(i).copied());
+        for (client, (rate, cpu)) in args.clients.iter().zip(&stats) {
+            let mb = rate * *size as f64 / 1e6;
+            let (vs_rate, vs_cpu) = match reference {
+                Some((r, c)) => (format!("{:.2}×", rate / r), format!("{:.2}×", cpu / c)),
+                None => ("–".into(), "–".into()),
+            };
+            println!(
+                "| {acks} | {size} B | {client} | {rate:.0} | {mb:.1} | {cpu:.2} | {vs_rate} | {vs_cpu} |"
+            );
+        }
+    }
+}
+
+/// Runs one client in a child process and reads its result line.
+fn worker(
+    client: &str,
+    bootstrap: &str,
+    topic: &str,
+    records: usize,
+    size: usize,
+    acks: &str,
+) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .args([
+            "producer-worker",
+            "--client",
+            client,
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--records",
+            &records.to_string(),
+            "--size",
+            &size.to_string(),
+            "--acks",
+            acks,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("worker exited with {}", out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| format!("no result from worker: {text}"))?;
+    let mut fields = line.split_whitespace().map(str::parse::<u64>);
+    let (Some(Ok(elapsed_ns)), Some(Ok(cpu_ticks))) = (fields.next(), fields.next()) else {
+        return Err(format!("bad result line: {line}"));
+    };
+    Ok(Measured {
+        elapsed: Duration::from_nanos(elapsed_ns),
+        cpu: ticks(cpu_ticks),
+    })
+}
+
+/// `/proc` reports CPU time in USER_HZ ticks, 100 per second on Linux.
+fn ticks(n: u64) -> Duration {
+    Duration::from_millis(n * 10)
+}
+
+/// User + system CPU ticks of this whole process (every thread), from `/proc/self/stat`.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line; 11 and 12 after the name.
+    let get = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    get(11) + get(12)
+}
+
+/// The worker: produces, then prints `RESULT <elapsed ns> <cpu ticks>`.
+pub fn work(args: WorkerArgs) -> ExitCode {
+    let result = match args.client.as_str() {
+        "ferrokafka" => ferrokafka_run(&args),
+        "rdkafka-base" => rdkafka_base_run(&args),
+        "rdkafka-future" => rdkafka_future_run(&args),
+        other => Err(format!("unknown client {other}")),
+    };
+    match result {
+        Ok(m) => {
+            println!("RESULT {} {}", m.elapsed.as_nanos(), m.cpu.as_millis() / 10);
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{}: {err}", args.client);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn payload(size: usize) -> Bytes {
+    Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<u8>>())
+}
+
+/// Starts the clock and the CPU counter.
+struct Stopwatch {
+    start: Instant,
+    cpu: u64,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch {
+            start: Instant::now(),
+            cpu: cpu_ticks(),
+        }
+    }
+
+    fn stop(self) -> Measured {
+        Measured {
+            elapsed: self.start.elapsed(),
+            cpu: ticks(cpu_ticks().saturating_sub(self.cpu)),
+        }
+    }
+}
+
+fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let acks = if args.acks == "all" {
+            Acks::All
+        } else {
+            Acks::Leader
+        };
+        let config = ProducerConfig::builder()
+            .bootstrap_servers([args.bootstrap.as_str()])
+            .acks(acks)
+            .enable_idempotence(acks == Acks::All)
+            .linger(Duration::from_millis(LINGER_MS))
+            .batch_size(BATCH_SIZE)
+            .buffer_memory(BUFFER_BYTES)
+            .max_in_flight(IN_FLIGHT)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let producer = Producer::connect(config).await.map_err(|e| e.to_string())?;
+        let topic = args.topic.clone();
+        let value = payload(args.size);
+        // Warm-up: metadata, connection and producer id before the clock starts.
+        producer
+            .send(ProducerRecord::new(topic.clone()).value(value.clone()))
+            .await
+            .map_err(|e| e.to_string())?
+            .await
+            .map_err(|e| e.to_string())?;
+        let topic: std::borrow::Cow<'static, str> = topic.into();
+        let watch = Stopwatch::start();
+        let mut deliveries = Vec::with_capacity(args.records);
+        for _ in 0..args.records {
+            let mut record = ProducerRecord::new(topic.clone());
+            record.value = Some(value.clone());
+            deliveries.push(producer.send(record).await.map_err(|e| e.to_string())?);
+        }
+        for d in deliveries {
+            d.await.map_err(|e| e.to_string())?;
+        }
+        let measured = watch.stop();
+        producer.close().await;
+        Ok(measured)
+    })
+}
+
+fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
+    let mut c = RdConfig::new();
+    c.set("bootstrap.servers", &args.bootstrap)
+        .set("acks", &args.acks)
+        .set(
+            "enable.idempotence",
+            if args.acks == "all" { "true" } else { "false" },
+        )
+        .set("linger.ms", LINGER_MS.to_string())
+        .set("batch.size", BATCH_SIZE.to_string())
+        .set("compression.codec", "none")
+        .set(
+            "max.in.flight.requests.per.connection",
+            IN_FLIGHT.to_string(),
+        )
+        .set(
+            "queue.buffering.max.kbytes",
+            (BUFFER_BYTES / 1024).to_string(),
+        )
+        .set("queue.buffering.max.messages", "1000000")
+        .set("log_level", "3");
+    c
+}
+
+/// Counts delivery reports.
+#[derive(Default)]
+struct Counter {
+    ok: std::sync::atomic::AtomicUsize,
+    failed: std::sync::atomic::AtomicUsize,
+}
+
+impl ClientContext for Counter {}
+
+impl ProducerContext for Counter {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        let counter = if result.is_ok() {
+            &self.ok
+        } else {
+            &self.failed
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
+    use std::sync::atomic::Ordering;
+    let producer: BaseProducer<Counter> = rdkafka_config(args)
+        .create_with_context(Counter::default())
+        .map_err(|e| e.to_string())?;
+    let value = payload(args.size);
+    let send = |producer: &BaseProducer<Counter>| loop {
+        match producer.send(BaseRecord::<(), [u8]>::to(&args.topic).payload(&value[..])) {
+            Ok(()) => return Ok(()),
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::QueueFull,
+                ),
+                _,
+            )) => {
+                producer.poll(Duration::from_millis(1));
+            }
+            Err((e, _)) => return Err(e.to_string()),
+        }
+    };
+    send(&producer)?;
+    producer
+        .flush(Duration::from_secs(30))
+        .map_err(|e| e.to_string())?;
+    let context = producer.context();
+    let warm = context.ok.load(Ordering::Relaxed);
+    let watch = Stopwatch::start();
+    for i in 0..args.records {
+        send(&producer)?;
+        if i % 1024 == 0 {
+            producer.poll(Duration::ZERO);
+        }
+    }
+    while context.ok.load(Ordering::Relaxed) + context.failed.load(Ordering::Relaxed)
+        < warm + args.records
+    {
+        producer.poll(Duration::from_millis(1));
+    }
+    let measured = watch.stop();
+    let failed = context.failed.load(Ordering::Relaxed);
+    if failed > 0 {
+        return Err(format!("{failed} deliveries failed"));
+    }
+    Ok(measured)
+}
+
+fn rdkafka_future_run(args: &WorkerArgs) -> Result<Measured, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let producer: FutureProducer = rdkafka_config(args).create().map_err(|e| e.to_string())?;
+        let value = payload(args.size);
+        let record = || FutureRecord::<(), [u8]>::to(&args.topic).payload(&value[..]);
+        producer
+            .send(record(), Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| e.to_string())?;
+        let watch = Stopwatch::start();
+        let mut deliveries = std::collections::VecDeque::with_capacity(args.records);
+        for _ in 0..args.records {
+            loop {
+                match producer.send_result(record()) {
+                    Ok(d) => {
+                        deliveries.push_back(d);
+                        break;
+                    }
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull,
+                        ),
+                        _,
+                    )) => {
+                        // Full queue: wait for the oldest delivery, as backpressure.
+                        if let Some(d) = deliveries.pop_front() {
+                            d.await
+                                .map_err(|_| "delivery cancelled".to_owned())?
+                                .map_err(|(e, _)| e.to_string())?;
+                        }
+                    }
+                    Err((e, _)) => return Err(e.to_string()),
+                }
+            }
+        }
+        for d in deliveries {
+            d.await
+                .map_err(|_| "delivery cancelled".to_owned())?
+                .map_err(|(e, _)| e.to_string())?;
+        }
+        Ok(watch.stop())
+    })
+}
+
+/// A binary next to this one.
+fn sibling(name: &str) -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| std::path::PathBuf::from(name))
+}
+
+/// The `mini-broker` binary as a child process; stopped when dropped.
+struct MiniBrokerProcess {
+    child: std::process::Child,
+    bootstrap: String,
+}
+
+impl MiniBrokerProcess {
+    fn start(bin: &std::path::Path) -> Result<Self, String> {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(bin)
+            .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let bootstrap = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| format!("unexpected first line {line:?}"))?
+            .to_owned();
+        Ok(MiniBrokerProcess { child, bootstrap })
+    }
+}
+
+impl Drop for MiniBrokerProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
