@@ -74,13 +74,15 @@ fn leader_moved(code: ErrorCode) -> bool {
 }
 
 impl Consumer {
-    /// The heart of `recv` and `poll`: up to `max` records, waiting until `deadline` (or for
-    /// ever) for the first.
+    /// The heart of `recv` and `poll`: appends up to `max` records to `out`, waiting until
+    /// `deadline` (or for ever) for the first. Records are appended only in the last,
+    /// synchronous step, so a dropped call leaves `out` as it was.
     pub(super) async fn next_records(
         &mut self,
         max: usize,
         deadline: Option<Instant>,
-    ) -> Result<Vec<ConsumerRecord>, Error> {
+        out: &mut Vec<ConsumerRecord>,
+    ) -> Result<(), Error> {
         self.check_usable()?;
         if let Some(group) = &self.group {
             group.shared.mark_polled();
@@ -88,22 +90,31 @@ impl Consumer {
         loop {
             self.group_step()?;
             self.auto_commit_step();
-            self.maintain();
+            // Starting requests walks every partition: done when something changed (an
+            // answer arrived, a chunk was used up, the application moved a partition), and
+            // before waiting, not for every record.
+            if self.drain_events() || std::mem::take(&mut self.needs_maintenance) {
+                self.start_requests();
+            }
             if let Some(err) = self.errors.pop_front() {
                 return Err(err);
             }
-            let out = self.take(max);
-            if !out.is_empty() {
-                // Send the next fetches now, while the application works on these.
-                self.maintain();
-                return Ok(out);
+            let before = out.len();
+            self.take(max, out);
+            if out.len() > before {
+                if std::mem::take(&mut self.needs_maintenance) {
+                    // Send the next fetches now, while the application works on these.
+                    self.start_requests();
+                }
+                return Ok(());
             }
             if let Some(err) = self.errors.pop_front() {
                 return Err(err);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(Vec::new());
+                return Ok(());
             }
+            self.start_requests();
             self.wait_for_progress(deadline, true).await;
         }
     }
@@ -163,9 +174,22 @@ impl Consumer {
 
     /// Applies whatever is already waiting, then starts every request that is due.
     pub(super) fn maintain(&mut self) {
+        self.drain_events();
+        self.start_requests();
+    }
+
+    /// Applies the answers already waiting; true if there were any.
+    fn drain_events(&mut self) -> bool {
+        let mut any = false;
         while let Ok(ev) = self.events_rx.try_recv() {
             self.apply(ev);
+            any = true;
         }
+        any
+    }
+
+    fn start_requests(&mut self) {
+        self.needs_maintenance = false;
         self.start_metadata();
         self.start_committed_lookup();
         self.start_resets();
@@ -621,8 +645,8 @@ impl Consumer {
     /// Takes up to `max` records from the buffered chunks, in arrival order, skipping paused
     /// partitions and dropping stale chunks. A chunk's error is queued once its records are
     /// out, and stops its partition.
-    fn take(&mut self, max: usize) -> Vec<ConsumerRecord> {
-        let mut out = Vec::with_capacity(max.min(64));
+    fn take(&mut self, max: usize, out: &mut Vec<ConsumerRecord>) {
+        let max = out.len().saturating_add(max);
         let mut i = 0;
         while out.len() < max && i < self.chunks.len() {
             let Some(chunk) = self.chunks.get_mut(i) else {
@@ -632,6 +656,7 @@ impl Consumer {
                 Some(s) if s.epoch == chunk.epoch && s.phase == Phase::Ready => s,
                 _ => {
                     self.chunks.remove(i);
+                    self.needs_maintenance = true;
                     continue;
                 }
             };
@@ -662,8 +687,9 @@ impl Consumer {
                 None => state.position = state.position.max(chunk.next_offset),
             }
             self.chunks.remove(i);
+            // Room for the partition's next fetch.
+            self.needs_maintenance = true;
         }
-        out
     }
 
     // ---- auto-commit ----

@@ -139,6 +139,10 @@ pub struct Consumer {
     auto_commit_task: Option<JoinHandle<()>>,
     /// Why the consumer cannot go on (group membership failed for good).
     fatal: Option<String>,
+    /// Something changed that may let a request start (see `next_records`).
+    needs_maintenance: bool,
+    /// `recv`'s buffer, kept between calls.
+    scratch: Vec<ConsumerRecord>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -198,6 +202,8 @@ impl Consumer {
             revoking: None,
             auto_commit_task: None,
             fatal: None,
+            needs_maintenance: true,
+            scratch: Vec::with_capacity(1),
         }
     }
 
@@ -362,9 +368,17 @@ impl Consumer {
     /// group (e.g. FENCED_INSTANCE_ID); after a per-partition error the other partitions go
     /// on, and the failed one waits for a [`seek`](Self::seek).
     pub async fn recv(&mut self) -> Result<ConsumerRecord, Error> {
+        // A kept buffer: no allocation per record.
+        let mut one = std::mem::take(&mut self.scratch);
         loop {
-            let mut one = self.next_records(1, None).await?;
-            if let Some(record) = one.pop() {
+            let result = self.next_records(1, None, &mut one).await;
+            let record = one.pop();
+            if let Err(err) = result {
+                self.scratch = one;
+                return Err(err);
+            }
+            if let Some(record) = record {
+                self.scratch = one;
                 return Ok(record);
             }
         }
@@ -374,8 +388,10 @@ impl Consumer {
     /// batch when none came. Cancel-safe, like [`recv`](Self::recv).
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>, Error> {
         let deadline = Instant::now() + timeout;
-        self.next_records(self.config.max_poll_records, Some(deadline))
-            .await
+        let mut out = Vec::new();
+        self.next_records(self.config.max_poll_records, Some(deadline), &mut out)
+            .await?;
+        Ok(out)
     }
 
     /// The records as a stream; it ends never, and yields errors as items (the stream goes
@@ -507,6 +523,7 @@ impl Consumer {
                 state.paused = false;
             }
         }
+        self.needs_maintenance = true;
         Ok(())
     }
 
@@ -624,6 +641,7 @@ impl Consumer {
     }
 
     fn drop_chunks(&mut self, tp: &TopicPartition) {
+        self.needs_maintenance = true;
         self.chunks.retain(|c| c.tp != *tp);
     }
 
@@ -637,6 +655,7 @@ impl Consumer {
         let topic: Arc<str> = Arc::from(tp.topic.as_str());
         self.partitions
             .insert(tp, PartitionState::new(topic, phase, epoch));
+        self.needs_maintenance = true;
         self.metadata_wanted = true;
     }
 
