@@ -7,7 +7,12 @@
 //!
 //! `producer`: producer throughput and CPU per record, ferrokafka against librdkafka's
 //! `BaseProducer` and `FutureProducer` on the same broker (see `producer.rs`).
+//!
+//! `consumer`: consumer throughput and CPU per record, ferrokafka's `poll` and `recv` against
+//! librdkafka's `BaseConsumer` and `StreamConsumer` on the same broker and data (see
+//! `consumer.rs`).
 
+mod consumer;
 mod producer;
 mod startup;
 
@@ -26,6 +31,11 @@ enum Command {
     Startup(startup::Args),
     /// Producer throughput and CPU: ferrokafka vs rdkafka.
     Producer(producer::Args),
+    /// Consumer throughput and CPU: ferrokafka vs rdkafka.
+    Consumer(consumer::Args),
+    /// One consumer run in its own process (used by `consumer`).
+    #[command(hide = true)]
+    ConsumerWorker(consumer::WorkerArgs),
     /// One producer run in its own process (used by `producer`).
     #[command(hide = true)]
     ProducerWorker(producer::WorkerArgs),
@@ -36,5 +46,7 @@ fn main() -> std::process::ExitCode {
         Command::Startup(args) => startup::run(args),
         Command::Producer(args) => producer::run(args),
         Command::ProducerWorker(args) => producer::work(args),
+        Command::Consumer(args) => consumer::run(args),
+        Command::ConsumerWorker(args) => consumer::work(args),
     }
 }

@@ -1,0 +1,597 @@
+//! `consumer`: consumer throughput and CPU cost, ferrokafka against librdkafka, in the spirit
+//! of Kafka's `kafka-consumer-perf-test`.
+//!
+//! The data is written once per record size: N keyless records spread over the partitions of
+//! one topic, in uncompressed batches of about 16 KiB (Java's `batch.size`), with raw Produce
+//! requests, on the same broker (the `mini-broker` binary started here by default, or
+//! `--bootstrap` for any broker). Then every client reads all N from the beginning of every
+//! partition, without a group (manual assignment, nothing committed), touching each value:
+//! ferrokafka's `Consumer::poll` (batches of `max.poll.records`) and `Consumer::recv` (one at
+//! a time), rdkafka's `BaseConsumer::poll` and `StreamConsumer::recv`. Every client keeps its
+//! default fetch settings.
+//!
+//! Each run is a child process of this binary (`consumer-worker`), so that the CPU time it
+//! reports is that client's alone: user + system time of the whole process (every thread)
+//! from `/proc/self/stat`. The clock and the CPU count start at the first record (connection
+//! set-up and the first fetch are not throughput) and stop at the last. Runs are interleaved
+//! across clients; the table shows medians.
+//!
+//! What not: no group membership or commits in the measured loop, no compression cases.
+
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferrokafka::consumer::TopicPartition;
+use ferrokafka::kafka_protocol::messages::produce_request::{
+    PartitionProduceData, TopicProduceData,
+};
+use ferrokafka::kafka_protocol::messages::{ProduceRequest, TopicName};
+use ferrokafka::kafka_protocol::protocol::StrBytes;
+use ferrokafka::{AutoOffsetReset, Client, ClientConfig, Consumer, ConsumerConfig, NewTopic};
+use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
+use rdkafka::config::ClientConfig as RdConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
+use rdkafka::message::Message as _;
+use rdkafka::{Offset, TopicPartitionList};
+
+/// Bytes per produced batch (Java's default `batch.size`).
+const BATCH_BYTES: usize = 16_384;
+
+const CLIENTS: &str = "ferrokafka-poll,ferrokafka-recv,rdkafka-base,rdkafka-stream";
+
+/// Options of `consumer`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A broker to use instead of starting the mini-broker binary.
+    #[arg(long)]
+    bootstrap: Option<String>,
+    /// The mini-broker binary (default: next to this executable).
+    #[arg(long)]
+    mini_broker: Option<std::path::PathBuf>,
+    /// Records per run.
+    #[arg(long, default_value_t = 1_000_000)]
+    records: usize,
+    /// Runs per client and size; the table shows the median.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Record sizes in bytes (value only; no key).
+    #[arg(long, value_delimiter = ',', default_value = "100,1024")]
+    sizes: Vec<usize>,
+    /// Partitions of the topic.
+    #[arg(long, default_value_t = 4)]
+    partitions: i32,
+    /// Clients to run.
+    #[arg(long, value_delimiter = ',', default_value = CLIENTS)]
+    clients: Vec<String>,
+}
+
+/// Options of the hidden `consumer-worker`: one client, one run.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    #[arg(long)]
+    client: String,
+    #[arg(long)]
+    bootstrap: String,
+    #[arg(long)]
+    topic: String,
+    #[arg(long)]
+    records: usize,
+    #[arg(long)]
+    partitions: i32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    /// First record to last.
+    elapsed: Duration,
+    /// CPU over the same span.
+    cpu: Duration,
+    /// Records in the span (all but the first).
+    records: usize,
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let _broker;
+    let (bootstrap, broker_name) = match &args.bootstrap {
+        Some(b) => (b.clone(), format!("broker at {b}")),
+        None => {
+            let bin = args
+                .mini_broker
+                .clone()
+                .unwrap_or_else(|| sibling("mini-broker"));
+            match MiniBrokerProcess::start(&bin) {
+                Ok(b) => {
+                    let bootstrap = b.bootstrap.clone();
+                    _broker = b;
+                    (bootstrap, "the mini-broker binary".to_owned())
+                }
+                Err(err) => {
+                    eprintln!("mini-broker: {err}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut rows = Vec::new();
+    for &size in &args.sizes {
+        let topic = format!("consumer-perf-{size}-{}", std::process::id());
+        eprintln!(
+            "writing {} records of {size} B to {topic} ...",
+            args.records
+        );
+        if let Err(err) = runtime.block_on(fill(
+            &bootstrap,
+            &topic,
+            args.partitions,
+            args.records,
+            size,
+        )) {
+            eprintln!("writing the data: {err}");
+            return ExitCode::FAILURE;
+        }
+        let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); args.clients.len()];
+        for run in 0..args.runs {
+            for (i, client) in args.clients.iter().enumerate() {
+                match worker(client, &bootstrap, &topic, args.records, args.partitions) {
+                    Ok(m) => {
+                        eprintln!(
+                            "{size} B run {run} {client}: {:.0} msgs/s",
+                            m.records as f64 / m.elapsed.as_secs_f64()
+                        );
+                        if let Some(s) = samples.get_mut(i) {
+                            s.push(m);
+                        }
+                    }
+                    Err(err) => {
+                        eprintln!("{client}: {err}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+        }
+        rows.push((size, samples));
+    }
+    print_table(&args, &broker_name, &rows);
+    ExitCode::SUCCESS
+}
+
+/// Writes `records` records of `size` bytes round-robin over the partitions, in batches of
+/// about [`BATCH_BYTES`], several partitions per Produce request.
+async fn fill(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    records: usize,
+    size: usize,
+) -> Result<(), ferrokafka::Error> {
+    let client = Client::connect(ClientConfig::new(bootstrap)?).await?;
+    for (_, result) in client
+        .create_topics(&[NewTopic::new(topic).partitions(partitions)])
+        .await?
+    {
+        result?;
+    }
+    client.metadata(&[topic]).await?;
+    let leader = client.leader_for(topic, 0).await?;
+    let value = Bytes::from(vec![b'x'; size]);
+    let per_batch = (BATCH_BYTES / (size + 20)).max(1);
+    let per_partition = records / partitions.max(1) as usize;
+    let mut left: Vec<usize> = (0..partitions)
+        .map(|p| per_partition + usize::from((p as usize) < records % partitions.max(1) as usize))
+        .collect();
+    let mut in_flight = tokio::task::JoinSet::new();
+    while left.iter().any(|n| *n > 0) {
+        let mut data = Vec::new();
+        for (p, n) in left.iter_mut().enumerate() {
+            let take = (*n).min(per_batch);
+            if take == 0 {
+                continue;
+            }
+            *n -= take;
+            let mut b = BatchBuilder::new();
+            for _ in 0..take {
+                b.push(RecordInput {
+                    timestamp: 1_700_000_000_000,
+                    key: None,
+                    value: Some(value.clone()),
+                    headers: Vec::new(),
+                })
+                .map_err(|e| ferrokafka::Error::InvalidState(e.to_string()))?;
+            }
+            let batch = b
+                .build()
+                .map_err(|e| ferrokafka::Error::InvalidState(e.to_string()))?;
+            data.push(
+                PartitionProduceData::default()
+                    .with_index(p as i32)
+                    .with_records(Some(batch)),
+            );
+        }
+        let request = ProduceRequest::default()
+            .with_acks(1)
+            .with_timeout_ms(30_000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+                .with_partition_data(data)]);
+        let client = client.clone();
+        in_flight.spawn(async move { client.send_to(leader, request).await });
+        while in_flight.len() >= 4 {
+            check_produced(in_flight.join_next().await)?;
+        }
+    }
+    while let Some(done) = in_flight.join_next().await {
+        check_produced(Some(done))?;
+    }
+    client.close().await;
+    Ok(())
+}
+
+type Produced = Result<ferrokafka::kafka_protocol::messages::ProduceResponse, ferrokafka::Error>;
+
+fn check_produced(
+    done: Option<Result<Produced, tokio::task::JoinError>>,
+) -> Result<(), ferrokafka::Error> {
+    let Some(done) = done else { return Ok(()) };
+    let response = done.map_err(|e| ferrokafka::Error::InvalidState(e.to_string()))??;
+    for t in &response.responses {
+        for p in &t.partition_responses {
+            ferrokafka::Error::check(p.error_code, None)?;
+        }
+    }
+    Ok(())
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    match (xs.get(n / 2), n.checked_sub(1).and_then(|i| xs.get(i / 2))) {
+        _ if n == 0 => f64::NAN,
+        (Some(hi), Some(lo)) if n % 2 == 0 => (hi + lo) / 2.0,
+        (Some(mid), _) => *mid,
+        _ => f64::NAN,
+    }
+}
+
+fn print_table(args: &Args, broker: &str, rows: &[(usize, Vec<Vec<Measured>>)]) {
+    println!(
+        "{} records per run over {} partitions, {} runs per client (median), {broker}; \
+         uncompressed batches of ~16 KiB; no group; CPU = user+sys of the client's own \
+         process.\n",
+        args.records, args.partitions, args.runs
+    );
+    println!(
+        "| record | client | msgs/s | MB/s | CPU s / 1M records | msgs/s vs rdkafka-base | CPU vs rdkafka-base |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for (size, samples) in rows {
+        let stats: Vec<(f64, f64)> = samples
+            .iter()
+            .map(|runs| {
+                let rate = median(
+                    runs.iter()
+                        .map(|m| m.records as f64 / m.elapsed.as_secs_f64())
+                        .collect(),
+                );
+                let cpu = median(
+                    runs.iter()
+                        .map(|m| m.cpu.as_secs_f64() * 1e6 / m.records.max(1) as f64)
+                        .collect(),
+                );
+                (rate, cpu)
+            })
+            .collect();
+        let reference = args
+            .clients
+            .iter()
+            .position(|c| c == "rdkafka-base")
+            .and_then(|i| stats.get(i).copied());
+        for (client, (rate, cpu)) in args.clients.iter().zip(&stats) {
+            let mb = rate * *size as f64 / 1e6;
+            let (vs_rate, vs_cpu) = match reference {
+                Some((r, c)) => (format!("{:.2}×", rate / r), format!("{:.2}×", cpu / c)),
+                None => ("–".into(), "–".into()),
+            };
+            println!(
+                "| {size} B | {client} | {rate:.0} | {mb:.1} | {cpu:.2} | {vs_rate} | {vs_cpu} |"
+            );
+        }
+    }
+}
+
+/// Runs one client in a child process and reads its result line.
+fn worker(
+    client: &str,
+    bootstrap: &str,
+    topic: &str,
+    records: usize,
+    partitions: i32,
+) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .args([
+            "consumer-worker",
+            "--client",
+            client,
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--records",
+            &records.to_string(),
+            "--partitions",
+            &partitions.to_string(),
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("worker exited with {}", out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| format!("no result from worker: {text}"))?;
+    let mut fields = line.split_whitespace().map(str::parse::<u64>);
+    let (Some(Ok(elapsed_ns)), Some(Ok(cpu_ticks)), Some(Ok(counted))) =
+        (fields.next(), fields.next(), fields.next())
+    else {
+        return Err(format!("bad result line: {line}"));
+    };
+    Ok(Measured {
+        elapsed: Duration::from_nanos(elapsed_ns),
+        cpu: Duration::from_millis(cpu_ticks * 10),
+        records: usize::try_from(counted).unwrap_or(0),
+    })
+}
+
+/// User + system CPU ticks (1/100 s) of this whole process, every thread.
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let get = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    get(11) + get(12)
+}
+
+/// Counts records from the first one on: clock and CPU start there.
+struct Meter {
+    target: usize,
+    seen: usize,
+    bytes: usize,
+    start: Option<(Instant, u64)>,
+}
+
+impl Meter {
+    fn new(target: usize) -> Self {
+        Meter {
+            target,
+            seen: 0,
+            bytes: 0,
+            start: None,
+        }
+    }
+
+    /// Records one value; true once the target is reached.
+    fn record(&mut self, value: Option<&[u8]>) -> bool {
+        if self.start.is_none() {
+            self.start = Some((Instant::now(), cpu_ticks()));
+        }
+        self.seen += 1;
+        // Touch the value, as an application would.
+        self.bytes += value.map_or(0, |v| {
+            v.len() + usize::from(v.first().copied().unwrap_or(0) == 0)
+        });
+        self.seen >= self.target
+    }
+
+    fn done(&self) -> Measured {
+        let (at, cpu) = self.start.unwrap_or((Instant::now(), cpu_ticks()));
+        Measured {
+            elapsed: at.elapsed(),
+            cpu: Duration::from_millis(cpu_ticks().saturating_sub(cpu) * 10),
+            records: self.seen.saturating_sub(1),
+        }
+    }
+}
+
+const READ_LIMIT: Duration = Duration::from_secs(120);
+
+pub fn work(args: WorkerArgs) -> ExitCode {
+    let result = match args.client.as_str() {
+        "ferrokafka-poll" => ferrokafka_run(&args, true),
+        "ferrokafka-recv" => ferrokafka_run(&args, false),
+        "rdkafka-base" => rdkafka_base_run(&args),
+        "rdkafka-stream" => rdkafka_stream_run(&args),
+        other => Err(format!("unknown client {other}; known: {CLIENTS}")),
+    };
+    match result {
+        Ok(m) => {
+            println!(
+                "RESULT {} {} {}",
+                m.elapsed.as_nanos(),
+                m.cpu.as_millis() / 10,
+                m.records
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{}: {err}", args.client);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let config = ConsumerConfig::builder()
+            .client(ClientConfig::new(&args.bootstrap).map_err(|e| e.to_string())?)
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut consumer = Consumer::new(config).await.map_err(|e| e.to_string())?;
+        consumer
+            .assign((0..args.partitions).map(|p| TopicPartition::new(args.topic.as_str(), p)))
+            .map_err(|e| e.to_string())?;
+        let mut meter = Meter::new(args.records);
+        let deadline = Instant::now() + READ_LIMIT;
+        'read: loop {
+            if Instant::now() > deadline {
+                return Err(format!("read {} of {} in time", meter.seen, args.records));
+            }
+            if batches {
+                let records = consumer
+                    .poll(Duration::from_secs(1))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for r in &records {
+                    if meter.record(r.value.as_deref()) {
+                        break 'read;
+                    }
+                }
+            } else {
+                let r = consumer.recv().await.map_err(|e| e.to_string())?;
+                if meter.record(r.value.as_deref()) {
+                    break;
+                }
+            }
+        }
+        let measured = meter.done();
+        consumer.close().await.map_err(|e| e.to_string())?;
+        Ok(measured)
+    })
+}
+
+fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
+    let mut c = RdConfig::new();
+    c.set("bootstrap.servers", &args.bootstrap)
+        // librdkafka wants a group id even without membership; nothing is committed.
+        .set("group.id", format!("consumer-perf-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("log_level", "3");
+    c
+}
+
+fn assignment(args: &WorkerArgs) -> Result<TopicPartitionList, String> {
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..args.partitions {
+        tpl.add_partition_offset(&args.topic, p, Offset::Beginning)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(tpl)
+}
+
+fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
+    let consumer: BaseConsumer = rdkafka_config(args).create().map_err(|e| e.to_string())?;
+    consumer
+        .assign(&assignment(args)?)
+        .map_err(|e| e.to_string())?;
+    let mut meter = Meter::new(args.records);
+    let deadline = Instant::now() + READ_LIMIT;
+    loop {
+        if Instant::now() > deadline {
+            return Err(format!("read {} of {} in time", meter.seen, args.records));
+        }
+        match consumer.poll(Duration::from_secs(1)) {
+            Some(Ok(m)) => {
+                if meter.record(m.payload()) {
+                    break;
+                }
+            }
+            Some(Err(e)) => return Err(e.to_string()),
+            None => {}
+        }
+    }
+    Ok(meter.done())
+}
+
+fn rdkafka_stream_run(args: &WorkerArgs) -> Result<Measured, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let consumer: StreamConsumer = rdkafka_config(args).create().map_err(|e| e.to_string())?;
+        consumer
+            .assign(&assignment(args)?)
+            .map_err(|e| e.to_string())?;
+        let mut meter = Meter::new(args.records);
+        loop {
+            let m = tokio::time::timeout(READ_LIMIT, consumer.recv())
+                .await
+                .map_err(|_| format!("read {} of {} in time", meter.seen, args.records))?
+                .map_err(|e| e.to_string())?;
+            if meter.record(m.payload()) {
+                break;
+            }
+        }
+        Ok(meter.done())
+    })
+}
+
+/// A binary next to this one.
+fn sibling(name: &str) -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .unwrap_or_else(|| std::path::PathBuf::from(name))
+}
+
+/// The `mini-broker` binary as a child process; stopped when dropped.
+struct MiniBrokerProcess {
+    child: std::process::Child,
+    bootstrap: String,
+}
+
+impl MiniBrokerProcess {
+    fn start(bin: &std::path::Path) -> Result<Self, String> {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(bin)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "warn",
+                // Room for the largest data set (1M records of 1 KiB over a few partitions).
+                "--retention-bytes",
+                "4294967296",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        let bootstrap = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| format!("unexpected first line {line:?}"))?
+            .to_owned();
+        Ok(MiniBrokerProcess { child, bootstrap })
+    }
+}
+
+impl Drop for MiniBrokerProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
