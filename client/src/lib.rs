@@ -4,7 +4,8 @@
 //! names), [`Client`] (bootstrap, cluster metadata, one pipelined [`Connection`] per broker,
 //! typed requests with [`Client::send_to`]) and one [`Error`] type whose
 //! [`Error::is_retriable`] decides retries everywhere. The producer and consumer are built on
-//! top of it.
+//! top of it: [`Producer`] (batching, murmur2/sticky partitioning, pipelined sends,
+//! idempotence; see [`producer`]) and the consumer.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferrokafka::Error> {
@@ -17,7 +18,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! What not (yet): TLS, SASL, the producer and consumer themselves.
+//! What not (yet): TLS, SASL, transactions.
 
 // Network input must never panic: no unwrap, expect, panic or unchecked indexing outside tests.
 #![cfg_attr(
