@@ -115,6 +115,8 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 share.coordinator.state.topic.num.partitions=1
 group.initial.rebalance.delay.ms=0
+# Tests time out transactions after a second or two; check for them often (default 10 s).
+transaction.abort.timed.out.transaction.cleanup.interval.ms=500
 ${KAFKA_EXTRA_PROPS:-}
 EOF
   # One console appender: the JVM's stdout/stderr both go to the broker log file.
