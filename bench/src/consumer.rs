@@ -509,13 +509,9 @@ fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
             return Err(format!("read {} of {} in time", meter.seen, args.records));
         }
         match consumer.poll(Duration::from_secs(1)) {
-            Some(Ok(m)) => {
-                if meter.record(m.payload()) {
-                    break;
-                }
-            }
+            Some(Ok(m)) if meter.record(m.payload()) => break,
             Some(Err(e)) => return Err(e.to_string()),
-            None => {}
+            Some(Ok(_)) | None => {}
         }
     }
     Ok(meter.done())

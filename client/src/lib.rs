@@ -53,7 +53,7 @@ pub use ferrokafka_protocol::ErrorCode;
 pub use kafka_protocol;
 pub use metadata::{Broker, Cluster, PartitionInfo, TopicInfo};
 pub use partitioner::Partitioner;
-pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, ProcessError};
 pub use producer::{
     Acks, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
 };
+pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, ProcessError};

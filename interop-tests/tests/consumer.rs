@@ -468,3 +468,28 @@ scenario!(
         });
     }
 );
+
+/// Crash test with real processes (see `ferrokafka_interop_tests::crash`): SIGKILLs at random
+/// moments never lose a record under AtLeastOnce and never process one twice under
+/// AtMostOnce. (`crash-harness` runs the same with more kills and prints the counts.)
+#[test]
+fn sigkilled_consumers_keep_their_semantics() {
+    use ferrokafka_interop_tests::crash::{run, Options};
+    for (semantics, seed) in [("at-least-once", 11), ("at-most-once", 12)] {
+        let report = run(&Options {
+            worker: env!("CARGO_BIN_EXE_crash-consumer").into(),
+            semantics: semantics.to_owned(),
+            records: 3_000,
+            kills: 15,
+            seed,
+            dir: std::env::temp_dir(),
+        })
+        .unwrap_or_else(|e| panic!("{semantics}: {e}"));
+        eprintln!("{report:?}");
+        match semantics {
+            "at-least-once" => assert_eq!(report.lost, 0, "{report:?}"),
+            _ => assert_eq!(report.duplicated, 0, "{report:?}"),
+        }
+        assert_eq!(report.processed + report.lost, report.records);
+    }
+}

@@ -119,6 +119,36 @@ impl Consumer {
         }
     }
 
+    /// Drives the consumer until a record (or an error) is ready to be handed out, without
+    /// taking it; false at `deadline`.
+    pub(super) async fn wait_ready_until(&mut self, deadline: Instant) -> Result<bool, Error> {
+        self.check_usable()?;
+        loop {
+            self.group_step()?;
+            self.auto_commit_step();
+            self.maintain();
+            if !self.errors.is_empty() || self.has_ready_record() {
+                return Ok(true);
+            }
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+            self.wait_for_progress(Some(deadline), true).await;
+        }
+    }
+
+    /// True when `take` would hand out a record (or report a chunk's error).
+    fn has_ready_record(&self) -> bool {
+        self.chunks.iter().any(|c| {
+            self.partitions.get(&c.tp).is_some_and(|s| {
+                s.epoch == c.epoch
+                    && s.phase == Phase::Ready
+                    && !s.paused
+                    && (c.records.len() > 0 || c.error.is_some())
+            })
+        })
+    }
+
     /// Waits for one thing to happen: a task's answer, a group event (`with_group`), the end
     /// of a revocation's commit, a retry becoming due, or `deadline`. Cancel-safe.
     pub(super) async fn wait_for_progress(&mut self, deadline: Option<Instant>, with_group: bool) {

@@ -394,6 +394,17 @@ impl Consumer {
         Ok(out)
     }
 
+    /// Waits up to `timeout` until a record can be handed out, without taking it: true if
+    /// the next [`recv`](Self::recv) (or `process_one`) will return at once. Rebalances and
+    /// errors are handled as in `recv` (an error makes this return true; `recv` reports it).
+    /// Cancel-safe.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<bool, Error> {
+        if let Some(group) = &self.group {
+            group.shared.mark_polled();
+        }
+        self.wait_ready_until(Instant::now() + timeout).await
+    }
+
     /// The records as a stream; it ends never, and yields errors as items (the stream goes
     /// on after them). Dropping the stream is as safe as dropping a [`recv`](Self::recv).
     pub fn stream(&mut self) -> impl Stream<Item = Result<ConsumerRecord, Error>> + '_ {

@@ -1,0 +1,272 @@
+//! Crash tests with real processes: a consumer that processes records with
+//! [`AtLeastOnce`](ferrokafka::AtLeastOnce) or [`AtMostOnce`](ferrokafka::AtMostOnce) is
+//! killed with SIGKILL at random moments, again and again, and restarted; afterwards we count
+//! what was lost and what was processed twice.
+//!
+//! What: [`run`] starts an in-process mini-broker, writes `records` records over three
+//! partitions, then starts the worker (`crash-consumer`, `worker.rs`) as a child process,
+//! kills it after a random 20–400 ms (so the kill lands anywhere: mid-join, mid-fetch,
+//! between the handler's side effect and the commit), `kills` times, and finally lets one
+//! run finish. "Processing" a record is appending `partition offset` to a file with one
+//! `write` call, which a SIGKILL cannot tear: the file is the ground truth of what was
+//! processed. The worker is a static member (`group.instance.id`), so each restart takes the
+//! dead process's place without waiting for its session to time out.
+//!
+//! Expected: AtLeastOnce loses nothing (duplicates allowed), AtMostOnce duplicates nothing
+//! (losses allowed). `crash-harness` prints the counts; `tests/consumer.rs` asserts them.
+//!
+//! What not: no broker crashes (the broker is the test's own, in memory), no power loss
+//! (the file is not fsynced; a killed process loses nothing the kernel already has).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferrokafka_mini_broker::MiniBroker;
+
+/// The partitions of the crash topic.
+pub const PARTITIONS: i32 = 3;
+
+/// What one crash run found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// `at-least-once` or `at-most-once`.
+    pub semantics: String,
+    /// Records written.
+    pub records: usize,
+    /// Worker processes killed with SIGKILL.
+    pub kills: usize,
+    /// Kills that landed before the worker had processed anything in that run.
+    pub early_kills: usize,
+    /// Distinct records processed.
+    pub processed: usize,
+    /// Records never processed.
+    pub lost: usize,
+    /// Extra processings (a record processed three times counts two).
+    pub duplicated: usize,
+}
+
+/// Options of one crash run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The `crash-consumer` binary.
+    pub worker: PathBuf,
+    /// `at-least-once` or `at-most-once`.
+    pub semantics: String,
+    pub records: usize,
+    pub kills: usize,
+    /// Seed for the kill delays, for reproducible runs.
+    pub seed: u64,
+    /// Where the processed-records file goes.
+    pub dir: PathBuf,
+}
+
+/// A small xorshift generator: reproducible delays without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo).max(1)
+    }
+}
+
+/// Runs the crash test; see the module docs.
+pub fn run(options: &Options) -> Result<Report, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let broker = runtime
+        .block_on(
+            MiniBroker::builder()
+                .group_min_session_timeout(Duration::from_millis(100))
+                .start(),
+        )
+        .map_err(|e| format!("mini-broker: {e}"))?;
+    let bootstrap = broker.bootstrap();
+    let topic = "crash";
+    runtime.block_on(fill(&bootstrap, topic, options.records))?;
+    let out = options.dir.join(format!(
+        "processed-{}-{}.txt",
+        options.semantics, options.seed
+    ));
+    let _ = std::fs::remove_file(&out);
+    let group = format!("crash-{}", options.semantics);
+    let mut rng = Rng(options.seed | 1);
+    let mut early_kills = 0;
+    for _ in 0..options.kills {
+        let before = lines(&out);
+        let mut child = spawn(options, &bootstrap, topic, &group, &out, None)?;
+        let delay = Duration::from_millis(rng.between(20, 400));
+        std::thread::sleep(delay);
+        // SIGKILL: no destructor, no LeaveGroup, no last commit.
+        child.kill().map_err(|e| e.to_string())?;
+        let _ = child.wait();
+        if lines(&out) == before {
+            early_kills += 1;
+        }
+    }
+    // The last run goes until the topic is drained.
+    let mut last = spawn(options, &bootstrap, topic, &group, &out, Some(1_500))?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = last.try_wait().map_err(|e| e.to_string())? {
+            if !status.success() {
+                return Err(format!("the final worker exited with {status}"));
+            }
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = last.kill();
+            return Err("the final worker did not drain the topic in time".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    runtime.block_on(broker.shutdown());
+    let mut counts: BTreeMap<(i32, i64), usize> = BTreeMap::new();
+    for line in std::fs::read_to_string(&out)
+        .map_err(|e| e.to_string())?
+        .lines()
+    {
+        let mut f = line.split_whitespace().map(str::parse::<i64>);
+        match (f.next(), f.next()) {
+            (Some(Ok(p)), Some(Ok(o))) => {
+                *counts
+                    .entry((i32::try_from(p).unwrap_or(-1), o))
+                    .or_default() += 1;
+            }
+            _ => return Err(format!("torn line in {}: {line:?}", out.display())),
+        }
+    }
+    let expected = expected(options.records);
+    let seen: BTreeSet<(i32, i64)> = counts.keys().copied().collect();
+    if let Some(extra) = seen.difference(&expected).next() {
+        return Err(format!(
+            "processed a record that was never written: {extra:?}"
+        ));
+    }
+    Ok(Report {
+        semantics: options.semantics.clone(),
+        records: options.records,
+        kills: options.kills,
+        early_kills,
+        processed: seen.len(),
+        lost: expected.difference(&seen).count(),
+        duplicated: counts.values().map(|n| n - 1).sum(),
+    })
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |s| s.lines().count())
+}
+
+fn spawn(
+    options: &Options,
+    bootstrap: &str,
+    topic: &str,
+    group: &str,
+    out: &Path,
+    until_idle_ms: Option<u64>,
+) -> Result<Child, String> {
+    let mut cmd = Command::new(&options.worker);
+    cmd.args(["--bootstrap", bootstrap, "--topic", topic, "--group", group])
+        .args(["--semantics", &options.semantics])
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(ms) = until_idle_ms {
+        cmd.args(["--until-idle-ms", &ms.to_string()]);
+    }
+    cmd.spawn()
+        .map_err(|e| format!("spawn {}: {e}", options.worker.display()))
+}
+
+/// Records `(partition, offset)` written by [`fill`]: round-robin over the partitions.
+fn expected(records: usize) -> BTreeSet<(i32, i64)> {
+    (0..records)
+        .map(|i| {
+            let p = i32::try_from(i % PARTITIONS as usize).unwrap_or(0);
+            (p, (i / PARTITIONS as usize) as i64)
+        })
+        .collect()
+}
+
+async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String> {
+    use bytes::Bytes;
+    use ferrokafka::kafka_protocol::messages::produce_request::{
+        PartitionProduceData, TopicProduceData,
+    };
+    use ferrokafka::kafka_protocol::messages::{ProduceRequest, TopicName};
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+    use ferrokafka::{Client, ClientConfig, NewTopic};
+    use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
+
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let client = Client::connect(ClientConfig::new(bootstrap).map_err(|e| err(&e))?)
+        .await
+        .map_err(|e| err(&e))?;
+    for (_, result) in client
+        .create_topics(&[NewTopic::new(topic).partitions(PARTITIONS)])
+        .await
+        .map_err(|e| err(&e))?
+    {
+        result.map_err(|e| err(&e))?;
+    }
+    client.metadata(&[topic]).await.map_err(|e| err(&e))?;
+    let leader = client.leader_for(topic, 0).await.map_err(|e| err(&e))?;
+    let per_partition: Vec<Vec<usize>> = (0..PARTITIONS as usize)
+        .map(|p| (p..records).step_by(PARTITIONS as usize).collect())
+        .collect();
+    for round in 0.. {
+        let mut data = Vec::new();
+        for (p, ids) in per_partition.iter().enumerate() {
+            let chunk: Vec<&usize> = ids.iter().skip(round * 100).take(100).collect();
+            if chunk.is_empty() {
+                continue;
+            }
+            let mut b = BatchBuilder::new();
+            for id in chunk {
+                b.push(RecordInput {
+                    timestamp: 0,
+                    key: None,
+                    value: Some(Bytes::from(format!("record-{id}"))),
+                    headers: Vec::new(),
+                })
+                .map_err(|e| err(&e))?;
+            }
+            data.push(
+                PartitionProduceData::default()
+                    .with_index(i32::try_from(p).unwrap_or(0))
+                    .with_records(Some(b.build().map_err(|e| err(&e))?)),
+            );
+        }
+        if data.is_empty() {
+            break;
+        }
+        let response = client
+            .send_to(
+                leader,
+                ProduceRequest::default()
+                    .with_acks(-1)
+                    .with_timeout_ms(10_000)
+                    .with_topic_data(vec![TopicProduceData::default()
+                        .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+                        .with_partition_data(data)]),
+            )
+            .await
+            .map_err(|e| err(&e))?;
+        for t in &response.responses {
+            for p in &t.partition_responses {
+                ferrokafka::Error::check(p.error_code, None).map_err(|e| err(&e))?;
+            }
+        }
+    }
+    client.close().await;
+    Ok(())
+}
