@@ -475,3 +475,51 @@ async fn config_mistakes_fail_early() {
     c.close().await.unwrap();
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_recreated_topic_is_found_again_through_metadata() {
+    use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+    use kafka_protocol::messages::{DeleteTopicsRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+
+    let broker = broker(1).await;
+    let client = client(&broker.bootstrap()).await;
+    create_topic(&client, "phoenix", 1).await;
+    produce_values(&client, "phoenix", 0, &values("old", 5), 5).await;
+    let mut c = Consumer::new(
+        config(&broker.bootstrap())
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.assign([tp("phoenix", 0)]).unwrap();
+    assert_eq!(recv_n(&mut c, 5).await[4].offset, 4);
+    let old_id = c.client().cluster().topics["phoenix"].id;
+
+    // Deleted and created again: a new topic id (Fetch v13+ asks by id) and an empty log.
+    let conn = client.connection(1).await.unwrap();
+    let name = TopicName(StrBytes::from_static_str("phoenix"));
+    conn.send_with(|v| {
+        let mut req = DeleteTopicsRequest::default().with_timeout_ms(5_000);
+        if v >= 6 {
+            req.topics = vec![DeleteTopicState::default().with_name(Some(name.clone()))];
+        } else {
+            req.topic_names = vec![name.clone()];
+        }
+        req
+    })
+    .await
+    .unwrap();
+    create_topic(&client, "phoenix", 1).await;
+    produce_values(&client, "phoenix", 0, &values("new", 3), 3).await;
+
+    // The fetch fails (unknown topic id, or out of range), metadata is refreshed, and the
+    // position is reset per auto.offset.reset.
+    let got = recv_n(&mut c, 3).await;
+    assert_eq!(got.iter().map(value).collect::<Vec<_>>(), values("new", 3));
+    assert_ne!(c.client().cluster().topics["phoenix"].id, old_id);
+    c.close().await.unwrap();
+    broker.shutdown().await;
+}

@@ -209,6 +209,79 @@ mod tests {
     use kafka_protocol::messages::ApiKey;
     use kafka_protocol::protocol::Encodable;
 
+    fn target(topic: &str, id: uuid::Uuid, partition: i32, offset: i64) -> Target {
+        Target {
+            tp: TopicPartition::new(topic, partition),
+            topic: Arc::from(topic),
+            topic_id: id,
+            offset,
+            leader_epoch: -1,
+            epoch: 7,
+        }
+    }
+
+    fn settings() -> FetchSettings {
+        FetchSettings {
+            max_wait_ms: 0,
+            min_bytes: 1,
+            max_bytes: 1 << 20,
+            partition_max_bytes: 1 << 20,
+            isolation_level: 0,
+            check_crcs: true,
+        }
+    }
+
+    #[test]
+    fn answers_are_matched_by_name_or_by_id_and_the_rest_ignored() {
+        use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+        use kafka_protocol::messages::FetchResponse;
+        let id = uuid::Uuid::new_v4();
+        let targets = vec![
+            target("a", id, 0, 5),
+            target("a", id, 1, 0),
+            target("b", id, 0, 0),
+        ];
+        let partition = |p: i32, code: i16| {
+            PartitionData::default()
+                .with_partition_index(p)
+                .with_error_code(code)
+                .with_high_watermark(9)
+        };
+        // v12 style: by name. An unasked partition, a duplicate and an unknown topic are
+        // ignored; "b" is not answered at all.
+        let by_name = FetchResponse::default().with_responses(vec![
+            FetchableTopicResponse::default()
+                .with_topic(TopicName(StrBytes::from_static_str("a")))
+                .with_partitions(vec![
+                    partition(0, 0),
+                    partition(0, 6),
+                    partition(1, 1),
+                    partition(9, 0),
+                ]),
+            FetchableTopicResponse::default()
+                .with_topic(TopicName(StrBytes::from_static_str("zzz")))
+                .with_partitions(vec![partition(0, 0)]),
+        ]);
+        let out = read(settings(), targets.clone(), by_name);
+        assert_eq!(out.len(), 3);
+        assert!(
+            matches!(&out[0].1, Outcome::Data { high_watermark: 9, decoded, .. } if decoded.next_offset == 5)
+        );
+        assert!(matches!(
+            out[1].1,
+            Outcome::Failed(ErrorCode::OFFSET_OUT_OF_RANGE)
+        ));
+        assert!(matches!(out[2].1, Outcome::Unanswered));
+        // v13 style: by id, names empty.
+        let by_id = FetchResponse::default()
+            .with_responses(vec![FetchableTopicResponse::default()
+                .with_topic_id(id)
+                .with_partitions(vec![partition(1, 0)])]);
+        let out = read(settings(), targets, by_id);
+        assert!(matches!(out[0].1, Outcome::Unanswered));
+        assert!(matches!(out[1].1, Outcome::Data { .. }));
+    }
+
     #[test]
     fn request_encodes_at_every_version_we_speak() {
         let settings = FetchSettings {
