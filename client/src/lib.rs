@@ -5,7 +5,8 @@
 //! typed requests with [`Client::send_to`]) and one [`Error`] type whose
 //! [`Error::is_retriable`] decides retries everywhere. The producer and consumer are built on
 //! top of it: [`Producer`] (batching, murmur2/sticky partitioning, pipelined sends,
-//! idempotence; see [`producer`]) and the consumer.
+//! idempotence; see [`producer`]) and [`Consumer`] (assignment or group membership, pipelined
+//! fetching, commits; see [`consumer`]), with delivery semantics as types in [`semantics`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferrokafka::Error> {

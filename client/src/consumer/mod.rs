@@ -20,6 +20,29 @@
 //! record: a record leaves the consumer (and the position moves past it) only in the same
 //! synchronous step that returns it.
 //!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use ferrokafka::{AtLeastOnce, Consumer, ConsumerConfig};
+//!
+//! let config = ConsumerConfig::builder()
+//!     .bootstrap_servers(["localhost:9092"])
+//!     .set("group.id", "billing")?
+//!     .set("enable.auto.commit", "false")?
+//!     .set("auto.offset.reset", "earliest")?
+//!     .build()?;
+//! let mut consumer = Consumer::new(config).await?;
+//! consumer.subscribe(["invoices"])?;
+//! // One record at a time; each committed once the handler succeeded.
+//! consumer
+//!     .process(AtLeastOnce, |record| async move {
+//!         println!("{}@{}: {:?}", record.partition, record.offset, record.value);
+//!         Ok::<_, std::io::Error>(())
+//!     })
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
 //! What not: pattern subscriptions, the KIP-848 group protocol, fetch sessions, rack-aware
 //! fetching, interceptors, deserializers (records are bytes), `offsetsForTimes`.
 
