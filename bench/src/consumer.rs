@@ -268,24 +268,26 @@ fn print_table(args: &Args, broker: &str, rows: &[(usize, Vec<Vec<Measured>>)]) 
         args.records, args.partitions, args.runs
     );
     println!(
-        "| record | client | msgs/s | MB/s | CPU s / 1M records | msgs/s vs rdkafka-base | CPU vs rdkafka-base |"
+        "| record | client | msgs/s, median (min–max) | MB/s | CPU s / 1M records | msgs/s vs rdkafka-base | CPU vs rdkafka-base |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|");
     for (size, samples) in rows {
-        let stats: Vec<(f64, f64)> = samples
+        let stats: Vec<(f64, f64, f64, f64)> = samples
             .iter()
             .map(|runs| {
-                let rate = median(
-                    runs.iter()
-                        .map(|m| m.records as f64 / m.elapsed.as_secs_f64())
-                        .collect(),
-                );
+                let rates: Vec<f64> = runs
+                    .iter()
+                    .map(|m| m.records as f64 / m.elapsed.as_secs_f64())
+                    .collect();
+                let lo = rates.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = rates.iter().copied().fold(0.0, f64::max);
+                let rate = median(rates);
                 let cpu = median(
                     runs.iter()
                         .map(|m| m.cpu.as_secs_f64() * 1e6 / m.records.max(1) as f64)
                         .collect(),
                 );
-                (rate, cpu)
+                (rate, lo, hi, cpu)
             })
             .collect();
         let reference = args
@@ -293,14 +295,17 @@ fn print_table(args: &Args, broker: &str, rows: &[(usize, Vec<Vec<Measured>>)]) 
             .iter()
             .position(|c| c == "rdkafka-base")
             .and_then(|i| stats.get(i).copied());
-        for (client, (rate, cpu)) in args.clients.iter().zip(&stats) {
+        for (client, (rate, lo, hi, cpu)) in args.clients.iter().zip(&stats) {
             let mb = rate * *size as f64 / 1e6;
             let (vs_rate, vs_cpu) = match reference {
-                Some((r, c)) => (format!("{:.2}×", rate / r), format!("{:.2}×", cpu / c)),
+                Some((r, _, _, c)) => (format!("{:.2}×", rate / r), format!("{:.2}×", cpu / c)),
                 None => ("–".into(), "–".into()),
             };
             println!(
-                "| {size} B | {client} | {rate:.0} | {mb:.1} | {cpu:.2} | {vs_rate} | {vs_cpu} |"
+                "| {size} B | {client} | {:.2} M ({:.2}–{:.2}) | {mb:.0} | {cpu:.2} | {vs_rate} | {vs_cpu} |",
+                rate / 1e6,
+                lo / 1e6,
+                hi / 1e6
             );
         }
     }

@@ -24,6 +24,13 @@ use super::state::{Chunk, Phase};
 use super::{Consumer, Event, Mode, Revoking};
 use crate::error::Error;
 
+/// Fetches in flight to one broker at a time. Two measured no faster on the 2-core machine
+/// (a broker answers one connection's requests in order anyway), and buffer more.
+const FETCHES_PER_BROKER: usize = 1;
+/// Chunks (one fetch's answer for a partition) buffered per partition before it is fetched
+/// again: the next one is on its way while the application works through the current one.
+const BUFFERED_CHUNKS: usize = 2;
+
 /// Longest wait between metadata refreshes while a partition has no known leader.
 const MAX_METADATA_BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -254,7 +261,12 @@ impl Consumer {
     }
 
     fn apply_fetch(&mut self, fetched: fetcher::Fetched) {
-        self.nodes_in_flight.remove(&fetched.node);
+        if let Some(n) = self.nodes_in_flight.get_mut(&fetched.node) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.nodes_in_flight.remove(&fetched.node);
+            }
+        }
         let now = Instant::now();
         let backoff = self.config.retry_backoff;
         match fetched.result {
@@ -622,13 +634,11 @@ impl Consumer {
         let mut per_node: BTreeMap<i32, Vec<Target>> = BTreeMap::new();
         let mut unknown_leader = false;
         for (tp, state) in &mut self.partitions {
-            // One chunk waiting and one in flight at most: the next is on its way while the
-            // application works through the current one.
             if state.phase != Phase::Ready
                 || state.paused
                 || state.in_flight
                 || state.stop_fetching
-                || state.buffered > 1
+                || state.buffered >= BUFFERED_CHUNKS
                 || !state.due(now)
             {
                 continue;
@@ -637,7 +647,7 @@ impl Consumer {
                 unknown_leader = true;
                 continue;
             };
-            if self.nodes_in_flight.contains(&leader) {
+            if self.nodes_in_flight.get(&leader).copied().unwrap_or(0) >= FETCHES_PER_BROKER {
                 continue;
             }
             let info = cluster.topics.get(&tp.topic);
@@ -659,7 +669,7 @@ impl Consumer {
             self.metadata_wanted = true;
         }
         for (node, targets) in per_node {
-            self.nodes_in_flight.insert(node);
+            *self.nodes_in_flight.entry(node).or_default() += 1;
             fetcher::spawn(
                 self.client.clone(),
                 settings,

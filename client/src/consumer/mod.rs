@@ -137,7 +137,8 @@ pub struct Consumer {
     mode: Mode,
     partitions: BTreeMap<TopicPartition, PartitionState>,
     chunks: VecDeque<Chunk>,
-    nodes_in_flight: BTreeSet<i32>,
+    /// Fetches in flight per broker.
+    nodes_in_flight: BTreeMap<i32, usize>,
     next_epoch: u64,
     events_tx: mpsc::UnboundedSender<Event>,
     events_rx: mpsc::UnboundedReceiver<Event>,
@@ -206,7 +207,7 @@ impl Consumer {
             mode: Mode::None,
             partitions: BTreeMap::new(),
             chunks: VecDeque::new(),
-            nodes_in_flight: BTreeSet::new(),
+            nodes_in_flight: BTreeMap::new(),
             next_epoch: 0,
             events_tx,
             events_rx,
