@@ -19,7 +19,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! What not (yet): TLS, SASL, transactions.
+//! Transactions: [`TransactionalProducer`] (see [`transaction`]), `read_committed` consumers,
+//! and exactly-once consume-transform-produce in [`semantics`].
+//!
+//! What not (yet): TLS, SASL.
 
 // Network input must never panic: no unwrap, expect, panic or unchecked indexing outside tests.
 #![cfg_attr(
@@ -41,6 +44,7 @@ pub mod metadata;
 pub mod partitioner;
 pub mod producer;
 pub mod semantics;
+pub mod transaction;
 
 pub use client::{Client, NewTopic};
 pub use config::{ClientConfig, ClientConfigBuilder};
@@ -58,3 +62,4 @@ pub use producer::{
     Acks, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
 };
 pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, ProcessError};
+pub use transaction::{Transaction, TransactionalProducer, TxnError};

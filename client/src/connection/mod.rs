@@ -114,6 +114,20 @@ impl Connection {
         self.decode::<R::Response>(api, response)
     }
 
+    /// Like [`Connection::send_with`], at no higher version than `max`: for APIs whose newer
+    /// versions are a different request (AddPartitionsToTxn v4+ is the brokers' batched form).
+    pub async fn send_capped<R, F>(&self, max: i16, build: F) -> Result<R::Response, Error>
+    where
+        R: Request,
+        F: FnOnce(i16) -> R,
+    {
+        let (api, version) = self.pick::<R>()?;
+        let version = version.min(max);
+        let frame = self.pipeline.encode(api, version, &build(version))?;
+        let response = self.pipeline.round_trip(api, version, frame).await?;
+        self.decode::<R::Response>(api, response)
+    }
+
     /// Sends a request that the broker does not answer (Produce with `acks=0`); resolves once
     /// the frame is flushed to the socket, bounded by `request.timeout.ms`.
     ///

@@ -15,7 +15,10 @@
 //! `delivery.timeout.ms` left at its default is raised to `linger.ms + request.timeout.ms`
 //! (set explicitly below that, it is an error).
 //!
-//! What not: transactions (`transactional.id`), `max.request.size` per-topic overrides,
+//! `transactional.id` and `transaction.timeout.ms` are read here and used by
+//! [`crate::TransactionalProducer`] (a plain [`crate::Producer`] ignores them).
+//!
+//! What not: `max.request.size` per-topic overrides,
 //! compression levels, custom partitioner classes.
 
 use std::time::Duration;
@@ -113,6 +116,12 @@ pub struct ProducerConfig {
     /// `auto.create.topics.enable` must also allow it). Java: `allow.auto.create.topics`,
     /// default true.
     pub allow_auto_create_topics: bool,
+    /// The transactional id (KIP-98): only for [`crate::TransactionalProducer`], which it
+    /// makes transactional and idempotent (acks=all). Java: `transactional.id`, default none.
+    pub transactional_id: Option<String>,
+    /// Longest a transaction may stay open before the coordinator aborts it. Java:
+    /// `transaction.timeout.ms`, default 60 s.
+    pub transaction_timeout: Duration,
 }
 
 impl Default for ProducerConfig {
@@ -133,6 +142,8 @@ impl Default for ProducerConfig {
             max_request_size: 1_048_576,
             partitioner: Partitioner::Default,
             allow_auto_create_topics: true,
+            transactional_id: None,
+            transaction_timeout: Duration::from_millis(60_000),
         }
     }
 }
@@ -161,6 +172,8 @@ pub const KEYS: &[&str] = &[
     "partitioner.class",
     "partitioner.ignore.keys",
     "allow.auto.create.topics",
+    "transactional.id",
+    "transaction.timeout.ms",
 ];
 
 const DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_millis(120_000);
@@ -235,6 +248,10 @@ impl ProducerConfig {
                 }
             }
             "allow.auto.create.topics" => self.allow_auto_create_topics = parse_bool(key, v)?,
+            "transactional.id" => {
+                self.transactional_id = (!v.is_empty()).then(|| v.to_owned());
+            }
+            "transaction.timeout.ms" => self.transaction_timeout = parse_ms(key, v, 1)?,
             _ => {
                 self.client.set(key, value)?;
             }
@@ -266,6 +283,22 @@ impl ProducerConfig {
     /// Checks the settings as a whole; the error names the offending key.
     pub fn validate(&self) -> Result<(), Error> {
         self.client.validate()?;
+        if self.transactional_id.is_some() {
+            if self.enable_idempotence == Some(false) {
+                return Err(Error::invalid_config(
+                    "enable.idempotence",
+                    false,
+                    "a transactional.id needs idempotence",
+                ));
+            }
+            if self.acks != Acks::All {
+                return Err(Error::invalid_config(
+                    "acks",
+                    self.acks.as_i16(),
+                    "must be all (-1) with a transactional.id",
+                ));
+            }
+        }
         if self.enable_idempotence == Some(true) {
             if self.acks != Acks::All {
                 return Err(Error::invalid_config(
@@ -359,6 +392,18 @@ impl ProducerConfigBuilder {
     }
 
     /// `acks`.
+    /// Sets `transactional.id` (for [`crate::TransactionalProducer`]).
+    pub fn transactional_id(mut self, id: impl Into<String>) -> Self {
+        self.config.transactional_id = Some(id.into());
+        self
+    }
+
+    /// Sets `transaction.timeout.ms`.
+    pub fn transaction_timeout(mut self, timeout: Duration) -> Self {
+        self.config.transaction_timeout = timeout;
+        self
+    }
+
     pub fn acks(mut self, acks: Acks) -> Self {
         self.config.acks = acks;
         self
