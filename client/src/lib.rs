@@ -61,5 +61,5 @@ pub use partitioner::Partitioner;
 pub use producer::{
     Acks, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
 };
-pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, ProcessError};
+pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, ExactlyOnce, ProcessError};
 pub use transaction::{Transaction, TransactionalProducer, TxnError};

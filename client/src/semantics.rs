@@ -22,11 +22,23 @@
 //! correct, not fast. For throughput, process a `poll` batch and commit it with
 //! [`Consumer::commit_offsets`] (the duplicate or loss window is then the batch).
 //!
-//! **Exactly once is not implemented.** It needs the transactional producer (not written
-//! yet): the handler's output and the consumed offsets committed in one transaction
-//! (`sendOffsetsToTransaction` with [`Consumer::group_metadata`]), read downstream with
-//! `isolation.level=read_committed`. [`Semantics`] is sealed here so the transactions work
-//! can add `ExactlyOnce` as its implementor; nothing in this crate pretends to offer it.
+//! **Exactly once** ([`ExactlyOnce`], with [`Consumer::process_exactly_once`]) is for
+//! consume-transform-produce: the application's transform turns each input record into
+//! output records, and per `poll` batch the library runs one transaction of a
+//! [`TransactionalProducer`]: begin, send the outputs, add the consumed offsets
+//! (`sendOffsetsToTransaction` with [`Consumer::group_metadata`]), commit. Outputs and input
+//! offsets become visible together or not at all, so a `read_committed` reader of the output
+//! sees each input's outputs exactly once, whatever crashes happen. On any error the
+//! transaction is aborted and the consumer rewinds to the batch's first offsets (the last
+//! committed ones), so the batch comes again.
+//!
+//! **Where exactly-once stops**: it covers what is written to Kafka in the transaction and
+//! the consumed offsets, nothing else. Side effects of the transform outside Kafka (a
+//! database write, an HTTP call, a log line) run again when a batch is retried or a process
+//! restarts: they are at-least-once, unless the application stores the consumed offsets
+//! together with its results (in the same database transaction) and seeks to them on start.
+//! Downstream readers must use `isolation.level=read_committed`; `read_uncommitted` readers
+//! also see the outputs of aborted attempts.
 //!
 //! Rebalances cannot come between a handler and its commit: revocations are only acted on
 //! inside `recv`, which `process_one` calls before the handler. A member that lost its
@@ -36,8 +48,13 @@
 
 use std::future::Future;
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use crate::consumer::{Consumer, ConsumerRecord, TopicPartition};
 use crate::error::Error;
+use crate::producer::ProducerRecord;
+use crate::transaction::{TransactionalProducer, TxnError};
 use crate::ErrorCode;
 
 mod sealed {
@@ -103,6 +120,10 @@ pub enum ProcessError<E> {
     /// The consumer failed (fetching, committing, or the group).
     #[error(transparent)]
     Consumer(#[from] Error),
+    /// The transaction failed ([`ExactlyOnce`]); it was aborted and the batch will come
+    /// again, unless the error is fatal (the producer was fenced, for instance).
+    #[error(transparent)]
+    Transaction(#[from] TxnError),
 }
 
 /// Commit errors that mean the group moved on: the record will be re-read by its new owner.
@@ -248,5 +269,163 @@ impl Consumer {
             }
         }
         Ok((tp, offset))
+    }
+}
+
+/// Consume-transform-produce in transactions: see the module docs and
+/// [`Consumer::process_exactly_once`].
+#[derive(Debug)]
+pub struct ExactlyOnce<'p> {
+    /// The producer that writes the outputs; initialized (`init_transactions`) or not.
+    pub producer: &'p mut TransactionalProducer,
+    /// How long each `poll` waits for a batch (default 100 ms).
+    pub poll_timeout: Duration,
+}
+
+impl<'p> ExactlyOnce<'p> {
+    /// Exactly-once with `producer` and the default poll timeout.
+    pub fn new(producer: &'p mut TransactionalProducer) -> Self {
+        ExactlyOnce {
+            producer,
+            poll_timeout: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Seeks the consumer back to a batch's first offsets unless disarmed: a failed or dropped
+/// exactly-once batch comes again (its transaction is aborted).
+struct Rewind<'a> {
+    consumer: &'a mut Consumer,
+    to: BTreeMap<TopicPartition, i64>,
+    armed: bool,
+}
+
+impl Drop for Rewind<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            for (tp, offset) in &self.to {
+                // Not assigned any more: the new owner reads from the committed offset.
+                let _ = self.consumer.seek(tp, *offset);
+            }
+        }
+    }
+}
+
+impl Consumer {
+    /// Runs [`process_exactly_once_batch`](Self::process_exactly_once_batch) for ever: until
+    /// the transform fails, or the consumer or the producer fails. After an error the batch
+    /// was aborted and rewound; calling again retries it (unless the producer is fenced:
+    /// [`TxnError::is_fatal`]).
+    pub async fn process_exactly_once<F, Fut, E>(
+        &mut self,
+        mut semantics: ExactlyOnce<'_>,
+        mut transform: F,
+    ) -> Result<(), ProcessError<E>>
+    where
+        F: FnMut(ConsumerRecord) -> Fut,
+        Fut: Future<Output = Result<Vec<ProducerRecord>, E>>,
+    {
+        loop {
+            self.process_exactly_once_batch(&mut semantics, &mut transform)
+                .await?;
+        }
+    }
+
+    /// One `poll` batch in one transaction: transform every record, send the outputs and the
+    /// batch's offsets, commit. Returns how many input records were committed (0 when the
+    /// poll came back empty). On any error the transaction is aborted and the consumer seeks
+    /// back to the batch's first offsets, so the same records come again.
+    ///
+    /// Needs a `group.id` and `enable.auto.commit=false`. Rebalances happen only inside
+    /// `poll`, before the transaction begins, so no transaction is open while partitions are
+    /// revoked; a member that lost its partitions during the batch (session timeout) has its
+    /// offsets refused by the coordinator (KIP-447 generation check), which aborts the batch.
+    ///
+    /// Cancel-safe in the exactly-once sense: dropped, the transaction is aborted (see
+    /// [`crate::Transaction`]) and the consumer rewound.
+    pub async fn process_exactly_once_batch<F, Fut, E>(
+        &mut self,
+        semantics: &mut ExactlyOnce<'_>,
+        mut transform: F,
+    ) -> Result<usize, ProcessError<E>>
+    where
+        F: FnMut(ConsumerRecord) -> Fut,
+        Fut: Future<Output = Result<Vec<ProducerRecord>, E>>,
+    {
+        if self.config().group_id.is_none() {
+            return Err(Error::invalid_config(
+                "group.id",
+                "",
+                "ExactlyOnce commits offsets in transactions, which needs a group.id",
+            )
+            .into());
+        }
+        if self.config().auto_commit() {
+            return Err(Error::invalid_config(
+                "enable.auto.commit",
+                true,
+                "ExactlyOnce commits offsets in its transactions; set enable.auto.commit=false",
+            )
+            .into());
+        }
+        if semantics.producer.producer_id_and_epoch().is_none() {
+            semantics.producer.init_transactions().await?;
+        }
+        let records = self.poll(semantics.poll_timeout).await?;
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let Some(group) = self.group_metadata() else {
+            return Err(Error::InvalidState("ExactlyOnce needs a group".into()).into());
+        };
+        let mut first: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        let mut next: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        for r in &records {
+            let tp = r.topic_partition();
+            first.entry(tp.clone()).or_insert(r.offset);
+            let n = next.entry(tp).or_insert(r.offset);
+            *n = (*n).max(r.offset.saturating_add(1));
+        }
+        let count = records.len();
+        let mut rewind = Rewind {
+            consumer: self,
+            to: first,
+            armed: true,
+        };
+        let mut txn = semantics.producer.begin().await?;
+        for record in records {
+            let (tp, offset) = (record.topic_partition(), record.offset);
+            let outputs = match transform(record).await {
+                Ok(outputs) => outputs,
+                Err(error) => {
+                    let _ = txn.abort().await;
+                    return Err(ProcessError::Handler {
+                        topic: tp.topic,
+                        partition: tp.partition,
+                        offset,
+                        error,
+                    });
+                }
+            };
+            for out in outputs {
+                if let Err(err) = txn.send(out).await {
+                    if !err.is_fatal() {
+                        let _ = txn.abort().await;
+                    }
+                    return Err(err.into());
+                }
+            }
+        }
+        if let Err(err) = txn.send_offsets(next, &group).await {
+            if !err.is_fatal() {
+                let _ = txn.abort().await;
+            }
+            return Err(err.into());
+        }
+        // A failed commit aborts by itself.
+        txn.commit().await?;
+        rewind.armed = false;
+        drop(rewind);
+        Ok(count)
     }
 }
