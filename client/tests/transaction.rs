@@ -1,0 +1,327 @@
+//! Transactions against the in-process mini-broker: what `read_committed` and
+//! `read_uncommitted` readers see after commits and aborts, interleaved transactions on one
+//! partition, zombie fencing, the coordinator's timeout, transactional offsets, and the
+//! `ExactlyOnce` consume-transform-produce loop (with a failing transform rewinding).
+
+mod consumer_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use consumer_support::{broker, client, config, create_topic, DEADLINE};
+use ferrokafka::consumer::TopicPartition;
+use ferrokafka::{
+    AutoOffsetReset, Consumer, ExactlyOnce, IsolationLevel, Producer, ProducerConfig,
+    ProducerRecord, TransactionalProducer, TxnError,
+};
+use ferrokafka_mini_broker::MiniBroker;
+use tokio::time::Instant;
+
+/// A transactional producer whose every `send` goes out at once (`batch.size=0`).
+async fn txn_producer(bootstrap: &str, id: &str, timeout_ms: u64) -> TransactionalProducer {
+    let mut c = ProducerConfig::new(bootstrap).unwrap();
+    c.set("transactional.id", id).unwrap();
+    c.set("batch.size", "0").unwrap();
+    c.set("retry.backoff.ms", "20").unwrap();
+    c.set("transaction.timeout.ms", &timeout_ms.to_string())
+        .unwrap();
+    let mut p = TransactionalProducer::connect(c).await.unwrap();
+    p.init_transactions().await.unwrap();
+    p
+}
+
+fn rec(topic: &str, value: &str) -> ProducerRecord {
+    ProducerRecord::new(topic.to_owned())
+        .partition(0)
+        .value(value.to_owned())
+}
+
+async fn reader(bootstrap: &str, topic: &str, level: IsolationLevel) -> Consumer {
+    let mut c = Consumer::new(
+        config(bootstrap)
+            .isolation_level(level)
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.assign([TopicPartition::new(topic, 0)]).unwrap();
+    c
+}
+
+/// Values of partition 0 of `topic` up to and including the value `last`.
+async fn read_until(
+    bootstrap: &str,
+    topic: &str,
+    level: IsolationLevel,
+    last: &str,
+) -> Vec<String> {
+    let mut c = reader(bootstrap, topic, level).await;
+    let deadline = Instant::now() + DEADLINE;
+    let mut seen = Vec::new();
+    loop {
+        assert!(Instant::now() < deadline, "{last} never came; saw {seen:?}");
+        for r in c.poll(Duration::from_millis(200)).await.unwrap() {
+            let v = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+            let done = v == last;
+            seen.push(v);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+async fn setup(topic: &str) -> MiniBroker {
+    let broker = broker(1).await;
+    let c = client(&broker.bootstrap()).await;
+    create_topic(&c, topic, 1).await;
+    c.close().await;
+    broker
+}
+
+#[tokio::test]
+async fn committed_records_are_visible_and_aborted_ones_only_uncommitted() {
+    let broker = setup("vis").await;
+    let b = broker.bootstrap();
+    let mut p = txn_producer(&b, "vis-1", 60_000).await;
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("vis", "a1")).await.unwrap();
+    t.send(rec("vis", "a2")).await.unwrap();
+    t.commit().await.unwrap();
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("vis", "b1")).await.unwrap();
+    t.send(rec("vis", "b2")).await.unwrap();
+    t.abort().await.unwrap();
+    // Dropped without commit: aborted by the next begin.
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("vis", "d1")).await.unwrap();
+    drop(t);
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("vis", "c1")).await.unwrap();
+    t.send(rec("vis", "end")).await.unwrap();
+    t.commit().await.unwrap();
+
+    let committed = read_until(&b, "vis", IsolationLevel::ReadCommitted, "end").await;
+    assert_eq!(committed, ["a1", "a2", "c1", "end"]);
+    let all = read_until(&b, "vis", IsolationLevel::ReadUncommitted, "end").await;
+    assert_eq!(all, ["a1", "a2", "b1", "b2", "d1", "c1", "end"]);
+    p.close().await;
+}
+
+#[tokio::test]
+async fn interleaved_transactions_on_one_partition() {
+    let broker = setup("mix").await;
+    let b = broker.bootstrap();
+    let mut x = txn_producer(&b, "mix-x", 60_000).await;
+    let mut y = txn_producer(&b, "mix-y", 60_000).await;
+    let mut tx = x.begin().await.unwrap();
+    let mut ty = y.begin().await.unwrap();
+    tx.send(rec("mix", "x1")).await.unwrap();
+    ty.send(rec("mix", "y1")).await.unwrap();
+    tx.send(rec("mix", "x2")).await.unwrap();
+    ty.send(rec("mix", "y2")).await.unwrap();
+    // Nothing is stable yet: a read_committed reader gets nothing.
+    let mut early = reader(&b, "mix", IsolationLevel::ReadCommitted).await;
+    assert!(early
+        .poll(Duration::from_millis(300))
+        .await
+        .unwrap()
+        .is_empty());
+    ty.abort().await.unwrap();
+    tx.commit().await.unwrap();
+    let mut t = y.begin().await.unwrap();
+    t.send(rec("mix", "end")).await.unwrap();
+    t.commit().await.unwrap();
+    let seen = read_until(&b, "mix", IsolationLevel::ReadCommitted, "end").await;
+    assert_eq!(seen, ["x1", "x2", "end"]);
+    let seen = read_until(&b, "mix", IsolationLevel::ReadUncommitted, "end").await;
+    assert_eq!(seen, ["x1", "y1", "x2", "y2", "end"]);
+}
+
+#[tokio::test]
+async fn a_second_producer_with_the_same_id_fences_the_first() {
+    let broker = setup("zombie").await;
+    let b = broker.bootstrap();
+    let mut old = txn_producer(&b, "zombie-1", 60_000).await;
+    let mut t = old.begin().await.unwrap();
+    t.send(rec("zombie", "old-1")).await.unwrap();
+    let mut new = txn_producer(&b, "zombie-1", 60_000).await;
+    // The new producer's init aborted the old transaction and bumped the epoch.
+    let err = t.send(rec("zombie", "old-2")).await.unwrap_err();
+    assert!(err.is_fatal(), "{err}");
+    drop(t);
+    let err = old.begin().await.unwrap_err();
+    assert!(matches!(err, TxnError::Fatal(_)), "{err}");
+
+    let mut t = new.begin().await.unwrap();
+    t.send(rec("zombie", "new-1")).await.unwrap();
+    t.send(rec("zombie", "end")).await.unwrap();
+    t.commit().await.unwrap();
+    let seen = read_until(&b, "zombie", IsolationLevel::ReadCommitted, "end").await;
+    assert_eq!(seen, ["new-1", "end"]);
+}
+
+#[tokio::test]
+async fn a_commit_after_the_old_epoch_is_fenced_too() {
+    let broker = setup("zcommit").await;
+    let b = broker.bootstrap();
+    let mut old = txn_producer(&b, "zc-1", 60_000).await;
+    let mut t = old.begin().await.unwrap();
+    t.send(rec("zcommit", "old-1")).await.unwrap();
+    let _new = txn_producer(&b, "zc-1", 60_000).await;
+    let err = t.commit().await.unwrap_err();
+    assert!(err.is_fatal(), "{err}");
+}
+
+#[tokio::test]
+async fn the_coordinator_aborts_a_transaction_that_outlives_its_timeout() {
+    let broker = MiniBroker::builder()
+        .default_partitions(1)
+        .transaction_abort_interval(Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    let b = broker.bootstrap();
+    let c = client(&b).await;
+    create_topic(&c, "slow", 1).await;
+    let mut slow = txn_producer(&b, "slow-1", 300).await;
+    let mut t = slow.begin().await.unwrap();
+    t.send(rec("slow", "late")).await.unwrap();
+    let mut other = txn_producer(&b, "slow-2", 60_000).await;
+    let mut t2 = other.begin().await.unwrap();
+    t2.send(rec("slow", "end")).await.unwrap();
+    t2.commit().await.unwrap();
+    // "end" is only stable once the slow transaction was aborted by the coordinator.
+    let seen = read_until(&b, "slow", IsolationLevel::ReadCommitted, "end").await;
+    assert_eq!(seen, ["end"]);
+    let err = t.commit().await.unwrap_err();
+    assert!(err.is_fatal(), "a timed-out producer is fenced: {err}");
+}
+
+#[tokio::test]
+async fn offsets_sent_to_a_transaction_count_only_when_it_commits() {
+    let broker = setup("offs").await;
+    let b = broker.bootstrap();
+    let group_reader = Consumer::new(
+        config(&b)
+            .group_id("offs-group")
+            .enable_auto_commit(false)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let group = group_reader.group_metadata().unwrap();
+    let tp = TopicPartition::new("offs", 0);
+    let mut p = txn_producer(&b, "offs-1", 60_000).await;
+    let mut t = p.begin().await.unwrap();
+    t.send_offsets([(tp.clone(), 5)], &group).await.unwrap();
+    t.abort().await.unwrap();
+    let committed = group_reader.committed(&[tp.clone()]).await.unwrap();
+    assert_eq!(committed[&tp], None);
+    let mut t = p.begin().await.unwrap();
+    t.send_offsets([(tp.clone(), 7)], &group).await.unwrap();
+    t.commit().await.unwrap();
+    let committed = group_reader.committed(&[tp.clone()]).await.unwrap();
+    assert_eq!(committed[&tp], Some(7));
+}
+
+#[tokio::test]
+async fn exactly_once_pipeline_rewinds_after_a_failed_transform() {
+    let broker = broker(2).await;
+    let b = broker.bootstrap();
+    let c = client(&b).await;
+    create_topic(&c, "in", 2).await;
+    create_topic(&c, "out", 2).await;
+    let plain = Producer::connect(ProducerConfig::new(&b).unwrap())
+        .await
+        .unwrap();
+    for i in 0..40 {
+        let delivery = plain
+            .send(
+                ProducerRecord::new("in")
+                    .key(format!("k{i}"))
+                    .value(format!("{i}")),
+            )
+            .await
+            .unwrap();
+        delivery.await.unwrap();
+    }
+    let mut consumer = Consumer::new(
+        config(&b)
+            .group_id("eos")
+            .enable_auto_commit(false)
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .max_poll_records(7)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    consumer.subscribe(["in"]).unwrap();
+    let mut producer = txn_producer(&b, "eos-1", 60_000).await;
+    let mut eos = ExactlyOnce::new(&mut producer);
+    let mut failed_once = false;
+    let mut done = 0;
+    let deadline = Instant::now() + DEADLINE;
+    while done < 40 {
+        assert!(Instant::now() < deadline, "processed {done} of 40");
+        let result = consumer
+            .process_exactly_once_batch(&mut eos, |r| {
+                let value =
+                    String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+                let fail = value == "17" && !failed_once;
+                failed_once |= fail;
+                async move {
+                    if fail {
+                        return Err("transform failed once");
+                    }
+                    Ok(vec![ProducerRecord::new("out")
+                        .key(r.key.clone().unwrap_or_default())
+                        .value(format!("out-{value}"))])
+                }
+            })
+            .await;
+        match result {
+            Ok(n) => done += n,
+            Err(ferrokafka::ProcessError::Handler { .. }) => {}
+            Err(err) => panic!("{err}"),
+        }
+    }
+    assert!(failed_once);
+    let mut out = Consumer::new(
+        config(&b)
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    out.assign([TopicPartition::new("out", 0), TopicPartition::new("out", 1)])
+        .unwrap();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let deadline = Instant::now() + DEADLINE;
+    while counts.values().sum::<usize>() < 40 {
+        assert!(Instant::now() < deadline, "read {counts:?}");
+        for r in out.poll(Duration::from_millis(200)).await.unwrap() {
+            let v = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+            *counts.entry(v).or_default() += 1;
+        }
+    }
+    // Nothing more arrives, and every output is there once.
+    assert!(out
+        .poll(Duration::from_millis(300))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(counts.len(), 40, "{counts:?}");
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    let ins = [TopicPartition::new("in", 0), TopicPartition::new("in", 1)];
+    let committed = consumer.committed(&ins).await.unwrap();
+    let total: i64 = committed.values().map(|o| o.unwrap_or(0)).sum();
+    assert_eq!(total, 40);
+}
