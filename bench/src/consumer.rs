@@ -222,7 +222,7 @@ async fn fill(
                 .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
                 .with_partition_data(data)]);
         let client = client.clone();
-        in_flight.spawn(async move { client.send_to(leader, request).await });
+        in_flight.spawn(async move { produce_with_retries(&client, leader, request).await });
         while in_flight.len() >= 4 {
             check_produced(in_flight.join_next().await)?;
         }
@@ -232,6 +232,25 @@ async fn fill(
     }
     client.close().await;
     Ok(())
+}
+
+/// A real broker acknowledges a new topic before its partitions are served: retry those
+/// (retriable) refusals for a while.
+async fn produce_with_retries(client: &Client, leader: i32, request: ProduceRequest) -> Produced {
+    let mut attempts = 0;
+    loop {
+        let response = client.send_to(leader, request.clone()).await?;
+        let retriable = response.responses.iter().any(|t| {
+            t.partition_responses.iter().any(|p| {
+                ferrokafka::Error::check(p.error_code, None).is_err_and(|e| e.is_retriable())
+            })
+        });
+        attempts += 1;
+        if !retriable || attempts > 100 {
+            return Ok(response);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 type Produced = Result<ferrokafka::kafka_protocol::messages::ProduceResponse, ferrokafka::Error>;
