@@ -3,8 +3,9 @@
 //!
 //! Every client writes N keyless records of a fixed size to a fresh topic on the same broker
 //! (the `mini-broker` binary started here by default, or `--bootstrap` for any broker), with
-//! the same settings: `linger.ms=5`, `batch.size=16384`, no compression, at most 5 requests
-//! in flight, a 32 MiB buffer, and idempotence on with `acks=all` and off with `acks=1`. The
+//! the same settings: `linger.ms=5` and `batch.size=16384` (both adjustable), no compression,
+//! at most 5 requests in flight, a 32 MiB buffer, and idempotence on with `acks=all` and off
+//! with `acks=1`. The
 //! clients are ferrokafka's `Producer` (awaiting every record's `DeliveryFuture`), rdkafka's
 //! `BaseProducer` (delivery callbacks) and rdkafka's `FutureProducer` (awaiting every
 //! delivery future).
@@ -54,6 +55,12 @@ pub struct Args {
     /// Partitions of each run's topic.
     #[arg(long, default_value_t = 1)]
     partitions: i32,
+    /// `batch.size` for every client (Java's default; librdkafka's own is 1000000).
+    #[arg(long, default_value_t = 16_384)]
+    batch_size: usize,
+    /// `linger.ms` for every client.
+    #[arg(long, default_value_t = 5)]
+    linger_ms: u64,
     /// Clients to run: ferrokafka, rdkafka-base, rdkafka-future.
     #[arg(
         long,
@@ -78,10 +85,12 @@ pub struct WorkerArgs {
     size: usize,
     #[arg(long)]
     acks: String,
+    #[arg(long)]
+    batch_size: usize,
+    #[arg(long)]
+    linger_ms: u64,
 }
 
-const LINGER_MS: u64 = 5;
-const BATCH_SIZE: usize = 16_384;
 const BUFFER_BYTES: usize = 32 * 1024 * 1024;
 const IN_FLIGHT: usize = 5;
 
@@ -148,7 +157,7 @@ pub fn run(args: Args) -> ExitCode {
                         eprintln!("create topic {topic}: {err}");
                         return ExitCode::FAILURE;
                     }
-                    match worker(client, &bootstrap, &topic, args.records, size, acks) {
+                    match worker(client, &bootstrap, &topic, &args, size, acks) {
                         Ok(m) => {
                             eprintln!(
                                 "acks={acks} size={size} run {} {client}: {:.0} msg/s, cpu {:.2}s",
@@ -192,9 +201,9 @@ type Row = (String, usize, Vec<Vec<Measured>>);
 fn print_table(args: &Args, broker: &str, rows: &[Row]) {
     println!(
         "{} records per run, {} runs per client (median), {broker}, {} partition(s); \
-         linger.ms={LINGER_MS}, batch.size={BATCH_SIZE}, no compression, 5 in flight; \
+         linger.ms={}, batch.size={}, no compression, 5 in flight; \
          CPU = user+sys of the client's own process.\n",
-        args.records, args.runs, args.partitions
+        args.records, args.runs, args.partitions, args.linger_ms, args.batch_size
     );
     println!(
         "| acks | record | client | msgs/s | MB/s | CPU s / 1M records | msgs/s vs rdkafka | CPU vs rdkafka |"
@@ -240,7 +249,7 @@ fn worker(
     client: &str,
     bootstrap: &str,
     topic: &str,
-    records: usize,
+    args: &Args,
     size: usize,
     acks: &str,
 ) -> Result<Measured, String> {
@@ -255,11 +264,15 @@ fn worker(
             "--topic",
             topic,
             "--records",
-            &records.to_string(),
+            &args.records.to_string(),
             "--size",
             &size.to_string(),
             "--acks",
             acks,
+            "--batch-size",
+            &args.batch_size.to_string(),
+            "--linger-ms",
+            &args.linger_ms.to_string(),
         ])
         .stderr(Stdio::inherit())
         .output()
@@ -364,8 +377,8 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
             .bootstrap_servers([args.bootstrap.as_str()])
             .acks(acks)
             .enable_idempotence(acks == Acks::All)
-            .linger(Duration::from_millis(LINGER_MS))
-            .batch_size(BATCH_SIZE)
+            .linger(Duration::from_millis(args.linger_ms))
+            .batch_size(args.batch_size)
             .buffer_memory(BUFFER_BYTES)
             .max_in_flight(IN_FLIGHT)
             .build()
@@ -405,8 +418,8 @@ fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
             "enable.idempotence",
             if args.acks == "all" { "true" } else { "false" },
         )
-        .set("linger.ms", LINGER_MS.to_string())
-        .set("batch.size", BATCH_SIZE.to_string())
+        .set("linger.ms", args.linger_ms.to_string())
+        .set("batch.size", args.batch_size.to_string())
         .set("compression.codec", "none")
         .set(
             "max.in.flight.requests.per.connection",

@@ -168,6 +168,9 @@ pub(crate) struct Accumulator {
     next_batch: AtomicU64,
     flushing: AtomicUsize,
     closing: AtomicBool,
+    /// `send`s between their last look at `closing` and the end of their append: the sender
+    /// does not stop while any is under way, so no record lands in a queue nobody drains.
+    appending: AtomicUsize,
     /// Wakes the sender: a batch was created or filled, a flush began, the producer closes.
     pub(crate) wake: Notify,
 }
@@ -187,6 +190,7 @@ impl Accumulator {
             next_batch: AtomicU64::new(0),
             flushing: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
+            appending: AtomicUsize::new(0),
             wake: Notify::new(),
         }
     }
@@ -457,12 +461,42 @@ impl Accumulator {
 
     /// Stops accepting records; the sender drains what is there.
     pub(crate) fn begin_close(&self) {
-        self.closing.store(true, Ordering::Release);
+        self.closing.store(true, Ordering::SeqCst);
         self.wake.notify_one();
     }
 
     pub(crate) fn closing(&self) -> bool {
         self.closing.load(Ordering::Acquire)
+    }
+
+    /// Announces an append; `None` once the producer is closing. (Sequentially consistent
+    /// with `begin_close` and `appends_under_way`: either the append sees the close, or the
+    /// sender sees the append.)
+    pub(crate) fn begin_append(&self) -> Option<AppendGuard<'_>> {
+        self.appending.fetch_add(1, Ordering::SeqCst);
+        let guard = AppendGuard(self);
+        if self.closing.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(guard)
+    }
+
+    /// Whether some `send` is between its closing check and the end of its append.
+    pub(crate) fn appends_under_way(&self) -> bool {
+        self.appending.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// An append in progress; see [`Accumulator::begin_append`].
+#[derive(Debug)]
+pub(crate) struct AppendGuard<'a>(&'a Accumulator);
+
+impl Drop for AppendGuard<'_> {
+    fn drop(&mut self) {
+        self.0.appending.fetch_sub(1, Ordering::SeqCst);
+        if self.0.closing.load(Ordering::SeqCst) {
+            self.0.wake.notify_one();
+        }
     }
 }
 

@@ -109,6 +109,8 @@ pub struct Producer {
 impl Producer {
     /// Validates `config`, connects (bootstrap and metadata) and starts the sender task.
     /// The producer id (idempotence) is fetched when the first batch is ready.
+    ///
+    /// Cancel-safe: dropped before it resolves, nothing is left running.
     pub async fn connect(config: ProducerConfig) -> Result<Producer, Error> {
         config.validate()?;
         // Two connection slots beyond the Produce limit, for Metadata and InitProducerId, so
@@ -202,12 +204,16 @@ impl Producer {
             reserved: size,
         };
         loop {
+            let Some(_appending) = shared.accumulator.begin_append() else {
+                return Err(Error::Closed);
+            };
             match shared.accumulator.append(&topic, &mut pending)? {
                 Ok(future) => {
                     reservation.commit();
                     return Ok(future);
                 }
                 Err(needs) => {
+                    drop(_appending);
                     let until = *deadline.get_or_insert_with(|| Instant::now() + config.max_block);
                     self.await_metadata(&topic, needs, until).await?
                 }

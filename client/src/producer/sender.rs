@@ -221,8 +221,21 @@ impl Sender {
                 self.handle(event);
             }
             if let Some(fatal) = self.shared.fatal() {
+                // Nothing is sent any more; whatever still arrives fails, until closed.
+                self.sync_queues();
                 self.fail_everything(&fatal);
-                break;
+                if self.finished() {
+                    break;
+                }
+                tokio::select! {
+                    event = self.events.recv() => {
+                        if let Some(event) = event {
+                            self.handle(event);
+                        }
+                    }
+                    () = self.shared.accumulator.wake.notified() => {}
+                }
+                continue;
             }
             let now = Instant::now();
             self.sync_queues();
@@ -258,6 +271,7 @@ impl Sender {
     /// Closing, and nothing left anywhere.
     fn finished(&self) -> bool {
         self.shared.accumulator.closing()
+            && !self.shared.accumulator.appends_under_way()
             && self.batches.is_empty()
             && self.queues.iter().all(|q| q.is_empty())
     }
