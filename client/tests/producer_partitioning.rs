@@ -137,7 +137,14 @@ async fn round_robin_and_ignore_keys() {
     assert_eq!(got, expected, "one partition after the other, keys ignored");
     rr.close().await;
 
-    let sticky = producer(config(&broker.bootstrap()).partitioner(Partitioner::IgnoreKeys)).await;
+    // A linger longer than the test: the first batch cannot leave before all 20 are in it.
+    let sticky = producer(
+        config(&broker.bootstrap())
+            .partitioner(Partitioner::IgnoreKeys)
+            .linger(Duration::from_secs(3600))
+            .delivery_timeout(Duration::from_secs(4000)),
+    )
+    .await;
     let mut got = BTreeSet::new();
     for i in 0..20 {
         let d = sticky
