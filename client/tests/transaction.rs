@@ -219,12 +219,18 @@ async fn offsets_sent_to_a_transaction_count_only_when_it_commits() {
     let mut t = p.begin().await.unwrap();
     t.send_offsets([(tp.clone(), 5)], &group).await.unwrap();
     t.abort().await.unwrap();
-    let committed = group_reader.committed(std::slice::from_ref(&tp)).await.unwrap();
+    let committed = group_reader
+        .committed(std::slice::from_ref(&tp))
+        .await
+        .unwrap();
     assert_eq!(committed[&tp], None);
     let mut t = p.begin().await.unwrap();
     t.send_offsets([(tp.clone(), 7)], &group).await.unwrap();
     t.commit().await.unwrap();
-    let committed = group_reader.committed(std::slice::from_ref(&tp)).await.unwrap();
+    let committed = group_reader
+        .committed(std::slice::from_ref(&tp))
+        .await
+        .unwrap();
     assert_eq!(committed[&tp], Some(7));
 }
 

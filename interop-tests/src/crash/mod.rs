@@ -15,6 +15,9 @@
 //! Expected: AtLeastOnce loses nothing (duplicates allowed), AtMostOnce duplicates nothing
 //! (losses allowed). `crash-harness` prints the counts; `tests/consumer.rs` asserts them.
 //!
+//! The exactly-once variant (a consume-transform-produce pipeline from topic A to topic B,
+//! killed the same way; counted from a `read_committed` reader of B) is in [`exactly_once`].
+//!
 //! What not: no broker crashes (the broker is the test's own, in memory), no power loss
 //! (the file is not fsynced; a killed process loses nothing the kernel already has).
 
@@ -24,6 +27,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferrokafka_mini_broker::MiniBroker;
+
+pub mod exactly_once;
 
 /// The partitions of the crash topic.
 pub const PARTITIONS: i32 = 3;
@@ -63,17 +68,17 @@ pub struct Options {
 }
 
 /// A small xorshift generator: reproducible delays without a dependency.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
 
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo).max(1)
     }
 }
@@ -197,7 +202,7 @@ fn expected(records: usize) -> BTreeSet<(i32, i64)> {
         .collect()
 }
 
-async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String> {
+pub(crate) async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String> {
     use bytes::Bytes;
     use ferrokafka::kafka_protocol::messages::produce_request::{
         PartitionProduceData, TopicProduceData,
