@@ -493,3 +493,74 @@ fn sigkilled_consumers_keep_their_semantics() {
         assert_eq!(report.processed + report.lost, report.records);
     }
 }
+
+// read_committed on every target: librdkafka's transactional producer commits, aborts and
+// commits again; our read_committed consumer sees only the committed records (aborted batches
+// dropped using the fetch response's aborted-transaction list), read_uncommitted sees them all,
+// and neither ever hands out a transaction marker.
+scenario!(read_committed_skips_aborted_transactions, |t: &Target| {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    let topic = unique_topic("fk-txn");
+    rd::admin::create_topic(&t.bootstrap, &topic, 1, &[]).expect("create topic");
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &t.bootstrap)
+        .set("transactional.id", unique_topic("fk-txn-id"))
+        .set("log_level", "4")
+        .create()
+        .expect("transactional producer");
+    let timeout = Duration::from_secs(30);
+    producer
+        .init_transactions(timeout)
+        .expect("init_transactions");
+    let mut committed = Vec::new();
+    let mut all = Vec::new();
+    for (round, commit) in [("one", true), ("two", false), ("three", true)] {
+        producer.begin_transaction().expect("begin");
+        for i in 0..5 {
+            let value = format!("{round}-{i}");
+            producer
+                .send(
+                    BaseRecord::<(), str>::to(&topic)
+                        .partition(0)
+                        .payload(&value),
+                )
+                .map_err(|(e, _)| e)
+                .expect("send");
+            all.push(value.clone());
+            if commit {
+                committed.push(value);
+            }
+        }
+        producer.flush(timeout).expect("flush");
+        if commit {
+            producer.commit_transaction(timeout).expect("commit");
+        } else {
+            producer.abort_transaction(timeout).expect("abort");
+        }
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for (level, want) in [
+        (ferrokafka::IsolationLevel::ReadCommitted, &committed),
+        (ferrokafka::IsolationLevel::ReadUncommitted, &all),
+    ] {
+        runtime.block_on(async {
+            let mut config = consumer_config(t, None);
+            config.isolation_level = level;
+            let mut c = Consumer::new(config).await.expect("consumer");
+            let tp = TopicPartition::new(topic.as_str(), 0);
+            c.assign([tp.clone()]).unwrap();
+            let mut got = Vec::new();
+            while got.len() < want.len() {
+                let r = tokio::time::timeout(WAIT, c.recv()).await.unwrap().unwrap();
+                got.push(String::from_utf8(r.value.unwrap_or_default().to_vec()).unwrap());
+            }
+            assert_eq!(&got, want, "{:?} {level:?}", t.kind);
+            // Nothing more: the markers are never handed out, and the position passes them.
+            assert!(c.poll(Duration::from_millis(300)).await.unwrap().is_empty());
+            let end = c.position(&tp).await.unwrap();
+            assert_eq!(end, 18, "{:?} {level:?}: 15 records and 3 markers", t.kind);
+            c.close().await.unwrap();
+        });
+    }
+});
