@@ -544,3 +544,35 @@ async fn commits_are_seen_by_the_next_member_and_by_committed() {
     second.close().await.unwrap();
     broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_inside_a_long_poll_counts_as_polling() {
+    let broker = broker(1).await;
+    let bootstrap = broker.bootstrap();
+    fill(&bootstrap, "patient", 1).await;
+    let mut cfg = group_config(&bootstrap, "patient", AssignmentStrategy::Range);
+    cfg.max_poll_interval = Duration::from_millis(1_000);
+    let lost: Arc<Mutex<Vec<TopicPartition>>> = Arc::default();
+    let l = Arc::clone(&lost);
+    let mut c = Consumer::new(cfg).await.unwrap();
+    c.subscribe_with_listener(
+        ["patient"],
+        FnListener::new().on_lost(move |_, parts| l.lock().unwrap().extend_from_slice(parts)),
+    )
+    .unwrap();
+    let mut read = 0;
+    while read < PARTITIONS as usize {
+        read += c.poll(DEADLINE).await.unwrap().len();
+    }
+    let generation = c.generation();
+    // Nothing more to read: this poll waits three max.poll.interval.ms.
+    assert!(c.poll(Duration::from_secs(3)).await.unwrap().is_empty());
+    assert_eq!(c.generation(), generation);
+    assert!(
+        lost.lock().unwrap().is_empty(),
+        "{:?}",
+        lost.lock().unwrap()
+    );
+    c.close().await.unwrap();
+    broker.shutdown().await;
+}

@@ -91,9 +91,7 @@ impl Consumer {
         out: &mut Vec<ConsumerRecord>,
     ) -> Result<(), Error> {
         self.check_usable()?;
-        if let Some(group) = &self.group {
-            group.shared.mark_polled();
-        }
+        let _polling = self.group.as_ref().map(|g| g.shared.polling());
         loop {
             self.group_step()?;
             self.auto_commit_step();
@@ -130,6 +128,7 @@ impl Consumer {
     /// taking it; false at `deadline`.
     pub(super) async fn wait_ready_until(&mut self, deadline: Instant) -> Result<bool, Error> {
         self.check_usable()?;
+        let _polling = self.group.as_ref().map(|g| g.shared.polling());
         loop {
             self.group_step()?;
             self.auto_commit_step();

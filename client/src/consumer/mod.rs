@@ -423,9 +423,6 @@ impl Consumer {
     /// errors are handled as in `recv` (an error makes this return true; `recv` reports it).
     /// Cancel-safe.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<bool, Error> {
-        if let Some(group) = &self.group {
-            group.shared.mark_polled();
-        }
         self.wait_ready_until(Instant::now() + timeout).await
     }
 

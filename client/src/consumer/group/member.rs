@@ -191,7 +191,7 @@ impl Member {
     }
 
     fn poll_expired(&self) -> bool {
-        self.shared.last_poll().elapsed() > self.config.max_poll_interval
+        self.shared.poll_expired(self.config.max_poll_interval)
     }
 
     // ---- stable ----

@@ -19,9 +19,10 @@ pub(crate) mod coordinator;
 mod member;
 pub(crate) mod protocol;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -65,10 +66,10 @@ pub(crate) enum Command {
 pub(crate) struct MemberShared {
     /// Generation and member id for commits.
     committer: Mutex<Committer>,
-    /// When the application last called `recv`/`poll`.
+    /// When the application last called (or returned from) `recv`/`poll`.
     last_poll: Mutex<Instant>,
-    /// Woken on every poll.
-    polled: Notify,
+    /// `recv`/`poll` calls in progress: waiting inside one counts as polling, as in Java.
+    polling: AtomicUsize,
 }
 
 impl MemberShared {
@@ -83,13 +84,37 @@ impl MemberShared {
         *self.committer.lock().unwrap_or_else(|p| p.into_inner()) = c;
     }
 
-    pub(crate) fn mark_polled(&self) {
+    fn mark_polled(&self) {
         *self.last_poll.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-        self.polled.notify_waiters();
     }
 
-    fn last_poll(&self) -> Instant {
-        *self.last_poll.lock().unwrap_or_else(|p| p.into_inner())
+    /// Marks a `recv`/`poll` in progress until the guard is dropped.
+    pub(crate) fn polling(self: &Arc<Self>) -> PollGuard {
+        self.mark_polled();
+        self.polling.fetch_add(1, Ordering::SeqCst);
+        PollGuard(Arc::clone(self))
+    }
+
+    /// True when the application neither is in a poll nor has polled within `limit`.
+    fn poll_expired(&self, limit: std::time::Duration) -> bool {
+        self.polling.load(Ordering::SeqCst) == 0
+            && self
+                .last_poll
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .elapsed()
+                > limit
+    }
+}
+
+/// A `recv`/`poll` in progress (see [`MemberShared::polling`]).
+#[derive(Debug)]
+pub(crate) struct PollGuard(Arc<MemberShared>);
+
+impl Drop for PollGuard {
+    fn drop(&mut self) {
+        self.0.mark_polled();
+        self.0.polling.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -116,7 +141,7 @@ impl GroupHandle {
                 instance_id: config.group_instance_id.clone(),
             }),
             last_poll: Mutex::new(Instant::now()),
-            polled: Notify::new(),
+            polling: AtomicUsize::new(0),
         });
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::unbounded_channel();
