@@ -921,6 +921,19 @@ impl Transaction<'_> {
         Ok(())
     }
 
+    /// Sends every buffered record now (adding their partitions to the transaction first),
+    /// without ending the transaction. `commit` does this anyway; call it to bound what is
+    /// buffered, or to have the records in the log (for `read_uncommitted` readers) before
+    /// the transaction ends.
+    pub async fn flush(&mut self) -> Result<(), TxnError> {
+        let p = &mut *self.producer;
+        p.check_open()?;
+        if let Err(err) = p.flush_pending().await {
+            return Err(p.fail_txn(err, true));
+        }
+        Ok(())
+    }
+
     /// Adds consumer offsets to the transaction: they are committed for `group` if and only
     /// if the transaction commits. `offsets` are the next offsets to read (last processed +
     /// 1). `group` comes from [`crate::Consumer::group_metadata`]; its generation and member

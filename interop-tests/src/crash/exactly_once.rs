@@ -20,9 +20,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferrokafka::consumer::TopicPartition;
-use ferrokafka::{AutoOffsetReset, ClientConfig, Consumer, ConsumerConfig, IsolationLevel};
+use ferrokafka::{
+    AutoOffsetReset, ClientConfig, Consumer, ConsumerConfig, IsolationLevel, ProducerConfig,
+    ProducerRecord,
+};
 
-use super::{fill, Rng, PARTITIONS};
+use super::{Rng, PARTITIONS};
 
 /// Options of one exactly-once crash run.
 #[derive(Debug, Clone)]
@@ -77,8 +80,9 @@ pub fn run(options: &Options) -> Result<Report, String> {
     let input = format!("{}-in", options.name);
     let output = format!("{}-out", options.name);
     runtime.block_on(async {
-        fill(&options.bootstrap, &input, options.records).await?;
-        create(&options.bootstrap, &output).await
+        create(&options.bootstrap, &input).await?;
+        create(&options.bootstrap, &output).await?;
+        fill(&options.bootstrap, &input, options.records).await
     })?;
     let mut rng = Rng(options.seed | 1);
     for _ in 0..options.kills {
@@ -179,6 +183,28 @@ async fn create(bootstrap: &str, topic: &str) -> Result<(), String> {
     }
     client.metadata(&[topic]).await.map_err(err)?;
     client.close().await;
+    Ok(())
+}
+
+/// Writes `record-<id>` for every id, round robin over the partitions, with our idempotent
+/// producer (it retries while a new topic's leadership settles on a real broker).
+async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String> {
+    let err = |e: ferrokafka::Error| e.to_string();
+    let producer = ferrokafka::Producer::connect(ProducerConfig::new(bootstrap).map_err(err)?)
+        .await
+        .map_err(err)?;
+    let mut deliveries = Vec::with_capacity(records);
+    for id in 0..records {
+        let partition = i32::try_from(id % PARTITIONS as usize).unwrap_or(0);
+        let record = ProducerRecord::new(topic.to_owned())
+            .partition(partition)
+            .value(format!("record-{id}"));
+        deliveries.push(producer.send(record).await.map_err(err)?);
+    }
+    for delivery in deliveries {
+        delivery.await.map_err(err)?;
+    }
+    producer.close().await;
     Ok(())
 }
 

@@ -202,7 +202,7 @@ fn expected(records: usize) -> BTreeSet<(i32, i64)> {
         .collect()
 }
 
-pub(crate) async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String> {
+async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String> {
     use bytes::Bytes;
     use ferrokafka::kafka_protocol::messages::produce_request::{
         PartitionProduceData, TopicProduceData,
