@@ -476,22 +476,24 @@ impl TransactionalProducer {
         Ok(())
     }
 
-    /// Ends the open transaction with an abort; `bump` goes through a new epoch instead of
-    /// EndTxn (sequence numbers in doubt).
+    /// Ends the open transaction with an abort (EndTxn, when anything was added to it);
+    /// `bump` then takes a new epoch (KIP-360, as the Java client does after an error), so
+    /// that sequence numbers in doubt start over.
     async fn abort_now(&mut self, bump: bool) -> Result<(), TxnError> {
         self.pending.clear();
         let started = !self.added.is_empty() || self.offsets_added;
-        let result = if bump {
-            self.init_producer_id(self.producer).await
-        } else if started {
-            match self.end_txn(false).await {
-                Ok(()) => Ok(()),
-                Err(err) if is_fatal_for_txn(&err) => Err(err),
-                // The coordinator may be unsure of this transaction: a bump aborts it anyway.
-                Err(_) => self.init_producer_id(self.producer).await,
-            }
+        let ended = if started {
+            self.end_txn(false).await
         } else {
             Ok(())
+        };
+        let result = match ended {
+            Ok(()) if bump => self.init_producer_id(self.producer).await,
+            Ok(()) => Ok(()),
+            Err(err) if is_fatal_for_txn(&err) => Err(err),
+            // The coordinator is unsure of this transaction: starting over as a new instance
+            // of the same transactional id aborts it anyway.
+            Err(_) => self.init_producer_id(None).await,
         };
         match result {
             Ok(()) => {
@@ -1026,5 +1028,47 @@ fn next_sequence(seq: i32, by: i32) -> i32 {
         by - (i32::MAX - seq) - 1
     } else {
         seq + by
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kafka(code: ErrorCode) -> Error {
+        Error::Kafka {
+            code,
+            message: None,
+            topic: None,
+            partition: None,
+        }
+    }
+
+    #[test]
+    fn fenced_and_unauthorized_are_fatal_the_rest_abortable() {
+        for code in [
+            ErrorCode::PRODUCER_FENCED,
+            ErrorCode::INVALID_PRODUCER_EPOCH,
+            ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            ErrorCode::UNSUPPORTED_VERSION,
+            ErrorCode::INVALID_TXN_STATE,
+        ] {
+            assert!(is_fatal_for_txn(&kafka(code)), "{code:?}");
+        }
+        for code in [
+            ErrorCode::TRANSACTION_ABORTABLE,
+            ErrorCode::CONCURRENT_TRANSACTIONS,
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            ErrorCode::MESSAGE_TOO_LARGE,
+        ] {
+            assert!(!is_fatal_for_txn(&kafka(code)), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn sequences_wrap_like_kafka() {
+        assert_eq!(next_sequence(0, 5), 5);
+        assert_eq!(next_sequence(i32::MAX, 1), 0);
+        assert_eq!(next_sequence(i32::MAX - 1, 3), 1);
     }
 }

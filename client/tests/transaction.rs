@@ -331,3 +331,33 @@ async fn exactly_once_pipeline_rewinds_after_a_failed_transform() {
     let total: i64 = committed.values().map(|o| o.unwrap_or(0)).sum();
     assert_eq!(total, 40);
 }
+
+#[tokio::test]
+async fn after_an_abortable_error_only_abort_is_allowed_and_the_producer_goes_on() {
+    let broker = setup("abortable").await;
+    let b = broker.bootstrap();
+    let mut c = ProducerConfig::new(&b).unwrap();
+    c.set("transactional.id", "abortable-1").unwrap();
+    c.set("batch.size", "0").unwrap();
+    c.set("max.block.ms", "300").unwrap();
+    c.set("retry.backoff.ms", "20").unwrap();
+    let mut p = TransactionalProducer::connect(c).await.unwrap();
+    p.init_transactions().await.unwrap();
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("abortable", "kept-out")).await.unwrap();
+    // Partition 5 of a one-partition topic: AddPartitionsToTxn keeps failing until
+    // max.block.ms; the transaction must be aborted.
+    let err = t
+        .send(ProducerRecord::new("abortable").partition(5).value("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TxnError::Abortable(_)), "{err}");
+    let err = t.send(rec("abortable", "more")).await.unwrap_err();
+    assert!(matches!(err, TxnError::Abortable(_)), "{err}");
+    t.abort().await.unwrap();
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("abortable", "end")).await.unwrap();
+    t.commit().await.unwrap();
+    let seen = read_until(&b, "abortable", IsolationLevel::ReadCommitted, "end").await;
+    assert_eq!(seen, ["end"]);
+}
