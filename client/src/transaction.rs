@@ -11,7 +11,7 @@
 //!     .build()?;
 //! let mut producer = TransactionalProducer::connect(config).await?;
 //! producer.init_transactions().await?;
-//! let mut txn = producer.begin()?;
+//! let mut txn = producer.begin().await?;
 //! txn.send(ProducerRecord::new("orders").key("o-1").value("paid")).await?;
 //! txn.commit().await?;
 //! # Ok(()) }
