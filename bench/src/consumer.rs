@@ -82,13 +82,15 @@ pub struct WorkerArgs {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Measured {
+pub(crate) struct Measured {
     /// First record to last.
-    elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// CPU over the same span.
-    cpu: Duration,
+    pub(crate) cpu: Duration,
     /// Records in the span (all but the first).
-    records: usize,
+    pub(crate) records: usize,
+    /// The worker process's peak resident memory (VmHWM), KiB.
+    pub(crate) peak_rss_kib: u64,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -140,7 +142,7 @@ pub fn run(args: Args) -> ExitCode {
         let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); args.clients.len()];
         for run in 0..args.runs {
             for (i, client) in args.clients.iter().enumerate() {
-                match worker(client, &bootstrap, &topic, args.records, args.partitions) {
+                match measure(client, &bootstrap, &topic, args.records, args.partitions) {
                     Ok(m) => {
                         eprintln!(
                             "{size} B run {run} {client}: {:.0} msgs/s",
@@ -165,7 +167,7 @@ pub fn run(args: Args) -> ExitCode {
 
 /// Writes `records` records of `size` bytes round-robin over the partitions, in batches of
 /// about [`BATCH_BYTES`], several partitions per Produce request.
-async fn fill(
+pub(crate) async fn fill(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
@@ -331,7 +333,7 @@ fn print_table(args: &Args, broker: &str, rows: &[(usize, Vec<Vec<Measured>>)]) 
 }
 
 /// Runs one client in a child process and reads its result line.
-fn worker(
+pub(crate) fn measure(
     client: &str,
     bootstrap: &str,
     topic: &str,
@@ -374,21 +376,13 @@ fn worker(
         elapsed: Duration::from_nanos(elapsed_ns),
         cpu: Duration::from_millis(cpu_ticks * 10),
         records: usize::try_from(counted).unwrap_or(0),
+        peak_rss_kib: fields.next().and_then(Result::ok).unwrap_or(0),
     })
 }
 
 /// User + system CPU ticks (1/100 s) of this whole process, every thread.
 fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let get = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    get(11) + get(12)
+    crate::producer::process_cpu_ticks("self")
 }
 
 /// Counts records from the first one on: clock and CPU start there.
@@ -428,6 +422,7 @@ impl Meter {
             elapsed: at.elapsed(),
             cpu: Duration::from_millis(cpu_ticks().saturating_sub(cpu) * 10),
             records: self.seen.saturating_sub(1),
+            peak_rss_kib: crate::producer::peak_rss_kib("self"),
         }
     }
 }
@@ -445,10 +440,11 @@ pub fn work(args: WorkerArgs) -> ExitCode {
     match result {
         Ok(m) => {
             println!(
-                "RESULT {} {} {}",
+                "RESULT {} {} {} {}",
                 m.elapsed.as_nanos(),
                 m.cpu.as_millis() / 10,
-                m.records
+                m.records,
+                m.peak_rss_kib
             );
             ExitCode::SUCCESS
         }
@@ -563,7 +559,7 @@ fn rdkafka_stream_run(args: &WorkerArgs) -> Result<Measured, String> {
 }
 
 /// A binary next to this one.
-fn sibling(name: &str) -> std::path::PathBuf {
+pub(crate) fn sibling(name: &str) -> std::path::PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join(name)))
@@ -571,13 +567,18 @@ fn sibling(name: &str) -> std::path::PathBuf {
 }
 
 /// The `mini-broker` binary as a child process; stopped when dropped.
-struct MiniBrokerProcess {
+pub(crate) struct MiniBrokerProcess {
     child: std::process::Child,
-    bootstrap: String,
+    pub(crate) bootstrap: String,
 }
 
 impl MiniBrokerProcess {
-    fn start(bin: &std::path::Path) -> Result<Self, String> {
+    /// The broker's process id, for its CPU time.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn start(bin: &std::path::Path) -> Result<Self, String> {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(bin)
             .args([

@@ -11,10 +11,16 @@
 //! `consumer`: consumer throughput and CPU per record, ferrokafka's `poll` and `recv` against
 //! librdkafka's `BaseConsumer` and `StreamConsumer` on the same broker and data (see
 //! `consumer.rs`).
+//!
+//! `suite`: all of the above as one matrix (brokers × workloads × clients, interleaved runs),
+//! written to `bench/results/latest.md` with SVG charts and the targets (see `suite.rs`).
 
 mod consumer;
 mod producer;
+mod report;
 mod startup;
+mod suite;
+mod svg;
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +39,8 @@ enum Command {
     Producer(producer::Args),
     /// Consumer throughput and CPU: ferrokafka vs rdkafka.
     Consumer(consumer::Args),
+    /// The whole matrix, written to bench/results/latest.md with charts.
+    Suite(suite::Args),
     /// One consumer run in its own process (used by `consumer`).
     #[command(hide = true)]
     ConsumerWorker(consumer::WorkerArgs),
@@ -44,6 +52,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     match Cli::parse().command {
         Command::Startup(args) => startup::run(args),
+        Command::Suite(args) => suite::run(args),
         Command::Producer(args) => producer::run(args),
         Command::ProducerWorker(args) => producer::work(args),
         Command::Consumer(args) => consumer::run(args),

@@ -16,7 +16,8 @@
 //! record was delivered and again once the last record was acknowledged. Runs of the clients
 //! are interleaved, several per case, and the table shows medians.
 //!
-//! What not: no latency percentiles, no keyed records, no compression cases (yet).
+//! What not: no latency percentiles, no keyed records; compressed cases only through `suite`
+//! (the worker takes `--compression`).
 
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -89,6 +90,9 @@ pub struct WorkerArgs {
     batch_size: usize,
     #[arg(long)]
     linger_ms: u64,
+    /// `compression.type`: none, gzip, snappy, lz4, zstd.
+    #[arg(long, default_value = "none")]
+    compression: String,
 }
 
 const BUFFER_BYTES: usize = 32 * 1024 * 1024;
@@ -96,9 +100,22 @@ const IN_FLIGHT: usize = 5;
 
 /// What one worker run measured.
 #[derive(Debug, Clone, Copy)]
-struct Measured {
-    elapsed: Duration,
-    cpu: Duration,
+pub(crate) struct Measured {
+    pub(crate) elapsed: Duration,
+    pub(crate) cpu: Duration,
+    /// The worker process's peak resident memory (VmHWM), KiB.
+    pub(crate) peak_rss_kib: u64,
+}
+
+/// One producer case, the same for every client.
+#[derive(Debug, Clone)]
+pub(crate) struct Case {
+    pub(crate) records: usize,
+    pub(crate) size: usize,
+    pub(crate) acks: String,
+    pub(crate) batch_size: usize,
+    pub(crate) linger_ms: u64,
+    pub(crate) compression: String,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -157,7 +174,15 @@ pub fn run(args: Args) -> ExitCode {
                         eprintln!("create topic {topic}: {err}");
                         return ExitCode::FAILURE;
                     }
-                    match worker(client, &bootstrap, &topic, &args, size, acks) {
+                    let case = Case {
+                        records: args.records,
+                        size,
+                        acks: acks.clone(),
+                        batch_size: args.batch_size,
+                        linger_ms: args.linger_ms,
+                        compression: "none".to_owned(),
+                    };
+                    match measure(client, &bootstrap, &topic, &case) {
                         Ok(m) => {
                             eprintln!(
                                 "acks={acks} size={size} run {} {client}: {:.0} msg/s, cpu {:.2}s",
@@ -245,13 +270,11 @@ fn print_table(args: &Args, broker: &str, rows: &[Row]) {
 }
 
 /// Runs one client in a child process and reads its result line.
-fn worker(
+pub(crate) fn measure(
     client: &str,
     bootstrap: &str,
     topic: &str,
-    args: &Args,
-    size: usize,
-    acks: &str,
+    case: &Case,
 ) -> Result<Measured, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = Command::new(exe)
@@ -264,15 +287,17 @@ fn worker(
             "--topic",
             topic,
             "--records",
-            &args.records.to_string(),
+            &case.records.to_string(),
             "--size",
-            &size.to_string(),
+            &case.size.to_string(),
             "--acks",
-            acks,
+            &case.acks,
             "--batch-size",
-            &args.batch_size.to_string(),
+            &case.batch_size.to_string(),
             "--linger-ms",
-            &args.linger_ms.to_string(),
+            &case.linger_ms.to_string(),
+            "--compression",
+            &case.compression,
         ])
         .stderr(Stdio::inherit())
         .output()
@@ -292,6 +317,7 @@ fn worker(
     Ok(Measured {
         elapsed: Duration::from_nanos(elapsed_ns),
         cpu: ticks(cpu_ticks),
+        peak_rss_kib: fields.next().and_then(Result::ok).unwrap_or(0),
     })
 }
 
@@ -302,7 +328,12 @@ fn ticks(n: u64) -> Duration {
 
 /// User + system CPU ticks of this whole process (every thread), from `/proc/self/stat`.
 fn cpu_ticks() -> u64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    process_cpu_ticks("self")
+}
+
+/// User + system CPU ticks of a process (`pid` or `self`), every thread; 0 if unreadable.
+pub(crate) fn process_cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -316,7 +347,17 @@ fn cpu_ticks() -> u64 {
     get(11) + get(12)
 }
 
-/// The worker: produces, then prints `RESULT <elapsed ns> <cpu ticks>`.
+/// Peak resident memory (VmHWM) of a process (`pid` or `self`), KiB; 0 if unreadable.
+pub(crate) fn peak_rss_kib(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The worker: produces, then prints `RESULT <elapsed ns> <cpu ticks> <peak RSS KiB>`.
 pub fn work(args: WorkerArgs) -> ExitCode {
     let result = match args.client.as_str() {
         "ferrokafka" => ferrokafka_run(&args),
@@ -326,7 +367,12 @@ pub fn work(args: WorkerArgs) -> ExitCode {
     };
     match result {
         Ok(m) => {
-            println!("RESULT {} {}", m.elapsed.as_nanos(), m.cpu.as_millis() / 10);
+            println!(
+                "RESULT {} {} {}",
+                m.elapsed.as_nanos(),
+                m.cpu.as_millis() / 10,
+                m.peak_rss_kib
+            );
             ExitCode::SUCCESS
         }
         Err(err) => {
@@ -358,6 +404,7 @@ impl Stopwatch {
         Measured {
             elapsed: self.start.elapsed(),
             cpu: ticks(cpu_ticks().saturating_sub(self.cpu)),
+            peak_rss_kib: peak_rss_kib("self"),
         }
     }
 }
@@ -381,6 +428,7 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
             .batch_size(args.batch_size)
             .buffer_memory(BUFFER_BYTES)
             .max_in_flight(IN_FLIGHT)
+            .compression(args.compression.parse().map_err(|e| format!("{e}"))?)
             .build()
             .map_err(|e| e.to_string())?;
         let producer = Producer::connect(config).await.map_err(|e| e.to_string())?;
@@ -420,7 +468,7 @@ fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
         )
         .set("linger.ms", args.linger_ms.to_string())
         .set("batch.size", args.batch_size.to_string())
-        .set("compression.codec", "none")
+        .set("compression.codec", &args.compression)
         .set(
             "max.in.flight.requests.per.connection",
             IN_FLIGHT.to_string(),

@@ -8,7 +8,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,9 +32,9 @@ pub struct Args {
     mini_broker: Option<PathBuf>,
 }
 
-struct Sample {
-    ready: Duration,
-    rss_kib: u64,
+pub(crate) struct Sample {
+    pub(crate) ready: Duration,
+    pub(crate) rss_kib: u64,
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -52,7 +52,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     }
     if args.real_kafka {
-        let real: Result<Vec<Sample>, String> = (0..args.runs).map(|_| real_kafka()).collect();
+        let real: Result<Vec<Sample>, String> = (0..args.runs).map(|_| real_kafka(None)).collect();
         match real {
             Ok(samples) => rows.push(("Apache Kafka 4.1 (KRaft, -Xmx512m)", samples)),
             Err(err) => {
@@ -112,7 +112,7 @@ fn repo() -> PathBuf {
         .unwrap_or_default()
 }
 
-fn mini_broker(bin: &PathBuf) -> Result<Sample, String> {
+pub(crate) fn mini_broker(bin: &PathBuf) -> Result<Sample, String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
@@ -135,43 +135,73 @@ fn mini_broker(bin: &PathBuf) -> Result<Sample, String> {
     })
 }
 
-fn real_kafka() -> Result<Sample, String> {
-    let script = repo().join("scripts/real-kafka.sh");
-    let _ = Command::new(&script)
-        .arg("stop")
-        .stderr(Stdio::null())
-        .status();
-    let out = Command::new(&script)
-        .arg("start")
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("run {}: {e}", script.display()))?;
-    let state = String::from_utf8_lossy(&out.stdout).into_owned();
-    let field = |k: &str| {
-        state
-            .lines()
-            .find_map(|l| l.strip_prefix(k))
-            .map(str::to_owned)
-            .ok_or(format!("no {k}"))
-    };
-    let result = (|| {
+/// One launch of a real Kafka broker: start-up time and idle RSS. `state` is the script's
+/// `KAFKA_STATE_FILE` (its default when `None`), so that a run can keep off a shared broker.
+pub(crate) fn real_kafka(state: Option<&Path>) -> Result<Sample, String> {
+    let kafka = RealKafka::start(state)?;
+    wait_for_api_versions(&kafka.bootstrap, Instant::now(), Duration::from_secs(10))?;
+    std::thread::sleep(Duration::from_secs(1));
+    Ok(Sample {
+        ready: kafka.startup,
+        rss_kib: rss_kib(kafka.pid)?,
+    })
+}
+
+/// A real Kafka broker started by `scripts/real-kafka.sh`; stopped when dropped.
+pub(crate) struct RealKafka {
+    pub(crate) bootstrap: String,
+    pub(crate) pid: u32,
+    /// The script's launch-to-ready time.
+    pub(crate) startup: Duration,
+    state: Option<PathBuf>,
+}
+
+impl RealKafka {
+    fn script(state: Option<&Path>, command: &str) -> Command {
+        let mut c = Command::new(repo().join("scripts/real-kafka.sh"));
+        c.arg(command);
+        if let Some(state) = state {
+            c.env("KAFKA_STATE_FILE", state);
+        }
+        c
+    }
+
+    pub(crate) fn start(state: Option<&Path>) -> Result<Self, String> {
+        let _ = Self::script(state, "stop").stderr(Stdio::null()).status();
+        let out = Self::script(state, "start")
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("run scripts/real-kafka.sh: {e}"))?;
+        // Built first so that it stops the broker if the output cannot be read.
+        let mut kafka = RealKafka {
+            bootstrap: String::new(),
+            pid: 0,
+            startup: Duration::ZERO,
+            state: state.map(Path::to_path_buf),
+        };
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .map(str::to_owned)
+                .ok_or(format!("no {k} from scripts/real-kafka.sh"))
+        };
         let ms: u64 = field("KAFKA_STARTUP_MS=")?
             .parse()
             .map_err(|_| "bad startup ms")?;
-        let bootstrap = field("KAFKA_BOOTSTRAP=")?;
-        wait_for_api_versions(&bootstrap, Instant::now(), Duration::from_secs(10))?;
-        std::thread::sleep(Duration::from_secs(1));
-        let pid: u32 = field("KAFKA_PID=")?.parse().map_err(|_| "bad pid")?;
-        Ok(Sample {
-            ready: Duration::from_millis(ms),
-            rss_kib: rss_kib(pid)?,
-        })
-    })();
-    let _ = Command::new(&script)
-        .arg("stop")
-        .stderr(Stdio::null())
-        .status();
-    result
+        kafka.bootstrap = field("KAFKA_BOOTSTRAP=")?;
+        kafka.pid = field("KAFKA_PID=")?.parse().map_err(|_| "bad pid")?;
+        kafka.startup = Duration::from_millis(ms);
+        Ok(kafka)
+    }
+}
+
+impl Drop for RealKafka {
+    fn drop(&mut self) {
+        let _ = Self::script(self.state.as_deref(), "stop")
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 /// Connects and sends ApiVersions v3 until an answer arrives; returns the time since `start`.

@@ -1,0 +1,445 @@
+//! `suite`: the one-command perf suite. It runs a matrix of the `startup`, `producer` and
+//! `consumer` measurements — the same code those subcommands use, one child process per client
+//! run — and writes `bench/results/latest.md` (tables and the targets) plus SVG bar charts.
+//!
+//! Brokers: the `mini-broker` binary, restarted for every producer case and every consumer
+//! data set (so one case's data does not weigh on the next), and with `--real-kafka` a real
+//! Apache Kafka broker from `scripts/real-kafka.sh` with a private state file. Clients run
+//! interleaved within each repetition, in an order that rotates from one repetition to the
+//! next, so that noise on this shared machine hits every client alike. Besides the client's own
+//! CPU, the broker's CPU over each client run (launch to exit of the worker, so it includes the
+//! worker's connection set-up) is read from `/proc/<broker pid>/stat`.
+//!
+//! What not (yet): the in-process mini-broker (a broker inside this process would share its
+//! CPU count), average batch size, end-to-end latency, other pure-Rust clients.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ferrokafka::{Client, ClientConfig, NewTopic};
+
+use crate::consumer::{self, MiniBrokerProcess};
+use crate::producer::{self, process_cpu_ticks};
+use crate::report::{self, Matrix, Row, Sample, StartupRow};
+use crate::startup;
+
+/// Options of `suite`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A smaller matrix: uncompressed, one partition, fewer clients, fewer records.
+    #[arg(long)]
+    quick: bool,
+    /// Also run everything against a real Kafka broker (needs Java and scripts/setup.sh).
+    #[arg(long)]
+    real_kafka: bool,
+    /// Repetitions; every client runs once per repetition.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Records per producer run (default 200,000 with --quick, else 500,000).
+    #[arg(long)]
+    records: Option<usize>,
+    /// Records per consumer run (default 500,000 with --quick, else 1,000,000).
+    #[arg(long)]
+    consumer_records: Option<usize>,
+    /// Where to write latest.md and the charts (default: bench/results).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// One producer case of the matrix.
+struct ProducerCase {
+    size: usize,
+    acks: &'static str,
+    partitions: i32,
+    compression: &'static str,
+}
+
+impl ProducerCase {
+    fn label(&self) -> String {
+        format!(
+            "{} B, acks={}{}, {} p, {}",
+            self.size,
+            self.acks,
+            if self.acks == "all" { "+idem" } else { "" },
+            self.partitions,
+            self.compression
+        )
+    }
+}
+
+/// Consumer data: topic partitions (assign mode, no group).
+const CONSUMER_PARTITIONS: i32 = 6;
+const BATCH_SIZE: usize = 16_384;
+const LINGER_MS: u64 = 5;
+
+fn producer_cases(quick: bool) -> Vec<ProducerCase> {
+    let mut cases = Vec::new();
+    let (partitions, codecs): (&[i32], &[&str]) = if quick {
+        (&[1], &["none"])
+    } else {
+        (&[1, 6], &["none", "lz4", "zstd"])
+    };
+    for &compression in codecs {
+        for &partitions in partitions {
+            for acks in ["1", "all"] {
+                for size in [100, 1024] {
+                    cases.push(ProducerCase {
+                        size,
+                        acks,
+                        partitions,
+                        compression,
+                    });
+                }
+            }
+        }
+    }
+    if quick {
+        // One compressed, multi-partition case, so that --quick touches those paths too.
+        cases.push(ProducerCase {
+            size: 1024,
+            acks: "1",
+            partitions: 6,
+            compression: "lz4",
+        });
+    }
+    cases
+}
+
+pub fn run(args: Args) -> ExitCode {
+    match suite(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("suite: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Counts and prints progress on stderr.
+struct Progress {
+    done: usize,
+    total: usize,
+}
+
+impl Progress {
+    fn step(&mut self, what: &str) {
+        self.done += 1;
+        eprintln!("[{}/{}] {what}", self.done, self.total);
+    }
+}
+
+/// A broker to measure against.
+enum Broker {
+    Mini(MiniBrokerProcess),
+    Real(startup::RealKafka),
+}
+
+impl Broker {
+    fn bootstrap(&self) -> &str {
+        match self {
+            Broker::Mini(b) => &b.bootstrap,
+            Broker::Real(k) => &k.bootstrap,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        match self {
+            Broker::Mini(b) => b.pid(),
+            Broker::Real(k) => k.pid,
+        }
+    }
+}
+
+/// Which broker, and how to get a fresh one.
+#[derive(Clone, Copy, PartialEq)]
+enum BrokerKind {
+    MiniBinary,
+    RealKafka,
+}
+
+impl BrokerKind {
+    fn name(self) -> &'static str {
+        match self {
+            BrokerKind::MiniBinary => "mini-broker (binary)",
+            BrokerKind::RealKafka => "Apache Kafka 4.1 (KRaft)",
+        }
+    }
+}
+
+struct Plan<'a> {
+    args: &'a Args,
+    records: usize,
+    consumer_records: usize,
+    producer_clients: Vec<&'static str>,
+    consumer_clients: Vec<&'static str>,
+    kafka_state: PathBuf,
+}
+
+fn suite(args: &Args) -> Result<(), String> {
+    let runs = args.runs.max(1);
+    let plan = Plan {
+        args,
+        records: args
+            .records
+            .unwrap_or(if args.quick { 200_000 } else { 500_000 }),
+        consumer_records: args.consumer_records.unwrap_or(if args.quick {
+            500_000
+        } else {
+            1_000_000
+        }),
+        producer_clients: if args.quick {
+            vec!["ferrokafka", "rdkafka-base"]
+        } else {
+            vec!["ferrokafka", "rdkafka-base", "rdkafka-future"]
+        },
+        consumer_clients: if args.quick {
+            vec!["ferrokafka-poll", "rdkafka-base", "rdkafka-stream"]
+        } else {
+            vec![
+                "ferrokafka-poll",
+                "ferrokafka-recv",
+                "rdkafka-base",
+                "rdkafka-stream",
+            ]
+        },
+        kafka_state: std::env::temp_dir().join(format!("perf-suite-{}.env", std::process::id())),
+    };
+    let brokers: Vec<BrokerKind> = if args.real_kafka {
+        vec![BrokerKind::MiniBinary, BrokerKind::RealKafka]
+    } else {
+        vec![BrokerKind::MiniBinary]
+    };
+    let cases = producer_cases(args.quick);
+    let per_broker =
+        runs * (cases.len() * plan.producer_clients.len() + 2 * plan.consumer_clients.len());
+    let mut progress = Progress {
+        done: 0,
+        total: runs * brokers.len() + per_broker * brokers.len(),
+    };
+    let mut matrix = Matrix {
+        command: command_line(args),
+        machine: report::machine(),
+        started: report::utc_now(),
+        finished: String::new(),
+        runs,
+        producer_records: plan.records,
+        consumer_records: plan.consumer_records,
+        batch_size: BATCH_SIZE,
+        linger_ms: LINGER_MS,
+        consumer_partitions: CONSUMER_PARTITIONS,
+        startup: Vec::new(),
+        producer: Vec::new(),
+        consumer: Vec::new(),
+    };
+    matrix.startup = startup_rows(&plan, &brokers, &mut progress)?;
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    for &kind in &brokers {
+        for case in &cases {
+            let broker = start(&plan, kind)?;
+            let mut samples = vec![Vec::new(); plan.producer_clients.len()];
+            for run in 0..runs {
+                for (i, client) in rotated(&plan.producer_clients, run) {
+                    let topic = format!("suite-{}-{}", std::process::id(), progress.done);
+                    rt.block_on(create_topic(broker.bootstrap(), &topic, case.partitions))?;
+                    let c = producer::Case {
+                        records: plan.records,
+                        size: case.size,
+                        acks: case.acks.to_owned(),
+                        batch_size: BATCH_SIZE,
+                        linger_ms: LINGER_MS,
+                        compression: case.compression.to_owned(),
+                    };
+                    let before = process_cpu_ticks(&broker.pid().to_string());
+                    let m = producer::measure(client, broker.bootstrap(), &topic, &c)
+                        .map_err(|e| format!("{client}, {}: {e}", case.label()))?;
+                    let broker_ticks =
+                        process_cpu_ticks(&broker.pid().to_string()).saturating_sub(before);
+                    let sample = Sample::new(
+                        plan.records,
+                        m.elapsed,
+                        m.cpu,
+                        Some(broker_ticks),
+                        m.peak_rss_kib,
+                    );
+                    progress.step(&format!(
+                        "{} producer {} run {}/{runs} {client}: {:.0} msgs/s",
+                        kind.name(),
+                        case.label(),
+                        run + 1,
+                        sample.rate
+                    ));
+                    if let Some(s) = samples.get_mut(i) {
+                        s.push(sample);
+                    }
+                }
+            }
+            matrix.producer.push(Row {
+                broker: kind.name().to_owned(),
+                case: case.label(),
+                size: case.size,
+                clients: zip_clients(&plan.producer_clients, samples),
+            });
+        }
+        for size in [100, 1024] {
+            let broker = start(&plan, kind)?;
+            let topic = format!("suite-consumer-{size}-{}", std::process::id());
+            eprintln!(
+                "writing {} records of {size} B for the consumers ...",
+                plan.consumer_records
+            );
+            rt.block_on(consumer::fill(
+                broker.bootstrap(),
+                &topic,
+                CONSUMER_PARTITIONS,
+                plan.consumer_records,
+                size,
+            ))
+            .map_err(|e| format!("writing consumer data: {e}"))?;
+            let mut samples = vec![Vec::new(); plan.consumer_clients.len()];
+            for run in 0..runs {
+                for (i, client) in rotated(&plan.consumer_clients, run) {
+                    let before = process_cpu_ticks(&broker.pid().to_string());
+                    let m = consumer::measure(
+                        client,
+                        broker.bootstrap(),
+                        &topic,
+                        plan.consumer_records,
+                        CONSUMER_PARTITIONS,
+                    )
+                    .map_err(|e| format!("{client}, consumer {size} B: {e}"))?;
+                    let broker_ticks =
+                        process_cpu_ticks(&broker.pid().to_string()).saturating_sub(before);
+                    let sample = Sample::new(
+                        m.records,
+                        m.elapsed,
+                        m.cpu,
+                        Some(broker_ticks),
+                        m.peak_rss_kib,
+                    );
+                    progress.step(&format!(
+                        "{} consumer {size} B run {}/{runs} {client}: {:.0} msgs/s",
+                        kind.name(),
+                        run + 1,
+                        sample.rate
+                    ));
+                    if let Some(s) = samples.get_mut(i) {
+                        s.push(sample);
+                    }
+                }
+            }
+            matrix.consumer.push(Row {
+                broker: kind.name().to_owned(),
+                case: format!("{size} B, {CONSUMER_PARTITIONS} p, assign"),
+                size,
+                clients: zip_clients(&plan.consumer_clients, samples),
+            });
+        }
+    }
+    matrix.finished = report::utc_now();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"));
+    let summary = report::write(&matrix, &out)?;
+    println!("{summary}");
+    eprintln!("wrote {}", out.join("latest.md").display());
+    Ok(())
+}
+
+fn command_line(args: &Args) -> String {
+    let mut c = "ferrokafka-perf suite".to_owned();
+    if args.quick {
+        c.push_str(" --quick");
+    }
+    if args.real_kafka {
+        c.push_str(" --real-kafka");
+    }
+    c.push_str(&format!(" --runs {}", args.runs));
+    if let Some(r) = args.records {
+        c.push_str(&format!(" --records {r}"));
+    }
+    if let Some(r) = args.consumer_records {
+        c.push_str(&format!(" --consumer-records {r}"));
+    }
+    c
+}
+
+/// The clients of one repetition, starting one further along each time.
+fn rotated<'c>(
+    clients: &'c [&'static str],
+    run: usize,
+) -> impl Iterator<Item = (usize, &'static str)> + 'c {
+    let n = clients.len().max(1);
+    (0..clients.len()).filter_map(move |k| {
+        let i = (k + run) % n;
+        clients.get(i).map(|c| (i, *c))
+    })
+}
+
+fn zip_clients(clients: &[&'static str], samples: Vec<Vec<Sample>>) -> Vec<(String, Vec<Sample>)> {
+    clients
+        .iter()
+        .map(|c| (*c).to_owned())
+        .zip(samples)
+        .collect()
+}
+
+fn start(plan: &Plan<'_>, kind: BrokerKind) -> Result<Broker, String> {
+    match kind {
+        BrokerKind::MiniBinary => MiniBrokerProcess::start(&consumer::sibling("mini-broker"))
+            .map(Broker::Mini)
+            .map_err(|e| format!("mini-broker: {e}")),
+        BrokerKind::RealKafka => {
+            startup::RealKafka::start(Some(&plan.kafka_state)).map(Broker::Real)
+        }
+    }
+}
+
+async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
+    let client = Client::connect(ClientConfig::new(bootstrap).map_err(|e| e.to_string())?)
+        .await
+        .map_err(|e| e.to_string())?;
+    let created = client
+        .create_topics(&[NewTopic::new(topic).partitions(partitions)])
+        .await
+        .map_err(|e| format!("create topic {topic}: {e}"));
+    client.close().await;
+    for (_, result) in created? {
+        result.map_err(|e| format!("create topic {topic}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn startup_rows(
+    plan: &Plan<'_>,
+    brokers: &[BrokerKind],
+    progress: &mut Progress,
+) -> Result<Vec<StartupRow>, String> {
+    let runs = plan.args.runs.max(1);
+    let mut rows = Vec::new();
+    for &kind in brokers {
+        let mut samples = Vec::new();
+        for run in 0..runs {
+            let s = match kind {
+                BrokerKind::MiniBinary => startup::mini_broker(&consumer::sibling("mini-broker")),
+                BrokerKind::RealKafka => startup::real_kafka(Some(&plan.kafka_state)),
+            }?;
+            progress.step(&format!(
+                "{} start-up run {}/{runs}: {:.1} ms, {:.1} MiB idle",
+                kind.name(),
+                run + 1,
+                s.ready.as_secs_f64() * 1e3,
+                s.rss_kib as f64 / 1024.0
+            ));
+            samples.push((s.ready, s.rss_kib));
+        }
+        rows.push(StartupRow {
+            broker: kind.name().to_owned(),
+            samples,
+        });
+    }
+    // Give the machine a moment after the last broker stopped.
+    std::thread::sleep(Duration::from_millis(200));
+    Ok(rows)
+}
