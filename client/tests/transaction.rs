@@ -361,3 +361,125 @@ async fn after_an_abortable_error_only_abort_is_allowed_and_the_producer_goes_on
     let seen = read_until(&b, "abortable", IsolationLevel::ReadCommitted, "end").await;
     assert_eq!(seen, ["end"]);
 }
+
+/// One member of an exactly-once group: processes batches until `total` inputs are
+/// committed by the group as a whole.
+async fn eos_member(
+    b: &str,
+    id: &str,
+    total: &std::cell::Cell<usize>,
+    want: usize,
+    start_after: usize,
+) -> usize {
+    // The second member joins mid-way: a rebalance revokes partitions from the first.
+    while total.get() < start_after {
+        tokio::task::yield_now().await;
+    }
+    let mut consumer = Consumer::new(
+        config(b)
+            .group_id("eos-rebalance")
+            .enable_auto_commit(false)
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .session_timeout(Duration::from_millis(3_000))
+            .heartbeat_interval(Duration::from_millis(100))
+            .max_poll_records(5)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    consumer.subscribe(["rb-in"]).unwrap();
+    let mut producer = txn_producer(b, id, 60_000).await;
+    let mut eos = ExactlyOnce::new(&mut producer);
+    eos.poll_timeout = Duration::from_millis(50);
+    let deadline = Instant::now() + DEADLINE;
+    let mut mine = 0;
+    while total.get() < want {
+        assert!(
+            Instant::now() < deadline,
+            "{id}: the group processed {}",
+            total.get()
+        );
+        let result = consumer
+            .process_exactly_once_batch(&mut eos, |r| async move {
+                Ok::<_, String>(vec![ProducerRecord::new("rb-out")
+                    .key(r.key.clone().unwrap_or_default())
+                    .value(r.value.clone().unwrap_or_default())])
+            })
+            .await;
+        match result {
+            Ok(n) => {
+                total.set(total.get() + n);
+                mine += n;
+            }
+            // The group moved on while the batch ran: aborted, it comes again (here or at
+            // the new owner).
+            Err(ferrokafka::ProcessError::Transaction(e)) if !e.is_fatal() => {}
+            Err(e) => panic!("{id}: {e}"),
+        }
+    }
+    consumer.close().await.unwrap();
+    mine
+}
+
+#[tokio::test]
+async fn exactly_once_through_a_rebalance() {
+    let broker = broker(4).await;
+    let b = broker.bootstrap();
+    let c = client(&b).await;
+    create_topic(&c, "rb-in", 4).await;
+    create_topic(&c, "rb-out", 4).await;
+    let plain = Producer::connect(ProducerConfig::new(&b).unwrap())
+        .await
+        .unwrap();
+    let mut deliveries = Vec::new();
+    for i in 0..400 {
+        deliveries.push(
+            plain
+                .send(
+                    ProducerRecord::new("rb-in")
+                        .key(format!("k{i}"))
+                        .value(format!("{i}")),
+                )
+                .await
+                .unwrap(),
+        );
+    }
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    let total = std::cell::Cell::new(0);
+    let (a, b2) = tokio::join!(
+        eos_member(&b, "rb-a", &total, 400, 0),
+        eos_member(&b, "rb-b", &total, 400, 100),
+    );
+    assert!(a >= 100 && b2 > 0, "both members processed: {a} and {b2}");
+    let mut out = Consumer::new(
+        config(&b)
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let tps: Vec<TopicPartition> = (0..4).map(|p| TopicPartition::new("rb-out", p)).collect();
+    out.assign(tps.clone()).unwrap();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        assert!(Instant::now() < deadline, "read {}", counts.len());
+        let batch = out.poll(Duration::from_millis(200)).await.unwrap();
+        if batch.is_empty() && tps.iter().all(|tp| out.lag(tp) == Some(0)) {
+            break;
+        }
+        for r in batch {
+            let v = String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned();
+            *counts.entry(v).or_default() += 1;
+        }
+    }
+    assert_eq!(counts.len(), 400, "every input has an output");
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "outputs written twice: {twice:?}");
+}
