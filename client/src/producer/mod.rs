@@ -25,7 +25,9 @@
 //! what is queued and stops. Dropping the last handle closes in the background (queued
 //! records are still delivered while the runtime runs).
 //!
-//! What not: transactions, custom partitioners, serializers, interceptors, metrics.
+//! Transactions are a separate type on the same settings: [`crate::TransactionalProducer`].
+//!
+//! What not: custom partitioners, serializers, interceptors, metrics.
 
 mod accumulator;
 pub mod config;
