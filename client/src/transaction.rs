@@ -36,6 +36,11 @@
 //! an abort caused by an error the producer bumps its epoch (KIP-360) so that sequence
 //! numbers start over cleanly.
 //!
+//! Cancellation: dropping a `send`, `send_offsets` or `commit` future half-way leaves the
+//! transaction in doubt (something may have reached the broker), so it can then only be
+//! aborted (`Abortable`), and the abort takes a new epoch. `abort` may be dropped and called
+//! again (through `begin`).
+//!
 //! Dropping a [`Transaction`] without `commit` or `abort` aborts it, best effort: `Drop`
 //! cannot wait for the network, so the abort is sent by the next call on the producer
 //! (`begin`, `close`); if the process ends first, the coordinator aborts the transaction after
@@ -159,6 +164,20 @@ enum Status {
     },
     /// Nothing more is possible.
     Fatal(Arc<Error>),
+}
+
+/// What a call cut short by cancellation leaves: the transaction's fate on the broker is in
+/// doubt (records or offsets may have been written, sequence numbers may be used), so it can
+/// only be aborted, with a new epoch.
+fn interrupted() -> Status {
+    Status::MustAbort {
+        cause: Some(Arc::new(Error::InvalidState(
+            "a send, send_offsets or commit was cancelled half-way; the transaction must be \
+             aborted"
+                .into(),
+        ))),
+        bump: true,
+    }
 }
 
 /// Records waiting to be sent for one partition.
@@ -490,9 +509,10 @@ impl TransactionalProducer {
         let result = match ended {
             Ok(()) if bump => self.init_producer_id(self.producer).await,
             Ok(()) => Ok(()),
-            Err(err) if is_fatal_for_txn(&err) => Err(err),
-            // The coordinator is unsure of this transaction: starting over as a new instance
-            // of the same transactional id aborts it anyway.
+            Err(err) if err.is_fatal() => Err(err),
+            // The coordinator is unsure of this transaction, or it already ended (a commit
+            // cut short may have gone through: INVALID_TXN_STATE): starting over as a new
+            // instance of the same transactional id ends it either way.
             Err(_) => self.init_producer_id(None).await,
         };
         match result {
@@ -633,6 +653,8 @@ impl TransactionalProducer {
         if self.pending.is_empty() {
             return Ok(());
         }
+        // Until this returns: dropped half-way, the transaction can only be aborted.
+        self.status = interrupted();
         self.add_partitions().await?;
         let (pid, epoch) = self.producer.unwrap_or((-1, -1));
         // Build each batch once: retries resend the same bytes (same sequence).
@@ -693,6 +715,7 @@ impl TransactionalProducer {
                 }
             }
         }
+        self.status = Status::InTransaction;
         Ok(())
     }
 
@@ -954,9 +977,11 @@ impl Transaction<'_> {
         if offsets.is_empty() {
             return Ok(());
         }
+        p.status = interrupted();
         if let Err(err) = p.add_offsets(offsets, group).await {
             return Err(p.fail_txn(err, false));
         }
+        p.status = Status::InTransaction;
         Ok(())
     }
 
@@ -977,6 +1002,7 @@ impl Transaction<'_> {
             p.status = Status::Ready;
             return Ok(());
         }
+        p.status = interrupted();
         match p.end_txn(true).await {
             Ok(()) => {
                 p.added.clear();

@@ -483,3 +483,22 @@ async fn exactly_once_through_a_rebalance() {
     let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "outputs written twice: {twice:?}");
 }
+
+#[tokio::test]
+async fn a_send_cancelled_half_way_leaves_only_abort() {
+    let broker = setup("cut").await;
+    let b = broker.bootstrap();
+    let mut p = txn_producer(&b, "cut-1", 60_000).await;
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("cut", "first")).await.unwrap();
+    // Polled once, then dropped: the batch may or may not have reached the broker.
+    let cut = futures::FutureExt::now_or_never(t.send(rec("cut", "cut")));
+    assert!(cut.is_none(), "the send finished within one poll");
+    let err = t.commit().await.unwrap_err();
+    assert!(matches!(err, TxnError::Abortable(_)), "{err}");
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("cut", "end")).await.unwrap();
+    t.commit().await.unwrap();
+    let seen = read_until(&b, "cut", IsolationLevel::ReadCommitted, "end").await;
+    assert_eq!(seen, ["end"]);
+}
