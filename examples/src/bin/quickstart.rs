@@ -1,21 +1,20 @@
-//! The main job on the embedded default: start an in-process mini-broker, create a topic, write
-//! a batch of records with the ferrokafka client, and read them back.
+//! The main job on the embedded default: start an in-process mini-broker, write records with
+//! the ferrokafka `Producer` (acks=all, idempotent, lz4), and read them back with a `Consumer`
+//! in a group that commits after processing (at-least-once).
 //!
 //! Run: `cargo run -p ferrokafka-examples --bin quickstart`
 //! Against another broker: `cargo run -p ferrokafka-examples --bin quickstart -- HOST:PORT`
 
-use bytes::Bytes;
-use ferrokafka::kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use ferrokafka::kafka_protocol::messages::produce_request::{
-    PartitionProduceData, TopicProduceData,
+use std::time::Duration;
+
+use ferrokafka::{
+    AtLeastOnce, AutoOffsetReset, Client, ClientConfig, Consumer, ConsumerConfig, NewTopic,
+    Producer, ProducerConfig, ProducerRecord,
 };
-use ferrokafka::kafka_protocol::messages::{FetchRequest, ProduceRequest, TopicName};
-use ferrokafka::kafka_protocol::protocol::StrBytes;
-use ferrokafka::{Client, ClientConfig, NewTopic};
 use ferrokafka_mini_broker::MiniBroker;
-use ferrokafka_protocol::record::{BatchBuilder, Compression, Header, RecordBatch, RecordInput};
 
 const TOPIC: &str = "quickstart";
+const RECORDS: usize = 10;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,96 +28,80 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
 
-    let client = Client::connect(ClientConfig::new(bootstrap.as_str())?).await?;
+    let client = Client::connect(ClientConfig::new(&bootstrap)?).await?;
     for (topic, result) in client
-        .create_topics(&[NewTopic::new(TOPIC).partitions(1)])
+        .create_topics(&[NewTopic::new(TOPIC).partitions(3)])
         .await?
     {
         match result {
-            Ok(()) => println!("created topic {topic}"),
+            Ok(()) => println!("created topic {topic} with 3 partitions"),
             Err(err) => println!("topic {topic}: {err}"),
         }
     }
-    let leader = client.leader_for(TOPIC, 0).await?;
-    let topic_id = client
-        .cluster()
-        .topics
-        .get(TOPIC)
-        .map(|t| t.id)
-        .unwrap_or_default();
-
-    let mut batch = BatchBuilder::new().compression(Compression::Lz4);
-    for i in 0..5 {
-        batch.push(RecordInput {
-            timestamp: now_ms(),
-            key: Some(Bytes::from(format!("key-{i}"))),
-            value: Some(Bytes::from(format!("hello from ferrokafka #{i}"))),
-            headers: vec![Header::new("source", "quickstart")],
-        })?;
-    }
-    let produce = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(10_000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(topic_name())
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(batch.build()?))])]);
-    let response = client.send_to(leader, produce).await?;
-    let written = response
-        .responses
-        .first()
-        .and_then(|t| t.partition_responses.first());
-    let base = match written {
-        Some(p) if p.error_code == 0 => p.base_offset,
-        other => return Err(format!("produce failed: {other:?}").into()),
-    };
-    println!("wrote 5 records at offsets {base}..{}", base + 4);
-
-    let fetch = FetchRequest::default()
-        .with_max_wait_ms(500)
-        .with_min_bytes(1)
-        .with_topics(vec![FetchTopic::default()
-            // Fetch names topics up to v12 and identifies them by id from v13; give both.
-            .with_topic(topic_name())
-            .with_topic_id(topic_id)
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(base)
-                .with_partition_max_bytes(1 << 20)])]);
-    let response = client.send_to(leader, fetch).await?;
-    let records = response
-        .responses
-        .first()
-        .and_then(|t| t.partitions.first())
-        .and_then(|p| p.records.clone())
-        .unwrap_or_default();
-    for batch in RecordBatch::iter_blob(records) {
-        let batch = batch?;
-        for record in batch.records()? {
-            let record = record?;
-            println!(
-                "read offset {}: {} = {}",
-                record.offset(&batch),
-                String::from_utf8_lossy(record.key.as_deref().unwrap_or_default()),
-                String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()),
-            );
-        }
-    }
-
     client.close().await;
+
+    // Java-style settings work as well as the typed builder.
+    let mut config = ProducerConfig::new(&bootstrap)?;
+    config
+        .set("compression.type", "lz4")?
+        .set("linger.ms", "5")?;
+    let producer = Producer::connect(config).await?;
+    let mut deliveries = Vec::new();
+    for i in 0..RECORDS {
+        let record = ProducerRecord::new(TOPIC)
+            .key(format!("user-{}", i % 4))
+            .value(format!("hello from ferrokafka #{i}"));
+        deliveries.push(producer.send(record).await?);
+    }
+    for delivery in deliveries {
+        let written = delivery.await?;
+        println!(
+            "wrote partition {} offset {:?}",
+            written.partition, written.offset
+        );
+    }
+    producer.close().await;
+
+    let mut consumer = Consumer::new(
+        ConsumerConfig::builder()
+            .bootstrap_servers([bootstrap.as_str()])
+            .group_id("quickstart")
+            .enable_auto_commit(false)
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .build()?,
+    )
+    .await?;
+    consumer.subscribe([TOPIC])?;
+    let mut read = 0;
+    while read < RECORDS {
+        // At-least-once: the offset is committed only after the handler returns Ok.
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(30),
+            consumer.process_one(AtLeastOnce, |record| {
+                println!(
+                    "read partition {} offset {}: {} = {}",
+                    record.partition,
+                    record.offset,
+                    String::from_utf8_lossy(record.key.as_deref().unwrap_or_default()),
+                    String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()),
+                );
+                async { Ok::<(), std::convert::Infallible>(()) }
+            }),
+        )
+        .await;
+        match outcome {
+            Ok(result) => {
+                result.map_err(|e| format!("processing failed: {e}"))?;
+            }
+            Err(_) => return Err("no record within 30 s".into()),
+        }
+        read += 1;
+    }
+    println!("read all {RECORDS} records; offsets committed for group 'quickstart'");
+    consumer.close().await?;
+
     if let Some(broker) = broker {
         broker.shutdown().await;
     }
     Ok(())
-}
-
-fn topic_name() -> TopicName {
-    TopicName(StrBytes::from_static_str(TOPIC))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
