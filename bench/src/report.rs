@@ -67,6 +67,8 @@ pub(crate) struct Matrix {
     pub(crate) startup: Vec<StartupRow>,
     pub(crate) producer: Vec<Row>,
     pub(crate) consumer: Vec<Row>,
+    /// Runs that failed (left out of the medians).
+    pub(crate) failures: Vec<String>,
 }
 
 /// Median, min and max.
@@ -406,6 +408,12 @@ pub(crate) fn write(m: &Matrix, dir: &Path) -> Result<String, String> {
     out.push_str("\n## Consumer\n\n![consumer msgs/s](consumer-msgs.svg)\n\n");
     table(&mut out, &m.consumer);
     out.push_str("\n![consumer client CPU](consumer-cpu.svg)\n");
+    if !m.failures.is_empty() {
+        out.push_str("\n## Failed runs (left out of the medians)\n\n");
+        for f in &m.failures {
+            let _ = writeln!(out, "- {f}");
+        }
+    }
     out.push_str(
         "\n## Not measured\n\n- average batch size (neither client reports it to the tool \
          yet); end-to-end latency percentiles; the in-process mini-broker; other pure-Rust \

@@ -231,6 +231,7 @@ fn suite(args: &Args) -> Result<(), String> {
         startup: Vec::new(),
         producer: Vec::new(),
         consumer: Vec::new(),
+        failures: Vec::new(),
     };
     matrix.startup = startup_rows(&plan, &brokers, &mut progress)?;
     let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
@@ -251,8 +252,20 @@ fn suite(args: &Args) -> Result<(), String> {
                         compression: case.compression.to_owned(),
                     };
                     let before = process_cpu_ticks(&broker.pid().to_string());
-                    let m = producer::measure(client, broker.bootstrap(), &topic, &c)
-                        .map_err(|e| format!("{client}, {}: {e}", case.label()))?;
+                    let m = match producer::measure(client, broker.bootstrap(), &topic, &c) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            let what = format!(
+                                "{}, producer {}, run {}, {client}: {e}",
+                                kind.name(),
+                                case.label(),
+                                run + 1
+                            );
+                            progress.step(&format!("FAILED {what}"));
+                            matrix.failures.push(what);
+                            continue;
+                        }
+                    };
                     let broker_ticks =
                         process_cpu_ticks(&broker.pid().to_string()).saturating_sub(before);
                     let sample = Sample::new(
@@ -306,8 +319,20 @@ fn suite(args: &Args) -> Result<(), String> {
                         &topic,
                         plan.consumer_records,
                         CONSUMER_PARTITIONS,
-                    )
-                    .map_err(|e| format!("{client}, consumer {size} B: {e}"))?;
+                    );
+                    let m = match m {
+                        Ok(m) => m,
+                        Err(e) => {
+                            let what = format!(
+                                "{}, consumer {size} B, run {}, {client}: {e}",
+                                kind.name(),
+                                run + 1
+                            );
+                            progress.step(&format!("FAILED {what}"));
+                            matrix.failures.push(what);
+                            continue;
+                        }
+                    };
                     let broker_ticks =
                         process_cpu_ticks(&broker.pid().to_string()).saturating_sub(before);
                     let sample = Sample::new(
