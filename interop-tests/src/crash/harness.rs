@@ -1,8 +1,11 @@
 //! `crash-harness`: runs the crash test (see `ferrokafka_interop_tests::crash`) for
 //! AtLeastOnce and AtMostOnce and prints what was lost and what was processed twice.
 //!
-//! `cargo run -p ferrokafka-interop-tests --bin crash-harness -- [--kills 50] [--records 6000]
-//! [--seed 7]` (build `crash-consumer` first: `cargo build -p ferrokafka-interop-tests`).
+//! `cargo run -p ferrokafka-interop-tests --bin crash-harness -- [--bootstrap host:port]
+//! [--kills 50] [--records 6000] [--seed 7]` (build `crash-consumer` first:
+//! `cargo build -p ferrokafka-interop-tests`). Without `--bootstrap` it starts an in-process
+//! mini-broker; with it (e.g. a real Kafka) workers live 300–2000 ms instead of 20–400 ms,
+//! since Kafka takes longer to hand a restarted member its partitions.
 
 use std::process::ExitCode;
 
@@ -12,15 +15,20 @@ fn main() -> ExitCode {
     let mut kills = 50;
     let mut records = 6_000;
     let mut seed = 7;
+    let mut bootstrap = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        let value = args.next().and_then(|v| v.parse::<u64>().ok());
-        match (flag.as_str(), value) {
+        let value = args.next();
+        let number = value.as_deref().and_then(|v| v.parse::<u64>().ok());
+        match (flag.as_str(), number) {
             ("--kills", Some(v)) => kills = v as usize,
             ("--records", Some(v)) => records = v as usize,
             ("--seed", Some(v)) => seed = v,
+            ("--bootstrap", _) if value.is_some() => bootstrap = value,
             _ => {
-                eprintln!("usage: crash-harness [--kills N] [--records N] [--seed N]");
+                eprintln!(
+                    "usage: crash-harness [--bootstrap host:port] [--kills N] [--records N] [--seed N]"
+                );
                 return ExitCode::FAILURE;
             }
         }
@@ -35,12 +43,15 @@ fn main() -> ExitCode {
     let mut ok = true;
     for semantics in ["at-least-once", "at-most-once"] {
         let options = Options {
-            worker: worker.clone(),
-            semantics: semantics.to_owned(),
-            records,
-            kills,
             seed,
             dir: dir.clone(),
+            bootstrap: bootstrap.clone(),
+            life_ms: if bootstrap.is_some() {
+                (300, 2_000)
+            } else {
+                (20, 400)
+            },
+            ..Options::new(worker.clone(), semantics, records, kills)
         };
         match run(&options) {
             Ok(r) => {

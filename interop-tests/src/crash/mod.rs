@@ -3,13 +3,14 @@
 //! killed with SIGKILL at random moments, again and again, and restarted; afterwards we count
 //! what was lost and what was processed twice.
 //!
-//! What: [`run`] starts an in-process mini-broker, writes `records` records over three
-//! partitions, then starts the worker (`crash-consumer`, `worker.rs`) as a child process,
-//! kills it after a random 20–400 ms (so the kill lands anywhere: mid-join, mid-fetch,
-//! between the handler's side effect and the commit), `kills` times, and finally lets one
-//! run finish. "Processing" a record is appending `partition offset` to a file with one
-//! `write` call, which a SIGKILL cannot tear: the file is the ground truth of what was
-//! processed. The worker is a static member (`group.instance.id`), so each restart takes the
+//! What: [`run`] starts an in-process mini-broker (or uses the broker at
+//! [`Options::bootstrap`], e.g. a real Kafka), writes `records` records over three partitions
+//! of a fresh topic, then starts the worker (`crash-consumer`, `worker.rs`) as a child process,
+//! kills it after a random [`Options::life_ms`] (20–400 ms by default; so the kill lands
+//! anywhere: mid-join, mid-fetch, between the handler's side effect and the commit), `kills`
+//! times, and finally lets one run finish. "Processing" a record is appending
+//! `partition offset` to a file with one `write` call, which a SIGKILL cannot tear: the file
+//! is the ground truth of what was processed. The worker is a static member (`group.instance.id`), so each restart takes the
 //! dead process's place without waiting for its session to time out.
 //!
 //! Expected: AtLeastOnce loses nothing (duplicates allowed), AtMostOnce duplicates nothing
@@ -18,8 +19,8 @@
 //! The exactly-once variant (a consume-transform-produce pipeline from topic A to topic B,
 //! killed the same way; counted from a `read_committed` reader of B) is in [`exactly_once`].
 //!
-//! What not: no broker crashes (the broker is the test's own, in memory), no power loss
-//! (the file is not fsynced; a killed process loses nothing the kernel already has).
+//! What not: no broker crashes, no power loss (the file is not fsynced; a killed process
+//! loses nothing the kernel already has).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -65,6 +66,26 @@ pub struct Options {
     pub seed: u64,
     /// Where the processed-records file goes.
     pub dir: PathBuf,
+    /// The broker to use (e.g. a real Kafka); `None` starts an in-process mini-broker.
+    pub bootstrap: Option<String>,
+    /// Each killed worker lives a random time in this range, in milliseconds.
+    pub life_ms: (u64, u64),
+}
+
+impl Options {
+    /// The defaults: 20–400 ms kill delays, an in-process mini-broker, the temp dir.
+    pub fn new(worker: impl Into<PathBuf>, semantics: &str, records: usize, kills: usize) -> Self {
+        Options {
+            worker: worker.into(),
+            semantics: semantics.to_owned(),
+            records,
+            kills,
+            seed: 7,
+            dir: std::env::temp_dir(),
+            bootstrap: None,
+            life_ms: (20, 400),
+        }
+    }
 }
 
 /// A small xorshift generator: reproducible delays without a dependency.
@@ -86,28 +107,34 @@ impl Rng {
 /// Runs the crash test; see the module docs.
 pub fn run(options: &Options) -> Result<Report, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let broker = runtime
-        .block_on(
-            MiniBroker::builder()
-                .group_min_session_timeout(Duration::from_millis(100))
-                .start(),
-        )
-        .map_err(|e| format!("mini-broker: {e}"))?;
-    let bootstrap = broker.bootstrap();
-    let topic = "crash";
+    let broker = match &options.bootstrap {
+        Some(_) => None,
+        None => Some(
+            runtime
+                .block_on(MiniBroker::start())
+                .map_err(|e| format!("mini-broker: {e}"))?,
+        ),
+    };
+    let bootstrap = match (&options.bootstrap, &broker) {
+        (Some(b), _) => b.clone(),
+        (None, Some(broker)) => broker.bootstrap(),
+        (None, None) => unreachable!("a broker was started"),
+    };
+    // Fresh names: a shared broker (a real Kafka) keeps topics and commits of earlier runs.
+    let topic = crate::unique_topic("crash");
+    let topic = topic.as_str();
     runtime.block_on(fill(&bootstrap, topic, options.records))?;
-    let out = options.dir.join(format!(
-        "processed-{}-{}.txt",
-        options.semantics, options.seed
-    ));
+    let out = options
+        .dir
+        .join(format!("processed-{}-{topic}.txt", options.semantics));
     let _ = std::fs::remove_file(&out);
-    let group = format!("crash-{}", options.semantics);
+    let group = format!("{topic}-{}", options.semantics);
     let mut rng = Rng(options.seed | 1);
     let mut early_kills = 0;
     for _ in 0..options.kills {
         let before = lines(&out);
         let mut child = spawn(options, &bootstrap, topic, &group, &out, None)?;
-        let delay = Duration::from_millis(rng.between(20, 400));
+        let delay = Duration::from_millis(rng.between(options.life_ms.0, options.life_ms.1));
         std::thread::sleep(delay);
         // SIGKILL: no destructor, no LeaveGroup, no last commit.
         child.kill().map_err(|e| e.to_string())?;
@@ -132,7 +159,9 @@ pub fn run(options: &Options) -> Result<Report, String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    runtime.block_on(broker.shutdown());
+    if let Some(broker) = broker {
+        runtime.block_on(broker.shutdown());
+    }
     let mut counts: BTreeMap<(i32, i64), usize> = BTreeMap::new();
     for line in std::fs::read_to_string(&out)
         .map_err(|e| e.to_string())?
@@ -148,6 +177,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
             _ => return Err(format!("torn line in {}: {line:?}", out.display())),
         }
     }
+    let _ = std::fs::remove_file(&out);
     let expected = expected(options.records);
     let seen: BTreeSet<(i32, i64)> = counts.keys().copied().collect();
     if let Some(extra) = seen.difference(&expected).next() {
@@ -254,21 +284,36 @@ async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String
         if data.is_empty() {
             break;
         }
-        let response = client
-            .send_to(
-                leader,
-                ProduceRequest::default()
-                    .with_acks(-1)
-                    .with_timeout_ms(10_000)
-                    .with_topic_data(vec![TopicProduceData::default()
-                        .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-                        .with_partition_data(data)]),
-            )
-            .await
-            .map_err(|e| err(&e))?;
-        for t in &response.responses {
-            for p in &t.partition_responses {
-                ferrokafka::Error::check(p.error_code, None).map_err(|e| err(&e))?;
+        // A real Kafka may not have the new partitions' leaders ready yet: resend what
+        // failed with a retriable error (only that, so no record is written twice).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !data.is_empty() {
+            let response = client
+                .send_to(
+                    leader,
+                    ProduceRequest::default()
+                        .with_acks(-1)
+                        .with_timeout_ms(10_000)
+                        .with_topic_data(vec![TopicProduceData::default()
+                            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+                            .with_partition_data(data.clone())]),
+                )
+                .await
+                .map_err(|e| err(&e))?;
+            let mut failed = BTreeSet::new();
+            for t in &response.responses {
+                for p in &t.partition_responses {
+                    if let Err(e) = ferrokafka::Error::check(p.error_code, None) {
+                        if !e.is_retriable() || Instant::now() > deadline {
+                            return Err(err(&e));
+                        }
+                        failed.insert(p.index);
+                    }
+                }
+            }
+            data.retain(|d| failed.contains(&d.index));
+            if !data.is_empty() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
     }

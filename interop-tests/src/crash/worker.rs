@@ -80,7 +80,8 @@ async fn run() -> Result<(), String> {
         .group_instance_id("crash-worker")
         .enable_auto_commit(false)
         .auto_offset_reset(AutoOffsetReset::Earliest)
-        .session_timeout(Duration::from_millis(2_000))
+        // Kafka's (and the mini-broker's) minimum; a restart replaces the static member at once.
+        .session_timeout(Duration::from_millis(6_000))
         .heartbeat_interval(Duration::from_millis(200))
         .fetch_max_wait(Duration::from_millis(50))
         .max_partition_fetch_bytes(2_048)
