@@ -100,7 +100,7 @@ impl ClientConfig {
                 self.connection_setup_timeout = parse_ms(key, v, 1)?
             }
             "max.in.flight.requests.per.connection" => {
-                self.max_in_flight_per_connection = parse_in_flight(key, v)?
+                self.max_in_flight_per_connection = parse_number(key, v, 1usize, "an integer")?
             }
             _ => {
                 return Err(Error::UnknownConfig {
@@ -216,7 +216,8 @@ impl ClientConfigBuilder {
     }
 }
 
-fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration, Error> {
+/// Milliseconds, at least `min`; shared by every config that takes Java `*.ms` keys.
+pub(crate) fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration, Error> {
     let ms: u64 = value
         .parse()
         .map_err(|_| Error::invalid_config(key, value, "expected milliseconds as an integer"))?;
@@ -230,11 +231,32 @@ fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration, Error> {
     Ok(Duration::from_millis(ms))
 }
 
-fn parse_in_flight(key: &str, value: &str) -> Result<usize, Error> {
-    match value.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        Ok(_) => Err(Error::invalid_config(key, value, "must be at least 1")),
-        Err(_) => Err(Error::invalid_config(key, value, "expected an integer")),
+/// A number of type `T`, at least `min`; `expected` says what kind of number, for the error.
+pub(crate) fn parse_number<T>(key: &str, value: &str, min: T, expected: &str) -> Result<T, Error>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    match value.parse::<T>() {
+        Ok(n) if n >= min => Ok(n),
+        Ok(_) => Err(Error::invalid_config(
+            key,
+            value,
+            &format!("must be at least {min}"),
+        )),
+        Err(_) => Err(Error::invalid_config(
+            key,
+            value,
+            &format!("expected {expected}"),
+        )),
+    }
+}
+
+/// `true` or `false`, in any case.
+pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, Error> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(Error::invalid_config(key, value, "expected true or false")),
     }
 }
 

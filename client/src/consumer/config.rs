@@ -16,6 +16,7 @@
 //! (the KIP-848 "consumer" protocol is not implemented; this is the classic protocol), no
 //! interceptors or deserializers (records are bytes).
 
+use crate::config::{parse_bool, parse_ms, parse_number};
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -302,12 +303,19 @@ impl ConsumerConfig {
                 self.auto_commit_explicit = true;
             }
             "auto.commit.interval.ms" => self.auto_commit_interval = parse_ms(key, v, 0)?,
-            "fetch.min.bytes" => self.fetch_min_bytes = parse_i32(key, v, 0)?,
+            "fetch.min.bytes" => {
+                self.fetch_min_bytes = parse_number(key, v, 0, "a 32-bit integer")?
+            }
             "fetch.max.wait.ms" => self.fetch_max_wait = parse_ms(key, v, 0)?,
-            "fetch.max.bytes" => self.fetch_max_bytes = parse_i32(key, v, 0)?,
-            "max.partition.fetch.bytes" => self.max_partition_fetch_bytes = parse_i32(key, v, 0)?,
+            "fetch.max.bytes" => {
+                self.fetch_max_bytes = parse_number(key, v, 0, "a 32-bit integer")?
+            }
+            "max.partition.fetch.bytes" => {
+                self.max_partition_fetch_bytes = parse_number(key, v, 0, "a 32-bit integer")?
+            }
             "max.poll.records" => {
-                self.max_poll_records = usize::try_from(parse_i32(key, v, 1)?).unwrap_or(1)
+                self.max_poll_records =
+                    usize::try_from(parse_number(key, v, 1, "a 32-bit integer")?).unwrap_or(1)
             }
             "session.timeout.ms" => self.session_timeout = parse_ms(key, v, 1)?,
             "heartbeat.interval.ms" => self.heartbeat_interval = parse_ms(key, v, 1)?,
@@ -601,44 +609,6 @@ impl ConsumerConfigBuilder {
     pub fn build(self) -> Result<ConsumerConfig, Error> {
         self.config.validate()?;
         Ok(self.config)
-    }
-}
-
-fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration, Error> {
-    let ms: u64 = value
-        .parse()
-        .map_err(|_| Error::invalid_config(key, value, "expected milliseconds as an integer"))?;
-    if ms < min {
-        return Err(Error::invalid_config(
-            key,
-            value,
-            &format!("must be at least {min}"),
-        ));
-    }
-    Ok(Duration::from_millis(ms))
-}
-
-fn parse_i32(key: &str, value: &str, min: i32) -> Result<i32, Error> {
-    match value.parse::<i32>() {
-        Ok(n) if n >= min => Ok(n),
-        Ok(_) => Err(Error::invalid_config(
-            key,
-            value,
-            &format!("must be at least {min}"),
-        )),
-        Err(_) => Err(Error::invalid_config(
-            key,
-            value,
-            "expected a 32-bit integer",
-        )),
-    }
-}
-
-fn parse_bool(key: &str, value: &str) -> Result<bool, Error> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Error::invalid_config(key, value, "expected true or false")),
     }
 }
 

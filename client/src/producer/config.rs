@@ -21,6 +21,7 @@
 //! What not: `max.request.size` per-topic overrides,
 //! compression levels, custom partitioner classes.
 
+use crate::config::{parse_bool, parse_ms, parse_number};
 use std::time::Duration;
 
 use ferrokafka_protocol::record::Compression;
@@ -213,12 +214,14 @@ impl ProducerConfig {
                         })?
             }
             "linger.ms" | "queue.buffering.max.ms" => self.linger = parse_ms(key, v, 0)?,
-            "batch.size" => self.batch_size = parse_count(key, v, 0)?,
-            "buffer.memory" => self.buffer_memory = parse_count(key, v, 1)?,
+            "batch.size" => self.batch_size = parse_number(key, v, 0, "a non-negative integer")?,
+            "buffer.memory" => {
+                self.buffer_memory = parse_number(key, v, 1, "a non-negative integer")?
+            }
             "max.block.ms" => self.max_block = parse_ms(key, v, 0)?,
             "enable.idempotence" => self.enable_idempotence = Some(parse_bool(key, v)?),
             "retries" | "message.send.max.retries" => {
-                self.retries = u32::try_from(parse_count(key, v, 0)?)
+                self.retries = u32::try_from(parse_number(key, v, 0, "a non-negative integer")?)
                     .ok()
                     .filter(|n| *n <= i32::MAX as u32)
                     .ok_or_else(|| Error::invalid_config(key, v, "must be at most 2147483647"))?
@@ -228,7 +231,9 @@ impl ProducerConfig {
             }
             "retry.backoff.ms" => self.retry_backoff = parse_ms(key, v, 0)?,
             "retry.backoff.max.ms" => self.retry_backoff_max = parse_ms(key, v, 0)?,
-            "max.request.size" => self.max_request_size = parse_count(key, v, 1)?,
+            "max.request.size" => {
+                self.max_request_size = parse_number(key, v, 1, "a non-negative integer")?
+            }
             "partitioner" | "partitioner.class" => {
                 self.partitioner = Partitioner::from_name(v).ok_or_else(|| {
                     Error::invalid_config(
@@ -504,44 +509,6 @@ impl ProducerConfigBuilder {
     pub fn build(self) -> Result<ProducerConfig, Error> {
         self.config.validate()?;
         Ok(self.config)
-    }
-}
-
-fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration, Error> {
-    let ms: u64 = value
-        .parse()
-        .map_err(|_| Error::invalid_config(key, value, "expected milliseconds as an integer"))?;
-    if ms < min {
-        return Err(Error::invalid_config(
-            key,
-            value,
-            &format!("must be at least {min}"),
-        ));
-    }
-    Ok(Duration::from_millis(ms))
-}
-
-fn parse_count(key: &str, value: &str, min: usize) -> Result<usize, Error> {
-    match value.parse::<usize>() {
-        Ok(n) if n >= min => Ok(n),
-        Ok(_) => Err(Error::invalid_config(
-            key,
-            value,
-            &format!("must be at least {min}"),
-        )),
-        Err(_) => Err(Error::invalid_config(
-            key,
-            value,
-            "expected a non-negative integer",
-        )),
-    }
-}
-
-fn parse_bool(key: &str, value: &str) -> Result<bool, Error> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(Error::invalid_config(key, value, "expected true or false")),
     }
 }
 
