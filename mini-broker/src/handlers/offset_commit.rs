@@ -12,8 +12,6 @@
 //!
 //! Not here: `retention_time_ms` (v2–4) and offset expiry; offsets of a deleted topic are kept.
 
-use std::collections::BTreeMap;
-
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
@@ -23,26 +21,13 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 use crate::state::groups::{CommittedOffset, OffsetCommit};
 use crate::state::BrokerState;
 
-/// `offset.metadata.max.bytes`.
-const MAX_METADATA_BYTES: usize = 4096;
-
 pub(super) fn handle(
     state: &BrokerState,
     version: i16,
     req: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
     // Partition counts first, under the topics lock alone; the groups lock comes after.
-    let partitions: BTreeMap<String, i32> = {
-        let topics = state.topics();
-        req.topics
-            .iter()
-            .filter_map(|t| {
-                let topic = topics.get(t.name.0.as_str())?;
-                let count = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
-                Some((t.name.0.to_string(), count))
-            })
-            .collect()
-    };
+    let partitions = state.partition_counts(req.topics.iter().map(|t| t.name.0.as_str()));
     // Per partition: an error decided here, or None if it goes to the coordinator.
     let mut verdicts: Vec<Vec<Option<ErrorCode>>> = Vec::with_capacity(req.topics.len());
     let mut offsets = Vec::new();
@@ -53,7 +38,7 @@ pub(super) fn handle(
                 .iter()
                 .map(|p| {
                     let metadata = p.committed_metadata.as_deref().unwrap_or_default();
-                    if metadata.len() > MAX_METADATA_BYTES {
+                    if metadata.len() > crate::state::groups::MAX_METADATA_BYTES {
                         return Some(ErrorCode::OFFSET_METADATA_TOO_LARGE);
                     }
                     if !count.is_some_and(|n| (0..n).contains(&p.partition_index)) {

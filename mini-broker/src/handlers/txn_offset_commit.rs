@@ -18,8 +18,6 @@
 //!
 //! Not here: v5 (transaction version 2, where this request also adds the group).
 
-use std::collections::BTreeMap;
-
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::txn_offset_commit_response::{
     TxnOffsetCommitResponsePartition, TxnOffsetCommitResponseTopic,
@@ -30,25 +28,12 @@ use crate::state::groups::CommittedOffset;
 use crate::state::transactions::TxnOffsetCommit;
 use crate::state::BrokerState;
 
-/// `offset.metadata.max.bytes`.
-const MAX_METADATA_BYTES: usize = 4096;
-
 pub(super) fn handle(
     state: &BrokerState,
     version: i16,
     req: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
-    let partitions: BTreeMap<String, i32> = {
-        let topics = state.topics();
-        req.topics
-            .iter()
-            .filter_map(|t| {
-                let topic = topics.get(t.name.0.as_str())?;
-                let count = i32::try_from(topic.partitions.len()).unwrap_or(i32::MAX);
-                Some((t.name.0.to_string(), count))
-            })
-            .collect()
-    };
+    let partitions = state.partition_counts(req.topics.iter().map(|t| t.name.0.as_str()));
     // Per partition: an error decided here, or None if it goes to the coordinator.
     let mut verdicts: Vec<Vec<Option<ErrorCode>>> = Vec::with_capacity(req.topics.len());
     let mut offsets = Vec::new();
@@ -62,7 +47,7 @@ pub(super) fn handle(
                         return Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
                     }
                     let metadata = p.committed_metadata.as_deref().unwrap_or_default();
-                    if metadata.len() > MAX_METADATA_BYTES {
+                    if metadata.len() > crate::state::groups::MAX_METADATA_BYTES {
                         return Some(ErrorCode::OFFSET_METADATA_TOO_LARGE);
                     }
                     offsets.push((

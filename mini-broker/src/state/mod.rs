@@ -133,6 +133,22 @@ impl BrokerState {
         *self.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The partition count of each named topic that exists, taken under the topics lock alone
+    /// (offset commits check partitions before they take the groups lock).
+    pub fn partition_counts<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeMap<String, i32> {
+        let topics = self.topics();
+        names
+            .into_iter()
+            .filter_map(|name| {
+                let count = i32::try_from(topics.get(name)?.partitions.len()).unwrap_or(i32::MAX);
+                Some((name.to_owned(), count))
+            })
+            .collect()
+    }
+
     /// Wakes fetches waiting for data.
     pub fn notify_appended(&self) {
         self.appended.notify_waiters();

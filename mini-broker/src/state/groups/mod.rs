@@ -39,6 +39,9 @@ use tokio::time::Instant;
 use group::Group;
 pub use group::{CommittedOffset, GroupState};
 
+/// Largest metadata string kept with a committed offset (`offset.metadata.max.bytes`).
+pub const MAX_METADATA_BYTES: usize = 4096;
+
 /// Limits the coordinator enforces (Kafka's `group.min.session.timeout.ms` and
 /// `group.max.session.timeout.ms`).
 #[derive(Debug, Clone, Copy)]
