@@ -15,6 +15,7 @@
 //! `suite`: all of the above as one matrix (brokers × workloads × clients, interleaved runs),
 //! written to `bench/results/latest.md` with SVG charts and the targets (see `suite.rs`).
 
+mod broker;
 mod consumer;
 mod producer;
 mod report;

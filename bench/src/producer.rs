@@ -22,6 +22,8 @@
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::broker::{sibling, MiniBrokerProcess};
+
 use bytes::Bytes;
 use ferrokafka::producer::{Acks, Producer, ProducerConfig, ProducerRecord};
 use ferrokafka::{Client, ClientConfig, NewTopic};
@@ -596,50 +598,4 @@ fn rdkafka_future_run(args: &WorkerArgs) -> Result<Measured, String> {
         }
         Ok(watch.stop())
     })
-}
-
-/// A binary next to this one.
-fn sibling(name: &str) -> std::path::PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join(name)))
-        .unwrap_or_else(|| std::path::PathBuf::from(name))
-}
-
-/// The `mini-broker` binary as a child process; stopped when dropped.
-struct MiniBrokerProcess {
-    child: std::process::Child,
-    bootstrap: String,
-}
-
-impl MiniBrokerProcess {
-    fn start(bin: &std::path::Path) -> Result<Self, String> {
-        use std::io::{BufRead, BufReader};
-        let mut child = Command::new(bin)
-            .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let bootstrap = line
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("unexpected first line {line:?}"))?
-            .to_owned();
-        Ok(MiniBrokerProcess { child, bootstrap })
-    }
-}
-
-impl Drop for MiniBrokerProcess {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
 }

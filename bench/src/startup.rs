@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::broker::sibling;
+
 use bytes::BytesMut;
 use ferrokafka_protocol::frame::encode_frame;
 use ferrokafka_protocol::header::RequestHeader;
@@ -96,13 +98,6 @@ fn stats(v: &[f64]) -> (f64, f64, f64) {
         s.first().copied().unwrap_or(f64::NAN),
         s.last().copied().unwrap_or(f64::NAN),
     )
-}
-
-fn sibling(name: &str) -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join(name)))
-        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn repo() -> PathBuf {

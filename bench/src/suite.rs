@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use ferrokafka::{Client, ClientConfig, NewTopic};
 
-use crate::consumer::{self, MiniBrokerProcess};
+use crate::broker::{sibling, MiniBrokerProcess};
+use crate::consumer;
 use crate::producer::{self, process_cpu_ticks};
 use crate::report::{self, Matrix, Row, Sample, StartupRow};
 use crate::startup;
@@ -412,7 +413,7 @@ fn zip_clients(clients: &[&'static str], samples: Vec<Vec<Sample>>) -> Vec<(Stri
 
 fn start(plan: &Plan<'_>, kind: BrokerKind) -> Result<Broker, String> {
     match kind {
-        BrokerKind::MiniBinary => MiniBrokerProcess::start(&consumer::sibling("mini-broker"))
+        BrokerKind::MiniBinary => MiniBrokerProcess::start(&sibling("mini-broker"))
             .map(Broker::Mini)
             .map_err(|e| format!("mini-broker: {e}")),
         BrokerKind::RealKafka => {
@@ -447,7 +448,7 @@ fn startup_rows(
         let mut samples = Vec::new();
         for run in 0..runs {
             let s = match kind {
-                BrokerKind::MiniBinary => startup::mini_broker(&consumer::sibling("mini-broker")),
+                BrokerKind::MiniBinary => startup::mini_broker(&sibling("mini-broker")),
                 BrokerKind::RealKafka => startup::real_kafka(Some(&plan.kafka_state)),
             }?;
             progress.step(&format!(
