@@ -10,31 +10,26 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ferrokafka_interop_tests::crash::exactly_once::{run, Options};
+use ferrokafka_interop_tests::crash::DriverArgs;
 use ferrokafka_interop_tests::target::{Target, TargetKind};
 use ferrokafka_interop_tests::unique_topic;
 
 fn main() -> ExitCode {
-    let mut kills = 25;
-    let mut records = 3_000;
-    let mut seed = 7;
-    let mut bootstrap = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next();
-        let number = value.as_deref().and_then(|v| v.parse::<u64>().ok());
-        match (flag.as_str(), number) {
-            ("--kills", Some(v)) => kills = v as usize,
-            ("--records", Some(v)) => records = v as usize,
-            ("--seed", Some(v)) => seed = v,
-            ("--bootstrap", _) if value.is_some() => bootstrap = value,
-            _ => {
-                eprintln!(
-                    "usage: eos-chaos [--bootstrap host:port] [--kills N] [--records N] [--seed N]"
-                );
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let defaults = DriverArgs {
+        kills: 25,
+        records: 3_000,
+        seed: 7,
+        bootstrap: None,
+    };
+    let Some(DriverArgs {
+        kills,
+        records,
+        seed,
+        bootstrap,
+    }) = DriverArgs::parse("eos-chaos", defaults)
+    else {
+        return ExitCode::FAILURE;
+    };
     let here = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.to_path_buf()));

@@ -9,30 +9,24 @@
 
 use std::process::ExitCode;
 
-use ferrokafka_interop_tests::crash::{run, Options};
+use ferrokafka_interop_tests::crash::{run, DriverArgs, Options};
 
 fn main() -> ExitCode {
-    let mut kills = 50;
-    let mut records = 6_000;
-    let mut seed = 7;
-    let mut bootstrap = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next();
-        let number = value.as_deref().and_then(|v| v.parse::<u64>().ok());
-        match (flag.as_str(), number) {
-            ("--kills", Some(v)) => kills = v as usize,
-            ("--records", Some(v)) => records = v as usize,
-            ("--seed", Some(v)) => seed = v,
-            ("--bootstrap", _) if value.is_some() => bootstrap = value,
-            _ => {
-                eprintln!(
-                    "usage: crash-harness [--bootstrap host:port] [--kills N] [--records N] [--seed N]"
-                );
-                return ExitCode::FAILURE;
-            }
-        }
-    }
+    let defaults = DriverArgs {
+        kills: 50,
+        records: 6_000,
+        seed: 7,
+        bootstrap: None,
+    };
+    let Some(DriverArgs {
+        kills,
+        records,
+        seed,
+        bootstrap,
+    }) = DriverArgs::parse("crash-harness", defaults)
+    else {
+        return ExitCode::FAILURE;
+    };
     let worker = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(|d| d.join("crash-consumer")))

@@ -320,3 +320,43 @@ async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String
     client.close().await;
     Ok(())
 }
+
+/// The flags both crash drivers (`crash-harness`, `eos-chaos`) take:
+/// `[--bootstrap host:port] [--kills N] [--records N] [--seed N]`.
+#[derive(Debug, Clone)]
+pub struct DriverArgs {
+    /// SIGKILLs per run.
+    pub kills: usize,
+    /// Records written before the run.
+    pub records: usize,
+    /// Seed of the kill timing.
+    pub seed: u64,
+    /// A broker to use instead of starting one.
+    pub bootstrap: Option<String>,
+}
+
+impl DriverArgs {
+    /// Parses the process arguments over `defaults`; prints a usage line naming `program` and
+    /// returns `None` on anything else.
+    pub fn parse(program: &str, defaults: DriverArgs) -> Option<DriverArgs> {
+        let mut out = defaults;
+        let mut args = std::env::args().skip(1);
+        while let Some(flag) = args.next() {
+            let value = args.next();
+            let number = value.as_deref().and_then(|v| v.parse::<u64>().ok());
+            match (flag.as_str(), number) {
+                ("--kills", Some(v)) => out.kills = v as usize,
+                ("--records", Some(v)) => out.records = v as usize,
+                ("--seed", Some(v)) => out.seed = v,
+                ("--bootstrap", _) if value.is_some() => out.bootstrap = value,
+                _ => {
+                    eprintln!(
+                        "usage: {program} [--bootstrap host:port] [--kills N] [--records N] [--seed N]"
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+}
