@@ -542,16 +542,20 @@ async fn offsets_round_trip_with_metadata(at: Broker<'_>) {
         let resp: OffsetCommitResponse = conn.request(9, &req).await;
         assert_eq!(resp.topics[0].partitions[0].error_code, 0);
     }
-    // Unknown partition, unknown topic, oversized metadata: per-partition errors.
+    // Unknown partition, unknown topic, oversized metadata: per-partition errors; a partition
+    // that does not exist says so even when its metadata is oversized too.
+    let oversized = "x".repeat(4097);
     let bad = [
         commit_request(&group, -1, "", &topic, 3, 1, ""),
         commit_request(&group, -1, "", &unique("no-such-topic"), 0, 1, ""),
-        commit_request(&group, -1, "", &topic, 0, 1, &"x".repeat(4097)),
+        commit_request(&group, -1, "", &topic, 0, 1, &oversized),
+        commit_request(&group, -1, "", &topic, 3, 1, &oversized),
     ];
     for (req, want) in bad.iter().zip([
         UNKNOWN_TOPIC_OR_PARTITION,
         UNKNOWN_TOPIC_OR_PARTITION,
         OFFSET_METADATA_TOO_LARGE,
+        UNKNOWN_TOPIC_OR_PARTITION,
     ]) {
         let resp: OffsetCommitResponse = conn.request(9, req).await;
         assert_eq!(resp.topics[0].partitions[0].error_code, want);

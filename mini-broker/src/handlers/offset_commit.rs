@@ -18,50 +18,94 @@ use kafka_protocol::messages::offset_commit_response::{
 };
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
-use crate::state::groups::{CommittedOffset, OffsetCommit};
+use crate::state::groups::{CommittedOffset, OffsetCommit, MAX_METADATA_BYTES};
 use crate::state::BrokerState;
+
+/// One partition of a commit, as OffsetCommit and TxnOffsetCommit both carry it.
+pub(super) struct Requested<'a> {
+    pub partition: i32,
+    pub offset: i64,
+    /// -1 where the request version has no leader epoch.
+    pub leader_epoch: i32,
+    pub metadata: &'a str,
+}
+
+/// The [`Requested`] partitions of either commit request's topics (their fields share names);
+/// `$epochs` says whether the request version carries leader epochs.
+macro_rules! requested {
+    ($topics:expr, $epochs:expr) => {
+        $topics
+            .iter()
+            .map(|t| {
+                let partitions = t.partitions.iter().map(|p| Requested {
+                    partition: p.partition_index,
+                    offset: p.committed_offset,
+                    leader_epoch: if $epochs {
+                        p.committed_leader_epoch
+                    } else {
+                        -1
+                    },
+                    metadata: p.committed_metadata.as_deref().unwrap_or_default(),
+                });
+                (t.name.0.as_str(), partitions.collect())
+            })
+            .collect::<Vec<_>>()
+    };
+}
+pub(super) use requested;
+
+/// A commit's partitions sorted into those answered here and those for the coordinator.
+pub(super) struct Sorted {
+    /// Per topic and partition, in request order: the error decided here, or None if the
+    /// partition's offset went to the coordinator (which answers them all with one code).
+    pub verdicts: Vec<Vec<Option<ErrorCode>>>,
+    pub offsets: Vec<(String, i32, CommittedOffset)>,
+}
+
+/// Checks what the broker can answer without the coordinator, in Kafka's order: a topic or
+/// partition that does not exist (UNKNOWN_TOPIC_OR_PARTITION), then metadata over
+/// `offset.metadata.max.bytes` (OFFSET_METADATA_TOO_LARGE). Partition counts are read under
+/// the topics lock alone; the coordinator's lock comes after.
+pub(super) fn sort(state: &BrokerState, topics: &[(&str, Vec<Requested<'_>>)]) -> Sorted {
+    let counts = state.partition_counts(topics.iter().map(|(name, _)| *name));
+    let mut offsets = Vec::new();
+    let verdicts = topics
+        .iter()
+        .map(|(name, partitions)| {
+            let count = counts.get(*name).copied();
+            partitions
+                .iter()
+                .map(|p| {
+                    if !count.is_some_and(|n| (0..n).contains(&p.partition)) {
+                        return Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+                    }
+                    if p.metadata.len() > MAX_METADATA_BYTES {
+                        return Some(ErrorCode::OFFSET_METADATA_TOO_LARGE);
+                    }
+                    offsets.push((
+                        (*name).to_owned(),
+                        p.partition,
+                        CommittedOffset {
+                            offset: p.offset,
+                            leader_epoch: p.leader_epoch,
+                            metadata: p.metadata.to_owned(),
+                        },
+                    ));
+                    None
+                })
+                .collect()
+        })
+        .collect();
+    Sorted { verdicts, offsets }
+}
 
 pub(super) fn handle(
     state: &BrokerState,
     version: i16,
     req: OffsetCommitRequest,
 ) -> OffsetCommitResponse {
-    // Partition counts first, under the topics lock alone; the groups lock comes after.
-    let partitions = state.partition_counts(req.topics.iter().map(|t| t.name.0.as_str()));
-    // Per partition: an error decided here, or None if it goes to the coordinator.
-    let mut verdicts: Vec<Vec<Option<ErrorCode>>> = Vec::with_capacity(req.topics.len());
-    let mut offsets = Vec::new();
-    for t in &req.topics {
-        let count = partitions.get(t.name.0.as_str()).copied();
-        verdicts.push(
-            t.partitions
-                .iter()
-                .map(|p| {
-                    let metadata = p.committed_metadata.as_deref().unwrap_or_default();
-                    if metadata.len() > crate::state::groups::MAX_METADATA_BYTES {
-                        return Some(ErrorCode::OFFSET_METADATA_TOO_LARGE);
-                    }
-                    if !count.is_some_and(|n| (0..n).contains(&p.partition_index)) {
-                        return Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-                    }
-                    offsets.push((
-                        t.name.0.to_string(),
-                        p.partition_index,
-                        CommittedOffset {
-                            offset: p.committed_offset,
-                            leader_epoch: if version >= 6 {
-                                p.committed_leader_epoch
-                            } else {
-                                -1
-                            },
-                            metadata: metadata.to_owned(),
-                        },
-                    ));
-                    None
-                })
-                .collect(),
-        );
-    }
+    let requested = requested!(req.topics, version >= 6);
+    let Sorted { verdicts, offsets } = sort(state, &requested);
     let group_error = if offsets.is_empty() {
         ErrorCode::NONE
     } else {

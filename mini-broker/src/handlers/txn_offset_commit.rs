@@ -24,7 +24,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 };
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
-use crate::state::groups::CommittedOffset;
+use super::offset_commit::{requested, sort, Requested, Sorted};
 use crate::state::transactions::TxnOffsetCommit;
 use crate::state::BrokerState;
 
@@ -33,41 +33,8 @@ pub(super) fn handle(
     version: i16,
     req: TxnOffsetCommitRequest,
 ) -> TxnOffsetCommitResponse {
-    let partitions = state.partition_counts(req.topics.iter().map(|t| t.name.0.as_str()));
-    // Per partition: an error decided here, or None if it goes to the coordinator.
-    let mut verdicts: Vec<Vec<Option<ErrorCode>>> = Vec::with_capacity(req.topics.len());
-    let mut offsets = Vec::new();
-    for t in &req.topics {
-        let count = partitions.get(t.name.0.as_str()).copied();
-        verdicts.push(
-            t.partitions
-                .iter()
-                .map(|p| {
-                    if !count.is_some_and(|n| (0..n).contains(&p.partition_index)) {
-                        return Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-                    }
-                    let metadata = p.committed_metadata.as_deref().unwrap_or_default();
-                    if metadata.len() > crate::state::groups::MAX_METADATA_BYTES {
-                        return Some(ErrorCode::OFFSET_METADATA_TOO_LARGE);
-                    }
-                    offsets.push((
-                        t.name.0.to_string(),
-                        p.partition_index,
-                        CommittedOffset {
-                            offset: p.committed_offset,
-                            leader_epoch: if version >= 2 {
-                                p.committed_leader_epoch
-                            } else {
-                                -1
-                            },
-                            metadata: metadata.to_owned(),
-                        },
-                    ));
-                    None
-                })
-                .collect(),
-        );
-    }
+    let requested = requested!(req.topics, version >= 2);
+    let Sorted { verdicts, offsets } = sort(state, &requested);
     let code = if offsets.is_empty() {
         ErrorCode::NONE
     } else {

@@ -18,9 +18,9 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    CreateTopicsRequest, GroupId, HeartbeatRequest, JoinGroupRequest, JoinGroupResponse,
-    LeaveGroupRequest, LeaveGroupResponse, OffsetCommitRequest, OffsetCommitResponse,
-    SyncGroupRequest, SyncGroupResponse, TopicName,
+    CreateTopicsRequest, FindCoordinatorRequest, FindCoordinatorResponse, GroupId,
+    HeartbeatRequest, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse,
+    OffsetCommitRequest, OffsetCommitResponse, SyncGroupRequest, SyncGroupResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::task::JoinHandle;
@@ -97,6 +97,24 @@ pub fn real_kafka() -> Option<String> {
     found
 }
 
+/// Waits until a real broker's group coordinator answers: a freshly started Kafka says
+/// COORDINATOR_NOT_AVAILABLE until it has created its offsets topic, which the scenarios do not
+/// describe.
+pub async fn coordinator_ready(addr: &str) {
+    let request = FindCoordinatorRequest::default().with_key(s("coordinator-ready"));
+    eventually(
+        "the group coordinator",
+        Duration::from_secs(60),
+        Duration::from_millis(100),
+        || async {
+            let mut conn = RawConn::connect(addr).await;
+            let resp: FindCoordinatorResponse = conn.request(1, &request).await;
+            (resp.error_code == 0).then_some(())
+        },
+    )
+    .await;
+}
+
 /// Runs each scenario `async fn(Broker<'_>)` twice: on a fresh mini-broker and on real Kafka.
 #[macro_export]
 macro_rules! on_both {
@@ -112,6 +130,7 @@ macro_rules! on_both {
             #[tokio::test]
             async fn real_kafka() {
                 if let Some(addr) = $crate::groups_common::real_kafka() {
+                    $crate::groups_common::coordinator_ready(&addr).await;
                     super::$name($crate::groups_common::Broker::Kafka(&addr)).await;
                 }
             }
