@@ -43,33 +43,6 @@ fn consumer_config(t: &Target, group: Option<&str>) -> ConsumerConfig {
     b.build().expect("consumer config")
 }
 
-/// Produces `per_partition` records to every partition with librdkafka; returns the values by
-/// `(partition, offset)`.
-fn produce_round(
-    t: &Target,
-    topic: &str,
-    round: &str,
-    per_partition: usize,
-) -> BTreeMap<(i32, i64), Vec<u8>> {
-    let records: Vec<TestRecord> = (0..PARTITIONS)
-        .flat_map(|p| {
-            (0..per_partition).map(move |i| TestRecord {
-                partition: p,
-                timestamp: None,
-                key: None,
-                value: Some(format!("{round}-{p}-{i}").into_bytes()),
-                headers: Vec::new(),
-            })
-        })
-        .collect();
-    let delivered = rd::produce(&t.bootstrap, topic, &records, &[("acks", "all")]);
-    delivered
-        .into_iter()
-        .zip(records)
-        .map(|(at, r)| (at, r.value.unwrap_or_default()))
-        .collect()
-}
-
 #[derive(Default)]
 struct Shared {
     records: Vec<Received>,
@@ -286,7 +259,7 @@ fn mixed_group_with_rdkafka(t: &Target, strategy: AssignmentStrategy) {
         settle(&mut members, "ferrokafka leading two librdkafka members");
         let sizes: Vec<usize> = members.iter().map(|m| m.assigned().len()).collect();
         assert_eq!(sizes, [2, 2, 2], "{:?} {strategy}: balanced", t.kind);
-        let first = produce_round(t, &topic, "one", 4);
+        let first = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "one", 4);
         let readers = read_once(&mut members, &first, "ferrokafka-led group");
         assert!(
             readers.values().any(|who| who.contains(&0)),
@@ -302,7 +275,7 @@ fn mixed_group_with_rdkafka(t: &Target, strategy: AssignmentStrategy) {
     {
         let mut members = [Member::Rd(1, &rd1), Member::Rd(2, &rd2)];
         settle(&mut members, "librdkafka taking over");
-        let second = produce_round(t, &topic, "two", 2);
+        let second = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "two", 2);
         let readers = read_once(&mut members, &second, "after ferrokafka left");
         for p in &ours_had {
             assert!(readers.contains_key(p), "partition {p} taken over");
@@ -322,7 +295,7 @@ fn mixed_group_with_rdkafka(t: &Target, strategy: AssignmentStrategy) {
             Member::Ours(&late),
         ];
         settle(&mut members, "ferrokafka joining a librdkafka-led group");
-        let third = produce_round(t, &topic, "three", 2);
+        let third = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "three", 2);
         assert!(third.keys().all(|(_, o)| *o >= 6));
         read_once(&mut members, &third, "librdkafka-led group with ferrokafka");
     }
@@ -378,7 +351,7 @@ scenario!(mixed_group_with_java_and_rdkafka, |t: &Target| {
             &mut members,
             "ferrokafka, Java and librdkafka sharing a group",
         );
-        let first = produce_round(t, &topic, "three-way", 3);
+        let first = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "three-way", 3);
         read_once(&mut members, &first, "three clients, one group");
     }
     rd.commit();
@@ -388,7 +361,7 @@ scenario!(mixed_group_with_java_and_rdkafka, |t: &Target| {
     {
         let mut members = [Member::Ours(&ours), Member::Rd(2, &rd)];
         settle(&mut members, "taking over from Java");
-        let second = produce_round(t, &topic, "after-java", 2);
+        let second = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "after-java", 2);
         let readers = read_once(&mut members, &second, "after the Java member left");
         for p in &java_had {
             assert!(

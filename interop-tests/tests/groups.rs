@@ -13,37 +13,10 @@ use ferrokafka_interop_tests::peers::rdkafka_group::{
     assignments_cover, poll_until, GroupConsumer, Received,
 };
 use ferrokafka_interop_tests::peers::{java, rdkafka as rd};
-use ferrokafka_interop_tests::{scenario, unique_topic, Target, TestRecord};
+use ferrokafka_interop_tests::{scenario, unique_topic, Target};
 
 const PARTITIONS: i32 = 6;
 const WAIT: Duration = Duration::from_secs(60);
-
-/// Produces `per_partition` records to every partition, values `round-p-i`; returns them by
-/// `(partition, offset)`.
-fn produce_round(
-    t: &Target,
-    topic: &str,
-    round: &str,
-    per_partition: usize,
-) -> BTreeMap<(i32, i64), Vec<u8>> {
-    let records: Vec<TestRecord> = (0..PARTITIONS)
-        .flat_map(|p| {
-            (0..per_partition).map(move |i| TestRecord {
-                partition: p,
-                timestamp: None,
-                key: None,
-                value: Some(format!("{round}-{p}-{i}").into_bytes()),
-                headers: Vec::new(),
-            })
-        })
-        .collect();
-    let delivered = rd::produce(&t.bootstrap, topic, &records, &[("acks", "all")]);
-    delivered
-        .into_iter()
-        .zip(records)
-        .map(|(at, r)| (at, r.value.unwrap_or_default()))
-        .collect()
-}
 
 /// Consumes until every record of `want` was read; fails on any record read twice or not
 /// wanted. Returns who read which partition.
@@ -107,7 +80,7 @@ scenario!(
             t.kind
         );
 
-        let first = produce_round(t, &topic, "one", 5);
+        let first = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "one", 5);
         let readers = consume_exactly_once(&all, &first, "first round");
         for (p, who) in &readers {
             assert_eq!(who.len(), 1, "partition {p} read by one member only");
@@ -130,7 +103,7 @@ scenario!(
             |r| panic!("nothing new was produced, yet read {r:?}"),
             |m| assignments_cover(m, PARTITIONS),
         );
-        let second = produce_round(t, &topic, "two", 3);
+        let second = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "two", 3);
         let readers = consume_exactly_once(&rest, &second, "after one member left");
         for p in &gone_partitions {
             assert!(
@@ -161,7 +134,7 @@ scenario!(
             |r| panic!("nothing new was produced, yet read {r:?}"),
             |m| assignments_cover(m, PARTITIONS),
         );
-        let third = produce_round(t, &topic, "three", 1);
+        let third = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "three", 1);
         assert!(third.keys().all(|(_, offset)| *offset == 8));
         consume_exactly_once(&[&late], &third, "new member after commits");
     }
@@ -183,7 +156,7 @@ scenario!(rdkafka_cooperative_sticky_group, |t: &Target| {
         |r| panic!("nothing was produced yet, read {r:?}"),
         |m| assignments_cover(m, PARTITIONS) && m.iter().all(|c| c.assigned().len() == 2),
     );
-    let first = produce_round(t, &topic, "coop", 3);
+    let first = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "coop", 3);
     consume_exactly_once(&all, &first, "cooperative round");
     for m in &all {
         m.commit();
@@ -208,7 +181,7 @@ scenario!(rdkafka_cooperative_sticky_group, |t: &Target| {
             t.kind
         );
     }
-    let second = produce_round(t, &topic, "coop-after", 2);
+    let second = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "coop-after", 2);
     consume_exactly_once(&rest, &second, "after a cooperative take-over");
 });
 
@@ -232,7 +205,7 @@ scenario!(
             |m| assignments_cover(m, PARTITIONS),
         );
         let (a_parts, b_parts) = (a.assigned(), b.assigned());
-        let first = produce_round(t, &topic, "static", 2);
+        let first = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "static", 2);
         consume_exactly_once(&[&a, &b], &first, "static members");
         a.commit();
         b.commit();
@@ -262,7 +235,7 @@ scenario!(
             "{:?}: A saw no rebalance",
             t.kind
         );
-        let second = produce_round(t, &topic, "static-after", 2);
+        let second = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "static-after", 2);
         consume_exactly_once(&[&a, &b2], &second, "after the static restart");
     }
 );
@@ -333,7 +306,7 @@ scenario!(java_and_rdkafka_consumers_share_a_group, |t: &Target| {
         "range gives the Java member 2 of 6"
     );
 
-    let first = produce_round(t, &topic, "mixed", 4);
+    let first = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "mixed", 4);
     let mut got: BTreeMap<(i32, i64), usize> = BTreeMap::new();
     let deadline = std::time::Instant::now() + WAIT;
     while got.len() < first.len() {
@@ -382,7 +355,7 @@ scenario!(java_and_rdkafka_consumers_share_a_group, |t: &Target| {
         |r| panic!("nothing new was produced, yet read {r:?}"),
         |m| assignments_cover(m, PARTITIONS),
     );
-    let second = produce_round(t, &topic, "after-java", 2);
+    let second = rd::produce_round(&t.bootstrap, &topic, PARTITIONS, "after-java", 2);
     let readers = consume_exactly_once(&rd_refs, &second, "after the java member left");
     for p in &java_partitions {
         assert!(

@@ -1,6 +1,7 @@
 //! librdkafka through the `rdkafka` crate: a `BaseProducer` and a `BaseConsumer` with manual
 //! assignment (no group), both blocking with bounded waits.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -86,6 +87,34 @@ pub fn produce(
     out.sort_by_key(|(i, _)| *i);
     out.into_iter()
         .map(|(i, r)| r.unwrap_or_else(|e| panic!("rdkafka delivery of record {i} failed: {e}")))
+        .collect()
+}
+
+/// Produces `per_partition` records with `acks=all` to each of `partitions` partitions, values
+/// `round-p-i`; returns the values by `(partition, offset)`.
+pub fn produce_round(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    round: &str,
+    per_partition: usize,
+) -> BTreeMap<(i32, i64), Vec<u8>> {
+    let records: Vec<TestRecord> = (0..partitions)
+        .flat_map(|p| {
+            (0..per_partition).map(move |i| TestRecord {
+                partition: p,
+                timestamp: None,
+                key: None,
+                value: Some(format!("{round}-{p}-{i}").into_bytes()),
+                headers: Vec::new(),
+            })
+        })
+        .collect();
+    let delivered = produce(bootstrap, topic, &records, &[("acks", "all")]);
+    delivered
+        .into_iter()
+        .zip(records)
+        .map(|(at, r)| (at, r.value.unwrap_or_default()))
         .collect()
 }
 
