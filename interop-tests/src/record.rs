@@ -93,3 +93,28 @@ pub fn assert_same(sent: &[TestRecord], got: &[Consumed], what: &str) {
         }
     }
 }
+
+/// Three transactions' worth of the sample (36 records over `partitions`), the middle one to be
+/// aborted: `(the three parts, the committed records, all records)`.
+pub fn three_transactions(
+    partitions: i32,
+) -> (Vec<Vec<TestRecord>>, Vec<TestRecord>, Vec<TestRecord>) {
+    let all = sample(36, partitions);
+    let parts: Vec<Vec<TestRecord>> = all.chunks(12).map(<[TestRecord]>::to_vec).collect();
+    let committed = parts.iter().step_by(2).flatten().cloned().collect();
+    (parts, committed, all)
+}
+
+/// The records of `records` that belong to partition `p`, in order.
+pub fn in_partition(records: &[TestRecord], p: i32) -> Vec<TestRecord> {
+    records
+        .iter()
+        .filter(|r| r.partition == p)
+        .cloned()
+        .collect()
+}
+
+/// The records of what was consumed, without offsets.
+pub fn records(got: &[Consumed]) -> Vec<TestRecord> {
+    got.iter().map(|c| c.record.clone()).collect()
+}

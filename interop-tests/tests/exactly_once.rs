@@ -14,7 +14,7 @@ use ferrokafka::{
     ProducerRecord, TransactionalProducer,
 };
 use ferrokafka_interop_tests::peers::{java, rdkafka as rd};
-use ferrokafka_interop_tests::record::sample;
+use ferrokafka_interop_tests::record::{in_partition, records, three_transactions};
 use ferrokafka_interop_tests::{scenario, unique_topic, Consumed, Target, TargetKind, TestRecord};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
@@ -28,26 +28,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-/// Three transactions of the sample, the middle one aborted: `(parts, committed, all)`.
-fn three_transactions() -> (Vec<Vec<TestRecord>>, Vec<TestRecord>, Vec<TestRecord>) {
-    let all = sample(36, PARTITIONS);
-    let parts: Vec<Vec<TestRecord>> = all.chunks(12).map(<[TestRecord]>::to_vec).collect();
-    let committed: Vec<TestRecord> = parts[0].iter().chain(&parts[2]).cloned().collect();
-    (parts, committed, all)
-}
-
-fn in_partition(records: &[TestRecord], p: i32) -> Vec<TestRecord> {
-    records
-        .iter()
-        .filter(|r| r.partition == p)
-        .cloned()
-        .collect()
-}
-
-fn records(got: &[Consumed]) -> Vec<TestRecord> {
-    got.iter().map(|c| c.record.clone()).collect()
 }
 
 fn to_producer_record(topic: &str, r: &TestRecord) -> ProducerRecord {
@@ -186,7 +166,7 @@ fn check_reads(t: &Target, topic: &str, committed: &[TestRecord], all: &[TestRec
 scenario!(our_transactions_read_by_every_client, |t: &Target| {
     let topic = unique_topic("ours-txn");
     rd::admin::create_topic(&t.bootstrap, &topic, PARTITIONS, &[]).expect("create topic");
-    let (parts, committed, all) = three_transactions();
+    let (parts, committed, all) = three_transactions(PARTITIONS);
     ours_write(t, &topic, &parts);
     check_reads(t, &topic, &committed, &all, "ferrokafka transactions");
 });
@@ -194,7 +174,7 @@ scenario!(our_transactions_read_by_every_client, |t: &Target| {
 scenario!(rdkafka_transactions_read_by_ours, |t: &Target| {
     let topic = unique_topic("rd-txn-ours");
     rd::admin::create_topic(&t.bootstrap, &topic, PARTITIONS, &[]).expect("create topic");
-    let (parts, committed, all) = three_transactions();
+    let (parts, committed, all) = three_transactions(PARTITIONS);
     let producer: BaseProducer = rdkafka::config::ClientConfig::new()
         .set("bootstrap.servers", &t.bootstrap)
         .set("transactional.id", unique_topic("rd-txn-id"))
@@ -243,7 +223,7 @@ scenario!(java_transactions_read_by_ours, |t: &Target| {
     }
     let topic = unique_topic("java-txn-ours");
     rd::admin::create_topic(&t.bootstrap, &topic, PARTITIONS, &[]).expect("create topic");
-    let (parts, committed, all) = three_transactions();
+    let (parts, committed, all) = three_transactions(PARTITIONS);
     let id = unique_topic("java-txn-id");
     for (i, part) in parts.iter().enumerate() {
         let mut settings = vec![("transactional.id", id.as_str()), ("linger.ms", "0")];

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use ferrokafka_interop_tests::peers::{java, rdkafka as rd};
-use ferrokafka_interop_tests::record::sample;
+use ferrokafka_interop_tests::record::{in_partition, records, three_transactions};
 use ferrokafka_interop_tests::{scenario, unique_topic, Consumed, Target, TestRecord};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -91,26 +91,6 @@ fn java_transaction(id: &str, end: End) -> Vec<(&str, &str)> {
     settings
 }
 
-/// Three transactions of the sample, the middle one aborted: `(committed, aborted)` records.
-fn three_transactions() -> (Vec<Vec<TestRecord>>, Vec<TestRecord>, Vec<TestRecord>) {
-    let all = sample(36, PARTITIONS);
-    let parts: Vec<Vec<TestRecord>> = all.chunks(12).map(<[TestRecord]>::to_vec).collect();
-    let committed: Vec<TestRecord> = parts[0].iter().chain(&parts[2]).cloned().collect();
-    (parts, committed, all)
-}
-
-fn in_partition(records: &[TestRecord], p: i32) -> Vec<TestRecord> {
-    records
-        .iter()
-        .filter(|r| r.partition == p)
-        .cloned()
-        .collect()
-}
-
-fn records(got: &[Consumed]) -> Vec<TestRecord> {
-    got.iter().map(|c| c.record.clone()).collect()
-}
-
 /// Reads every partition with each reader and compares with what each isolation level
 /// promises: `committed` for read_committed readers, `all` for read_uncommitted ones.
 fn check_reads(t: &Target, topic: &str, committed: &[TestRecord], all: &[TestRecord], who: &str) {
@@ -165,7 +145,7 @@ fn check_reads(t: &Target, topic: &str, committed: &[TestRecord], all: &[TestRec
 scenario!(rdkafka_transactions_commit_and_abort, |t: &Target| {
     let topic = unique_topic("rd-txn");
     rd::admin::create_topic(&t.bootstrap, &topic, PARTITIONS, &[]).expect("create topic");
-    let (parts, committed, all) = three_transactions();
+    let (parts, committed, all) = three_transactions(PARTITIONS);
     let producer = rd_transactional(&t.bootstrap, &unique_topic("rd-txn-id"));
     rd_transaction(&producer, &topic, &parts[0], End::Commit);
     rd_transaction(&producer, &topic, &parts[1], End::Abort);
@@ -180,7 +160,7 @@ scenario!(java_transactions_commit_and_abort, |t: &Target| {
     }
     let topic = unique_topic("java-txn");
     rd::admin::create_topic(&t.bootstrap, &topic, PARTITIONS, &[]).expect("create topic");
-    let (parts, committed, all) = three_transactions();
+    let (parts, committed, all) = three_transactions(PARTITIONS);
     let id = unique_topic("java-txn-id");
     for (records, end) in parts.iter().zip([End::Commit, End::Abort, End::Commit]) {
         java::produce(&t.bootstrap, &topic, records, &java_transaction(&id, end));
