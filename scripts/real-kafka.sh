@@ -117,6 +117,10 @@ share.coordinator.state.topic.num.partitions=1
 group.initial.rebalance.delay.ms=0
 # Tests time out transactions after a second or two; check for them often (default 10 s).
 transaction.abort.timed.out.transaction.cleanup.interval.ms=500
+# No time retention. Tests and benchmarks write records with fixed timestamps (2023, even 0);
+# with the default 7 days, the retention check (30 s after start, then every 5 min) deletes
+# such a partition whole under a running reader, which then resets to the (new) end.
+log.retention.ms=-1
 ${KAFKA_EXTRA_PROPS:-}
 EOF
   # One console appender: the JVM's stdout/stderr both go to the broker log file.
