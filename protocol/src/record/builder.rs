@@ -36,6 +36,32 @@ pub struct RecordInput {
     pub headers: Vec<Header>,
 }
 
+impl RecordInput {
+    /// The record as a [`RecordRef`], for [`BatchBuilder::push_ref`].
+    pub fn borrowed(&self) -> RecordRef<'_> {
+        RecordRef {
+            timestamp: self.timestamp,
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            headers: &self.headers,
+        }
+    }
+}
+
+/// A record to be written, borrowed: the builder only copies bytes, so the caller keeps the
+/// record (a producer whose batch is full places it in the next one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Create time in milliseconds since the epoch.
+    pub timestamp: i64,
+    /// `None` writes a null key.
+    pub key: Option<&'a [u8]>,
+    /// `None` writes a null value.
+    pub value: Option<&'a [u8]>,
+    /// Written in order; duplicates allowed.
+    pub headers: &'a [Header],
+}
+
 /// Builds one record batch. Configure with the chained setters, `push` records, then `build`.
 #[derive(Debug, Clone)]
 pub struct BatchBuilder {
@@ -64,6 +90,15 @@ impl Default for BatchBuilder {
 impl BatchBuilder {
     /// An uncompressed, non-idempotent, CreateTime batch at offset 0.
     pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// Like [`BatchBuilder::new`], with room for `bytes` of encoded records before the buffer
+    /// grows: a producer that knows its `batch.size` copies each record once instead of again
+    /// on every doubling.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut buf = Vec::with_capacity(RECORD_BATCH_OVERHEAD.saturating_add(bytes));
+        buf.resize(RECORD_BATCH_OVERHEAD, 0);
         Self {
             compression: Compression::None,
             base_offset: 0,
@@ -74,7 +109,7 @@ impl BatchBuilder {
             transactional: false,
             control: false,
             timestamp_type: TimestampType::CreateTime,
-            buf: vec![0; RECORD_BATCH_OVERHEAD],
+            buf,
             count: 0,
             base_timestamp: None,
             // Only read once a record has been pushed, by which point it holds a real value.
@@ -150,6 +185,24 @@ impl BatchBuilder {
 
     /// Encodes one record. On error the builder is left as it was.
     pub fn push(&mut self, record: RecordInput) -> Result<(), RecordError> {
+        self.push_ref(record.borrowed())
+    }
+
+    /// Encodes one borrowed record (the builder copies what it writes). On error the builder
+    /// is left as it was.
+    pub fn push_ref(&mut self, record: RecordRef<'_>) -> Result<(), RecordError> {
+        self.push_within(record, usize::MAX).map(|_| ())
+    }
+
+    /// Encodes one record unless that would take [`BatchBuilder::estimated_size`] past
+    /// `limit`: then nothing is written and the answer is `Ok(false)`. The size is worked out
+    /// once, for the check and the write, so a producer deciding "does it fit?" pays for it
+    /// once. On error the builder is left as it was.
+    pub fn push_within(
+        &mut self,
+        record: RecordRef<'_>,
+        limit: usize,
+    ) -> Result<bool, RecordError> {
         let offset_delta = self.count;
         let next_count = offset_delta
             .checked_add(1)
@@ -157,38 +210,26 @@ impl BatchBuilder {
         let base_timestamp = self.base_timestamp.unwrap_or(record.timestamp);
         // Wrapping: decoding adds it back the same way, so any pair of timestamps round-trips.
         let timestamp_delta = record.timestamp.wrapping_sub(base_timestamp);
-        let key = record.key.as_deref();
-        let value = record.value.as_deref();
-
-        let mut body_len = 1usize // attributes
-            .checked_add(varlong_len(timestamp_delta))
-            .and_then(|n| n.checked_add(varint_len(offset_delta)))
-            .ok_or(RecordError::TooLarge("record"))?;
-        body_len = add_len(body_len, nullable_len(key, "key")?)?;
-        body_len = add_len(body_len, nullable_len(value, "value")?)?;
-        let header_count = to_i32(record.headers.len(), "header count")?;
-        body_len = add_len(body_len, varint_len(header_count))?;
-        for header in &record.headers {
-            let key_len = to_i32(header.key.len(), "header key")?;
-            body_len = add_len(body_len, varint_len(key_len))?;
-            body_len = add_len(body_len, header.key.len())?;
-            body_len = add_len(
-                body_len,
-                nullable_len(header.value.as_deref(), "header value")?,
-            )?;
-        }
+        let body_len = body_len(&record, timestamp_delta, offset_delta)?;
         let body_len_i32 = to_i32(body_len, "record")?;
+        let total = varint_len(body_len_i32).saturating_add(body_len);
+        if self.buf.len().saturating_add(total) > limit {
+            return Ok(false);
+        }
 
-        self.buf
-            .reserve(varint_len(body_len_i32).saturating_add(body_len));
+        self.buf.reserve(total);
         put_varint(&mut self.buf, body_len_i32);
-        self.buf.put_i8(0);
+        self.buf.push(0); // attributes
         put_varlong(&mut self.buf, timestamp_delta);
         put_varint(&mut self.buf, offset_delta);
-        put_nullable(&mut self.buf, key);
-        put_nullable(&mut self.buf, value);
-        put_varint(&mut self.buf, header_count);
-        for header in &record.headers {
+        put_nullable(&mut self.buf, record.key);
+        put_nullable(&mut self.buf, record.value);
+        // Checked by `body_len`, so the fallback is never taken.
+        put_varint(
+            &mut self.buf,
+            i32::try_from(record.headers.len()).unwrap_or(i32::MAX),
+        );
+        for header in record.headers {
             put_nullable(&mut self.buf, Some(header.key.as_bytes()));
             put_nullable(&mut self.buf, header.value.as_deref());
         }
@@ -196,7 +237,7 @@ impl BatchBuilder {
         self.count = next_count;
         self.base_timestamp = Some(base_timestamp);
         self.max_timestamp = self.max_timestamp.max(record.timestamp);
-        Ok(())
+        Ok(true)
     }
 
     /// Finishes the batch: compresses, fills in the header and the CRC.
@@ -307,6 +348,28 @@ fn to_i32(n: usize, what: &'static str) -> Result<i32, RecordError> {
     i32::try_from(n).map_err(|_| RecordError::TooLarge(what))
 }
 
+/// Encoded size of a record's body (what its length prefix counts), with every length checked
+/// against the i32 the format stores it in.
+fn body_len(
+    record: &RecordRef<'_>,
+    timestamp_delta: i64,
+    offset_delta: i32,
+) -> Result<usize, RecordError> {
+    // attributes, then the deltas: at most 1 + 10 + 5 bytes, so no overflow yet.
+    let mut len = 1 + varlong_len(timestamp_delta) + varint_len(offset_delta);
+    len = add_len(len, nullable_len(record.key, "key")?)?;
+    len = add_len(len, nullable_len(record.value, "value")?)?;
+    let header_count = to_i32(record.headers.len(), "header count")?;
+    len = add_len(len, varint_len(header_count))?;
+    for header in record.headers {
+        let key_len = to_i32(header.key.len(), "header key")?;
+        len = add_len(len, varint_len(key_len))?;
+        len = add_len(len, header.key.len())?;
+        len = add_len(len, nullable_len(header.value.as_deref(), "header value")?)?;
+    }
+    Ok(len)
+}
+
 fn add_len(total: usize, more: usize) -> Result<usize, RecordError> {
     total
         .checked_add(more)
@@ -329,5 +392,43 @@ fn put_nullable(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
             put_varint(out, i32::try_from(b.len()).unwrap_or(i32::MAX));
             out.extend_from_slice(b);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(value: &[u8]) -> RecordRef<'_> {
+        RecordRef {
+            timestamp: 1_000,
+            key: None,
+            value: Some(value),
+            headers: &[],
+        }
+    }
+
+    #[test]
+    fn push_within_writes_up_to_the_limit_and_nothing_past_it() {
+        let mut builder = BatchBuilder::with_capacity(64);
+        assert!(builder.push_within(record(b"abc"), usize::MAX).unwrap());
+        let one = builder.estimated_size() - RECORD_BATCH_OVERHEAD;
+        let full = builder.estimated_size() + one;
+        assert!(!builder.push_within(record(b"abc"), full - 1).unwrap());
+        assert_eq!((builder.len(), builder.estimated_size()), (1, full - one));
+        assert!(builder.push_within(record(b"abc"), full).unwrap());
+        assert_eq!((builder.len(), builder.estimated_size()), (2, full));
+
+        let mut pushed = BatchBuilder::new();
+        for _ in 0..2 {
+            pushed
+                .push(RecordInput {
+                    timestamp: 1_000,
+                    value: Some(Bytes::from_static(b"abc")),
+                    ..RecordInput::default()
+                })
+                .unwrap();
+        }
+        assert_eq!(pushed.build().unwrap(), builder.build().unwrap());
     }
 }

@@ -38,7 +38,7 @@ mod stored;
 pub mod varint;
 
 pub use batch::{BatchIter, RecordBatch, TimestampType};
-pub use builder::{control_batch, BatchBuilder, RecordInput};
+pub use builder::{control_batch, BatchBuilder, RecordInput, RecordRef};
 pub use compression::{compress, decompress, Compression, ParseCompressionError};
 pub use control::{ControlRecordType, EndTxnMarker};
 pub use error::RecordError;

@@ -111,13 +111,28 @@ pub fn put_uvarint(out: &mut impl BufMut, value: u32) {
     put_uvarlong(out, u64::from(value));
 }
 
-/// Appends an unsigned varlong.
-pub fn put_uvarlong(out: &mut impl BufMut, mut value: u64) {
-    while value >= 0x80 {
-        out.put_u8((value & 0x7f) as u8 | 0x80);
-        value >>= 7;
+/// Appends an unsigned varlong. One-byte values (most lengths and deltas in a batch) are one
+/// `put_u8`; longer ones are assembled on the stack and appended with one `put_slice`, instead
+/// of a capacity check per byte.
+pub fn put_uvarlong(out: &mut impl BufMut, value: u64) {
+    if value < 0x80 {
+        out.put_u8(value as u8);
+        return;
     }
-    out.put_u8(value as u8);
+    let mut bytes = [0u8; MAX_VARLONG_LEN];
+    let mut rest = value;
+    let mut used = 0;
+    for slot in bytes.iter_mut() {
+        used += 1;
+        if rest < 0x80 {
+            *slot = rest as u8;
+            break;
+        }
+        *slot = (rest & 0x7f) as u8 | 0x80;
+        rest >>= 7;
+    }
+    // A u64 needs at most 10 groups of 7 bits, so the loop always ends on its `break`.
+    out.put_slice(bytes.get(..used).unwrap_or(&bytes));
 }
 
 /// Appends a zigzag varint.
