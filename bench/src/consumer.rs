@@ -5,10 +5,16 @@
 //! one topic, in uncompressed batches of about 16 KiB (Java's `batch.size`), with raw Produce
 //! requests, on the same broker (the `mini-broker` binary started here by default, or
 //! `--bootstrap` for any broker). Then every client reads all N from the beginning of every
-//! partition, without a group (manual assignment, nothing committed), touching each value:
-//! ferrokafka's `Consumer::poll` (batches of `max.poll.records`) and `Consumer::recv` (one at
-//! a time), rdkafka's `BaseConsumer::poll` and `StreamConsumer::recv`. Every client keeps its
-//! default fetch settings.
+//! partition, touching each value: ferrokafka's `Consumer::poll` (batches of
+//! `max.poll.records`) and `Consumer::recv` (one at a time), rdkafka's `BaseConsumer::poll` and
+//! `StreamConsumer::recv`, and rskafka's `PartitionClient::fetch_records` (one task per
+//! partition from offset 0, up to 1 MiB per fetch — Java's `max.partition.fetch.bytes` — handed
+//! to the reading loop through a channel). Every other client keeps its default fetch settings.
+//!
+//! Two modes: assign (manual assignment, no group, nothing committed) and, with `--group`,
+//! subscribe with a fresh group id and `auto.offset.reset=earliest`, no auto-commit — the
+//! clock starts at the first record, so the join and the first assignment are not counted.
+//! rskafka has no consumer groups: assign mode only.
 //!
 //! Each run is a child process of this binary (`consumer-worker`), so that the CPU time it
 //! reports is that client's alone: user + system time of the whole process (every thread)
@@ -16,7 +22,7 @@
 //! set-up and the first fetch are not throughput) and stop at the last. Runs are interleaved
 //! across clients; the table shows medians.
 //!
-//! What not: no group membership or commits in the measured loop, no compression cases.
+//! What not: no commits in the measured loop, no compression cases.
 
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -33,14 +39,14 @@ use ferrokafka::kafka_protocol::protocol::StrBytes;
 use ferrokafka::{AutoOffsetReset, Client, ClientConfig, Consumer, ConsumerConfig, NewTopic};
 use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
 use rdkafka::config::ClientConfig as RdConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, StreamConsumer};
 use rdkafka::message::Message as _;
 use rdkafka::{Offset, TopicPartitionList};
 
 /// Bytes per produced batch (Java's default `batch.size`).
 const BATCH_BYTES: usize = 16_384;
 
-const CLIENTS: &str = "ferrokafka-poll,ferrokafka-recv,rdkafka-base,rdkafka-stream";
+const CLIENTS: &str = "ferrokafka-poll,ferrokafka-recv,rdkafka-base,rdkafka-stream,rskafka";
 
 /// Options of `consumer`.
 #[derive(Debug, clap::Args)]
@@ -81,6 +87,9 @@ pub struct WorkerArgs {
     records: usize,
     #[arg(long)]
     partitions: i32,
+    /// Subscribe with a fresh group instead of assigning the partitions.
+    #[arg(long)]
+    group: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -144,7 +153,14 @@ pub fn run(args: Args) -> ExitCode {
         let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); args.clients.len()];
         for run in 0..args.runs {
             for (i, client) in args.clients.iter().enumerate() {
-                match measure(client, &bootstrap, &topic, args.records, args.partitions) {
+                match measure(
+                    client,
+                    &bootstrap,
+                    &topic,
+                    args.records,
+                    args.partitions,
+                    false,
+                ) {
                     Ok(m) => {
                         eprintln!(
                             "{size} B run {run} {client}: {:.0} msgs/s",
@@ -341,6 +357,7 @@ pub(crate) fn measure(
     topic: &str,
     records: usize,
     partitions: i32,
+    group: bool,
 ) -> Result<Measured, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = Command::new(exe)
@@ -357,6 +374,7 @@ pub(crate) fn measure(
             "--partitions",
             &partitions.to_string(),
         ])
+        .args(group.then_some("--group"))
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| e.to_string())?;
@@ -437,6 +455,8 @@ pub fn work(args: WorkerArgs) -> ExitCode {
         "ferrokafka-recv" => ferrokafka_run(&args, false),
         "rdkafka-base" => rdkafka_base_run(&args),
         "rdkafka-stream" => rdkafka_stream_run(&args),
+        "rskafka" if args.group => Err("rskafka has no consumer groups".to_owned()),
+        "rskafka" => rskafka_run(&args),
         other => Err(format!("unknown client {other}; known: {CLIENTS}")),
     };
     match result {
@@ -460,15 +480,21 @@ pub fn work(args: WorkerArgs) -> ExitCode {
 fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let config = ConsumerConfig::builder()
+        let mut config = ConsumerConfig::builder()
             .client(ClientConfig::new(&args.bootstrap).map_err(|e| e.to_string())?)
-            .auto_offset_reset(AutoOffsetReset::Earliest)
-            .build()
-            .map_err(|e| e.to_string())?;
+            .auto_offset_reset(AutoOffsetReset::Earliest);
+        if args.group {
+            config = config.group_id(fresh_group()).enable_auto_commit(false);
+        }
+        let config = config.build().map_err(|e| e.to_string())?;
         let mut consumer = Consumer::new(config).await.map_err(|e| e.to_string())?;
-        consumer
-            .assign((0..args.partitions).map(|p| TopicPartition::new(args.topic.as_str(), p)))
-            .map_err(|e| e.to_string())?;
+        if args.group {
+            consumer.subscribe([args.topic.as_str()])
+        } else {
+            consumer
+                .assign((0..args.partitions).map(|p| TopicPartition::new(args.topic.as_str(), p)))
+        }
+        .map_err(|e| e.to_string())?;
         let mut meter = Meter::new(args.records);
         let deadline = Instant::now() + READ_LIMIT;
         'read: loop {
@@ -502,12 +528,30 @@ fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
     let mut c = RdConfig::new();
     c.set("bootstrap.servers", &args.bootstrap)
         // librdkafka wants a group id even without membership; nothing is committed.
-        .set("group.id", format!("consumer-perf-{}", std::process::id()))
+        .set("group.id", fresh_group())
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
         .set("log_level", "3");
     c
+}
+
+/// A group id no earlier run used (one worker process, one run).
+fn fresh_group() -> String {
+    format!("consumer-perf-{}", std::process::id())
+}
+
+/// Subscribes to the topic in group mode, else assigns every partition from the beginning.
+fn rdkafka_join(
+    consumer: &impl rdkafka::consumer::Consumer,
+    args: &WorkerArgs,
+) -> Result<(), String> {
+    if args.group {
+        consumer.subscribe(&[args.topic.as_str()])
+    } else {
+        consumer.assign(&assignment(args)?)
+    }
+    .map_err(|e| e.to_string())
 }
 
 fn assignment(args: &WorkerArgs) -> Result<TopicPartitionList, String> {
@@ -521,9 +565,7 @@ fn assignment(args: &WorkerArgs) -> Result<TopicPartitionList, String> {
 
 fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
     let consumer: BaseConsumer = rdkafka_config(args).create().map_err(|e| e.to_string())?;
-    consumer
-        .assign(&assignment(args)?)
-        .map_err(|e| e.to_string())?;
+    rdkafka_join(&consumer, args)?;
     let mut meter = Meter::new(args.records);
     let deadline = Instant::now() + READ_LIMIT;
     loop {
@@ -543,9 +585,7 @@ fn rdkafka_stream_run(args: &WorkerArgs) -> Result<Measured, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let consumer: StreamConsumer = rdkafka_config(args).create().map_err(|e| e.to_string())?;
-        consumer
-            .assign(&assignment(args)?)
-            .map_err(|e| e.to_string())?;
+        rdkafka_join(&consumer, args)?;
         let mut meter = Meter::new(args.records);
         loop {
             let m = tokio::time::timeout(READ_LIMIT, consumer.recv())
@@ -557,5 +597,50 @@ fn rdkafka_stream_run(args: &WorkerArgs) -> Result<Measured, String> {
             }
         }
         Ok(meter.done())
+    })
+}
+
+/// Bytes asked for per partition and fetch (Java's `max.partition.fetch.bytes`).
+const RSKAFKA_FETCH_BYTES: i32 = 1024 * 1024;
+
+fn rskafka_run(args: &WorkerArgs) -> Result<Measured, String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let partitions = crate::producer::rskafka_partitions(&args.bootstrap, &args.topic).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(2 * partitions.len().max(1));
+        let mut fetchers = tokio::task::JoinSet::new();
+        for pc in partitions {
+            let tx = tx.clone();
+            fetchers.spawn(async move {
+                let mut offset = 0;
+                loop {
+                    let fetched = pc.fetch_records(offset, 1..RSKAFKA_FETCH_BYTES, 500).await;
+                    if let Ok((records, _)) = &fetched {
+                        offset = records.last().map_or(offset, |r| r.offset + 1);
+                    }
+                    let failed = fetched.is_err();
+                    if tx.send(fetched.map(|(r, _)| r)).await.is_err() || failed {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut meter = Meter::new(args.records);
+        'read: loop {
+            let records = tokio::time::timeout(READ_LIMIT, rx.recv())
+                .await
+                .map_err(|_| format!("read {} of {} in time", meter.seen, args.records))?
+                .ok_or("every rskafka fetcher stopped")?
+                .map_err(|e| e.to_string())?;
+            for r in &records {
+                if meter.record(r.record.value.as_deref()) {
+                    break 'read;
+                }
+            }
+        }
+        let measured = meter.done();
+        fetchers.abort_all();
+        Ok(measured)
     })
 }

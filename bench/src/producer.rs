@@ -7,8 +7,12 @@
 //! at most 5 requests in flight, a 32 MiB buffer, and idempotence on with `acks=all` and off
 //! with `acks=1`. The
 //! clients are ferrokafka's `Producer` (awaiting every record's `DeliveryFuture`), rdkafka's
-//! `BaseProducer` (delivery callbacks) and rdkafka's `FutureProducer` (awaiting every
-//! delivery future).
+//! `BaseProducer` (delivery callbacks), rdkafka's `FutureProducer` (awaiting every
+//! delivery future) and rskafka's `PartitionClient::produce`. rskafka has no accumulator of its
+//! own, so the worker does what its users do: it cuts the records into groups of about
+//! `batch.size` bytes, hands the groups to the partitions in turn, and keeps up to 5 `produce`
+//! calls in flight per partition. rskafka always asks for `acks=all` and has no idempotence;
+//! its cells say so rather than pretend to match.
 //!
 //! Each run is a separate child process of this binary (`producer-worker`), so that the CPU
 //! time it reports is that client's alone: user + system time of the whole process (all its
@@ -64,11 +68,11 @@ pub struct Args {
     /// `linger.ms` for every client.
     #[arg(long, default_value_t = 5)]
     linger_ms: u64,
-    /// Clients to run: ferrokafka, rdkafka-base, rdkafka-future.
+    /// Clients to run: ferrokafka, rdkafka-base, rdkafka-future, rskafka.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "ferrokafka,rdkafka-base,rdkafka-future"
+        default_value = "ferrokafka,rdkafka-base,rdkafka-future,rskafka"
     )]
     clients: Vec<String>,
 }
@@ -365,6 +369,7 @@ pub fn work(args: WorkerArgs) -> ExitCode {
         "ferrokafka" => ferrokafka_run(&args),
         "rdkafka-base" => rdkafka_base_run(&args),
         "rdkafka-future" => rdkafka_future_run(&args),
+        "rskafka" => rskafka_run(&args),
         other => Err(format!("unknown client {other}")),
     };
     match result {
@@ -382,6 +387,14 @@ pub fn work(args: WorkerArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A multi-threaded runtime for one worker run.
+fn worker_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn payload(size: usize) -> Bytes {
@@ -412,10 +425,7 @@ impl Stopwatch {
 }
 
 fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = worker_runtime()?;
     rt.block_on(async {
         let acks = if args.acks == "all" {
             Acks::All
@@ -553,10 +563,7 @@ fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
 }
 
 fn rdkafka_future_run(args: &WorkerArgs) -> Result<Measured, String> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let rt = worker_runtime()?;
     rt.block_on(async {
         let producer: FutureProducer = rdkafka_config(args).create().map_err(|e| e.to_string())?;
         let value = payload(args.size);
@@ -598,4 +605,126 @@ fn rdkafka_future_run(args: &WorkerArgs) -> Result<Measured, String> {
         }
         Ok(watch.stop())
     })
+}
+
+/// What an rskafka cell could not match, if anything: rskafka's Produce always asks for
+/// `acks=-1` and carries no producer id.
+pub(crate) fn rskafka_mismatch(acks: &str) -> &'static str {
+    if acks == "all" {
+        "no idempotence"
+    } else {
+        "acks=all"
+    }
+}
+
+fn rskafka_compression(name: &str) -> Result<rskafka::client::partition::Compression, String> {
+    use rskafka::client::partition::Compression;
+    match name {
+        "none" => Ok(Compression::NoCompression),
+        "lz4" => Ok(Compression::Lz4),
+        "zstd" => Ok(Compression::Zstd),
+        other => Err(format!("rskafka is built here without {other}")),
+    }
+}
+
+/// rskafka's partition clients for every partition of `topic`.
+pub(crate) async fn rskafka_partitions(
+    bootstrap: &str,
+    topic: &str,
+) -> Result<Vec<std::sync::Arc<rskafka::client::partition::PartitionClient>>, String> {
+    use rskafka::client::partition::UnknownTopicHandling;
+    let client = rskafka::client::ClientBuilder::new(vec![bootstrap.to_owned()])
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
+    let topics = client.list_topics().await.map_err(|e| e.to_string())?;
+    let partitions = topics
+        .into_iter()
+        .find(|t| t.name == topic)
+        .map(|t| t.partitions)
+        .ok_or_else(|| format!("rskafka: no topic {topic}"))?;
+    let mut clients = Vec::new();
+    for p in partitions {
+        let pc = client
+            .partition_client(topic, p, UnknownTopicHandling::Retry)
+            .await
+            .map_err(|e| e.to_string())?;
+        clients.push(std::sync::Arc::new(pc));
+    }
+    Ok(clients)
+}
+
+fn rskafka_run(args: &WorkerArgs) -> Result<Measured, String> {
+    use rskafka::record::Record;
+    let rt = worker_runtime()?;
+    rt.block_on(async {
+        let compression = rskafka_compression(&args.compression)?;
+        let partitions = rskafka_partitions(&args.bootstrap, &args.topic).await?;
+        let value = payload(args.size).to_vec();
+        let record = move || Record {
+            key: None,
+            value: Some(value.clone()),
+            headers: Default::default(),
+            timestamp: now_utc(),
+        };
+        // Warm-up: one record per partition, so that every connection is open.
+        for pc in &partitions {
+            pc.produce(vec![record()], compression)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        // About 20 bytes of framing per record on top of its value, as in a v2 batch.
+        let per_batch = (args.batch_size / (record().approximate_size() + 20)).max(1);
+        let batches = args.records.div_ceil(per_batch);
+        let n = partitions.len().max(1);
+        let watch = Stopwatch::start();
+        let mut senders = tokio::task::JoinSet::new();
+        for (i, pc) in partitions.iter().enumerate() {
+            let pc = pc.clone();
+            let record = record.clone();
+            let records = args.records;
+            senders.spawn(async move {
+                let mut in_flight = tokio::task::JoinSet::new();
+                for b in (i..batches).step_by(n) {
+                    let count = per_batch.min(records - b * per_batch);
+                    let group: Vec<Record> = (0..count).map(|_| record()).collect();
+                    while in_flight.len() >= IN_FLIGHT {
+                        rskafka_acked(in_flight.join_next().await)?;
+                    }
+                    let pc = pc.clone();
+                    in_flight.spawn(async move { pc.produce(group, compression).await });
+                }
+                while let Some(done) = in_flight.join_next().await {
+                    rskafka_acked(Some(done))?;
+                }
+                Ok::<(), String>(())
+            });
+        }
+        while let Some(done) = senders.join_next().await {
+            done.map_err(|e| e.to_string())??;
+        }
+        Ok(watch.stop())
+    })
+}
+
+/// The wall clock as rskafka's timestamp type (its chrono is built without `clock`).
+fn now_utc() -> rskafka::chrono::DateTime<rskafka::chrono::Utc> {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    rskafka::chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+type RskafkaProduced = Result<Vec<i64>, rskafka::client::error::Error>;
+
+fn rskafka_acked(
+    done: Option<Result<RskafkaProduced, tokio::task::JoinError>>,
+) -> Result<(), String> {
+    match done {
+        Some(d) => d
+            .map_err(|e| e.to_string())?
+            .map(drop)
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
 }

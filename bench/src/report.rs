@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::broker::BatchCensus;
 use crate::svg;
 
 /// One client run.
@@ -17,6 +18,8 @@ pub(crate) struct Sample {
     /// Broker CPU seconds per million records, over the worker's whole life.
     pub(crate) broker_cpu_per_m: Option<f64>,
     pub(crate) peak_rss_mib: f64,
+    /// Records and bytes per stored batch, from reading the topic back (producer runs).
+    pub(crate) batch: Option<(f64, f64)>,
 }
 
 impl Sample {
@@ -34,7 +37,17 @@ impl Sample {
             // /proc counts in ticks of 1/100 s.
             broker_cpu_per_m: broker_ticks.map(|t| t as f64 / 100.0 * 1e6 / records),
             peak_rss_mib: peak_rss_kib as f64 / 1024.0,
+            batch: None,
         }
+    }
+
+    /// Adds the average batch of what the run left in the topic.
+    pub(crate) fn with_census(mut self, census: Option<BatchCensus>) -> Self {
+        self.batch = census.filter(|c| c.batches > 0).map(|c| {
+            let n = c.batches as f64;
+            (c.records as f64 / n, c.bytes as f64 / n)
+        });
+        self
     }
 }
 
@@ -44,6 +57,20 @@ pub(crate) struct Row {
     pub(crate) case: String,
     pub(crate) size: usize,
     pub(crate) clients: Vec<(String, Vec<Sample>)>,
+    /// Clients whose settings could not match the case's, and what they ran with instead.
+    pub(crate) notes: Vec<(String, String)>,
+}
+
+/// End-to-end latency of one client at one fixed rate (filled by the latency measurement).
+pub(crate) struct LatencyRow {
+    pub(crate) broker: String,
+    pub(crate) client: String,
+    /// Scheduled messages per second.
+    pub(crate) rate: u32,
+    /// Microseconds from the scheduled send time to receipt.
+    pub(crate) p50_us: f64,
+    pub(crate) p99_us: f64,
+    pub(crate) p999_us: f64,
 }
 
 pub(crate) struct StartupRow {
@@ -63,10 +90,15 @@ pub(crate) struct Matrix {
     pub(crate) consumer_records: usize,
     pub(crate) batch_size: usize,
     pub(crate) linger_ms: u64,
+    pub(crate) in_flight: usize,
     pub(crate) consumer_partitions: i32,
     pub(crate) startup: Vec<StartupRow>,
     pub(crate) producer: Vec<Row>,
     pub(crate) consumer: Vec<Row>,
+    /// Per broker, the highest VmHWM (KiB) of its processes after the loaded runs.
+    pub(crate) loaded_rss: Vec<(String, u64)>,
+    /// End-to-end latency; empty until that measurement runs in the suite.
+    pub(crate) latency: Vec<LatencyRow>,
     /// Runs that failed (left out of the medians).
     pub(crate) failures: Vec<String>,
 }
@@ -144,12 +176,26 @@ fn human_rate(r: f64) -> String {
     }
 }
 
-fn table(out: &mut String, rows: &[Row]) {
+/// A median, or "–" when there is none.
+fn or_dash(x: f64, digits: usize) -> String {
+    if x.is_finite() {
+        format!("{x:.digits$}")
+    } else {
+        "–".to_owned()
+    }
+}
+
+/// The client table; `batches` adds the records and bytes per stored batch (producer).
+fn table(out: &mut String, rows: &[Row], batches: bool) {
     out.push_str(
         "| broker | case | client | msgs/s, median (min–max) | MB/s | client CPU s / 1M | \
-         broker CPU s / 1M | client peak RSS | msgs/s vs rdkafka-base | client CPU vs rdkafka-base |\n",
+         broker CPU s / 1M | client peak RSS | msgs/s vs rdkafka-base | client CPU vs rdkafka-base |",
     );
-    out.push_str("|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str(if batches {
+        " records / batch | bytes / batch |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    } else {
+        "\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    });
     for row in rows {
         for (client, samples) in &row.clients {
             let r = spread(samples.iter().map(rate));
@@ -160,14 +206,13 @@ fn table(out: &mut String, rows: &[Row]) {
                 row.ratio(client, "rdkafka-base", metric)
                     .map_or("–".to_owned(), |x| format!("{x:.2}×"))
             };
-            let broker_cpu = if b.median.is_finite() {
-                format!("{:.2}", b.median)
-            } else {
-                "–".to_owned()
+            let name = match row.notes.iter().find(|(c, _)| c == client) {
+                Some((_, note)) => format!("{client} ({note})"),
+                None => client.clone(),
             };
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "| {} | {} | {client} | {} ({}–{}) | {:.1} | {:.2} ({:.2}–{:.2}) | {broker_cpu} | {:.1} MiB | {} | {} |",
+                "| {} | {} | {name} | {} ({}–{}) | {:.1} | {:.2} ({:.2}–{:.2}) | {} | {:.1} MiB | {} | {} |",
                 row.broker,
                 row.case,
                 human_rate(r.median),
@@ -177,10 +222,21 @@ fn table(out: &mut String, rows: &[Row]) {
                 c.median,
                 c.min,
                 c.max,
+                or_dash(b.median, 2),
                 m.median,
                 vs(rate),
                 vs(cpu),
             );
+            if batches {
+                let per = |f: fn((f64, f64)) -> f64| {
+                    or_dash(
+                        spread(samples.iter().filter_map(|s| s.batch.map(f))).median,
+                        1,
+                    )
+                };
+                let _ = write!(out, " {} | {} |", per(|b| b.0), per(|b| b.1));
+            }
+            out.push('\n');
         }
     }
 }
@@ -306,19 +362,10 @@ fn targets(m: &Matrix) -> Vec<Target> {
         },
     ];
     // Mini-broker against real Kafka, same client (ferrokafka), same case.
-    let mut vs_real = Vec::new();
-    for mini in m.producer.iter().filter(|r| r.broker.starts_with(MINI)) {
-        let real = m
-            .producer
-            .iter()
-            .find(|r| !r.broker.starts_with(MINI) && r.case == mini.case);
-        if let (Some(a), Some(b)) = (
-            mini.median("ferrokafka", rate),
-            real.and_then(|r| r.median("ferrokafka", rate)),
-        ) {
-            vs_real.push((mini.case.clone(), a / b));
-        }
-    }
+    let vs_real = broker_pairs(&m.producer, "ferrokafka", &rate_of)
+        .into_iter()
+        .map(|(case, mini, real)| (case.to_owned(), mini / real))
+        .collect();
     t.push(Target {
         what: "produce msgs/s, mini-broker vs real Kafka (ferrokafka client)",
         goal: 2.0,
@@ -326,16 +373,9 @@ fn targets(m: &Matrix) -> Vec<Target> {
         measured: vs_real,
     });
     let startup = |f: fn(&(Duration, u64)) -> f64| -> Vec<(String, f64)> {
-        let mini = m.startup.iter().find(|r| r.broker.starts_with(MINI));
-        let real = m.startup.iter().find(|r| !r.broker.starts_with(MINI));
-        match (mini, real) {
-            (Some(a), Some(b)) => {
-                let a = spread(a.samples.iter().map(f)).median;
-                let b = spread(b.samples.iter().map(f)).median;
-                vec![("medians".to_owned(), b / a)]
-            }
-            _ => Vec::new(),
-        }
+        startup_medians(m, f)
+            .map(|(mini, real)| vec![("medians".to_owned(), real / mini)])
+            .unwrap_or_default()
     };
     t.push(Target {
         what: "start-up, real Kafka time over mini-broker time",
@@ -350,6 +390,173 @@ fn targets(m: &Matrix) -> Vec<Target> {
         measured: startup(|s| s.1 as f64),
     });
     t
+}
+
+/// Per case measured on both brokers: the case, then `client`'s median of `metric` on the
+/// mini-broker and on the other broker.
+fn broker_pairs<'r>(
+    rows: &'r [Row],
+    client: &str,
+    metric: &dyn Fn(&Row, &Sample) -> f64,
+) -> Vec<(&'r str, f64, f64)> {
+    let median = |r: &Row| {
+        let m = spread(r.client(client)?.iter().map(|s| metric(r, s))).median;
+        m.is_finite().then_some(m)
+    };
+    rows.iter()
+        .filter(|r| r.broker.starts_with(MINI))
+        .filter_map(|mini| {
+            let real = rows
+                .iter()
+                .find(|r| !r.broker.starts_with(MINI) && r.case == mini.case)?;
+            Some((mini.case.as_str(), median(mini)?, median(real)?))
+        })
+        .collect()
+}
+
+fn rate_of(_: &Row, s: &Sample) -> f64 {
+    s.rate
+}
+
+/// Broker CPU seconds per GB of record values.
+fn broker_cpu_per_gb(r: &Row, s: &Sample) -> f64 {
+    s.broker_cpu_per_m
+        .map_or(f64::NAN, |c| c * 1e3 / r.size.max(1) as f64)
+}
+
+/// Medians of a start-up figure on the mini-broker and on the other broker.
+fn startup_medians(m: &Matrix, f: fn(&(Duration, u64)) -> f64) -> Option<(f64, f64)> {
+    let mini = m.startup.iter().find(|r| r.broker.starts_with(MINI))?;
+    let real = m.startup.iter().find(|r| !r.broker.starts_with(MINI))?;
+    Some((
+        spread(mini.samples.iter().map(f)).median,
+        spread(real.samples.iter().map(f)).median,
+    ))
+}
+
+/// One client held fixed (ferrokafka), the mini-broker against the other broker; the last
+/// column says how many times better the mini-broker is (higher is better for it).
+fn broker_comparison(out: &mut String, m: &Matrix) {
+    out.push_str(
+        "\n## Broker comparison (client: ferrokafka)\n\n\
+         | measure | case | mini-broker | real Kafka | mini-broker better by |\n\
+         |---|---|---:|---:|---:|\n",
+    );
+    let mut line = |what: &str, case: &str, mini: String, real: String, better: f64| {
+        let _ = writeln!(
+            out,
+            "| {what} | {case} | {mini} | {real} | {} |",
+            if better.is_finite() {
+                format!("{better:.2}×")
+            } else {
+                "–".to_owned()
+            }
+        );
+    };
+    for (rows, client, what) in [
+        (&m.producer, "ferrokafka", "produce msgs/s"),
+        (&m.consumer, "ferrokafka-poll", "fetch msgs/s"),
+    ] {
+        for (case, a, b) in broker_pairs(rows, client, &rate_of) {
+            line(what, case, human_rate(a), human_rate(b), a / b);
+        }
+        for (case, a, b) in broker_pairs(rows, client, &broker_cpu_per_gb) {
+            let what = format!(
+                "broker CPU s / GB, {}",
+                what.split(' ').next().unwrap_or("")
+            );
+            line(&what, case, format!("{a:.2}"), format!("{b:.2}"), b / a);
+        }
+    }
+    if let Some((a, b)) = startup_medians(m, |s| s.0.as_secs_f64() * 1e3) {
+        line(
+            "start-up",
+            "median",
+            format!("{a:.1} ms"),
+            format!("{b:.0} ms"),
+            b / a,
+        );
+    }
+    if let Some((a, b)) = startup_medians(m, |s| s.1 as f64 / 1024.0) {
+        line(
+            "idle RSS",
+            "median",
+            format!("{a:.1} MiB"),
+            format!("{b:.1} MiB"),
+            b / a,
+        );
+    }
+    let loaded = |mini: bool| {
+        m.loaded_rss
+            .iter()
+            .find(|(b, _)| b.starts_with(MINI) == mini)
+            .map(|(_, kib)| *kib as f64 / 1024.0)
+    };
+    if let (Some(a), Some(b)) = (loaded(true), loaded(false)) {
+        line(
+            "loaded RSS (VmHWM)",
+            "after the runs",
+            format!("{a:.1} MiB"),
+            format!("{b:.1} MiB"),
+            b / a,
+        );
+    }
+    let p99 = |mini: bool| {
+        m.latency
+            .iter()
+            .find(|l| {
+                l.broker.starts_with(MINI) == mini && l.client == "ferrokafka" && l.rate == 10_000
+            })
+            .map(|l| l.p99_us / 1e3)
+    };
+    if let (Some(a), Some(b)) = (p99(true), p99(false)) {
+        line(
+            "p99 at 10k msgs/s",
+            "end to end",
+            format!("{a:.2} ms"),
+            format!("{b:.2} ms"),
+            b / a,
+        );
+    }
+    if m.startup.len() < 2 {
+        out.push_str("\nOnly one broker in this run (no `--real-kafka`): nothing to compare.\n");
+    }
+}
+
+/// End-to-end latency percentiles, when measured.
+fn latency_table(out: &mut String, m: &Matrix) {
+    if m.latency.is_empty() {
+        return;
+    }
+    out.push_str(
+        "\n## End-to-end latency\n\n\
+         | broker | client | rate, msgs/s | p50 | p99 | p99.9 |\n|---|---|---:|---:|---:|---:|\n",
+    );
+    for l in &m.latency {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            l.broker,
+            l.client,
+            l.rate,
+            l.p50_us / 1e3,
+            l.p99_us / 1e3,
+            l.p999_us / 1e3
+        );
+    }
+}
+
+/// What this run did not measure, said plainly.
+fn not_measured(m: &Matrix) -> Vec<&'static str> {
+    let mut left = Vec::new();
+    if m.latency.is_empty() {
+        left.push("end-to-end latency percentiles (and so the p99 at 10k msgs/s of the broker comparison)");
+    }
+    if m.startup.len() < 2 {
+        left.push("real Kafka (run with `--real-kafka`): the broker comparison and its targets");
+    }
+    left.push("the in-process mini-broker (it would share this process's CPU count)");
+    left
 }
 
 /// Writes `latest.md` and the charts into `dir`; returns the targets summary.
@@ -367,15 +574,25 @@ pub(crate) fn write(m: &Matrix, dir: &Path) -> Result<String, String> {
         "Every figure is the median of {} runs with the range of the runs; the clients run \
          interleaved within each repetition (the order rotates), each in its own child \
          process. Ratios are against rdkafka measured in the same run. Producer: {} keyless \
-         records per run, `linger.ms={}`, `batch.size={}`, 5 in flight, idempotence with \
-         `acks=all`. Consumer: {} records per run over {} partitions, read from the beginning \
-         in assign mode (no group). Client CPU is user + system time of the client's process \
+         records per run, `linger.ms={}`, `batch.size={}`, {} in flight, idempotence with \
+         `acks=all`. rskafka has no accumulator: its worker cuts the records into groups of \
+         about `batch.size` bytes, hands them to the partitions in turn and keeps up to {} \
+         `produce` calls in flight per partition; it always sends `acks=all` and has no \
+         idempotence, which its cells say. Records and bytes per batch are counted by reading \
+         each topic back after the run (after the broker CPU reading), not from the client. \
+         Consumer: {} records per run over {} partitions, read from the beginning in assign \
+         mode (no group) and in group mode (subscribe, a fresh group id, \
+         `auto.offset.reset=earliest`, no auto-commit; the clock starts at the first record); \
+         rskafka (one `fetch_records` loop per partition, 1 MiB per fetch) has no groups. \
+         Client CPU is user + system time of the client's process \
          over the measured span; broker CPU is the broker process's over the worker's whole \
          life (set-up included), 10 ms ticks. Peak RSS is the client process's VmHWM.\n",
         m.runs,
         m.producer_records,
         m.linger_ms,
         m.batch_size,
+        m.in_flight,
+        m.in_flight,
         m.consumer_records,
         m.consumer_partitions
     );
@@ -403,22 +620,23 @@ pub(crate) fn write(m: &Matrix, dir: &Path) -> Result<String, String> {
         );
     }
     out.push_str("\n## Producer\n\n![producer msgs/s](producer-msgs.svg)\n\n");
-    table(&mut out, &m.producer);
+    table(&mut out, &m.producer, true);
     out.push_str("\n![producer client CPU](producer-cpu.svg)\n");
     out.push_str("\n## Consumer\n\n![consumer msgs/s](consumer-msgs.svg)\n\n");
-    table(&mut out, &m.consumer);
+    table(&mut out, &m.consumer, false);
     out.push_str("\n![consumer client CPU](consumer-cpu.svg)\n");
+    broker_comparison(&mut out, m);
+    latency_table(&mut out, m);
     if !m.failures.is_empty() {
         out.push_str("\n## Failed runs (left out of the medians)\n\n");
         for f in &m.failures {
             let _ = writeln!(out, "- {f}");
         }
     }
-    out.push_str(
-        "\n## Not measured\n\n- average batch size (neither client reports it to the tool \
-         yet); end-to-end latency percentiles; the in-process mini-broker; other pure-Rust \
-         clients (rskafka).\n",
-    );
+    out.push_str("\n## Not measured\n\n");
+    for what in not_measured(m) {
+        let _ = writeln!(out, "- {what}");
+    }
     write_file(&dir.join("latest.md"), &out)?;
     let multi = m
         .producer

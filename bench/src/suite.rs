@@ -8,20 +8,24 @@
 //! interleaved within each repetition, in an order that rotates from one repetition to the
 //! next, so that noise on this shared machine hits every client alike. Besides the client's own
 //! CPU, the broker's CPU over each client run (launch to exit of the worker, so it includes the
-//! worker's connection set-up) is read from `/proc/<broker pid>/stat`.
+//! worker's connection set-up) is read from `/proc/<broker pid>/stat`. After each producer run
+//! the topic is read back (`broker::batch_census`) to count the batches the client really
+//! sent; that read comes after the broker's CPU reading. Consumers read the same data in
+//! assign mode and in group mode. The broker's peak RSS (VmHWM) is noted before each broker
+//! is stopped, for the broker comparison.
 //!
 //! What not (yet): the in-process mini-broker (a broker inside this process would share its
-//! CPU count), average batch size, end-to-end latency, other pure-Rust clients.
+//! CPU count); end-to-end latency (a slot is left for `latency.rs`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferrokafka::{Client, ClientConfig, NewTopic};
 
-use crate::broker::{sibling, MiniBrokerProcess};
+use crate::broker::{batch_census, sibling, MiniBrokerProcess};
 use crate::consumer;
-use crate::producer::{self, process_cpu_ticks};
+use crate::producer::{self, peak_rss_kib, process_cpu_ticks};
 use crate::report::{self, Matrix, Row, Sample, StartupRow};
 use crate::startup;
 
@@ -37,7 +41,8 @@ pub struct Args {
     /// Repetitions; every client runs once per repetition.
     #[arg(long, default_value_t = 5)]
     runs: usize,
-    /// Records per producer run (default 200,000 with --quick, else 500,000).
+    /// Records per producer run (default 200,000 with --quick, else 100,000 so that the full
+    /// matrix on both brokers stays near 45 minutes on 2 cores).
     #[arg(long)]
     records: Option<usize>,
     /// Records per consumer run (default 500,000 with --quick, else 1,000,000).
@@ -73,6 +78,8 @@ impl ProducerCase {
 const CONSUMER_PARTITIONS: i32 = 6;
 const BATCH_SIZE: usize = 16_384;
 const LINGER_MS: u64 = 5;
+/// Produce requests in flight per connection (rskafka: `produce` calls per partition).
+const IN_FLIGHT: usize = 5;
 
 fn producer_cases(quick: bool) -> Vec<ProducerCase> {
     let mut cases = Vec::new();
@@ -117,16 +124,27 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// Counts and prints progress on stderr.
+/// Counts and prints progress on stderr, with the time left at the average pace so far.
 struct Progress {
     done: usize,
     total: usize,
+    started: Instant,
 }
 
 impl Progress {
     fn step(&mut self, what: &str) {
         self.done += 1;
-        eprintln!("[{}/{}] {what}", self.done, self.total);
+        let spent = self.started.elapsed().as_secs();
+        let left = spent * self.total.saturating_sub(self.done) as u64 / self.done.max(1) as u64;
+        eprintln!(
+            "[{}/{}, {}:{:02} in, ~{}:{:02} left] {what}",
+            self.done,
+            self.total,
+            spent / 60,
+            spent % 60,
+            left / 60,
+            left % 60
+        );
     }
 }
 
@@ -168,42 +186,53 @@ impl BrokerKind {
     }
 }
 
-struct Plan<'a> {
-    args: &'a Args,
+struct Plan {
+    runs: usize,
     records: usize,
     consumer_records: usize,
     producer_clients: Vec<&'static str>,
     consumer_clients: Vec<&'static str>,
+    group_clients: Vec<&'static str>,
     kafka_state: PathBuf,
 }
 
+/// Default records per producer run: the full matrix (24 cases × 4 clients × 5 runs on each of
+/// two brokers) has to fit in about 45 minutes on a 2-core machine.
+const FULL_RECORDS: usize = 100_000;
+const QUICK_RECORDS: usize = 200_000;
+
 fn suite(args: &Args) -> Result<(), String> {
     let runs = args.runs.max(1);
+    let group_clients = if args.quick {
+        vec!["ferrokafka-poll", "rdkafka-base", "rdkafka-stream"]
+    } else {
+        vec![
+            "ferrokafka-poll",
+            "ferrokafka-recv",
+            "rdkafka-base",
+            "rdkafka-stream",
+        ]
+    };
     let plan = Plan {
-        args,
-        records: args
-            .records
-            .unwrap_or(if args.quick { 200_000 } else { 500_000 }),
+        runs,
+        records: args.records.unwrap_or(if args.quick {
+            QUICK_RECORDS
+        } else {
+            FULL_RECORDS
+        }),
         consumer_records: args.consumer_records.unwrap_or(if args.quick {
             500_000
         } else {
             1_000_000
         }),
         producer_clients: if args.quick {
-            vec!["ferrokafka", "rdkafka-base"]
+            vec!["ferrokafka", "rdkafka-base", "rskafka"]
         } else {
-            vec!["ferrokafka", "rdkafka-base", "rdkafka-future"]
+            vec!["ferrokafka", "rdkafka-base", "rdkafka-future", "rskafka"]
         },
-        consumer_clients: if args.quick {
-            vec!["ferrokafka-poll", "rdkafka-base", "rdkafka-stream"]
-        } else {
-            vec![
-                "ferrokafka-poll",
-                "ferrokafka-recv",
-                "rdkafka-base",
-                "rdkafka-stream",
-            ]
-        },
+        // Assign mode: the group clients and rskafka, which has no groups.
+        consumer_clients: group_clients.iter().copied().chain(["rskafka"]).collect(),
+        group_clients,
         kafka_state: std::env::temp_dir().join(format!("perf-suite-{}.env", std::process::id())),
     };
     let brokers: Vec<BrokerKind> = if args.real_kafka {
@@ -212,12 +241,9 @@ fn suite(args: &Args) -> Result<(), String> {
         vec![BrokerKind::MiniBinary]
     };
     let cases = producer_cases(args.quick);
-    let per_broker =
-        runs * (cases.len() * plan.producer_clients.len() + 2 * plan.consumer_clients.len());
-    let mut progress = Progress {
-        done: 0,
-        total: runs * brokers.len() + per_broker * brokers.len(),
-    };
+    let per_broker = runs
+        * (cases.len() * plan.producer_clients.len()
+            + 2 * (plan.consumer_clients.len() + plan.group_clients.len()));
     let mut matrix = Matrix {
         command: command_line(args),
         machine: report::machine(),
@@ -228,140 +254,46 @@ fn suite(args: &Args) -> Result<(), String> {
         consumer_records: plan.consumer_records,
         batch_size: BATCH_SIZE,
         linger_ms: LINGER_MS,
+        in_flight: IN_FLIGHT,
         consumer_partitions: CONSUMER_PARTITIONS,
         startup: Vec::new(),
         producer: Vec::new(),
         consumer: Vec::new(),
+        loaded_rss: Vec::new(),
+        latency: Vec::new(),
         failures: Vec::new(),
     };
-    matrix.startup = startup_rows(&plan, &brokers, &mut progress)?;
-    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let mut suite = Runner {
+        plan: &plan,
+        rt: tokio::runtime::Runtime::new().map_err(|e| e.to_string())?,
+        progress: Progress {
+            done: 0,
+            total: runs * brokers.len() + per_broker * brokers.len(),
+            started: Instant::now(),
+        },
+        failures: Vec::new(),
+        peak_rss_kib: 0,
+    };
+    matrix.startup = startup_rows(&plan, &brokers, &mut suite.progress)?;
     for &kind in &brokers {
+        suite.peak_rss_kib = 0;
         for case in &cases {
-            let broker = start(&plan, kind)?;
-            let mut samples = vec![Vec::new(); plan.producer_clients.len()];
-            for run in 0..runs {
-                for (i, client) in rotated(&plan.producer_clients, run) {
-                    let topic = format!("suite-{}-{}", std::process::id(), progress.done);
-                    rt.block_on(create_topic(broker.bootstrap(), &topic, case.partitions))?;
-                    let c = producer::Case {
-                        records: plan.records,
-                        size: case.size,
-                        acks: case.acks.to_owned(),
-                        batch_size: BATCH_SIZE,
-                        linger_ms: LINGER_MS,
-                        compression: case.compression.to_owned(),
-                    };
-                    let before = process_cpu_ticks(&broker.pid().to_string());
-                    let m = match producer::measure(client, broker.bootstrap(), &topic, &c) {
-                        Ok(m) => m,
-                        Err(e) => {
-                            let what = format!(
-                                "{}, producer {}, run {}, {client}: {e}",
-                                kind.name(),
-                                case.label(),
-                                run + 1
-                            );
-                            progress.step(&format!("FAILED {what}"));
-                            matrix.failures.push(what);
-                            continue;
-                        }
-                    };
-                    let broker_ticks =
-                        process_cpu_ticks(&broker.pid().to_string()).saturating_sub(before);
-                    let sample = Sample::new(
-                        plan.records,
-                        m.elapsed,
-                        m.cpu,
-                        Some(broker_ticks),
-                        m.peak_rss_kib,
-                    );
-                    progress.step(&format!(
-                        "{} producer {} run {}/{runs} {client}: {:.0} msgs/s",
-                        kind.name(),
-                        case.label(),
-                        run + 1,
-                        sample.rate
-                    ));
-                    if let Some(s) = samples.get_mut(i) {
-                        s.push(sample);
-                    }
-                }
-            }
-            matrix.producer.push(Row {
-                broker: kind.name().to_owned(),
-                case: case.label(),
-                size: case.size,
-                clients: zip_clients(&plan.producer_clients, samples),
-            });
+            matrix.producer.push(suite.producer_row(kind, case)?);
         }
         for size in [100, 1024] {
-            let broker = start(&plan, kind)?;
-            let topic = format!("suite-consumer-{size}-{}", std::process::id());
-            eprintln!(
-                "writing {} records of {size} B for the consumers ...",
-                plan.consumer_records
-            );
-            rt.block_on(consumer::fill(
-                broker.bootstrap(),
-                &topic,
-                CONSUMER_PARTITIONS,
-                plan.consumer_records,
-                size,
-            ))
-            .map_err(|e| format!("writing consumer data: {e}"))?;
-            let mut samples = vec![Vec::new(); plan.consumer_clients.len()];
-            for run in 0..runs {
-                for (i, client) in rotated(&plan.consumer_clients, run) {
-                    let before = process_cpu_ticks(&broker.pid().to_string());
-                    let m = consumer::measure(
-                        client,
-                        broker.bootstrap(),
-                        &topic,
-                        plan.consumer_records,
-                        CONSUMER_PARTITIONS,
-                    );
-                    let m = match m {
-                        Ok(m) => m,
-                        Err(e) => {
-                            let what = format!(
-                                "{}, consumer {size} B, run {}, {client}: {e}",
-                                kind.name(),
-                                run + 1
-                            );
-                            progress.step(&format!("FAILED {what}"));
-                            matrix.failures.push(what);
-                            continue;
-                        }
-                    };
-                    let broker_ticks =
-                        process_cpu_ticks(&broker.pid().to_string()).saturating_sub(before);
-                    let sample = Sample::new(
-                        m.records,
-                        m.elapsed,
-                        m.cpu,
-                        Some(broker_ticks),
-                        m.peak_rss_kib,
-                    );
-                    progress.step(&format!(
-                        "{} consumer {size} B run {}/{runs} {client}: {:.0} msgs/s",
-                        kind.name(),
-                        run + 1,
-                        sample.rate
-                    ));
-                    if let Some(s) = samples.get_mut(i) {
-                        s.push(sample);
-                    }
-                }
-            }
-            matrix.consumer.push(Row {
-                broker: kind.name().to_owned(),
-                case: format!("{size} B, {CONSUMER_PARTITIONS} p, assign"),
-                size,
-                clients: zip_clients(&plan.consumer_clients, samples),
-            });
+            let (assign, group) = suite.consumer_rows(kind, size)?;
+            matrix.consumer.push(assign);
+            matrix.consumer.push(group);
         }
+        matrix
+            .loaded_rss
+            .push((kind.name().to_owned(), suite.peak_rss_kib));
+        // End-to-end latency (bench/src/latency.rs) goes here once it exists: one
+        // `latency::measure_latency(...)` per broker, client and rate, pushed as
+        // `report::LatencyRow`s into `matrix.latency`; the report fills its latency section
+        // and the broker comparison's "p99 at 10k msgs/s" from them.
     }
+    matrix.failures = suite.failures;
     matrix.finished = report::utc_now();
     let out = args
         .out
@@ -371,6 +303,224 @@ fn suite(args: &Args) -> Result<(), String> {
     println!("{summary}");
     eprintln!("wrote {}", out.join("latest.md").display());
     Ok(())
+}
+
+/// The state shared by every case of one suite run.
+struct Runner<'a> {
+    plan: &'a Plan,
+    rt: tokio::runtime::Runtime,
+    progress: Progress,
+    failures: Vec<String>,
+    /// The highest VmHWM of the current broker kind's processes so far, KiB.
+    peak_rss_kib: u64,
+}
+
+impl Runner<'_> {
+    /// A fresh broker of `kind`.
+    fn start(&self, kind: BrokerKind) -> Result<Broker, String> {
+        start(self.plan, kind)
+    }
+
+    /// Notes the broker's peak RSS before it is stopped.
+    fn retire(&mut self, broker: Broker) {
+        self.peak_rss_kib = self
+            .peak_rss_kib
+            .max(peak_rss_kib(&broker.pid().to_string()));
+    }
+
+    /// One client run and the broker's CPU ticks over it; `None` for a run that failed, which
+    /// is listed in the report and left out of the medians.
+    fn measure<M>(
+        &mut self,
+        broker: &Broker,
+        what: impl FnOnce() -> String,
+        run: impl FnOnce() -> Result<M, String>,
+    ) -> Option<(M, u64)> {
+        let before = process_cpu_ticks(&broker.pid().to_string());
+        match run() {
+            Ok(m) => Some((
+                m,
+                process_cpu_ticks(&broker.pid().to_string()).saturating_sub(before),
+            )),
+            Err(e) => {
+                let what = format!("{}: {e}", what());
+                self.progress.step(&format!("FAILED {what}"));
+                self.failures.push(what);
+                None
+            }
+        }
+    }
+
+    /// Every producer client's runs of one case, on a fresh broker.
+    fn producer_row(&mut self, kind: BrokerKind, case: &ProducerCase) -> Result<Row, String> {
+        let plan = self.plan;
+        let broker = self.start(kind)?;
+        let mut samples = vec![Vec::new(); plan.producer_clients.len()];
+        for run in 0..plan.runs {
+            for (i, client) in rotated(&plan.producer_clients, run) {
+                let topic = format!("suite-{}-{}", std::process::id(), self.progress.done);
+                self.rt
+                    .block_on(create_topic(broker.bootstrap(), &topic, case.partitions))?;
+                let c = producer::Case {
+                    records: plan.records,
+                    size: case.size,
+                    acks: case.acks.to_owned(),
+                    batch_size: BATCH_SIZE,
+                    linger_ms: LINGER_MS,
+                    compression: case.compression.to_owned(),
+                };
+                let what = || {
+                    format!(
+                        "{}, producer {}, run {}, {client}",
+                        kind.name(),
+                        case.label(),
+                        run + 1
+                    )
+                };
+                let measured = self.measure(&broker, what, || {
+                    producer::measure(client, broker.bootstrap(), &topic, &c)
+                });
+                let Some((m, broker_ticks)) = measured else {
+                    continue;
+                };
+                // The census comes after the broker's CPU reading: it is not the client's load.
+                let census = self
+                    .rt
+                    .block_on(batch_census(broker.bootstrap(), &topic))
+                    .map_err(|e| eprintln!("batch census of {topic}: {e}"))
+                    .ok();
+                let sample = Sample::new(
+                    plan.records,
+                    m.elapsed,
+                    m.cpu,
+                    Some(broker_ticks),
+                    m.peak_rss_kib,
+                )
+                .with_census(census);
+                self.progress.step(&format!(
+                    "{} producer {} run {}/{} {client}: {:.0} msgs/s",
+                    kind.name(),
+                    case.label(),
+                    run + 1,
+                    plan.runs,
+                    sample.rate
+                ));
+                if let Some(s) = samples.get_mut(i) {
+                    s.push(sample);
+                }
+            }
+        }
+        self.retire(broker);
+        let notes = plan
+            .producer_clients
+            .iter()
+            .filter(|c| **c == "rskafka")
+            .map(|c| {
+                (
+                    (*c).to_owned(),
+                    producer::rskafka_mismatch(case.acks).to_owned(),
+                )
+            })
+            .collect();
+        Ok(Row {
+            broker: kind.name().to_owned(),
+            case: case.label(),
+            size: case.size,
+            clients: zip_clients(&plan.producer_clients, samples),
+            notes,
+        })
+    }
+
+    /// The consumer rows of one record size on a fresh broker: assign mode, then group mode,
+    /// both reading the same data.
+    fn consumer_rows(&mut self, kind: BrokerKind, size: usize) -> Result<(Row, Row), String> {
+        let plan = self.plan;
+        let broker = self.start(kind)?;
+        let topic = format!("suite-consumer-{size}-{}", std::process::id());
+        eprintln!(
+            "writing {} records of {size} B for the consumers ...",
+            plan.consumer_records
+        );
+        self.rt
+            .block_on(consumer::fill(
+                broker.bootstrap(),
+                &topic,
+                CONSUMER_PARTITIONS,
+                plan.consumer_records,
+                size,
+            ))
+            .map_err(|e| format!("writing consumer data: {e}"))?;
+        let assign = self.consumer_row(kind, &broker, &topic, size, false);
+        let group = self.consumer_row(kind, &broker, &topic, size, true);
+        self.retire(broker);
+        Ok((assign, group))
+    }
+
+    fn consumer_row(
+        &mut self,
+        kind: BrokerKind,
+        broker: &Broker,
+        topic: &str,
+        size: usize,
+        group: bool,
+    ) -> Row {
+        let plan = self.plan;
+        let mode = if group { "group" } else { "assign" };
+        let clients = if group {
+            &plan.group_clients
+        } else {
+            &plan.consumer_clients
+        };
+        let mut samples = vec![Vec::new(); clients.len()];
+        for run in 0..plan.runs {
+            for (i, client) in rotated(clients, run) {
+                let what = || {
+                    format!(
+                        "{}, consumer {size} B {mode}, run {}, {client}",
+                        kind.name(),
+                        run + 1
+                    )
+                };
+                let measured = self.measure(broker, what, || {
+                    consumer::measure(
+                        client,
+                        broker.bootstrap(),
+                        topic,
+                        plan.consumer_records,
+                        CONSUMER_PARTITIONS,
+                        group,
+                    )
+                });
+                let Some((m, broker_ticks)) = measured else {
+                    continue;
+                };
+                let sample = Sample::new(
+                    m.records,
+                    m.elapsed,
+                    m.cpu,
+                    Some(broker_ticks),
+                    m.peak_rss_kib,
+                );
+                self.progress.step(&format!(
+                    "{} consumer {size} B {mode} run {}/{} {client}: {:.0} msgs/s",
+                    kind.name(),
+                    run + 1,
+                    plan.runs,
+                    sample.rate
+                ));
+                if let Some(s) = samples.get_mut(i) {
+                    s.push(sample);
+                }
+            }
+        }
+        Row {
+            broker: kind.name().to_owned(),
+            case: format!("{size} B, {CONSUMER_PARTITIONS} p, {mode}"),
+            size,
+            clients: zip_clients(clients, samples),
+            notes: Vec::new(),
+        }
+    }
 }
 
 fn command_line(args: &Args) -> String {
@@ -411,7 +561,7 @@ fn zip_clients(clients: &[&'static str], samples: Vec<Vec<Sample>>) -> Vec<(Stri
         .collect()
 }
 
-fn start(plan: &Plan<'_>, kind: BrokerKind) -> Result<Broker, String> {
+fn start(plan: &Plan, kind: BrokerKind) -> Result<Broker, String> {
     match kind {
         BrokerKind::MiniBinary => MiniBrokerProcess::start(&sibling("mini-broker"))
             .map(Broker::Mini)
@@ -438,11 +588,11 @@ async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(
 }
 
 fn startup_rows(
-    plan: &Plan<'_>,
+    plan: &Plan,
     brokers: &[BrokerKind],
     progress: &mut Progress,
 ) -> Result<Vec<StartupRow>, String> {
-    let runs = plan.args.runs.max(1);
+    let runs = plan.runs;
     let mut rows = Vec::new();
     for &kind in brokers {
         let mut samples = Vec::new();
