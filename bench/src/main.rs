@@ -12,11 +12,15 @@
 //! librdkafka's `BaseConsumer` and `StreamConsumer` on the same broker and data (see
 //! `consumer.rs`).
 //!
+//! `latency`: end-to-end latency at fixed rates (open-loop, HDR percentiles) and one-record
+//! produce round trips, ferrokafka against librdkafka (and rskafka) (see `latency.rs`).
+//!
 //! `suite`: all of the above as one matrix (brokers × workloads × clients, interleaved runs),
 //! written to `bench/results/latest.md` with SVG charts and the targets (see `suite.rs`).
 
 mod broker;
 mod consumer;
+mod latency;
 mod producer;
 mod report;
 mod startup;
@@ -40,11 +44,16 @@ enum Command {
     Producer(producer::Args),
     /// Consumer throughput and CPU: ferrokafka vs rdkafka.
     Consumer(consumer::Args),
+    /// End-to-end latency at fixed rates and produce round trips: ferrokafka vs rdkafka.
+    Latency(latency::Args),
     /// The whole matrix, written to bench/results/latest.md with charts.
     Suite(suite::Args),
     /// One consumer run in its own process (used by `consumer`).
     #[command(hide = true)]
     ConsumerWorker(consumer::WorkerArgs),
+    /// One latency or round-trip run in its own process (used by `latency`).
+    #[command(hide = true)]
+    LatencyWorker(latency::WorkerArgs),
     /// One producer run in its own process (used by `producer`).
     #[command(hide = true)]
     ProducerWorker(producer::WorkerArgs),
@@ -58,5 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::ProducerWorker(args) => producer::work(args),
         Command::Consumer(args) => consumer::run(args),
         Command::ConsumerWorker(args) => consumer::work(args),
+        Command::Latency(args) => latency::run(args),
+        Command::LatencyWorker(args) => latency::work(args),
     }
 }
