@@ -20,18 +20,18 @@
 //! size).
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use ferrokafka_protocol::record::{BatchBuilder, Compression, Header, RecordInput};
+use ferrokafka_protocol::record::{BatchBuilder, Compression, Header, RecordError, RecordRef};
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
 use super::config::ProducerConfig;
 use super::delivery::{BatchDone, Completion, DeliveryFuture};
-use super::record::encoded_size;
 use crate::error::Error;
 use crate::metadata::TopicInfo;
 use crate::partitioner::{partition_for_key, Partitioner, RoundRobin, StickyPartition};
@@ -43,7 +43,6 @@ pub(crate) struct OpenBatch {
     pub(crate) builder: BatchBuilder,
     pub(crate) completion: Arc<Completion>,
     pub(crate) created: Instant,
-    pub(crate) base_timestamp: i64,
     pub(crate) records: u32,
     /// `buffer.memory` bytes to give back when the batch completes.
     pub(crate) reserved: usize,
@@ -152,6 +151,38 @@ pub(crate) enum NeedsMetadata {
     Partition(i32, usize),
 }
 
+/// The topic table's hash, FxHash-style: eight bytes per multiply. The table is looked up once
+/// per record, keyed by names the application chose (not network input), so a fast unkeyed
+/// hash is safe here and SipHash's cost (a few percent of a 100-byte `send`) is not.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TopicHasher(u64);
+
+impl TopicHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for TopicHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in words.by_ref() {
+            self.add(u64::from_le_bytes(
+                <[u8; 8]>::try_from(word).unwrap_or_default(),
+            ));
+        }
+        let mut tail = [0u8; 8];
+        for (slot, byte) in tail.iter_mut().zip(words.remainder()) {
+            *slot = *byte;
+        }
+        self.add(u64::from_le_bytes(tail));
+    }
+}
+
 /// The shared accumulator.
 #[derive(Debug)]
 pub(crate) struct Accumulator {
@@ -159,7 +190,7 @@ pub(crate) struct Accumulator {
     linger: Duration,
     compression: Compression,
     partitioner: Partitioner,
-    topics: RwLock<HashMap<Arc<str>, TopicQueues>>,
+    topics: RwLock<HashMap<Arc<str>, TopicQueues, BuildHasherDefault<TopicHasher>>>,
     /// Every queue, by index; the sender snapshots it when `queues_version` moves.
     queues: RwLock<Vec<Arc<PartitionQueue>>>,
     queues_version: AtomicU64,
@@ -182,7 +213,7 @@ impl Accumulator {
             linger: config.linger,
             compression: config.compression,
             partitioner: config.partitioner,
-            topics: RwLock::new(HashMap::new()),
+            topics: RwLock::new(HashMap::default()),
             queues: RwLock::new(Vec::new()),
             queues_version: AtomicU64::new(0),
             memory: Semaphore::new(config.buffer_memory.min(Semaphore::MAX_PERMITS)),
@@ -317,19 +348,11 @@ impl Accumulator {
         let Some(last) = q.back_mut().filter(|b| !b.full) else {
             return Ok((None, false));
         };
-        let offset_delta = i32::try_from(last.records).unwrap_or(i32::MAX);
-        let size = encoded_size(
-            pending.timestamp.wrapping_sub(last.base_timestamp),
-            offset_delta,
-            pending.key.as_ref(),
-            pending.value.as_ref(),
-            &pending.headers,
-        );
-        if last.builder.estimated_size().saturating_add(size) > self.batch_size {
+        let Some(future) = push(last, pending, self.batch_size).map_err(|e| too_large(queue, e))?
+        else {
             last.full = true;
             return Ok((None, true));
-        }
-        let future = push(last, pending).map_err(|e| too_large(queue, e))?;
+        };
         if last.builder.estimated_size() >= self.batch_size {
             last.full = true;
             return Ok((Some(future), true));
@@ -347,15 +370,18 @@ impl Accumulator {
         let id = self.next_batch.fetch_add(1, Ordering::Relaxed);
         let mut batch = OpenBatch {
             id,
-            builder: BatchBuilder::new().compression(self.compression),
+            // Room for a full batch up front: records are copied once, not again each time
+            // the buffer would double.
+            builder: BatchBuilder::with_capacity(self.batch_size).compression(self.compression),
             completion: Completion::new(Arc::clone(&queue.topic), queue.partition),
             created: Instant::now(),
-            base_timestamp: pending.timestamp,
             records: 0,
             reserved: 0,
             full: false,
         };
-        let future = push(&mut batch, pending).map_err(|e| too_large(queue, e))?;
+        let future = push(&mut batch, pending, usize::MAX)
+            .map_err(|e| too_large(queue, e))?
+            .ok_or_else(|| too_large(queue, RecordError::TooLarge("record")))?;
         if batch.builder.estimated_size() >= self.batch_size {
             batch.full = true;
         }
@@ -533,25 +559,30 @@ impl Drop for Reservation<'_> {
     }
 }
 
+/// Appends the record to `batch` unless that takes the batch past `limit` bytes (`Ok(None)`).
 fn push(
     batch: &mut OpenBatch,
     pending: &mut Pending,
-) -> Result<DeliveryFuture, ferrokafka_protocol::record::RecordError> {
-    batch.builder.push(RecordInput {
+    limit: usize,
+) -> Result<Option<DeliveryFuture>, RecordError> {
+    let record = RecordRef {
         timestamp: pending.timestamp,
-        key: pending.key.take(),
-        value: pending.value.take(),
-        headers: std::mem::take(&mut pending.headers),
-    })?;
+        key: pending.key.as_deref(),
+        value: pending.value.as_deref(),
+        headers: &pending.headers,
+    };
+    if !batch.builder.push_within(record, limit)? {
+        return Ok(None);
+    }
     let index = batch.records;
     batch.records += 1;
     batch.reserved += pending.reserved;
     pending.reserved = 0;
-    Ok(DeliveryFuture::new(
+    Ok(Some(DeliveryFuture::new(
         Arc::clone(&batch.completion),
         index,
         pending.timestamp,
-    ))
+    )))
 }
 
 fn queue_at(queues: &[Arc<PartitionQueue>], p: i32) -> Result<&Arc<PartitionQueue>, Error> {
@@ -573,7 +604,7 @@ fn appended_new(q: &VecDeque<OpenBatch>) -> bool {
     q.back().is_some_and(|b| b.records == 1)
 }
 
-fn too_large(queue: &PartitionQueue, err: ferrokafka_protocol::record::RecordError) -> Error {
+fn too_large(queue: &PartitionQueue, err: RecordError) -> Error {
     Error::Kafka {
         code: ferrokafka_protocol::ErrorCode::MESSAGE_TOO_LARGE,
         message: Some(err.to_string()),

@@ -12,7 +12,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use crate::error::Error;
@@ -37,18 +37,16 @@ pub(crate) enum Outcome {
     },
 }
 
-#[derive(Debug)]
-enum State {
-    Pending(Vec<Waker>),
-    Done(Outcome),
-}
-
 /// The shared fate of one batch.
 #[derive(Debug)]
 pub(crate) struct Completion {
     topic: Arc<str>,
     partition: i32,
-    state: Mutex<State>,
+    /// Set once, by the sender. Read without a lock: a future polled after the batch is done
+    /// (the usual case when a caller awaits many records) costs one atomic load.
+    outcome: OnceLock<Outcome>,
+    /// Futures polled before the outcome was set.
+    wakers: Mutex<Vec<Waker>>,
 }
 
 impl Completion {
@@ -56,28 +54,24 @@ impl Completion {
         Arc::new(Completion {
             topic,
             partition,
-            state: Mutex::new(State::Pending(Vec::new())),
+            outcome: OnceLock::new(),
+            wakers: Mutex::new(Vec::new()),
         })
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        // Every critical section is a swap or a push; a panic elsewhere cannot break it.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn wakers(&self) -> MutexGuard<'_, Vec<Waker>> {
+        // Every critical section is a take or a push; a panic elsewhere cannot break it.
+        self.wakers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Sets the outcome (the first one wins) and wakes every waiting future.
     pub(crate) fn complete(&self, outcome: Outcome) {
-        let wakers = {
-            let mut state = self.state();
-            match &mut *state {
-                State::Done(_) => return,
-                State::Pending(wakers) => {
-                    let wakers = std::mem::take(wakers);
-                    *state = State::Done(outcome);
-                    wakers
-                }
-            }
-        };
+        if self.outcome.set(outcome).is_err() {
+            return;
+        }
+        // Taken after the outcome is set: a future that registers later sees the outcome
+        // under this same lock (see `poll_with`).
+        let wakers = std::mem::take(&mut *self.wakers());
         for waker in wakers {
             waker.wake();
         }
@@ -91,24 +85,26 @@ impl Completion {
         cx: &mut Context<'_>,
         done: impl FnOnce(&Outcome) -> T,
     ) -> Poll<T> {
-        let mut state = self.state();
-        match &mut *state {
-            State::Done(outcome) => Poll::Ready(done(outcome)),
-            State::Pending(wakers) => {
-                match slot.and_then(|i| wakers.get_mut(i)) {
-                    Some(waker) => {
-                        if !waker.will_wake(cx.waker()) {
-                            waker.clone_from(cx.waker());
-                        }
-                    }
-                    None => {
-                        *slot = Some(wakers.len());
-                        wakers.push(cx.waker().clone());
-                    }
+        if let Some(outcome) = self.outcome.get() {
+            return Poll::Ready(done(outcome));
+        }
+        let mut wakers = self.wakers();
+        // Again under the lock: `complete` may have set it and taken the wakers meanwhile.
+        if let Some(outcome) = self.outcome.get() {
+            return Poll::Ready(done(outcome));
+        }
+        match slot.and_then(|i| wakers.get_mut(i)) {
+            Some(waker) => {
+                if !waker.will_wake(cx.waker()) {
+                    waker.clone_from(cx.waker());
                 }
-                Poll::Pending
+            }
+            None => {
+                *slot = Some(wakers.len());
+                wakers.push(cx.waker().clone());
             }
         }
+        Poll::Pending
     }
 
     /// Resolves once the batch has an outcome (for `flush`).

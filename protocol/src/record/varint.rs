@@ -107,6 +107,7 @@ pub fn decode_varlong(buf: &[u8]) -> Result<(i64, usize), VarintError> {
 }
 
 /// Appends an unsigned varint.
+#[inline]
 pub fn put_uvarint(out: &mut impl BufMut, value: u32) {
     put_uvarlong(out, u64::from(value));
 }
@@ -114,6 +115,7 @@ pub fn put_uvarint(out: &mut impl BufMut, value: u32) {
 /// Appends an unsigned varlong. One-byte values (most lengths and deltas in a batch) are one
 /// `put_u8`; longer ones are assembled on the stack and appended with one `put_slice`, instead
 /// of a capacity check per byte.
+#[inline]
 pub fn put_uvarlong(out: &mut impl BufMut, value: u64) {
     if value < 0x80 {
         out.put_u8(value as u8);
@@ -136,21 +138,25 @@ pub fn put_uvarlong(out: &mut impl BufMut, value: u64) {
 }
 
 /// Appends a zigzag varint.
+#[inline]
 pub fn put_varint(out: &mut impl BufMut, value: i32) {
     put_uvarint(out, zigzag_encode_i32(value));
 }
 
 /// Appends a zigzag varlong.
+#[inline]
 pub fn put_varlong(out: &mut impl BufMut, value: i64) {
     put_uvarlong(out, zigzag_encode_i64(value));
 }
 
 /// Encoded size of an unsigned varint.
+#[inline]
 pub const fn uvarint_len(value: u32) -> usize {
     uvarlong_len(value as u64)
 }
 
 /// Encoded size of an unsigned varlong.
+#[inline]
 pub const fn uvarlong_len(value: u64) -> usize {
     let significant = 64 - value.leading_zeros() as usize;
     if significant == 0 {
@@ -161,11 +167,13 @@ pub const fn uvarlong_len(value: u64) -> usize {
 }
 
 /// Encoded size of a zigzag varint.
+#[inline]
 pub const fn varint_len(value: i32) -> usize {
     uvarint_len(zigzag_encode_i32(value))
 }
 
 /// Encoded size of a zigzag varlong.
+#[inline]
 pub const fn varlong_len(value: i64) -> usize {
     uvarlong_len(zigzag_encode_i64(value))
 }
