@@ -304,7 +304,10 @@ impl Pipeline {
         // Non-negative ids, as the Java client uses; wrapping after 2^31 requests is harmless
         // since ids are only compared with the few requests in flight.
         let correlation_id = self.next_correlation.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        let mut buf = BytesMut::with_capacity(64);
+        // Sized up front: a Produce body is whole batches, and growing by doubling would copy
+        // them again on each step.
+        let body_size = body.compute_size(version).unwrap_or(0);
+        let mut buf = BytesMut::with_capacity(body_size.saturating_add(64));
         RequestHeader {
             api_key: api as i16,
             api_version: version,
