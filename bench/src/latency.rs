@@ -100,6 +100,9 @@ pub struct WorkerArgs {
     seconds: u64,
     #[arg(long, default_value_t = 2000)]
     round_trips: u64,
+    /// `linger.ms` of end-to-end runs (other values for diagnosis only).
+    #[arg(long, default_value_t = LINGER_MS)]
+    linger_ms: u64,
 }
 
 /// What one worker run measured: end-to-end latency (from the due time to receipt) or the
@@ -442,13 +445,13 @@ fn work_in_process(args: &WorkerArgs) -> Result<LatencyMeasured, String> {
     let h = rt.handle();
     let measured = match (args.client.as_str(), args.rate) {
         ("ferrokafka", Some(rate)) => end_to_end(
-            &FerroProducer::connect(h, args, LINGER_MS)?,
+            &FerroProducer::connect(h, args, args.linger_ms)?,
             &mut FerroConsumer::at_end(h, args)?,
             rate,
             args.seconds,
         ),
         ("rdkafka", Some(rate)) => end_to_end(
-            &RdProducer::connect(h, args, LINGER_MS)?,
+            &RdProducer::connect(h, args, args.linger_ms)?,
             &mut RdConsumer::at_end(args)?,
             rate,
             args.seconds,
