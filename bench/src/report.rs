@@ -66,7 +66,7 @@ pub(crate) struct LatencyRow {
     pub(crate) broker: String,
     pub(crate) client: String,
     /// Scheduled messages per second.
-    pub(crate) rate: u32,
+    pub(crate) rate: u64,
     /// Microseconds from the scheduled send time to receipt.
     pub(crate) p50_us: f64,
     pub(crate) p99_us: f64,
@@ -364,7 +364,7 @@ fn targets(m: &Matrix) -> Vec<Target> {
     // Mini-broker against real Kafka, same client (ferrokafka), same case.
     let vs_real = broker_pairs(&m.producer, "ferrokafka", &rate_of)
         .into_iter()
-        .map(|(case, mini, real)| (case.to_owned(), mini / real))
+        .filter_map(|(case, mini, real)| Some((case.to_owned(), mini / real?)))
         .collect();
     t.push(Target {
         what: "produce msgs/s, mini-broker vs real Kafka (ferrokafka client)",
@@ -374,7 +374,7 @@ fn targets(m: &Matrix) -> Vec<Target> {
     });
     let startup = |f: fn(&(Duration, u64)) -> f64| -> Vec<(String, f64)> {
         startup_medians(m, f)
-            .map(|(mini, real)| vec![("medians".to_owned(), real / mini)])
+            .and_then(|(mini, real)| Some(vec![("medians".to_owned(), real? / mini)]))
             .unwrap_or_default()
     };
     t.push(Target {
@@ -392,13 +392,13 @@ fn targets(m: &Matrix) -> Vec<Target> {
     t
 }
 
-/// Per case measured on both brokers: the case, then `client`'s median of `metric` on the
-/// mini-broker and on the other broker.
+/// Per case measured on the mini-broker: the case, then `client`'s median of `metric` on the
+/// mini-broker and, when the case ran there too, on the other broker.
 fn broker_pairs<'r>(
     rows: &'r [Row],
     client: &str,
     metric: &dyn Fn(&Row, &Sample) -> f64,
-) -> Vec<(&'r str, f64, f64)> {
+) -> Vec<(&'r str, f64, Option<f64>)> {
     let median = |r: &Row| {
         let m = spread(r.client(client)?.iter().map(|s| metric(r, s))).median;
         m.is_finite().then_some(m)
@@ -408,8 +408,8 @@ fn broker_pairs<'r>(
         .filter_map(|mini| {
             let real = rows
                 .iter()
-                .find(|r| !r.broker.starts_with(MINI) && r.case == mini.case)?;
-            Some((mini.case.as_str(), median(mini)?, median(real)?))
+                .find(|r| !r.broker.starts_with(MINI) && r.case == mini.case);
+            Some((mini.case.as_str(), median(mini)?, real.and_then(median)))
         })
         .collect()
 }
@@ -424,14 +424,12 @@ fn broker_cpu_per_gb(r: &Row, s: &Sample) -> f64 {
         .map_or(f64::NAN, |c| c * 1e3 / r.size.max(1) as f64)
 }
 
-/// Medians of a start-up figure on the mini-broker and on the other broker.
-fn startup_medians(m: &Matrix, f: fn(&(Duration, u64)) -> f64) -> Option<(f64, f64)> {
+/// Medians of a start-up figure on the mini-broker and, when it ran, on the other broker.
+fn startup_medians(m: &Matrix, f: fn(&(Duration, u64)) -> f64) -> Option<(f64, Option<f64>)> {
+    let median = |r: &StartupRow| spread(r.samples.iter().map(f)).median;
     let mini = m.startup.iter().find(|r| r.broker.starts_with(MINI))?;
-    let real = m.startup.iter().find(|r| !r.broker.starts_with(MINI))?;
-    Some((
-        spread(mini.samples.iter().map(f)).median,
-        spread(real.samples.iter().map(f)).median,
-    ))
+    let real = m.startup.iter().find(|r| !r.broker.starts_with(MINI));
+    Some((median(mini), real.map(median)))
 }
 
 /// One client held fixed (ferrokafka), the mini-broker against the other broker; the last
@@ -442,49 +440,38 @@ fn broker_comparison(out: &mut String, m: &Matrix) {
          | measure | case | mini-broker | real Kafka | mini-broker better by |\n\
          |---|---|---:|---:|---:|\n",
     );
-    let mut line = |what: &str, case: &str, mini: String, real: String, better: f64| {
-        let _ = writeln!(
-            out,
-            "| {what} | {case} | {mini} | {real} | {} |",
-            if better.is_finite() {
-                format!("{better:.2}×")
-            } else {
-                "–".to_owned()
-            }
-        );
-    };
+    // `higher`: whether a higher figure is the better one (throughput), else lower (cost).
+    let mut line =
+        |what: &str, unit: &dyn Fn(f64) -> String, a: f64, b: Option<f64>, higher: bool| {
+            let better = b.map(|b| if higher { a / b } else { b / a });
+            let _ = writeln!(
+                out,
+                "| {what} | {} | {} | {} |",
+                unit(a),
+                b.map_or("–".to_owned(), unit),
+                better
+                    .filter(|x| x.is_finite())
+                    .map_or("–".to_owned(), |x| format!("{x:.2}×"))
+            );
+        };
     for (rows, client, what) in [
-        (&m.producer, "ferrokafka", "produce msgs/s"),
-        (&m.consumer, "ferrokafka-poll", "fetch msgs/s"),
+        (&m.producer, "ferrokafka", "produce"),
+        (&m.consumer, "ferrokafka-poll", "fetch"),
     ] {
         for (case, a, b) in broker_pairs(rows, client, &rate_of) {
-            line(what, case, human_rate(a), human_rate(b), a / b);
+            line(&format!("{what} msgs/s | {case}"), &human_rate, a, b, true);
         }
         for (case, a, b) in broker_pairs(rows, client, &broker_cpu_per_gb) {
-            let what = format!(
-                "broker CPU s / GB, {}",
-                what.split(' ').next().unwrap_or("")
-            );
-            line(&what, case, format!("{a:.2}"), format!("{b:.2}"), b / a);
+            let what = format!("broker CPU s / GB, {what} | {case}");
+            line(&what, &|x| format!("{x:.2}"), a, b, false);
         }
     }
+    let mib = |x: f64| format!("{x:.1} MiB");
     if let Some((a, b)) = startup_medians(m, |s| s.0.as_secs_f64() * 1e3) {
-        line(
-            "start-up",
-            "median",
-            format!("{a:.1} ms"),
-            format!("{b:.0} ms"),
-            b / a,
-        );
+        line("start-up | median", &|x| format!("{x:.1} ms"), a, b, false);
     }
     if let Some((a, b)) = startup_medians(m, |s| s.1 as f64 / 1024.0) {
-        line(
-            "idle RSS",
-            "median",
-            format!("{a:.1} MiB"),
-            format!("{b:.1} MiB"),
-            b / a,
-        );
+        line("idle RSS | median", &mib, a, b, false);
     }
     let loaded = |mini: bool| {
         m.loaded_rss
@@ -492,13 +479,13 @@ fn broker_comparison(out: &mut String, m: &Matrix) {
             .find(|(b, _)| b.starts_with(MINI) == mini)
             .map(|(_, kib)| *kib as f64 / 1024.0)
     };
-    if let (Some(a), Some(b)) = (loaded(true), loaded(false)) {
+    if let Some(a) = loaded(true) {
         line(
-            "loaded RSS (VmHWM)",
-            "after the runs",
-            format!("{a:.1} MiB"),
-            format!("{b:.1} MiB"),
-            b / a,
+            "loaded RSS (VmHWM) | after the runs",
+            &mib,
+            a,
+            loaded(false),
+            false,
         );
     }
     let p99 = |mini: bool| {
@@ -509,17 +496,17 @@ fn broker_comparison(out: &mut String, m: &Matrix) {
             })
             .map(|l| l.p99_us / 1e3)
     };
-    if let (Some(a), Some(b)) = (p99(true), p99(false)) {
-        line(
-            "p99 at 10k msgs/s",
-            "end to end",
-            format!("{a:.2} ms"),
-            format!("{b:.2} ms"),
-            b / a,
-        );
-    }
-    if m.startup.len() < 2 {
-        out.push_str("\nOnly one broker in this run (no `--real-kafka`): nothing to compare.\n");
+    match p99(true) {
+        Some(a) => line(
+            "p99 at 10k msgs/s | end to end",
+            &|x| format!("{x:.2} ms"),
+            a,
+            p99(false),
+            false,
+        ),
+        None => {
+            out.push_str("| p99 at 10k msgs/s | end to end | not measured | not measured | – |\n")
+        }
     }
 }
 
@@ -727,4 +714,51 @@ pub(crate) fn utc_now() -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(broker: &str, case: &str, rate: f64) -> Row {
+        let sample = Sample::new(
+            1000,
+            Duration::from_secs_f64(1000.0 / rate),
+            Duration::ZERO,
+            Some(1),
+            0,
+        );
+        Row {
+            broker: broker.to_owned(),
+            case: case.to_owned(),
+            size: 100,
+            clients: vec![("ferrokafka".to_owned(), vec![sample])],
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn census_gives_records_and_bytes_per_batch() {
+        let census = BatchCensus {
+            batches: 4,
+            records: 600,
+            bytes: 64_000,
+        };
+        let s = Sample::new(600, Duration::from_secs(1), Duration::ZERO, None, 0);
+        assert_eq!(s.with_census(Some(census)).batch, Some((150.0, 16_000.0)));
+        assert_eq!(s.with_census(Some(BatchCensus::default())).batch, None);
+    }
+
+    #[test]
+    fn broker_pairs_match_cases_and_leave_the_other_broker_empty_when_absent() {
+        let rows = vec![
+            row("mini-broker (binary)", "a", 4000.0),
+            row("mini-broker (binary)", "b", 1000.0),
+            row("Apache Kafka", "a", 1000.0),
+        ];
+        let pairs = broker_pairs(&rows, "ferrokafka", &rate_of);
+        assert_eq!(pairs.len(), 2);
+        assert!(matches!(pairs.first(), Some(("a", a, Some(b))) if (a / b - 4.0).abs() < 1e-9));
+        assert!(matches!(pairs.get(1), Some(("b", _, None))));
+    }
 }
