@@ -93,6 +93,9 @@ pub struct FrameReader<R> {
     inner: R,
     buf: BytesMut,
     max: usize,
+    /// Length of the last whole frame read: bytes that did arrive, so room for that many is
+    /// not a claim taken on trust.
+    last_len: usize,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -102,6 +105,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             inner,
             buf: BytesMut::with_capacity(8 * 1024),
             max,
+            last_len: 0,
         }
     }
 
@@ -111,6 +115,7 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub async fn read_frame(&mut self) -> Result<Option<Bytes>, FrameError> {
         loop {
             if let Some(frame) = split_frame(&mut self.buf, self.max)? {
+                self.last_len = frame.len();
                 return Ok(Some(frame));
             }
             self.reserve_for_next_read();
@@ -126,14 +131,16 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
-    /// Grows the buffer by at most one chunk: the frame's claimed size is never trusted.
+    /// Grows the buffer by at most one chunk, or by as much as the last frame was: the
+    /// frame's claimed size is never trusted, but a run of large frames (fetch responses)
+    /// is read without growing, and so copying, each one's buffer many times over.
     fn reserve_for_next_read(&mut self) {
         let wanted = match self.buf.first_chunk::<4>() {
             Some(p) => {
                 let claimed = u32::from_be_bytes(*p) as usize;
                 (claimed + 4)
                     .saturating_sub(self.buf.len())
-                    .clamp(1, READ_CHUNK)
+                    .clamp(1, READ_CHUNK.max(self.last_len))
             }
             None => READ_CHUNK,
         };
