@@ -236,6 +236,7 @@ impl Consumer {
 
     fn apply(&mut self, ev: Event) {
         match ev {
+            Event::Ahead(ahead) => self.apply_ahead(ahead),
             Event::Fetched(fetched) => self.apply_fetch(fetched),
             Event::Listed { queries, result } => self.apply_listed(queries, result),
             Event::Committed { partitions, result } => self.apply_committed(partitions, result),
@@ -259,12 +260,35 @@ impl Consumer {
         self.partitions.get_mut(tp).filter(|s| s.epoch == epoch)
     }
 
-    fn apply_fetch(&mut self, fetched: fetcher::Fetched) {
-        if let Some(n) = self.nodes_in_flight.get_mut(&fetched.node) {
+    /// Frees the broker's fetch slot.
+    fn release_node(&mut self, node: i32) {
+        if let Some(n) = self.nodes_in_flight.get_mut(&node) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.nodes_in_flight.remove(&fetched.node);
+                self.nodes_in_flight.remove(&node);
             }
+        }
+    }
+
+    /// A fetch's answer is in but not decoded yet: its partitions may be fetched again from
+    /// where it ends, their chunk counted as buffered already.
+    fn apply_ahead(&mut self, ahead: fetcher::Ahead) {
+        self.release_node(ahead.node);
+        for p in ahead.next {
+            if let Some(state) = self.current(&p.target.tp, p.target.epoch) {
+                if state.in_flight {
+                    state.in_flight = false;
+                    state.fetch_offset = p.next_offset;
+                    state.buffered += 1;
+                    state.note_log_end(p.high_watermark, p.last_stable_offset);
+                }
+            }
+        }
+    }
+
+    fn apply_fetch(&mut self, fetched: fetcher::Fetched) {
+        if !fetched.released {
+            self.release_node(fetched.node);
         }
         let now = Instant::now();
         let backoff = self.config.retry_backoff;
@@ -297,30 +321,35 @@ impl Consumer {
         let Some(state) = self.current(&target.tp, target.epoch) else {
             return;
         };
-        state.in_flight = false;
+        let released = matches!(outcome, Outcome::Data { released: true, .. });
+        if !released {
+            state.in_flight = false;
+        }
         match outcome {
             Outcome::Unanswered => {}
             Outcome::Data {
                 decoded,
+                released,
                 high_watermark,
                 last_stable_offset,
                 log_start_offset,
             } => {
-                if high_watermark >= 0 {
-                    state.high_watermark = high_watermark;
-                }
-                if last_stable_offset >= 0 {
-                    state.last_stable_offset = last_stable_offset;
-                }
+                state.note_log_end(high_watermark, last_stable_offset);
                 if log_start_offset >= 0 {
                     state.log_start_offset = log_start_offset;
                 }
                 let progressed = decoded.next_offset != target.offset;
-                if decoded.records.is_empty() && decoded.error.is_none() && !progressed {
+                if released {
+                    // Fetch offset and buffer count moved with the Ahead; the next fetch
+                    // may be out already. A corrupt batch (the only way the decoded end
+                    // differs) stops the partition once reached, so what that fetch
+                    // brings is never handed out.
+                } else if decoded.records.is_empty() && decoded.error.is_none() && !progressed {
                     return;
+                } else {
+                    state.fetch_offset = decoded.next_offset;
+                    state.buffered += 1;
                 }
-                state.fetch_offset = decoded.next_offset;
-                state.buffered += 1;
                 if decoded.error.is_some() {
                     state.stop_fetching = true;
                 }
@@ -630,14 +659,18 @@ impl Consumer {
             isolation_level: self.config.isolation_level.wire(),
             check_crcs: self.config.check_crcs,
         };
+        let read_committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
         let mut per_node: BTreeMap<i32, Vec<Target>> = BTreeMap::new();
+        // Brokers with a partition that waits only for room in its buffer, and brokers with
+        // a partition to fetch that is behind its log end.
+        let mut waiting_for_room = BTreeSet::new();
+        let mut behind = BTreeSet::new();
         let mut unknown_leader = false;
         for (tp, state) in &mut self.partitions {
             if state.phase != Phase::Ready
                 || state.paused
                 || state.in_flight
                 || state.stop_fetching
-                || state.buffered >= BUFFERED_CHUNKS
                 || !state.due(now)
             {
                 continue;
@@ -646,15 +679,21 @@ impl Consumer {
                 unknown_leader = true;
                 continue;
             };
+            if state.buffered >= BUFFERED_CHUNKS {
+                waiting_for_room.insert(leader);
+                continue;
+            }
             if self.nodes_in_flight.get(&leader).copied().unwrap_or(0) >= FETCHES_PER_BROKER {
                 continue;
+            }
+            if !state.caught_up(read_committed) {
+                behind.insert(leader);
             }
             let info = cluster.topics.get(&tp.topic);
             let topic_id = info.map_or_else(uuid::Uuid::nil, |t| t.id);
             let leader_epoch = info
                 .and_then(|t| t.partitions.get(&tp.partition))
                 .map_or(-1, |p| p.leader_epoch);
-            state.in_flight = true;
             per_node.entry(leader).or_default().push(Target {
                 tp: tp.clone(),
                 topic: Arc::clone(&state.topic),
@@ -667,14 +706,31 @@ impl Consumer {
         if unknown_leader {
             self.metadata_wanted = true;
         }
+        // A fetch of caught-up partitions only waits at the broker for `fetch.max.wait.ms`,
+        // and holds the broker's one fetch slot all that time: not while a partition behind
+        // its log end is about to want the slot as soon as the application frees its buffer.
+        per_node.retain(|node, _| behind.contains(node) || !waiting_for_room.contains(node));
+        for targets in per_node.values() {
+            for t in targets {
+                if let Some(state) = self.partitions.get_mut(&t.tp) {
+                    state.in_flight = true;
+                }
+            }
+        }
         for (node, targets) in per_node {
             *self.nodes_in_flight.entry(node).or_default() += 1;
+            let (done, next_turn) = tokio::sync::oneshot::channel();
+            let turn = fetcher::Turn {
+                before: self.fetch_turn.replace(next_turn),
+                done,
+            };
             fetcher::spawn(
                 self.client.clone(),
                 settings,
                 node,
                 targets,
                 self.events_tx.clone(),
+                turn,
             );
         }
     }

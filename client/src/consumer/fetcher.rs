@@ -6,6 +6,12 @@
 //! as soon as its previous one is answered and the partitions still have room (one chunk
 //! buffered), so the network and the decoding overlap with the application's processing.
 //!
+//! Before decoding, the task reports where each partition's next fetch starts, read from the
+//! batch headers alone ([`Ahead`]): the consumer sends the next fetch while this one is still
+//! being decoded, so the broker builds the next answer instead of waiting for us. Fetch tasks
+//! hand their decoded answers over in the order they were started (each waits for the one
+//! before), so a partition's chunks are buffered in offset order.
+//!
 //! Topics are named up to Fetch v12 and identified by topic id from v13, with the ids the
 //! metadata carries. Responses are matched to what was asked: a partition that was not asked
 //! for is ignored, one that was not answered is simply fetched again.
@@ -15,14 +21,14 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::{FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
-use super::decode::{decode, Aborted, Decoded};
+use super::decode::{decode, next_offset, Aborted, Decoded};
 use super::record::TopicPartition;
 use super::Event;
 use crate::client::Client;
@@ -58,6 +64,9 @@ pub(crate) enum Outcome {
     /// Records (maybe none) and the partition's offsets.
     Data {
         decoded: Decoded,
+        /// The partition was in this fetch's [`Ahead`]: its fetch offset and buffer count
+        /// have moved already, and it may be in the next fetch.
+        released: bool,
         high_watermark: i64,
         last_stable_offset: i64,
         log_start_offset: i64,
@@ -76,24 +85,81 @@ pub(crate) type FetchResult = Result<Vec<(Target, Outcome)>, (Vec<Target>, Error
 pub(crate) struct Fetched {
     pub node: i32,
     pub result: FetchResult,
+    /// An [`Ahead`] came first and gave the broker's fetch slot back.
+    pub released: bool,
 }
 
-/// Sends a fetch for `targets` to `node` on a new task; the answer arrives as
-/// [`Event::Fetched`].
+/// What a fetch's answer holds, known before it is decoded: the broker's slot is free, and
+/// these partitions have a chunk coming.
+#[derive(Debug)]
+pub(crate) struct Ahead {
+    pub node: i32,
+    pub next: Vec<AheadPartition>,
+}
+
+/// One partition of an [`Ahead`].
+#[derive(Debug)]
+pub(crate) struct AheadPartition {
+    pub target: Target,
+    /// Where its next fetch starts.
+    pub next_offset: i64,
+    pub high_watermark: i64,
+    pub last_stable_offset: i64,
+}
+
+/// Where a fetch task stands in the order in which answers are handed over: it waits for
+/// `before` (the previous task's `done`) and signals `done` once its answer is sent.
+#[derive(Debug)]
+pub(crate) struct Turn {
+    pub before: Option<oneshot::Receiver<()>>,
+    pub done: oneshot::Sender<()>,
+}
+
+/// Sends a fetch for `targets` to `node` on a new task; [`Event::Ahead`] arrives once the
+/// answer is in, then [`Event::Fetched`] with the decoded records.
 pub(crate) fn spawn(
     client: Client,
     settings: FetchSettings,
     node: i32,
     targets: Vec<Target>,
     events: mpsc::UnboundedSender<Event>,
+    turn: Turn,
 ) {
     tokio::spawn(async move {
-        let result = match fetch(&client, settings, node, &targets).await {
-            Ok(response) => Ok(read(settings, targets, response)),
-            Err(err) => Err((targets, err)),
+        let (result, released) = match fetch(&client, settings, node, &targets).await {
+            Ok(response) => {
+                let answers = matched(&targets, response);
+                let next = next_offsets(&targets, &answers);
+                let ahead = targets
+                    .iter()
+                    .zip(&next)
+                    .zip(&answers)
+                    .filter_map(|((t, n), p)| {
+                        let p = p.as_ref()?;
+                        Some(AheadPartition {
+                            target: t.clone(),
+                            next_offset: (*n)?,
+                            high_watermark: p.high_watermark,
+                            last_stable_offset: p.last_stable_offset,
+                        })
+                    })
+                    .collect();
+                // The consumer may be gone; then nobody wants the answer.
+                let _ = events.send(Event::Ahead(Ahead { node, next: ahead }));
+                (Ok(read(settings, targets, answers, &next)), true)
+            }
+            Err(err) => (Err((targets, err)), false),
         };
-        // The consumer may be gone; then nobody wants the answer.
-        let _ = events.send(Event::Fetched(Fetched { node, result }));
+        if let Some(before) = turn.before {
+            // An error only means that task is gone: its turn is over too.
+            let _ = before.await;
+        }
+        let _ = events.send(Event::Fetched(Fetched {
+            node,
+            result,
+            released,
+        }));
+        let _ = turn.done.send(());
     });
 }
 
@@ -139,13 +205,12 @@ fn request(settings: FetchSettings, targets: &[Target], version: i16) -> FetchRe
         .with_topics(topics)
 }
 
-/// Matches the response to the targets and decodes what each got.
-fn read(
-    settings: FetchSettings,
-    targets: Vec<Target>,
+/// Matches the response to the targets: per target, its partition's answer if there is one.
+fn matched(
+    targets: &[Target],
     response: kafka_protocol::messages::FetchResponse,
-) -> Vec<(Target, Outcome)> {
-    let mut answers: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
+) -> Vec<Option<PartitionData>> {
+    let mut answers: Vec<Option<PartitionData>> = targets.iter().map(|_| None).collect();
     for topic in response.responses {
         for p in topic.partitions {
             // v13+ names topics by id only; earlier versions by name only.
@@ -161,44 +226,76 @@ fn read(
             let Some(slot) = answers.get_mut(i) else {
                 continue;
             };
-            if slot.is_some() {
-                continue;
+            if slot.is_none() {
+                *slot = Some(p);
             }
-            let Some(target) = targets.get(i) else {
-                continue;
-            };
-            *slot = Some(if p.error_code != ErrorCode::NONE.0 {
-                Outcome::Failed(ErrorCode(p.error_code))
-            } else {
-                let aborted: Option<Aborted> = (settings.isolation_level == 1).then(|| {
-                    p.aborted_transactions
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|a| (a.producer_id.0, a.first_offset))
-                        .collect()
-                });
-                let decoded = decode(
-                    &target.topic,
-                    target.tp.partition,
-                    target.offset,
-                    p.records.unwrap_or_else(Bytes::new),
-                    settings.check_crcs,
-                    aborted,
-                );
-                Outcome::Data {
-                    decoded,
-                    high_watermark: p.high_watermark,
-                    last_stable_offset: p.last_stable_offset,
-                    log_start_offset: p.log_start_offset,
-                }
-            });
         }
     }
+    answers
+}
+
+/// Per target, where its next fetch starts if the answer moves it forward without an error.
+fn next_offsets(targets: &[Target], answers: &[Option<PartitionData>]) -> Vec<Option<i64>> {
+    targets
+        .iter()
+        .zip(answers)
+        .map(|(t, answer)| {
+            let p = answer
+                .as_ref()
+                .filter(|p| p.error_code == ErrorCode::NONE.0)?;
+            let next = next_offset(t.offset, p.records.as_ref()?);
+            (next > t.offset).then_some(next)
+        })
+        .collect()
+}
+
+/// Decodes what each target got; `next` is what [`next_offsets`] said of them.
+fn read(
+    settings: FetchSettings,
+    targets: Vec<Target>,
+    answers: Vec<Option<PartitionData>>,
+    next: &[Option<i64>],
+) -> Vec<(Target, Outcome)> {
     targets
         .into_iter()
         .zip(answers)
-        .map(|(t, a)| (t, a.unwrap_or(Outcome::Unanswered)))
+        .zip(next)
+        .map(|((target, answer), next)| {
+            let outcome = match answer {
+                None => Outcome::Unanswered,
+                Some(p) if p.error_code != ErrorCode::NONE.0 => {
+                    Outcome::Failed(ErrorCode(p.error_code))
+                }
+                Some(p) => outcome(settings, &target, p, next.is_some()),
+            };
+            (target, outcome)
+        })
         .collect()
+}
+
+fn outcome(settings: FetchSettings, target: &Target, p: PartitionData, released: bool) -> Outcome {
+    let aborted: Option<Aborted> = (settings.isolation_level == 1).then(|| {
+        p.aborted_transactions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.producer_id.0, a.first_offset))
+            .collect()
+    });
+    let decoded = decode(
+        &target.topic,
+        target.tp.partition,
+        target.offset,
+        p.records.unwrap_or_default(),
+        settings.check_crcs,
+        aborted,
+    );
+    Outcome::Data {
+        decoded,
+        released,
+        high_watermark: p.high_watermark,
+        last_stable_offset: p.last_stable_offset,
+        log_start_offset: p.log_start_offset,
+    }
 }
 
 #[cfg(test)]
@@ -262,7 +359,10 @@ mod tests {
                 .with_topic(TopicName(StrBytes::from_static_str("zzz")))
                 .with_partitions(vec![partition(0, 0)]),
         ]);
-        let out = read(settings(), targets.clone(), by_name);
+        let answers = matched(&targets, by_name);
+        let next = next_offsets(&targets, &answers);
+        assert_eq!(next, [None, None, None], "no records: nothing moves ahead");
+        let out = read(settings(), targets.clone(), answers, &next);
         assert_eq!(out.len(), 3);
         assert!(
             matches!(&out[0].1, Outcome::Data { high_watermark: 9, decoded, .. } if decoded.next_offset == 5)
@@ -277,7 +377,8 @@ mod tests {
             .with_responses(vec![FetchableTopicResponse::default()
                 .with_topic_id(id)
                 .with_partitions(vec![partition(1, 0)])]);
-        let out = read(settings(), targets, by_id);
+        let answers = matched(&targets, by_id);
+        let out = read(settings(), targets.clone(), answers, &[None, None, None]);
         assert!(matches!(out[0].1, Outcome::Unanswered));
         assert!(matches!(out[1].1, Outcome::Data { .. }));
     }

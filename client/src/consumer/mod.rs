@@ -13,8 +13,8 @@
 //!
 //! How: the consumer is a state machine driven by the application's calls. Network work runs
 //! on tasks it spawns: one fetch in flight per partition leader (sent again as soon as the
-//! last one is answered, while the application is still busy with the records, and decoded on
-//! that task), offset lookups, metadata refreshes, and the group member task that heartbeats.
+//! last one is answered, while the application is still busy with the records and while that
+//! answer is decoded on its task), offset lookups, metadata refreshes, and the group member task that heartbeats.
 //! Their answers arrive on a channel and are applied synchronously inside `recv`/`poll`, so
 //! every public future can be dropped at any await point without losing or duplicating a
 //! record: a record leaves the consumer (and the position moves past it) only in the same
@@ -84,6 +84,8 @@ use state::{Chunk, PartitionState, Phase};
 /// Answers of the consumer's background tasks.
 #[derive(Debug)]
 pub(crate) enum Event {
+    /// A fetch's answer is in; its records are being decoded.
+    Ahead(fetcher::Ahead),
     Fetched(fetcher::Fetched),
     /// ListOffsets answers for partitions at the given epochs.
     Listed {
@@ -139,6 +141,8 @@ pub struct Consumer {
     chunks: VecDeque<Chunk>,
     /// Fetches in flight per broker.
     nodes_in_flight: BTreeMap<i32, usize>,
+    /// Signalled once the last fetch task started has handed its answer over.
+    fetch_turn: Option<tokio::sync::oneshot::Receiver<()>>,
     next_epoch: u64,
     events_tx: mpsc::UnboundedSender<Event>,
     events_rx: mpsc::UnboundedReceiver<Event>,
@@ -208,6 +212,7 @@ impl Consumer {
             partitions: BTreeMap::new(),
             chunks: VecDeque::new(),
             nodes_in_flight: BTreeMap::new(),
+            fetch_turn: None,
             next_epoch: 0,
             events_tx,
             events_rx,

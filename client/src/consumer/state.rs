@@ -95,6 +95,27 @@ impl PartitionState {
         self.last_epoch = leader_epoch;
     }
 
+    /// Takes the log end a fetch answer reports (-1: not reported).
+    pub(crate) fn note_log_end(&mut self, high_watermark: i64, last_stable_offset: i64) {
+        if high_watermark >= 0 {
+            self.high_watermark = high_watermark;
+        }
+        if last_stable_offset >= 0 {
+            self.last_stable_offset = last_stable_offset;
+        }
+    }
+
+    /// True when the next fetch starts at the end of what the last answer said there is to
+    /// read: it would wait at the broker for new records.
+    pub(crate) fn caught_up(&self, read_committed: bool) -> bool {
+        let end = if read_committed {
+            self.last_stable_offset
+        } else {
+            self.high_watermark
+        };
+        end >= 0 && self.fetch_offset >= end
+    }
+
     /// True once `retry_at` has passed (clearing it), or when there is none.
     pub(crate) fn due(&mut self, now: Instant) -> bool {
         match self.retry_at {
