@@ -508,6 +508,12 @@ fn broker_comparison(out: &mut String, m: &Matrix) {
             out.push_str("| p99 at 10k msgs/s | end to end | not measured | not measured | – |\n")
         }
     }
+    out.push_str(
+        "\nLoaded RSS is the highest VmHWM of the broker's processes, read before each one is \
+         stopped (a fresh broker per producer case and per consumer data set). The mini-broker \
+         keeps every record in memory, so a producer case's broker holds all of its runs' \
+         records; real Kafka keeps them on disk behind its JVM heap.\n",
+    );
 }
 
 /// End-to-end latency percentiles, when measured.
