@@ -673,8 +673,10 @@ fn rskafka_run(args: &WorkerArgs) -> Result<Measured, String> {
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        // About 20 bytes of framing per record on top of its value, as in a v2 batch.
-        let per_batch = (args.batch_size / (record().approximate_size() + 20)).max(1);
+        // A v2 batch has a 61-byte header and about 10 bytes of framing per small keyless
+        // record: as many records as Java's accumulator would fit in `batch.size`.
+        let per_batch =
+            (args.batch_size.saturating_sub(61) / (record().approximate_size() + 10)).max(1);
         let batches = args.records.div_ceil(per_batch);
         let n = partitions.len().max(1);
         let watch = Stopwatch::start();
