@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 use crate::faults::{self, Faults};
 use crate::handlers::{self, Reply};
 use crate::state::BrokerState;
+use kafka_protocol::messages::ResponseKind;
 
 /// Accepts connections until `shutdown` turns true, then closes them all and returns.
 pub(crate) async fn run(
@@ -110,6 +111,22 @@ async fn serve(
     }
 }
 
+/// Room for a response's encoding up front: a Fetch response is mostly its record bytes, and a
+/// buffer grown by doubling from a small start would copy them several times over.
+fn capacity_hint(response: &ResponseKind) -> usize {
+    const OVERHEAD: usize = 256;
+    const PER_PARTITION: usize = 64;
+    match response {
+        ResponseKind::Fetch(fetch) => fetch
+            .responses
+            .iter()
+            .flat_map(|t| &t.partitions)
+            .map(|p| PER_PARTITION + p.records.as_ref().map_or(0, Bytes::len))
+            .fold(OVERHEAD, usize::saturating_add),
+        _ => OVERHEAD,
+    }
+}
+
 /// Turns one request frame into the bytes of its response frame (without the length prefix),
 /// `None` when the request wants no response, or the reason to close the connection.
 async fn respond(state: &BrokerState, frame: Bytes) -> Result<Option<BytesMut>, String> {
@@ -127,7 +144,7 @@ async fn respond(state: &BrokerState, frame: Bytes) -> Result<Option<BytesMut>, 
             ))
         }
     };
-    let mut out = BytesMut::with_capacity(256);
+    let mut out = BytesMut::with_capacity(capacity_hint(&response));
     let header_version = response_header_version(header.api_key, version);
     encode_response_header(header.correlation_id, header_version, &mut out);
     response.encode(&mut out, version).map_err(|err| {
