@@ -61,16 +61,34 @@ pub(crate) struct Row {
     pub(crate) notes: Vec<(String, String)>,
 }
 
-/// End-to-end latency of one client at one fixed rate (filled by the latency measurement).
+/// Latency of one client: end to end at one fixed rate, or the one-record round trip.
 pub(crate) struct LatencyRow {
     pub(crate) broker: String,
     pub(crate) client: String,
-    /// Scheduled messages per second.
-    pub(crate) rate: u64,
-    /// Microseconds from the scheduled send time to receipt.
+    /// Scheduled messages per second; `None` for the one-record-in-flight round trip.
+    pub(crate) rate: Option<u64>,
+    pub(crate) runs: Vec<LatencyRun>,
+}
+
+/// One run's percentiles, microseconds: from the scheduled send time to receipt (end to end),
+/// or from send to delivery report (round trip).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LatencyRun {
     pub(crate) p50_us: f64,
     pub(crate) p99_us: f64,
     pub(crate) p999_us: f64,
+}
+
+impl LatencyRow {
+    /// The median over the runs of one percentile, in milliseconds.
+    fn ms(&self, pick: fn(&LatencyRun) -> f64) -> Spread {
+        let s = spread(self.runs.iter().map(pick));
+        Spread {
+            median: s.median / 1e3,
+            min: s.min / 1e3,
+            max: s.max / 1e3,
+        }
+    }
 }
 
 pub(crate) struct StartupRow {
@@ -97,7 +115,7 @@ pub(crate) struct Matrix {
     pub(crate) consumer: Vec<Row>,
     /// Per broker, the highest VmHWM (KiB) of its processes after the loaded runs.
     pub(crate) loaded_rss: Vec<(String, u64)>,
-    /// End-to-end latency; empty until that measurement runs in the suite.
+    /// End-to-end latency and round trips.
     pub(crate) latency: Vec<LatencyRow>,
     /// Runs that failed (left out of the medians).
     pub(crate) failures: Vec<String>,
@@ -361,6 +379,12 @@ fn targets(m: &Matrix) -> Vec<Target> {
             measured: cpu_vs,
         },
     ];
+    t.push(Target {
+        what: "end-to-end p99 at 10k msgs/s, ferrokafka over rdkafka (every broker)",
+        goal: 1.0,
+        at_most: true,
+        measured: p99_vs_rdkafka(m, 10_000),
+    });
     // Mini-broker against real Kafka, same client (ferrokafka), same case.
     let vs_real = broker_pairs(&m.producer, "ferrokafka", &rate_of)
         .into_iter()
@@ -492,9 +516,12 @@ fn broker_comparison(out: &mut String, m: &Matrix) {
         m.latency
             .iter()
             .find(|l| {
-                l.broker.starts_with(MINI) == mini && l.client == "ferrokafka" && l.rate == 10_000
+                l.broker.starts_with(MINI) == mini
+                    && l.client == "ferrokafka"
+                    && l.rate == Some(10_000)
+                    && !l.runs.is_empty()
             })
-            .map(|l| l.p99_us / 1e3)
+            .map(|l| l.ms(|r| r.p99_us).median)
     };
     match p99(true) {
         Some(a) => line(
@@ -516,27 +543,63 @@ fn broker_comparison(out: &mut String, m: &Matrix) {
     );
 }
 
-/// End-to-end latency percentiles, when measured.
+/// End-to-end latency percentiles and round trips, when measured: medians over the runs, the
+/// p99's range beside it.
 fn latency_table(out: &mut String, m: &Matrix) {
     if m.latency.is_empty() {
         return;
     }
     out.push_str(
-        "\n## End-to-end latency\n\n\
-         | broker | client | rate, msgs/s | p50 | p99 | p99.9 |\n|---|---|---:|---:|---:|---:|\n",
+        "\n## Latency\n\n\
+         End to end: 100 B records, one partition, `acks=1`, `linger.ms=5`, sent on an open-loop \
+         schedule at a fixed rate; latency runs from a record's scheduled send time to its \
+         receipt by a consumer of the same client in the same process (HDR histogram, µs). \
+         Round trip: one record in flight, `linger.ms=0`, from send to its delivery report.\n\n\
+         | broker | what | client | p50 | p99, median (min–max) | p99.9 | runs |\n\
+         |---|---|---|---:|---:|---:|---:|\n",
     );
     for l in &m.latency {
+        if l.runs.is_empty() {
+            continue;
+        }
+        let what = match l.rate {
+            Some(rate) => format!("end to end at {rate} msgs/s"),
+            None => "round trip, 1 in flight".to_owned(),
+        };
+        let (p50, p99, p999) = (l.ms(|r| r.p50_us), l.ms(|r| r.p99_us), l.ms(|r| r.p999_us));
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            "| {} | {what} | {} | {:.2} ms | {:.2} ms ({:.2}–{:.2}) | {:.2} ms | {} |",
             l.broker,
             l.client,
-            l.rate,
-            l.p50_us / 1e3,
-            l.p99_us / 1e3,
-            l.p999_us / 1e3
+            p50.median,
+            p99.median,
+            p99.min,
+            p99.max,
+            p999.median,
+            l.runs.len()
         );
     }
+}
+
+/// Per broker, ferrokafka's median p99 over rdkafka's at `rate`.
+fn p99_vs_rdkafka(m: &Matrix, rate: u64) -> Vec<(String, f64)> {
+    let median_p99 = |broker: &str, client: &str| {
+        m.latency
+            .iter()
+            .find(|l| l.broker == broker && l.client == client && l.rate == Some(rate))
+            .filter(|l| !l.runs.is_empty())
+            .map(|l| l.ms(|r| r.p99_us).median)
+    };
+    m.latency
+        .iter()
+        .filter(|l| l.client == "ferrokafka" && l.rate == Some(rate))
+        .filter_map(|l| {
+            let ours = median_p99(&l.broker, "ferrokafka")?;
+            let theirs = median_p99(&l.broker, "rdkafka")?;
+            Some((l.broker.clone(), ours / theirs))
+        })
+        .collect()
 }
 
 /// What this run did not measure, said plainly.

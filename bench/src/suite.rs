@@ -25,8 +25,9 @@ use ferrokafka::{Client, ClientConfig, NewTopic};
 
 use crate::broker::{batch_census, sibling, MiniBrokerProcess};
 use crate::consumer;
+use crate::latency;
 use crate::producer::{self, peak_rss_kib, process_cpu_ticks};
-use crate::report::{self, Matrix, Row, Sample, StartupRow};
+use crate::report::{self, LatencyRow, LatencyRun, Matrix, Row, Sample, StartupRow};
 use crate::startup;
 
 /// Options of `suite`.
@@ -48,6 +49,9 @@ pub struct Args {
     /// Records per consumer run (default 500,000 with --quick, else 1,000,000).
     #[arg(long)]
     consumer_records: Option<usize>,
+    /// Seconds per end-to-end latency run (default 3 with --quick, else 5).
+    #[arg(long)]
+    latency_seconds: Option<u64>,
     /// Where to write latest.md and the charts (default: bench/results).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -193,6 +197,7 @@ struct Plan {
     producer_clients: Vec<&'static str>,
     consumer_clients: Vec<&'static str>,
     group_clients: Vec<&'static str>,
+    latency_seconds: u64,
     kafka_state: PathBuf,
 }
 
@@ -202,6 +207,13 @@ struct Plan {
 /// msgs/s (1 KiB; rdkafka with idempotence 4k) and 80k msgs/s (100 B), and a restart 12 s; at
 /// 50,000 records that is about 32 minutes there and 9 on the mini-broker, consumers included.
 const FULL_RECORDS: usize = 50_000;
+/// Fixed send rates of the end-to-end latency runs (the 1k and 10k msgs/s).
+const LATENCY_RATES: [u64; 2] = [1_000, 10_000];
+/// Clients of the end-to-end runs, and of the one-record round trips.
+const LATENCY_CLIENTS: [&str; 2] = ["ferrokafka", "rdkafka"];
+const ROUND_TRIP_CLIENTS: [&str; 3] = ["ferrokafka", "rdkafka", "rskafka"];
+/// Round trips per run, after the worker's warm-up.
+const ROUND_TRIPS: u64 = 2_000;
 const QUICK_RECORDS: usize = 200_000;
 
 fn suite(args: &Args) -> Result<(), String> {
@@ -236,6 +248,9 @@ fn suite(args: &Args) -> Result<(), String> {
         // Assign mode: the group clients and rskafka, which has no groups.
         consumer_clients: group_clients.iter().copied().chain(["rskafka"]).collect(),
         group_clients,
+        latency_seconds: args
+            .latency_seconds
+            .unwrap_or(if args.quick { 3 } else { 5 }),
         kafka_state: std::env::temp_dir().join(format!("perf-suite-{}.env", std::process::id())),
     };
     let brokers: Vec<BrokerKind> = if args.real_kafka {
@@ -246,7 +261,9 @@ fn suite(args: &Args) -> Result<(), String> {
     let cases = producer_cases(args.quick);
     let per_broker = runs
         * (cases.len() * plan.producer_clients.len()
-            + 2 * (plan.consumer_clients.len() + plan.group_clients.len()));
+            + 2 * (plan.consumer_clients.len() + plan.group_clients.len())
+            + LATENCY_RATES.len() * LATENCY_CLIENTS.len()
+            + ROUND_TRIP_CLIENTS.len());
     let mut matrix = Matrix {
         command: command_line(args),
         machine: report::machine(),
@@ -291,10 +308,7 @@ fn suite(args: &Args) -> Result<(), String> {
         matrix
             .loaded_rss
             .push((kind.name().to_owned(), suite.peak_rss_kib));
-        // End-to-end latency (bench/src/latency.rs) goes here once it exists: one
-        // `latency::measure_latency(...)` per broker, client and rate, pushed as
-        // `report::LatencyRow`s into `matrix.latency`; the report fills its latency section
-        // and the broker comparison's "p99 at 10k msgs/s" from them.
+        matrix.latency.extend(suite.latency_rows(kind)?);
     }
     matrix.failures = suite.failures;
     matrix.finished = report::utc_now();
@@ -434,6 +448,75 @@ impl Runner<'_> {
         })
     }
 
+    /// End-to-end latency at each fixed rate, then the one-record round trip, every client
+    /// interleaved on one fresh broker, each run on a fresh one-partition topic.
+    fn latency_rows(&mut self, kind: BrokerKind) -> Result<Vec<LatencyRow>, String> {
+        let plan = self.plan;
+        let broker = self.start(kind)?;
+        let mut cells: Vec<(Option<u64>, &'static str)> = Vec::new();
+        for rate in LATENCY_RATES {
+            cells.extend(LATENCY_CLIENTS.iter().map(|c| (Some(rate), *c)));
+        }
+        cells.extend(ROUND_TRIP_CLIENTS.iter().map(|c| (None, *c)));
+        let mut rows: Vec<LatencyRow> = cells
+            .iter()
+            .map(|(rate, client)| LatencyRow {
+                broker: kind.name().to_owned(),
+                client: (*client).to_owned(),
+                rate: *rate,
+                runs: Vec::new(),
+            })
+            .collect();
+        for run in 0..plan.runs {
+            for (i, (rate, client)) in rotated(&cells, run) {
+                let topic = format!(
+                    "suite-latency-{}-{}",
+                    std::process::id(),
+                    self.progress.done
+                );
+                self.rt
+                    .block_on(create_topic(broker.bootstrap(), &topic, 1))?;
+                let what = match rate {
+                    Some(r) => format!("latency at {r} msgs/s"),
+                    None => "round trip".to_owned(),
+                };
+                let label = || format!("{}, {what}, run {}, {client}", kind.name(), run + 1);
+                let measured = self.measure(&broker, label, || match rate {
+                    Some(r) => latency::measure_latency(
+                        client,
+                        broker.bootstrap(),
+                        &topic,
+                        r,
+                        plan.latency_seconds,
+                    ),
+                    None => {
+                        latency::measure_round_trip(client, broker.bootstrap(), &topic, ROUND_TRIPS)
+                    }
+                });
+                let Some((m, _)) = measured else {
+                    continue;
+                };
+                self.progress.step(&format!(
+                    "{} {what} run {}/{} {client}: p50 {:.2} ms, p99 {:.2} ms",
+                    kind.name(),
+                    run + 1,
+                    plan.runs,
+                    m.p50.as_secs_f64() * 1e3,
+                    m.p99.as_secs_f64() * 1e3
+                ));
+                if let Some(row) = rows.get_mut(i) {
+                    row.runs.push(LatencyRun {
+                        p50_us: m.p50.as_secs_f64() * 1e6,
+                        p99_us: m.p99.as_secs_f64() * 1e6,
+                        p999_us: m.p999.as_secs_f64() * 1e6,
+                    });
+                }
+            }
+        }
+        self.retire(broker);
+        Ok(rows)
+    }
+
     /// The consumer rows of one record size on a fresh broker: assign mode, then group mode,
     /// both reading the same data.
     fn consumer_rows(&mut self, kind: BrokerKind, size: usize) -> Result<(Row, Row), String> {
@@ -545,10 +628,7 @@ fn command_line(args: &Args) -> String {
 }
 
 /// The clients of one repetition, starting one further along each time.
-fn rotated<'c>(
-    clients: &'c [&'static str],
-    run: usize,
-) -> impl Iterator<Item = (usize, &'static str)> + 'c {
+fn rotated<T: Copy>(clients: &[T], run: usize) -> impl Iterator<Item = (usize, T)> + '_ {
     let n = clients.len().max(1);
     (0..clients.len()).filter_map(move |k| {
         let i = (k + run) % n;
