@@ -202,6 +202,11 @@ pub(crate) async fn fill(
     client.metadata(&[topic]).await?;
     let leader = client.leader_for(topic, 0).await?;
     let value = Bytes::from(vec![b'x'; size]);
+    // The time of writing: a fixed old timestamp would be past any broker's time retention
+    // (Kafka's default is 7 days) and deleted under the readers.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let per_batch = (BATCH_BYTES / (size + 20)).max(1);
     let per_partition = records / partitions.max(1) as usize;
     let mut left: Vec<usize> = (0..partitions)
@@ -219,7 +224,7 @@ pub(crate) async fn fill(
             let mut b = BatchBuilder::new();
             for _ in 0..take {
                 b.push(RecordInput {
-                    timestamp: 1_700_000_000_000,
+                    timestamp: now,
                     key: None,
                     value: Some(value.clone()),
                     headers: Vec::new(),
