@@ -5,7 +5,8 @@
 //! of the Nth Produce before or after applying it) and from a raw TCP proxy that cuts
 //! connections the same way from outside the broker. Sequence errors
 //! (OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID) are answered by the proxy, which makes
-//! the producer bump its epoch (KIP-360) and renumber.
+//! the producer bump its epoch (KIP-360) and renumber; so is the NOT_LEADER_OR_FOLLOWER that
+//! lets later batches overtake a fresh partition's first one.
 
 mod producer_support;
 
@@ -16,7 +17,7 @@ use ferrokafka::producer::{Acks, ProducerRecord};
 use ferrokafka::{DeliveryFuture, ErrorCode, Producer};
 use ferrokafka_mini_broker::{ApiKey, When};
 use producer_support::proxy::broker_behind_proxy;
-use producer_support::{broker, client, config, fetch_topic, producer, within};
+use producer_support::{broker, client, config, fetch_all, fetch_topic, producer, within};
 
 const PARTITIONS: i32 = 3;
 const KEYS: usize = 24;
@@ -243,4 +244,72 @@ async fn out_of_order_sequence_bumps_the_epoch_and_delivers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_producer_id_bumps_the_epoch_and_delivers() {
     sequence_error_bumps_the_epoch(ErrorCode::UNKNOWN_PRODUCER_ID, "upid").await;
+}
+
+/// Right after a topic is created, Kafka may refuse a partition's first batch with
+/// NOT_LEADER_OR_FOLLOWER and write the batches behind it, in the next requests, since a
+/// partition that has not seen the producer takes any first sequence. The refused batch's
+/// retry then gets OUT_OF_ORDER_SEQUENCE_NUMBER for good under this epoch (its successors are
+/// in): the producer must bump the epoch and renumber it, not wait for a predecessor until
+/// `delivery.timeout.ms` (the real-Kafka perf suite's "waiting to be retried ... timed out").
+///
+/// The current-thread runtime makes the trigger certain: every batch is queued before the
+/// sender runs, so the requests behind the refused one are on the wire before its answer.
+#[tokio::test]
+async fn a_refused_first_batch_overtaken_by_written_ones_is_renumbered_and_delivered() {
+    const RECORDS: usize = 60;
+    let (broker, proxy) = broker_behind_proxy(2).await;
+    let p = producer(
+        config(&proxy.bootstrap)
+            .batch_size(1024)
+            .linger(Duration::ZERO)
+            .retry_backoff(Duration::from_millis(10), Duration::from_millis(50))
+            .delivery_timeout(Duration::from_secs(10)),
+    )
+    .await;
+    let record = |partition: i32, value: String| {
+        ProducerRecord::new("fresh")
+            .partition(partition)
+            .value(value)
+    };
+    // Producer id, metadata and connection through partition 1; partition 0 has not seen
+    // this producer yet.
+    let warm = p.send(record(1, "warm-up".into())).await.expect("send");
+    within("warm-up", warm).await.expect("delivered");
+    proxy.answer_produce_with(1, ErrorCode::NOT_LEADER_OR_FOLLOWER.0);
+    let mut deliveries = Vec::new();
+    for i in 0..RECORDS {
+        let value = format!("{i}:{}", "x".repeat(90));
+        deliveries.push(p.send(record(0, value)).await.expect("send"));
+    }
+    let mut reported = HashMap::new();
+    for (i, d) in deliveries.into_iter().enumerate() {
+        let m = within("delivery", d).await.expect("delivered");
+        assert_eq!(reported.insert(m.offset.expect("offset"), i), None);
+    }
+    let reader = client(&proxy.bootstrap).await;
+    let log = fetch_all(&reader, "fresh", 0).await;
+    reader.close().await;
+    let mut seen = vec![0; RECORDS];
+    for r in &log {
+        let value = String::from_utf8(r.value.clone().unwrap().to_vec()).unwrap();
+        let i: usize = value.split(':').next().unwrap().parse().unwrap();
+        seen[i] += 1;
+        assert_eq!(reported.get(&r.offset), Some(&i), "offset {}", r.offset);
+    }
+    assert!(seen.iter().all(|n| *n == 1), "every record once: {seen:?}");
+    // The trigger happened: a later batch was written first, the refused one after it under
+    // the bumped producer.
+    assert_ne!(log[0].producer.2, 0, "the log starts with a later batch");
+    let producers: std::collections::BTreeSet<i64> = log.iter().map(|r| r.producer.0).collect();
+    assert_eq!(
+        producers.len(),
+        2,
+        "before and after the bump: {producers:?}"
+    );
+    let inits = proxy.requests().iter().filter(|r| r.api_key == 22).count();
+    assert_eq!(inits, 2, "one InitProducerId, then one bump");
+    p.close().await;
+    drop(proxy);
+    broker.shutdown().await;
 }

@@ -18,10 +18,12 @@
 //! Retries (as Java): a batch that failed retriably goes back to its partition with its
 //! sequence, after `retry.backoff.ms` (doubling up to `retry.backoff.max.ms`); a waiting
 //! retry is only sent when it is its partition's oldest unfinished batch, and no new batch of
-//! that partition goes out while one waits, so order survives retries. Errors that point at
-//! stale metadata, and disconnects, refresh the metadata. `delivery.timeout.ms` ends a
-//! batch's life wherever it is: queued (not written), waiting for a retry, or in flight (may
-//! have been written; the request's answer then only updates the bookkeeping).
+//! that partition goes out while one waits, so order survives retries; a partition whose
+//! numbering broke (see `sequence.rs`) sends nothing until it is renumbered under the new
+//! epoch. Errors that point at stale metadata, and disconnects, refresh the metadata.
+//! `delivery.timeout.ms` ends a batch's life wherever it is: queued (not written), waiting
+//! for a retry, or in flight (may have been written; the request's answer then only updates
+//! the bookkeeping).
 //!
 //! What not: no splitting of batches the broker finds too large, no throttling
 //! (`throttle_time_ms` is ignored), no transactions.
@@ -738,6 +740,10 @@ impl Sender {
         next: &mut Instant,
     ) -> Option<Pick> {
         let part = self.parts.get(i)?;
+        if self.idempotent && part.seq.needs_reset {
+            // Its numbers are spent: nothing goes out until it is renumbered under a new epoch.
+            return None;
+        }
         if part.waiting > 0 {
             // Only the oldest unfinished batch may be retried, so order holds.
             let id = *part.unfinished.front()?;

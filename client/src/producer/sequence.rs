@@ -12,6 +12,11 @@
 //!   predecessor. For the batch right after the last acknowledged one, or right after a batch
 //!   whose fate is unknown, there is a real gap: the producer bumps its epoch (KIP-360) and
 //!   renumbers.
+//! - OUT_OF_ORDER_SEQUENCE_NUMBER for a batch that a later, acknowledged batch overtook is a
+//!   gap too, and waiting cannot close it: the broker wrote the later one first and will never
+//!   take the earlier numbers under this epoch. Right after a topic is created, Kafka refuses a
+//!   partition's first batch (NOT_LEADER_OR_FOLLOWER) and writes the next one, a request later,
+//!   since a partition that has not seen the producer takes any first sequence (KIP-360).
 //! - UNKNOWN_PRODUCER_ID (the broker lost our state, e.g. the log was truncated) bumps the
 //!   epoch, unless the broker did not say where its log starts, in which case it is retried.
 //! - A batch that failed after having been sent makes the partition *unresolved*: it may or
@@ -81,6 +86,16 @@ impl Sequences {
         }
     }
 
+    /// Whether a batch starting at `base_seq` lies at or before the last acknowledged sequence:
+    /// a batch numbered after it is in the log already.
+    pub(crate) fn is_behind_acked(&self, base_seq: i32) -> bool {
+        let Some(last) = self.last_acked else {
+            return false;
+        };
+        // Both were handed out before `next`: the one further back from it is the older.
+        span(base_seq, self.next) > span(increment(last, 1), self.next)
+    }
+
     /// The broker acknowledged a batch ending at `last_seq`.
     pub(crate) fn acked(&mut self, last_seq: i32) {
         self.last_acked = Some(last_seq);
@@ -116,13 +131,12 @@ impl Sequences {
         let after_unresolved = self
             .unresolved
             .is_some_and(|last| increment(last, 1) == base_seq);
-        if self.unresolved.is_none() && !self.is_next(base_seq) {
-            // An earlier batch has not been answered yet; this one just waits its turn.
-            SequenceVerdict::Retry
-        } else if self.unresolved.is_none() || after_unresolved {
+        let next_expected = self.unresolved.is_none() && self.is_next(base_seq);
+        if next_expected || after_unresolved || self.is_behind_acked(base_seq) {
             self.needs_reset = true;
             SequenceVerdict::RetryAfterBump
         } else {
+            // An earlier batch has not been answered yet; this one just waits its turn.
             SequenceVerdict::Retry
         }
     }
@@ -142,6 +156,11 @@ impl Sequences {
     pub(crate) fn on_gap(&mut self) {
         self.needs_reset = true;
     }
+}
+
+/// How many sequences lie from `from` up to `to`, counting across the wrap at `i32::MAX`.
+fn span(from: i32, to: i32) -> i64 {
+    (i64::from(to) - i64::from(from)).rem_euclid(i64::from(i32::MAX) + 1)
 }
 
 #[cfg(test)]
@@ -181,6 +200,37 @@ mod tests {
         let b = s.assign(1);
         assert!(s.is_next(b));
         assert_eq!(s.on_out_of_order(b), SequenceVerdict::RetryAfterBump);
+    }
+
+    #[test]
+    fn out_of_order_behind_an_acknowledged_batch_bumps() {
+        // a refused (not written), b written first: a's numbers can never be taken again.
+        let mut s = Sequences::default();
+        s.reset((7, 0));
+        let a = s.assign(10);
+        let b = s.assign(10);
+        let c = s.assign(10);
+        s.acked(b + 9);
+        assert!(s.is_behind_acked(a));
+        assert!(!s.is_behind_acked(c), "c comes after b: not behind");
+        assert_eq!(s.on_out_of_order(a), SequenceVerdict::RetryAfterBump);
+        assert!(s.needs_reset);
+        // The same across the wrap at i32::MAX.
+        let mut s = Sequences {
+            next: i32::MAX - 4,
+            ..Sequences::default()
+        };
+        let a = s.assign(10); // i32::MAX-4 ..= 4
+        let b = s.assign(10); // 5..=14
+        let c = s.assign(10);
+        s.acked(b + 9);
+        assert!(s.is_behind_acked(a));
+        assert!(!s.is_behind_acked(c));
+        assert!(
+            !s.is_behind_acked(increment(b, 10)),
+            "the next one is not behind"
+        );
+        assert_eq!(s.on_out_of_order(c), SequenceVerdict::RetryAfterBump);
     }
 
     #[test]
