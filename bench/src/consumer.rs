@@ -24,10 +24,11 @@
 //!
 //! What not: no commits in the measured loop, no compression cases.
 
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::broker::{sibling, MiniBrokerProcess};
+use crate::worker;
 
 use bytes::Bytes;
 use ferrokafka::consumer::TopicPartition;
@@ -77,12 +78,8 @@ pub struct Args {
 /// Options of the hidden `consumer-worker`: one client, one run.
 #[derive(Debug, clap::Args)]
 pub struct WorkerArgs {
-    #[arg(long)]
-    client: String,
-    #[arg(long)]
-    bootstrap: String,
-    #[arg(long)]
-    topic: String,
+    #[command(flatten)]
+    target: worker::Target,
     #[arg(long)]
     records: usize,
     #[arg(long)]
@@ -364,44 +361,20 @@ pub(crate) fn measure(
     partitions: i32,
     group: bool,
 ) -> Result<Measured, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .args([
-            "consumer-worker",
-            "--client",
-            client,
-            "--bootstrap",
-            bootstrap,
-            "--topic",
-            topic,
-            "--records",
-            &records.to_string(),
-            "--partitions",
-            &partitions.to_string(),
-        ])
-        .args(group.then_some("--group"))
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("worker exited with {}", out.status));
+    let (records, partitions) = (records.to_string(), partitions.to_string());
+    let mut args = vec!["--records", &records, "--partitions", &partitions];
+    if group {
+        args.push("--group");
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .ok_or_else(|| format!("no result from worker: {text}"))?;
-    let mut fields = line.split_whitespace().map(str::parse::<u64>);
-    let (Some(Ok(elapsed_ns)), Some(Ok(cpu_ticks)), Some(Ok(counted))) =
-        (fields.next(), fields.next(), fields.next())
-    else {
-        return Err(format!("bad result line: {line}"));
+    let fields = worker::run("consumer-worker", [client, bootstrap, topic], &args)?;
+    let [elapsed_ns, cpu_ticks, counted, peak_rss_kib, ..] = fields[..] else {
+        return Err(format!("bad result: {fields:?}"));
     };
     Ok(Measured {
         elapsed: Duration::from_nanos(elapsed_ns),
         cpu: Duration::from_millis(cpu_ticks * 10),
         records: usize::try_from(counted).unwrap_or(0),
-        peak_rss_kib: fields.next().and_then(Result::ok).unwrap_or(0),
+        peak_rss_kib,
     })
 }
 
@@ -455,7 +428,7 @@ impl Meter {
 const READ_LIMIT: Duration = Duration::from_secs(120);
 
 pub fn work(args: WorkerArgs) -> ExitCode {
-    let result = match args.client.as_str() {
+    let result = match args.target.client.as_str() {
         "ferrokafka-poll" => ferrokafka_run(&args, true),
         "ferrokafka-recv" => ferrokafka_run(&args, false),
         "rdkafka-base" => rdkafka_base_run(&args),
@@ -476,7 +449,7 @@ pub fn work(args: WorkerArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("{}: {err}", args.client);
+            eprintln!("{}: {err}", args.target.client);
             ExitCode::FAILURE
         }
     }
@@ -486,7 +459,7 @@ fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> 
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let mut config = ConsumerConfig::builder()
-            .client(ClientConfig::new(&args.bootstrap).map_err(|e| e.to_string())?)
+            .client(ClientConfig::new(&args.target.bootstrap).map_err(|e| e.to_string())?)
             .auto_offset_reset(AutoOffsetReset::Earliest);
         if args.group {
             config = config.group_id(fresh_group()).enable_auto_commit(false);
@@ -494,10 +467,11 @@ fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> 
         let config = config.build().map_err(|e| e.to_string())?;
         let mut consumer = Consumer::new(config).await.map_err(|e| e.to_string())?;
         if args.group {
-            consumer.subscribe([args.topic.as_str()])
+            consumer.subscribe([args.target.topic.as_str()])
         } else {
-            consumer
-                .assign((0..args.partitions).map(|p| TopicPartition::new(args.topic.as_str(), p)))
+            consumer.assign(
+                (0..args.partitions).map(|p| TopicPartition::new(args.target.topic.as_str(), p)),
+            )
         }
         .map_err(|e| e.to_string())?;
         let mut meter = Meter::new(args.records);
@@ -531,7 +505,7 @@ fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> 
 
 fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
     let mut c = RdConfig::new();
-    c.set("bootstrap.servers", &args.bootstrap)
+    c.set("bootstrap.servers", &args.target.bootstrap)
         // librdkafka wants a group id even without membership; nothing is committed.
         .set("group.id", fresh_group())
         .set("enable.auto.commit", "false")
@@ -552,7 +526,7 @@ fn rdkafka_join(
     args: &WorkerArgs,
 ) -> Result<(), String> {
     if args.group {
-        consumer.subscribe(&[args.topic.as_str()])
+        consumer.subscribe(&[args.target.topic.as_str()])
     } else {
         consumer.assign(&assignment(args)?)
     }
@@ -562,7 +536,7 @@ fn rdkafka_join(
 fn assignment(args: &WorkerArgs) -> Result<TopicPartitionList, String> {
     let mut tpl = TopicPartitionList::new();
     for p in 0..args.partitions {
-        tpl.add_partition_offset(&args.topic, p, Offset::Beginning)
+        tpl.add_partition_offset(&args.target.topic, p, Offset::Beginning)
             .map_err(|e| e.to_string())?;
     }
     Ok(tpl)
@@ -611,7 +585,8 @@ const RSKAFKA_FETCH_BYTES: i32 = 1024 * 1024;
 fn rskafka_run(args: &WorkerArgs) -> Result<Measured, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let partitions = crate::producer::rskafka_partitions(&args.bootstrap, &args.topic).await?;
+        let partitions =
+            crate::producer::rskafka_partitions(&args.target.bootstrap, &args.target.topic).await?;
         let (tx, mut rx) = tokio::sync::mpsc::channel(2 * partitions.len().max(1));
         let mut fetchers = tokio::task::JoinSet::new();
         for pc in partitions {

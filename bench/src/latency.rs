@@ -24,11 +24,12 @@
 //! What not: several partitions, keys, compression, consumer groups, acks=all.
 
 use std::borrow::Cow;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::broker::{sibling, MiniBrokerProcess};
 use crate::report::spread;
+use crate::worker;
 
 use ferrokafka::producer::{Acks, Producer, ProducerConfig, ProducerRecord};
 use ferrokafka::{Client, ClientConfig, Consumer, ConsumerConfig, NewTopic, TopicPartition};
@@ -87,12 +88,8 @@ pub struct Args {
 /// Options of the hidden `latency-worker`: one client, one run.
 #[derive(Debug, clap::Args)]
 pub struct WorkerArgs {
-    #[arg(long)]
-    client: String,
-    #[arg(long)]
-    bootstrap: String,
-    #[arg(long)]
-    topic: String,
+    #[command(flatten)]
+    target: worker::Target,
     /// End to end at this rate, msgs/s; without it, round trips.
     #[arg(long)]
     rate: Option<u64>,
@@ -153,35 +150,15 @@ pub(crate) fn measure_round_trip(
     )
 }
 
-/// Runs `latency-worker` for `[client, bootstrap, topic]` with the further `args`, and parses
-/// its `RESULT` line.
-fn worker([client, bootstrap, topic]: [&str; 3], args: &[&str]) -> Result<LatencyMeasured, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .args([
-            "latency-worker",
-            "--client",
-            client,
-            "--bootstrap",
-            bootstrap,
-        ])
-        .args(["--topic", topic])
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    match text.lines().find_map(|l| l.strip_prefix("RESULT ")) {
-        Some(line) if out.status.success() => parse_result(line),
-        _ => Err(format!("latency worker ended with {}", out.status)),
-    }
+/// Runs `latency-worker` for `[client, bootstrap, topic]` with the further `args`.
+fn worker(target: [&str; 3], args: &[&str]) -> Result<LatencyMeasured, String> {
+    measured(&worker::run("latency-worker", target, args)?)
 }
 
-fn parse_result(line: &str) -> Result<LatencyMeasured, String> {
-    let fields: Result<Vec<u64>, _> = line.split_whitespace().map(str::parse).collect();
-    let fields = fields.map_err(|e| format!("{e} in result line {line:?}"))?;
-    let [count, p50, p99, p999, max, lost, cpu_ticks, peak_rss_kib] = fields[..] else {
-        return Err(format!("bad result line {line:?}"));
+/// The numbers of a worker's `RESULT` line, read.
+fn measured(fields: &[u64]) -> Result<LatencyMeasured, String> {
+    let [count, p50, p99, p999, max, lost, cpu_ticks, peak_rss_kib] = *fields else {
+        return Err(format!("bad result: {fields:?}"));
     };
     Ok(LatencyMeasured {
         count,
@@ -418,7 +395,7 @@ pub fn work(args: WorkerArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("{}: {err}", args.client);
+            eprintln!("{}: {err}", args.target.client);
             ExitCode::FAILURE
         }
     }
@@ -443,7 +420,7 @@ fn runtime() -> Result<Runtime, String> {
 fn work_in_process(args: &WorkerArgs) -> Result<LatencyMeasured, String> {
     let rt = runtime()?;
     let h = rt.handle();
-    let measured = match (args.client.as_str(), args.rate) {
+    let measured = match (args.target.client.as_str(), args.rate) {
         ("ferrokafka", Some(rate)) => end_to_end(
             &FerroProducer::connect(h, args, args.linger_ms)?,
             &mut FerroConsumer::at_end(h, args)?,
@@ -655,7 +632,7 @@ struct FerroProducer {
 impl FerroProducer {
     fn connect(rt: &Handle, args: &WorkerArgs, linger_ms: u64) -> Result<Self, String> {
         let config = ProducerConfig::builder()
-            .bootstrap_servers([args.bootstrap.as_str()])
+            .bootstrap_servers([args.target.bootstrap.as_str()])
             .acks(Acks::Leader)
             .enable_idempotence(false)
             .linger(Duration::from_millis(linger_ms))
@@ -667,7 +644,7 @@ impl FerroProducer {
             .map_err(|e| e.to_string())?;
         Ok(FerroProducer {
             producer,
-            topic: args.topic.clone().into(),
+            topic: args.target.topic.clone().into(),
             rt: rt.clone(),
         })
     }
@@ -712,12 +689,12 @@ struct FerroConsumer {
 impl FerroConsumer {
     /// Assigned partition 0 at its end offset, resolved.
     fn at_end(rt: &Handle, args: &WorkerArgs) -> Result<Self, String> {
-        let client = ClientConfig::new(&args.bootstrap).map_err(|e| e.to_string())?;
+        let client = ClientConfig::new(&args.target.bootstrap).map_err(|e| e.to_string())?;
         let config = ConsumerConfig::builder()
             .client(client)
             .build()
             .map_err(|e| e.to_string())?;
-        let tp = TopicPartition::new(args.topic.as_str(), 0);
+        let tp = TopicPartition::new(args.target.topic.as_str(), 0);
         let consumer = rt.block_on(bounded(async {
             let mut consumer = Consumer::new(config).await.map_err(|e| e.to_string())?;
             consumer
@@ -760,7 +737,7 @@ struct RdProducer {
 impl RdProducer {
     fn connect(rt: &Handle, args: &WorkerArgs, linger_ms: u64) -> Result<Self, String> {
         let producer = RdConfig::new()
-            .set("bootstrap.servers", &args.bootstrap)
+            .set("bootstrap.servers", &args.target.bootstrap)
             .set("acks", "1")
             .set("enable.idempotence", "false")
             .set("linger.ms", linger_ms.to_string())
@@ -769,7 +746,7 @@ impl RdProducer {
             .map_err(|e| e.to_string())?;
         Ok(RdProducer {
             producer,
-            topic: args.topic.clone(),
+            topic: args.target.topic.clone(),
             rt: rt.clone(),
         })
     }
@@ -807,7 +784,7 @@ impl RdConsumer {
     /// Assigned partition 0 at its end offset (looked up first, so nothing is missed).
     fn at_end(args: &WorkerArgs) -> Result<Self, String> {
         let consumer: BaseConsumer = RdConfig::new()
-            .set("bootstrap.servers", &args.bootstrap)
+            .set("bootstrap.servers", &args.target.bootstrap)
             // librdkafka wants a group id even without membership; nothing is committed.
             .set("group.id", format!("latency-{}", std::process::id()))
             .set("enable.auto.commit", "false")
@@ -816,10 +793,10 @@ impl RdConsumer {
             .create()
             .map_err(|e| e.to_string())?;
         let (_, end) = consumer
-            .fetch_watermarks(&args.topic, 0, STEP_LIMIT)
+            .fetch_watermarks(&args.target.topic, 0, STEP_LIMIT)
             .map_err(|e| e.to_string())?;
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&args.topic, 0, Offset::Offset(end))
+        tpl.add_partition_offset(&args.target.topic, 0, Offset::Offset(end))
             .and_then(|()| consumer.assign(&tpl))
             .map_err(|e| e.to_string())?;
         Ok(RdConsumer { consumer })
@@ -854,12 +831,12 @@ impl RsProducer {
     fn connect(rt: &Handle, args: &WorkerArgs) -> Result<Self, String> {
         use rskafka::client::{partition::UnknownTopicHandling, ClientBuilder};
         let partition = rt.block_on(bounded(async {
-            let client = ClientBuilder::new(vec![args.bootstrap.clone()])
+            let client = ClientBuilder::new(vec![args.target.bootstrap.clone()])
                 .build()
                 .await
                 .map_err(|e| e.to_string())?;
             client
-                .partition_client(args.topic.as_str(), 0, UnknownTopicHandling::Retry)
+                .partition_client(args.target.topic.as_str(), 0, UnknownTopicHandling::Retry)
                 .await
                 .map_err(|e| e.to_string())
         }))?;
@@ -934,10 +911,10 @@ mod tests {
 
     #[test]
     fn a_result_line_round_trips() {
-        let m = parse_result("2000 150 400 900 1200 0 12 20480").unwrap();
+        let m = measured(&[2000, 150, 400, 900, 1200, 0, 12, 20480]).unwrap();
         assert_eq!((m.count, m.lost, m.peak_rss_kib), (2000, 0, 20480));
         assert_eq!(m.p99, Duration::from_micros(400));
         assert_eq!(m.cpu, Duration::from_millis(120));
-        assert!(parse_result("1 2 3").is_err());
+        assert!(measured(&[1, 2, 3]).is_err());
     }
 }

@@ -26,6 +26,7 @@ mod report;
 mod startup;
 mod suite;
 mod svg;
+mod worker;
 
 use clap::{Parser, Subcommand};
 

@@ -23,10 +23,11 @@
 //! What not: no latency percentiles, no keyed records; compressed cases only through `suite`
 //! (the worker takes `--compression`).
 
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::broker::{sibling, MiniBrokerProcess};
+use crate::worker;
 
 use bytes::Bytes;
 use ferrokafka::producer::{Acks, Producer, ProducerConfig, ProducerRecord};
@@ -80,12 +81,8 @@ pub struct Args {
 /// Options of the hidden `producer-worker`: one client, one run.
 #[derive(Debug, clap::Args)]
 pub struct WorkerArgs {
-    #[arg(long)]
-    client: String,
-    #[arg(long)]
-    bootstrap: String,
-    #[arg(long)]
-    topic: String,
+    #[command(flatten)]
+    target: worker::Target,
     #[arg(long)]
     records: usize,
     #[arg(long)]
@@ -282,16 +279,10 @@ pub(crate) fn measure(
     topic: &str,
     case: &Case,
 ) -> Result<Measured, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .args([
-            "producer-worker",
-            "--client",
-            client,
-            "--bootstrap",
-            bootstrap,
-            "--topic",
-            topic,
+    let fields = worker::run(
+        "producer-worker",
+        [client, bootstrap, topic],
+        &[
             "--records",
             &case.records.to_string(),
             "--size",
@@ -304,26 +295,15 @@ pub(crate) fn measure(
             &case.linger_ms.to_string(),
             "--compression",
             &case.compression,
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !out.status.success() {
-        return Err(format!("worker exited with {}", out.status));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .ok_or_else(|| format!("no result from worker: {text}"))?;
-    let mut fields = line.split_whitespace().map(str::parse::<u64>);
-    let (Some(Ok(elapsed_ns)), Some(Ok(cpu_ticks))) = (fields.next(), fields.next()) else {
-        return Err(format!("bad result line: {line}"));
+        ],
+    )?;
+    let [elapsed_ns, cpu_ticks, peak_rss_kib, ..] = fields[..] else {
+        return Err(format!("bad result: {fields:?}"));
     };
     Ok(Measured {
         elapsed: Duration::from_nanos(elapsed_ns),
         cpu: ticks(cpu_ticks),
-        peak_rss_kib: fields.next().and_then(Result::ok).unwrap_or(0),
+        peak_rss_kib,
     })
 }
 
@@ -365,7 +345,7 @@ pub(crate) fn peak_rss_kib(pid: &str) -> u64 {
 
 /// The worker: produces, then prints `RESULT <elapsed ns> <cpu ticks> <peak RSS KiB>`.
 pub fn work(args: WorkerArgs) -> ExitCode {
-    let result = match args.client.as_str() {
+    let result = match args.target.client.as_str() {
         "ferrokafka" => ferrokafka_run(&args),
         "rdkafka-base" => rdkafka_base_run(&args),
         "rdkafka-future" => rdkafka_future_run(&args),
@@ -383,7 +363,7 @@ pub fn work(args: WorkerArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            eprintln!("{}: {err}", args.client);
+            eprintln!("{}: {err}", args.target.client);
             ExitCode::FAILURE
         }
     }
@@ -433,7 +413,7 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
             Acks::Leader
         };
         let config = ProducerConfig::builder()
-            .bootstrap_servers([args.bootstrap.as_str()])
+            .bootstrap_servers([args.target.bootstrap.as_str()])
             .acks(acks)
             .enable_idempotence(acks == Acks::All)
             .linger(Duration::from_millis(args.linger_ms))
@@ -444,7 +424,7 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
             .build()
             .map_err(|e| e.to_string())?;
         let producer = Producer::connect(config).await.map_err(|e| e.to_string())?;
-        let topic = args.topic.clone();
+        let topic = args.target.topic.clone();
         let value = payload(args.size);
         // Warm-up: metadata, connection and producer id before the clock starts.
         producer
@@ -472,7 +452,7 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
 
 fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
     let mut c = RdConfig::new();
-    c.set("bootstrap.servers", &args.bootstrap)
+    c.set("bootstrap.servers", &args.target.bootstrap)
         .set("acks", &args.acks)
         .set(
             "enable.idempotence",
@@ -523,7 +503,7 @@ fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
         .map_err(|e| e.to_string())?;
     let value = payload(args.size);
     let send = |producer: &BaseProducer<Counter>| loop {
-        match producer.send(BaseRecord::<(), [u8]>::to(&args.topic).payload(&value[..])) {
+        match producer.send(BaseRecord::<(), [u8]>::to(&args.target.topic).payload(&value[..])) {
             Ok(()) => return Ok(()),
             Err((
                 rdkafka::error::KafkaError::MessageProduction(
@@ -567,7 +547,7 @@ fn rdkafka_future_run(args: &WorkerArgs) -> Result<Measured, String> {
     rt.block_on(async {
         let producer: FutureProducer = rdkafka_config(args).create().map_err(|e| e.to_string())?;
         let value = payload(args.size);
-        let record = || FutureRecord::<(), [u8]>::to(&args.topic).payload(&value[..]);
+        let record = || FutureRecord::<(), [u8]>::to(&args.target.topic).payload(&value[..]);
         producer
             .send(record(), Duration::from_secs(30))
             .await
@@ -659,7 +639,7 @@ fn rskafka_run(args: &WorkerArgs) -> Result<Measured, String> {
     let rt = worker_runtime()?;
     rt.block_on(async {
         let compression = rskafka_compression(&args.compression)?;
-        let partitions = rskafka_partitions(&args.bootstrap, &args.topic).await?;
+        let partitions = rskafka_partitions(&args.target.bootstrap, &args.target.topic).await?;
         let value = payload(args.size).to_vec();
         let record = move || Record {
             key: None,
