@@ -13,6 +13,48 @@ pub(crate) fn sibling(name: &str) -> std::path::PathBuf {
         .unwrap_or_else(|| std::path::PathBuf::from(name))
 }
 
+/// Which broker a standalone measurement (`producer`, `consumer`, `latency`) runs against.
+#[derive(Debug, clap::Args)]
+pub struct BrokerArgs {
+    /// A broker to use instead of starting the mini-broker binary.
+    #[arg(long)]
+    pub bootstrap: Option<String>,
+    /// The mini-broker binary (default: next to this executable).
+    #[arg(long)]
+    pub mini_broker: Option<std::path::PathBuf>,
+}
+
+/// The broker of a standalone measurement: the one `--bootstrap` names, or a mini-broker binary
+/// started for the run and stopped when this is dropped.
+pub(crate) struct Standalone {
+    pub(crate) bootstrap: String,
+    /// How the tables name it.
+    pub(crate) name: String,
+    _process: Option<MiniBrokerProcess>,
+}
+
+impl BrokerArgs {
+    pub(crate) fn start(&self) -> Result<Standalone, String> {
+        if let Some(b) = &self.bootstrap {
+            return Ok(Standalone {
+                bootstrap: b.clone(),
+                name: format!("the broker at {b}"),
+                _process: None,
+            });
+        }
+        let bin = self
+            .mini_broker
+            .clone()
+            .unwrap_or_else(|| sibling("mini-broker"));
+        let process = MiniBrokerProcess::start(&bin).map_err(|e| format!("mini-broker: {e}"))?;
+        Ok(Standalone {
+            bootstrap: process.bootstrap.clone(),
+            name: "the mini-broker binary".to_owned(),
+            _process: Some(process),
+        })
+    }
+}
+
 /// The `mini-broker` binary as a child process; stopped when dropped.
 pub(crate) struct MiniBrokerProcess {
     child: std::process::Child,

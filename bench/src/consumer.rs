@@ -27,7 +27,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::broker::{sibling, MiniBrokerProcess};
+use crate::broker::BrokerArgs;
 use crate::worker;
 
 use bytes::Bytes;
@@ -52,12 +52,8 @@ const CLIENTS: &str = "ferrokafka-poll,ferrokafka-recv,rdkafka-base,rdkafka-stre
 /// Options of `consumer`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A broker to use instead of starting the mini-broker binary.
-    #[arg(long)]
-    bootstrap: Option<String>,
-    /// The mini-broker binary (default: next to this executable).
-    #[arg(long)]
-    mini_broker: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    broker: BrokerArgs,
     /// Records per run.
     #[arg(long, default_value_t = 1_000_000)]
     records: usize,
@@ -102,27 +98,10 @@ pub(crate) struct Measured {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let _broker;
-    let (bootstrap, broker_name) = match &args.bootstrap {
-        Some(b) => (b.clone(), format!("broker at {b}")),
-        None => {
-            let bin = args
-                .mini_broker
-                .clone()
-                .unwrap_or_else(|| sibling("mini-broker"));
-            match MiniBrokerProcess::start(&bin) {
-                Ok(b) => {
-                    let bootstrap = b.bootstrap.clone();
-                    _broker = b;
-                    (bootstrap, "the mini-broker binary".to_owned())
-                }
-                Err(err) => {
-                    eprintln!("mini-broker: {err}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
+    let Ok(broker) = args.broker.start().map_err(|err| eprintln!("{err}")) else {
+        return ExitCode::FAILURE;
     };
+    let (bootstrap, broker_name) = (broker.bootstrap.clone(), broker.name.clone());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {

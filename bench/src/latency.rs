@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::broker::{sibling, MiniBrokerProcess};
+use crate::broker::BrokerArgs;
 use crate::report::spread;
 use crate::worker;
 
@@ -55,12 +55,8 @@ const STEP_LIMIT: Duration = Duration::from_secs(20);
 /// Options of `latency`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A broker to use instead of starting the mini-broker binary.
-    #[arg(long)]
-    bootstrap: Option<String>,
-    /// The mini-broker binary (default: next to this executable).
-    #[arg(long)]
-    mini_broker: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    broker: BrokerArgs,
     /// Fixed produce rates, msgs/s.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
     rates: Vec<u64>,
@@ -186,21 +182,8 @@ pub fn run(args: Args) -> ExitCode {
 type Samples = Vec<Vec<LatencyMeasured>>;
 
 fn run_all(args: &Args) -> Result<(), String> {
-    let broker = match &args.bootstrap {
-        Some(_) => None,
-        None => {
-            let bin = args
-                .mini_broker
-                .clone()
-                .unwrap_or_else(|| sibling("mini-broker"));
-            Some(MiniBrokerProcess::start(&bin).map_err(|e| format!("mini-broker: {e}"))?)
-        }
-    };
-    let bootstrap = match (&args.bootstrap, &broker) {
-        (Some(b), _) => b.clone(),
-        (None, Some(b)) => b.bootstrap.clone(),
-        (None, None) => return Err("no broker".to_owned()),
-    };
+    let broker = args.broker.start()?;
+    let bootstrap = broker.bootstrap.clone();
     let topics = Topics::connect(&bootstrap)?;
     let mut rows = Vec::new();
     for &rate in &args.rates {
@@ -225,11 +208,7 @@ fn run_all(args: &Args) -> Result<(), String> {
         })?
     };
     topics.close();
-    let broker_name = match broker {
-        Some(_) => "the mini-broker binary".to_owned(),
-        None => format!("the broker at {bootstrap}"),
-    };
-    print_latency(args, &broker_name, &rows);
+    print_latency(args, &broker.name, &rows);
     if !trips.is_empty() {
         print_round_trips(args, &trips);
     }

@@ -26,7 +26,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use crate::broker::{sibling, MiniBrokerProcess};
+use crate::broker::BrokerArgs;
 use crate::worker;
 
 use bytes::Bytes;
@@ -42,12 +42,8 @@ use rdkafka::ClientContext;
 /// Options of `producer`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A broker to use instead of starting the mini-broker binary.
-    #[arg(long)]
-    bootstrap: Option<String>,
-    /// The mini-broker binary (default: next to this executable).
-    #[arg(long)]
-    mini_broker: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    broker: BrokerArgs,
     /// Records per run.
     #[arg(long, default_value_t = 500_000)]
     records: usize,
@@ -122,32 +118,10 @@ pub(crate) struct Case {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let mut broker = None;
-    let bootstrap = match &args.bootstrap {
-        Some(b) => b.clone(),
-        None => {
-            let bin = args
-                .mini_broker
-                .clone()
-                .unwrap_or_else(|| sibling("mini-broker"));
-            match MiniBrokerProcess::start(&bin) {
-                Ok(b) => {
-                    let addr = b.bootstrap.clone();
-                    broker = Some(b);
-                    addr
-                }
-                Err(err) => {
-                    eprintln!("mini-broker: {err}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
+    let Ok(broker) = args.broker.start().map_err(|err| eprintln!("{err}")) else {
+        return ExitCode::FAILURE;
     };
-    let broker_name = if broker.is_some() {
-        "mini-broker binary".to_owned()
-    } else {
-        format!("broker at {bootstrap}")
-    };
+    let (bootstrap, broker_name) = (broker.bootstrap.clone(), broker.name.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
