@@ -21,9 +21,12 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::faults::{self, Faults};
+use crate::handlers::fetch::Parts;
 use crate::handlers::{self, Reply};
 use crate::state::BrokerState;
-use kafka_protocol::messages::ResponseKind;
+
+/// Room for most responses' encoding; a Fetch response's records are not in it.
+const HEAD_CAPACITY: usize = 512;
 
 /// Accepts connections until `shutdown` turns true, then closes them all and returns.
 pub(crate) async fn run(
@@ -95,8 +98,8 @@ async fn serve(
             return;
         };
         match response {
-            Ok(Some(bytes)) => {
-                if let Err(err) = writer.write_frame(&bytes).await {
+            Ok(Some(parts)) => {
+                if let Err(err) = writer.write_frame_parts(&parts).await {
                     tracing::debug!(%peer, %err, "connection closed while writing");
                     return;
                 }
@@ -111,32 +114,15 @@ async fn serve(
     }
 }
 
-/// Room for a response's encoding up front: a Fetch response is mostly its record bytes, and a
-/// buffer grown by doubling from a small start would copy them several times over.
-fn capacity_hint(response: &ResponseKind) -> usize {
-    const OVERHEAD: usize = 256;
-    const PER_PARTITION: usize = 64;
-    match response {
-        ResponseKind::Fetch(fetch) => fetch
-            .responses
-            .iter()
-            .flat_map(|t| &t.partitions)
-            .map(|p| PER_PARTITION + p.records.as_ref().map_or(0, Bytes::len))
-            .fold(OVERHEAD, usize::saturating_add),
-        _ => OVERHEAD,
-    }
-}
-
-/// Turns one request frame into the bytes of its response frame (without the length prefix),
+/// Turns one request frame into the parts of its response frame (without the length prefix),
 /// `None` when the request wants no response, or the reason to close the connection.
-async fn respond(state: &BrokerState, frame: Bytes) -> Result<Option<BytesMut>, String> {
+async fn respond(state: &BrokerState, frame: Bytes) -> Result<Option<Parts>, String> {
     let correlation = peek_correlation_id(&frame);
     let mut body = frame;
     let header = RequestHeader::decode(&mut body)
         .map_err(|err| format!("unreadable request header (correlation {correlation:?}): {err}"))?;
-    let (version, response) = match handlers::dispatch(state, &header, body).await {
-        Ok(Reply::Response { version, body }) => (version, body),
-        Ok(Reply::None) => return Ok(None),
+    let reply = match handlers::dispatch(state, &header, body).await {
+        Ok(reply) => reply,
         Err(err) => {
             return Err(format!(
                 "{err} (api key {}, version {}, correlation {}, client {:?})",
@@ -144,13 +130,24 @@ async fn respond(state: &BrokerState, frame: Bytes) -> Result<Option<BytesMut>, 
             ))
         }
     };
-    let mut out = BytesMut::with_capacity(capacity_hint(&response));
+    let version = match &reply {
+        Reply::Response { version, .. } | Reply::Fetch { version, .. } => *version,
+        Reply::None => return Ok(None),
+    };
+    let mut out = BytesMut::with_capacity(HEAD_CAPACITY);
     let header_version = response_header_version(header.api_key, version);
     encode_response_header(header.correlation_id, header_version, &mut out);
-    response.encode(&mut out, version).map_err(|err| {
+    let encoded = match reply {
+        Reply::Fetch { output, .. } => output.encode(version, out),
+        Reply::Response { body, .. } => body
+            .encode(&mut out, version)
+            .map(|()| vec![out.freeze()])
+            .map_err(|err| err.to_string()),
+        Reply::None => return Ok(None),
+    };
+    encoded.map(Some).map_err(|err| {
         // Our own response failed to encode: a bug, but the connection can't continue.
         tracing::error!(api_key = header.api_key, version, %err, "response encoding failed");
         format!("could not encode response: {err}")
-    })?;
-    Ok(Some(out))
+    })
 }

@@ -16,14 +16,23 @@
 //! index; readers drop those producers' records up to each marker. With no data returned the
 //! list is empty; read_uncommitted responses carry no list (null).
 //!
+//! Record data is never copied here: each partition's batches stay the log's own buffers, and
+//! [`FetchOutput::encode`] hands them to the connection as separate slices for one vectored
+//! write (a response assembled in one buffer copied every byte twice and allocated fresh
+//! memory per response, which made the broker the bottleneck of large fetches).
+//!
 //! Not here: fetch sessions (KIP-227; every response has session id 0, which tells clients to
 //! send full requests), follower fetching and rack awareness.
 
+mod encode;
+
+pub use encode::Parts;
+
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use ferrokafka_protocol::ErrorCode;
-use kafka_protocol::messages::fetch_request::FetchTopic;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
@@ -37,9 +46,30 @@ use crate::state::BrokerState;
 /// The longest a fetch is held, whatever the client asks; clients re-poll.
 const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
 
-pub(super) async fn handle(state: &BrokerState, version: i16, req: FetchRequest) -> FetchResponse {
+/// A Fetch response with its record data still in the log's buffers.
+#[derive(Debug)]
+pub struct FetchOutput {
+    /// The response. Every partition's `records` field is left empty (or null); its data is in
+    /// `batches`.
+    pub response: FetchResponse,
+    /// Each partition's batches, in the order the partitions appear in `response`.
+    pub batches: Vec<Vec<Bytes>>,
+}
+
+impl FetchOutput {
+    fn new(response: FetchResponse) -> Self {
+        FetchOutput {
+            response,
+            batches: Vec::new(),
+        }
+    }
+}
+
+pub(super) async fn handle(state: &BrokerState, version: i16, req: FetchRequest) -> FetchOutput {
     if req.session_id != 0 || req.session_epoch > 0 {
-        return FetchResponse::default().with_error_code(ErrorCode::FETCH_SESSION_ID_NOT_FOUND.0);
+        return FetchOutput::new(
+            FetchResponse::default().with_error_code(ErrorCode::FETCH_SESSION_ID_NOT_FOUND.0),
+        );
     }
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + wait;
@@ -58,16 +88,20 @@ pub(super) async fn handle(state: &BrokerState, version: i16, req: FetchRequest)
 }
 
 /// Builds the response from what the logs hold now: `(response, record bytes, any error)`.
-fn read(state: &BrokerState, version: i16, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+fn read(state: &BrokerState, version: i16, req: &FetchRequest) -> (FetchOutput, usize, bool) {
     let topics = state.topics();
-    let max_bytes = if req.max_bytes > 0 {
-        req.max_bytes as usize
-    } else {
-        usize::MAX
+    let mut reader = Reader {
+        version,
+        read_committed: req.isolation_level == 1,
+        max_bytes: if req.max_bytes > 0 {
+            req.max_bytes as usize
+        } else {
+            usize::MAX
+        },
+        total: 0,
+        any_error: false,
+        batches: Vec::new(),
     };
-    let read_committed = req.isolation_level == 1;
-    let mut total = 0usize;
-    let mut any_error = false;
     let responses = req
         .topics
         .iter()
@@ -76,70 +110,7 @@ fn read(state: &BrokerState, version: i16, req: &FetchRequest) -> (FetchResponse
             let partitions = t
                 .partitions
                 .iter()
-                .map(|p| {
-                    let result = PartitionData::default()
-                        .with_partition_index(p.partition)
-                        .with_aborted_transactions(read_committed.then(Vec::new));
-                    let Some(log) = found.and_then(|topic| topic.partition(p.partition)) else {
-                        any_error = true;
-                        let code = if version >= 13 {
-                            ErrorCode::UNKNOWN_TOPIC_ID
-                        } else {
-                            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
-                        };
-                        return result.with_error_code(code.0).with_high_watermark(-1);
-                    };
-                    let stable = log.last_stable_offset();
-                    let result = result
-                        .with_high_watermark(log.next_offset())
-                        .with_last_stable_offset(stable)
-                        .with_log_start_offset(log.log_start_offset());
-                    // read_committed readers stop at the LSO.
-                    let end = if read_committed { stable } else { i64::MAX };
-                    match log.locate(p.fetch_offset) {
-                        ReadStart::OutOfRange => {
-                            any_error = true;
-                            result.with_error_code(ErrorCode::OFFSET_OUT_OF_RANGE.0)
-                        }
-                        ReadStart::End => result,
-                        ReadStart::Batch(from) => {
-                            let partition_max = usize::try_from(p.partition_max_bytes).unwrap_or(0);
-                            let budget = partition_max.min(max_bytes.saturating_sub(total));
-                            let (batches, upper) = if total > 0 && budget == 0 {
-                                (Vec::new(), p.fetch_offset)
-                            } else if total > 0 {
-                                // Only the first data in a response may exceed the limits.
-                                let (mut b, upper) = log.read_below(from, budget, end);
-                                if b.first().is_some_and(|x| x.len() > budget) {
-                                    b.clear();
-                                }
-                                (b, upper)
-                            } else {
-                                log.read_below(from, budget, end)
-                            };
-                            let aborted = if read_committed && !batches.is_empty() {
-                                log.aborted_transactions(p.fetch_offset, upper)
-                                    .into_iter()
-                                    .map(|a| {
-                                        AbortedTransaction::default()
-                                            .with_producer_id(ProducerId(a.producer_id))
-                                            .with_first_offset(a.first_offset)
-                                    })
-                                    .collect()
-                            } else {
-                                Vec::new()
-                            };
-                            let records = concat(&batches);
-                            total += records.len();
-                            let result = result.with_records(Some(records));
-                            if read_committed {
-                                result.with_aborted_transactions(Some(aborted))
-                            } else {
-                                result
-                            }
-                        }
-                    }
-                })
+                .map(|p| reader.partition(found, p))
                 .collect();
             let resp = FetchableTopicResponse::default().with_partitions(partitions);
             if version >= 13 {
@@ -149,11 +120,104 @@ fn read(state: &BrokerState, version: i16, req: &FetchRequest) -> (FetchResponse
             }
         })
         .collect();
-    (
-        FetchResponse::default().with_responses(responses),
-        total,
-        any_error,
-    )
+    let output = FetchOutput {
+        response: FetchResponse::default().with_responses(responses),
+        batches: reader.batches,
+    };
+    (output, reader.total, reader.any_error)
+}
+
+/// One read of the logs: the limits of the request and what was taken so far.
+struct Reader {
+    version: i16,
+    read_committed: bool,
+    max_bytes: usize,
+    /// Record bytes taken so far.
+    total: usize,
+    any_error: bool,
+    /// Each partition's batches, in response order.
+    batches: Vec<Vec<Bytes>>,
+}
+
+impl Reader {
+    fn partition(&mut self, found: Option<&Topic>, p: &FetchPartition) -> PartitionData {
+        let (result, batches) = self.read_partition(found, p);
+        self.batches.push(batches);
+        result
+    }
+
+    fn read_partition(
+        &mut self,
+        found: Option<&Topic>,
+        p: &FetchPartition,
+    ) -> (PartitionData, Vec<Bytes>) {
+        let result = PartitionData::default()
+            .with_partition_index(p.partition)
+            .with_aborted_transactions(self.read_committed.then(Vec::new));
+        let Some(log) = found.and_then(|topic| topic.partition(p.partition)) else {
+            self.any_error = true;
+            let code = if self.version >= 13 {
+                ErrorCode::UNKNOWN_TOPIC_ID
+            } else {
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+            };
+            return (
+                result.with_error_code(code.0).with_high_watermark(-1),
+                Vec::new(),
+            );
+        };
+        let stable = log.last_stable_offset();
+        let result = result
+            .with_high_watermark(log.next_offset())
+            .with_last_stable_offset(stable)
+            .with_log_start_offset(log.log_start_offset());
+        // read_committed readers stop at the LSO.
+        let end = if self.read_committed {
+            stable
+        } else {
+            i64::MAX
+        };
+        let from = match log.locate(p.fetch_offset) {
+            ReadStart::OutOfRange => {
+                self.any_error = true;
+                let result = result.with_error_code(ErrorCode::OFFSET_OUT_OF_RANGE.0);
+                return (result, Vec::new());
+            }
+            ReadStart::End => return (result, Vec::new()),
+            ReadStart::Batch(from) => from,
+        };
+        let partition_max = usize::try_from(p.partition_max_bytes).unwrap_or(0);
+        let budget = partition_max.min(self.max_bytes.saturating_sub(self.total));
+        let (batches, upper) = if self.total > 0 && budget == 0 {
+            (Vec::new(), p.fetch_offset)
+        } else if self.total > 0 {
+            // Only the first data in a response may exceed the limits.
+            let (mut b, upper) = log.read_below(from, budget, end);
+            if b.first().is_some_and(|x| x.len() > budget) {
+                b.clear();
+            }
+            (b, upper)
+        } else {
+            log.read_below(from, budget, end)
+        };
+        self.total += batches.iter().map(Bytes::len).sum::<usize>();
+        if !self.read_committed {
+            return (result, batches);
+        }
+        let aborted = if batches.is_empty() {
+            Vec::new()
+        } else {
+            log.aborted_transactions(p.fetch_offset, upper)
+                .into_iter()
+                .map(|a| {
+                    AbortedTransaction::default()
+                        .with_producer_id(ProducerId(a.producer_id))
+                        .with_first_offset(a.first_offset)
+                })
+                .collect()
+        };
+        (result.with_aborted_transactions(Some(aborted)), batches)
+    }
 }
 
 fn find_topic<'a>(
@@ -165,19 +229,5 @@ fn find_topic<'a>(
         topics.values().find(|topic| topic.id == t.topic_id)
     } else {
         topics.get(t.topic.0.as_str())
-    }
-}
-
-fn concat(batches: &[Bytes]) -> Bytes {
-    match batches {
-        [] => Bytes::new(),
-        [one] => one.clone(),
-        many => {
-            let mut out = BytesMut::with_capacity(many.iter().map(Bytes::len).sum());
-            for b in many {
-                out.extend_from_slice(b);
-            }
-            out.freeze()
-        }
     }
 }

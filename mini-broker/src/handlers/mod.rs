@@ -17,7 +17,7 @@ mod describe_configs;
 mod describe_groups;
 mod describe_transactions;
 mod end_txn;
-mod fetch;
+pub mod fetch;
 mod find_coordinator;
 mod heartbeat;
 mod init_producer_id;
@@ -89,6 +89,13 @@ pub enum Reply {
         /// The response body (boxed: the enum of all responses is large).
         body: Box<ResponseKind>,
     },
+    /// A Fetch response, whose record data is written straight from the log's buffers.
+    Fetch {
+        /// Version to encode the body with.
+        version: i16,
+        /// The response and its record batches.
+        output: Box<fetch::FetchOutput>,
+    },
     /// Nothing: a Produce with `acks=0`.
     None,
 }
@@ -156,7 +163,10 @@ pub async fn dispatch(
             Some(resp) => ResponseKind::Produce(resp),
             None => return Ok(Reply::None),
         },
-        RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(state, version, req).await),
+        RequestKind::Fetch(req) => {
+            let output = Box::new(fetch::handle(state, version, req).await);
+            return Ok(Reply::Fetch { version, output });
+        }
         RequestKind::ListOffsets(req) => {
             ResponseKind::ListOffsets(list_offsets::handle(state, version, req))
         }
