@@ -136,16 +136,17 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
-    /// Grows the buffer by at most one chunk, or by as much as the last frame was: the
-    /// frame's claimed size is never trusted, but a run of large frames (fetch responses)
-    /// is read without growing, and so copying, each one's buffer many times over.
+    /// Grows the buffer by at most one chunk, by as much as the last frame was, or by as much
+    /// of this frame as has arrived: the frame's claimed size is never trusted, but a run of
+    /// large frames (fetch responses) is read without growing, and so copying, each one's
+    /// buffer many times over, and a first large frame's buffer at least doubles each time.
     fn reserve_for_next_read(&mut self) {
         let wanted = match self.buf.first_chunk::<4>() {
             Some(p) => {
                 let claimed = u32::from_be_bytes(*p) as usize;
                 (claimed + 4)
                     .saturating_sub(self.buf.len())
-                    .clamp(1, READ_CHUNK.max(self.last_len))
+                    .clamp(1, READ_CHUNK.max(self.last_len).max(self.buf.len()))
             }
             None => READ_CHUNK,
         };
