@@ -490,6 +490,9 @@ fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
+        // ferrokafka checks CRCs by default (Java's default); librdkafka's default is not to.
+        // Same settings: both check.
+        .set("check.crcs", "true")
         .set("log_level", "3");
     c
 }

@@ -766,6 +766,7 @@ impl RdConsumer {
             .set("bootstrap.servers", &args.target.bootstrap)
             // librdkafka wants a group id even without membership; nothing is committed.
             .set("group.id", format!("latency-{}", std::process::id()))
+            .set("check.crcs", "true") // as ferrokafka's default; see consumer.rs
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
             .set("log_level", "3")

@@ -638,7 +638,9 @@ pub(crate) fn write(m: &Matrix, dir: &Path) -> Result<String, String> {
          each topic back after the run (after the broker CPU reading), not from the client. \
          Consumer: {} records per run over {} partitions, read from the beginning in assign \
          mode (no group) and in group mode (subscribe, a fresh group id, \
-         `auto.offset.reset=earliest`, no auto-commit; the clock starts at the first record); \
+         `auto.offset.reset=earliest`, no auto-commit; the clock starts at the first record), \
+         every consumer checking batch CRCs (`check.crcs=true`, ferrokafka's and Java's \
+         default, set for librdkafka, whose default is false); \
          rskafka (one `fetch_records` loop per partition, 1 MiB per fetch) has no groups. \
          Client CPU is user + system time of the client's process \
          over the measured span; broker CPU is the broker process's over the worker's whole \
