@@ -183,13 +183,14 @@ impl Hasher for TopicHasher {
     }
 }
 
-/// tokio's timers tick every millisecond and fire on the first tick at or after their deadline,
-/// so a batch due at exactly `linger.ms` would wait up to a tick longer, half a tick on average.
-/// Aiming half a tick early puts the send within half a tick of `linger.ms` either way, and on
-/// average at it (librdkafka's timers are finer, Java's selector waits in whole milliseconds).
+/// `linger.ms` is an upper bound on how long a record waits for others to join its batch. tokio's
+/// timers tick every millisecond and fire on the first tick at or after their deadline, so the
+/// timer aims one tick early: a batch goes within (`linger.ms` - 1 ms, `linger.ms`] of its first
+/// record, the spread Java's accumulator has too (it compares whole-millisecond clock readings).
+/// Aiming at `linger.ms` itself sent every batch up to a tick late, on average half a tick.
 fn timer_linger(linger: Duration) -> Duration {
-    const HALF_TICK: Duration = Duration::from_micros(500);
-    linger.saturating_sub(HALF_TICK)
+    const TICK: Duration = Duration::from_millis(1);
+    linger.saturating_sub(TICK)
 }
 
 /// The shared accumulator.
