@@ -25,7 +25,7 @@ use ferrokafka::{
     ProducerRecord,
 };
 
-use super::{Rng, PARTITIONS};
+use super::{final_exit, Rng, PARTITIONS};
 
 /// Options of one exactly-once crash run.
 #[derive(Debug, Clone)]
@@ -101,20 +101,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
     // another runs until the group's committed offsets cover the whole input.
     loop {
         let mut last = spawn(options, &input, &output, Some(2_000))?;
-        loop {
-            if let Some(status) = last.try_wait().map_err(|e| e.to_string())? {
-                if !status.success() {
-                    return Err(format!("the final worker exited with {status}"));
-                }
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = last.kill();
-                let _ = last.wait();
-                return Err("the final worker did not drain the input in time".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        final_exit(&mut last, deadline, "drain the input")?;
         if runtime.block_on(drained(options, &input))? {
             break;
         }

@@ -146,19 +146,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
     // The last run goes until the topic is drained.
     let mut last = spawn(options, &bootstrap, topic, &group, &out, Some(1_500))?;
     let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = last.try_wait().map_err(|e| e.to_string())? {
-            if !status.success() {
-                return Err(format!("the final worker exited with {status}"));
-            }
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = last.kill();
-            return Err("the final worker did not drain the topic in time".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    final_exit(&mut last, deadline, "drain the topic")?;
     if let Some(broker) = broker {
         runtime.block_on(broker.shutdown());
     }
@@ -194,6 +182,27 @@ pub fn run(options: &Options) -> Result<Report, String> {
         lost: expected.difference(&seen).count(),
         duplicated: counts.values().map(|n| n - 1).sum(),
     })
+}
+
+/// Waits for the final worker to exit by itself (it stops once idle), checking every 50 ms
+/// until `deadline`; a failed exit, or none by then (the worker is killed), is an error
+/// saying what it did not `finish`.
+fn final_exit(worker: &mut Child, deadline: Instant, finish: &str) -> Result<(), String> {
+    loop {
+        if let Some(status) = worker.try_wait().map_err(|e| e.to_string())? {
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(format!("the final worker exited with {status}"))
+            };
+        }
+        if Instant::now() > deadline {
+            let _ = worker.kill();
+            let _ = worker.wait();
+            return Err(format!("the final worker did not {finish} in time"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn lines(path: &Path) -> usize {
