@@ -79,7 +79,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
         .map_err(|e| e.to_string())?;
     let input = format!("{}-in", options.name);
     let output = format!("{}-out", options.name);
-    runtime.block_on(async {
+    let ends = runtime.block_on(async {
         create(&options.bootstrap, &input).await?;
         create(&options.bootstrap, &output).await?;
         fill(&options.bootstrap, &input, options.records).await
@@ -102,7 +102,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
     loop {
         let mut last = spawn(options, &input, &output, Some(2_000))?;
         final_exit(&mut last, deadline, "drain the input")?;
-        if runtime.block_on(drained(options, &input))? {
+        if runtime.block_on(drained(options, &input, &ends))? {
             break;
         }
         eprintln!("exactly-once: the final worker went idle with input left; another one runs");
@@ -165,9 +165,13 @@ fn spawn(
         .map_err(|e| format!("spawn {}: {e}", options.worker.display()))
 }
 
-/// Whether the pipeline's group has committed, in every input partition, the offset after the
-/// last record `fill` wrote there.
-async fn drained(options: &Options, input: &str) -> Result<bool, String> {
+/// Whether the pipeline's group has committed, in every input partition, at least the end
+/// offset `fill` left there.
+async fn drained(
+    options: &Options,
+    input: &str,
+    ends: &BTreeMap<i32, i64>,
+) -> Result<bool, String> {
     let err = |e: ferrokafka::Error| e.to_string();
     let consumer = Consumer::new(
         ConsumerConfig::builder()
@@ -184,12 +188,9 @@ async fn drained(options: &Options, input: &str) -> Result<bool, String> {
         .collect();
     let committed = consumer.committed(&tps).await.map_err(err);
     consumer.close().await.map_err(err)?;
-    let partitions = PARTITIONS as usize;
     Ok(committed?.into_iter().all(|(tp, offset)| {
-        let written = usize::try_from(tp.partition).map_or(0, |p| {
-            options.records / partitions + usize::from(p < options.records % partitions)
-        });
-        offset.is_some_and(|o| usize::try_from(o).is_ok_and(|o| o >= written))
+        let end = ends.get(&tp.partition).copied().unwrap_or(0);
+        offset.is_some_and(|o| o >= end)
     }))
 }
 
@@ -211,8 +212,9 @@ async fn create(bootstrap: &str, topic: &str) -> Result<(), String> {
 }
 
 /// Writes `record-<id>` for every id, round robin over the partitions, with our idempotent
-/// producer (it retries while a new topic's leadership settles on a real broker).
-async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String> {
+/// producer (it retries while a new topic's leadership settles on a real broker); returns each
+/// partition's end offset after them (the offset after its last acknowledged record).
+async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<BTreeMap<i32, i64>, String> {
     let err = |e: ferrokafka::Error| e.to_string();
     let producer = ferrokafka::Producer::connect(ProducerConfig::new(bootstrap).map_err(err)?)
         .await
@@ -225,11 +227,15 @@ async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<(), String
             .value(format!("record-{id}"));
         deliveries.push(producer.send(record).await.map_err(err)?);
     }
+    let mut ends = BTreeMap::new();
     for delivery in deliveries {
-        delivery.await.map_err(err)?;
+        let meta = delivery.await.map_err(err)?;
+        let after = meta.offset.map_or(0, |o| o + 1);
+        let end = ends.entry(meta.partition).or_insert(0);
+        *end = after.max(*end);
     }
     producer.close().await;
-    Ok(())
+    Ok(ends)
 }
 
 /// Outputs per input id (`out-<id>`), read at `level` to the end of every partition.
