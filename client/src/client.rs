@@ -11,14 +11,25 @@
 //! already handed to a connection may still reach the broker (a dropped `create_topics` may
 //! still create its topics).
 //!
-//! What not: no retries of user requests (the producer and consumer own their retry policy),
-//! no request routing beyond "send to this node".
+//! Routing: a request for a particular broker (a partition's leader, a coordinator) goes
+//! there with [`Client::send_to`]; a request that any broker can answer (Metadata,
+//! FindCoordinator, InitProducerId without a transactional id, admin requests that are not
+//! bound to the controller) goes with [`Client::send_to_any`] to the least-loaded broker, as
+//! Java's client picks it: connected before connectable before in backoff, then fewest
+//! requests in flight. When that broker fails the next is tried, and when every known broker
+//! has failed, the bootstrap servers. So no request depends on one particular broker being up.
+//!
+//! What not: no retries of user requests (the producer and consumer own their retry policy).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
+use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, MetadataResponse, TopicName};
+use kafka_protocol::messages::{
+    ApiKey, CreateTopicsRequest, FindCoordinatorRequest, FindCoordinatorResponse, TopicName,
+};
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -26,10 +37,10 @@ use tokio::time::Instant;
 
 use crate::config::ClientConfig;
 use crate::connection::backoff::Backoff;
-use crate::connection::pool::{ConnectionPool, Readiness};
+use crate::connection::pool::ConnectionPool;
 use crate::connection::Connection;
 use crate::error::Error;
-use crate::metadata::{self, Cluster, Interest};
+use crate::metadata::{self, Broker, Cluster, Interest};
 
 /// A handle to a Kafka cluster. Cheap to clone; clones share connections and metadata.
 #[derive(Debug, Clone)]
@@ -49,6 +60,34 @@ struct Inner {
     refreshing: tokio::sync::Mutex<()>,
     closed: watch::Sender<bool>,
     refresher: Mutex<Option<JoinHandle<()>>>,
+    /// Rotates where ties in [`Inner::by_load`] start, so equally loaded brokers share work.
+    rotation: AtomicUsize,
+}
+
+/// What a coordinator coordinates: the key type of FindCoordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoordinatorType {
+    /// A consumer group (key type 0).
+    Group,
+    /// A transactional id (key type 1).
+    Transaction,
+}
+
+impl CoordinatorType {
+    fn key_type(self) -> i8 {
+        match self {
+            CoordinatorType::Group => 0,
+            CoordinatorType::Transaction => 1,
+        }
+    }
+}
+
+/// A response, with the broker that gave it and the version it was read at.
+#[derive(Debug)]
+pub(crate) struct Answer<T> {
+    pub(crate) response: T,
+    pub(crate) broker: String,
+    pub(crate) version: i16,
 }
 
 /// A topic for [`Client::create_topics`].
@@ -104,6 +143,7 @@ impl Client {
             refreshing: tokio::sync::Mutex::new(()),
             closed: watch::channel(false).0,
             refresher: Mutex::new(None),
+            rotation: AtomicUsize::new(0),
         });
         inner.refresh().await?;
         let task = tokio::spawn(refresh_loop(
@@ -170,6 +210,59 @@ impl Client {
         self.connection(node_id).await?.send(request).await
     }
 
+    /// Sends `request` to whichever broker answers first in least-loaded order (see the
+    /// module docs), falling back to the next broker on a transport failure and to the
+    /// bootstrap servers when every known broker failed. For requests any broker can answer;
+    /// Kafka errors in the response are the caller's to read. Not retried beyond that.
+    pub async fn send_to_any<R>(&self, request: R) -> Result<R::Response, Error>
+    where
+        R: Request + Clone,
+    {
+        Ok(self.send_any_with(|_| request.clone()).await?.response)
+    }
+
+    /// Like [`Client::send_to_any`], for requests whose fields depend on the version: `build`
+    /// gets the version negotiated with the broker that is asked.
+    pub(crate) async fn send_any_with<R, F>(&self, build: F) -> Result<Answer<R::Response>, Error>
+    where
+        R: Request,
+        F: Fn(i16) -> R,
+    {
+        self.inner.check_open()?;
+        self.inner.send_any(build).await
+    }
+
+    /// Asks any broker (as [`Client::send_to_any`]) which broker coordinates `key`: a group id
+    /// or a transactional id. Refreshes metadata when the answer names a broker the cluster
+    /// view does not know yet. One lookup, not retried: COORDINATOR_NOT_AVAILABLE and
+    /// COORDINATOR_LOAD_IN_PROGRESS come back as retriable [`Error::Kafka`]s.
+    pub async fn find_coordinator(
+        &self,
+        kind: CoordinatorType,
+        key: &str,
+    ) -> Result<Broker, Error> {
+        let answer = self
+            .send_any_with(|version| {
+                let mut req = FindCoordinatorRequest::default().with_key_type(kind.key_type());
+                if version >= 4 {
+                    req.coordinator_keys = vec![StrBytes::from_string(key.to_owned())];
+                } else {
+                    req.key = StrBytes::from_string(key.to_owned());
+                }
+                req
+            })
+            .await?;
+        let named = coordinator_in(&answer, key)?;
+        // The answer's address is the current one; a broker our view lacks is a sign that
+        // the view is stale, and callers may route by node id afterwards.
+        if self.inner.cluster().broker(named.node_id).is_none() {
+            if let Err(err) = self.inner.refresh().await {
+                tracing::debug!(%err, node = named.node_id, "metadata refresh for a new coordinator failed");
+            }
+        }
+        Ok(named)
+    }
+
     /// Creates topics, sending to the controller (or any broker when none is known). Returns,
     /// per topic in the order given, `Ok` or the broker's error for that topic, for instance
     /// `TOPIC_ALREADY_EXISTS`. The outer error is for the request as a whole.
@@ -178,20 +271,26 @@ impl Client {
         topics: &[NewTopic],
     ) -> Result<Vec<(String, Result<(), Error>)>, Error> {
         self.inner.check_open()?;
-        let node = {
-            let cluster = self.inner.cluster();
-            cluster
-                .controller
-                .filter(|id| cluster.brokers.contains_key(id))
-                .or_else(|| cluster.brokers.keys().next().copied())
-                .ok_or_else(|| Error::NoBrokerReachable { tried: Vec::new() })?
-        };
         let timeout_ms =
             i32::try_from(self.inner.config.request_timeout.as_millis()).unwrap_or(i32::MAX);
         let request = CreateTopicsRequest::default()
             .with_topics(topics.iter().map(creatable).collect())
             .with_timeout_ms(timeout_ms);
-        let response = self.send_to(node, request).await?;
+        // KRaft brokers forward it to the active controller; the one Metadata names is a
+        // shortcut when it is reachable.
+        let controller = self.inner.cluster().controller;
+        let sent = match controller {
+            Some(node) => self.send_to(node, request.clone()).await,
+            None => Err(Error::UnknownBroker { node_id: -1 }),
+        };
+        let response = match sent {
+            Ok(response) => response,
+            Err(err) if err.is_retriable() => {
+                tracing::debug!(?controller, %err, "CreateTopics via the controller failed; asking any broker");
+                self.inner.send_any(|_| request.clone()).await?.response
+            }
+            Err(err) => return Err(err),
+        };
         Ok(topics
             .iter()
             .map(|topic| {
@@ -254,9 +353,24 @@ fn creatable(topic: &NewTopic) -> CreatableTopic {
         )
 }
 
+/// Errors after which a coordinator (group or transaction) must be looked up again: it said
+/// it is not (or not yet) the coordinator, or it could not be reached.
+pub(crate) fn coordinator_gone(err: &Error) -> bool {
+    match err {
+        Error::Kafka { code, .. } => {
+            *code == ErrorCode::NOT_COORDINATOR || *code == ErrorCode::COORDINATOR_NOT_AVAILABLE
+        }
+        Error::Io { .. }
+        | Error::Timeout { .. }
+        | Error::Disconnected { .. }
+        | Error::UnknownBroker { .. } => true,
+        _ => false,
+    }
+}
+
 /// Locks a std mutex, recovering from poisoning: every critical section here is a plain
 /// read or assignment that cannot leave the data inconsistent.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -287,13 +401,15 @@ impl Inner {
             }
         }
         let began = Instant::now();
-        let (response, from) = self.fetch(&interest).await?;
+        let answer = self
+            .send_any(|version| metadata::request(&interest, version))
+            .await?;
         let previous = self.cluster();
         let next = Arc::new(metadata::update(
             &previous,
             &interest,
-            response,
-            (&from.0, from.1),
+            answer.response,
+            (&answer.broker, answer.version),
         )?);
         *self.cluster.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&next);
         *lock(&self.fetched_for) = (interest, began);
@@ -306,37 +422,50 @@ impl Inner {
         Ok(next)
     }
 
-    /// Sends one Metadata request, to the best broker that answers: connected brokers first,
-    /// then idle ones, then those in backoff; the bootstrap servers when no known broker
-    /// answers (or none is known yet).
-    async fn fetch(&self, interest: &Interest) -> Result<(MetadataResponse, (String, i16)), Error> {
+    /// Known brokers, best first: connected, then idle, then in backoff; within each, fewest
+    /// requests in flight; ties start at a rotating place.
+    fn by_load(&self) -> Vec<(i32, String)> {
         let cluster = self.cluster();
-        let mut nodes: Vec<(Readiness, i32, String)> = cluster
+        let mut nodes: Vec<_> = cluster
             .brokers
             .values()
-            .map(|b| (self.pool.readiness(b.node_id), b.node_id, b.address()))
+            .map(|b| (self.pool.load(b.node_id), b.node_id, b.address()))
             .collect();
-        nodes.sort();
+        if !nodes.is_empty() {
+            let turn = self.rotation.fetch_add(1, Ordering::Relaxed) % nodes.len();
+            nodes.rotate_left(turn);
+        }
+        nodes.sort_by_key(|(load, _, _)| *load);
+        nodes.into_iter().map(|(_, id, addr)| (id, addr)).collect()
+    }
+
+    /// Sends a request built by `build` (given the negotiated version) to the least-loaded
+    /// broker, then the next on a transport failure, then the bootstrap servers.
+    pub(crate) async fn send_any<R, F>(&self, build: F) -> Result<Answer<R::Response>, Error>
+    where
+        R: Request,
+        F: Fn(i16) -> R,
+    {
         let mut tried = Vec::new();
-        for (_, node_id, addr) in nodes {
+        for (node_id, addr) in self.by_load() {
             let attempt = async {
                 let conn = self.pool.get(node_id, &addr).await?;
-                ask_metadata(&conn, interest).await
+                answer(&conn, &build).await
             };
             match attempt.await {
-                Ok(found) => return Ok(found),
+                Ok(answer) => return Ok(answer),
                 Err(err) => tried.push(format!("node {node_id} at {addr}: {err}")),
             }
         }
         for addr in &self.config.bootstrap_servers {
             let attempt = async {
                 let conn = Connection::connect(addr, &self.config).await?;
-                let found = ask_metadata(&conn, interest).await;
+                let answer = answer(&conn, &build).await;
                 conn.close().await;
-                found
+                answer
             };
             match attempt.await {
-                Ok(found) => return Ok(found),
+                Ok(answer) => return Ok(answer),
                 Err(err) => tried.push(format!("bootstrap server {addr}: {err}")),
             }
         }
@@ -344,15 +473,66 @@ impl Inner {
     }
 }
 
-async fn ask_metadata(
-    conn: &Connection,
-    interest: &Interest,
-) -> Result<(MetadataResponse, (String, i16)), Error> {
-    let version = conn.api_version(ApiKey::Metadata).unwrap_or(-1);
-    let response = conn
-        .send_with(|version| metadata::request(interest, version))
-        .await?;
-    Ok((response, (conn.broker().to_owned(), version)))
+async fn answer<R, F>(conn: &Connection, build: F) -> Result<Answer<R::Response>, Error>
+where
+    R: Request,
+    F: Fn(i16) -> R,
+{
+    let version = ApiKey::try_from(R::KEY)
+        .ok()
+        .and_then(|api| conn.api_version(api));
+    let response = conn.send_with(build).await?;
+    Ok(Answer {
+        response,
+        broker: conn.broker().to_owned(),
+        version: version.unwrap_or(-1),
+    })
+}
+
+/// The coordinator of `key` in a FindCoordinator answer (v4+: one entry per key; before: the
+/// top-level fields), as an error when it names none.
+fn coordinator_in(answer: &Answer<FindCoordinatorResponse>, key: &str) -> Result<Broker, Error> {
+    let r = &answer.response;
+    let (code, message, node_id, host, port) = if answer.version >= 4 {
+        match r.coordinators.iter().find(|c| c.key.as_str() == key) {
+            Some(c) => (
+                c.error_code,
+                c.error_message.as_deref(),
+                c.node_id.0,
+                &c.host,
+                c.port,
+            ),
+            None => {
+                return Err(Error::MalformedResponse {
+                    broker: answer.broker.clone(),
+                    api: ApiKey::FindCoordinator,
+                    version: answer.version,
+                    reason: format!("no entry for key {key}"),
+                })
+            }
+        }
+    } else {
+        (
+            r.error_code,
+            r.error_message.as_deref(),
+            r.node_id.0,
+            &r.host,
+            r.port,
+        )
+    };
+    Error::check(code, message)?;
+    let valid_port = u16::try_from(port).ok().filter(|_| node_id >= 0);
+    let Some(valid_port) = valid_port else {
+        return Err(Error::Kafka {
+            code: ErrorCode::COORDINATOR_NOT_AVAILABLE,
+            message: Some(format!(
+                "FindCoordinator named node {node_id} at port {port}"
+            )),
+            topic: None,
+            partition: None,
+        });
+    };
+    Ok(Broker::new(node_id, host.to_string(), valid_port, None))
 }
 
 /// Refreshes metadata whenever it is older than `metadata.max.age.ms`; after a failure, retries

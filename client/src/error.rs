@@ -62,12 +62,15 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An operation did not finish in time.
-    #[error("{operation} timed out after {after:?}")]
+    #[error("{operation} timed out after {after:?}{}", LastError(last_error.as_deref()))]
     Timeout {
         /// What was being done, e.g. `Metadata v12 request to 127.0.0.1:9092`.
         operation: String,
-        /// The limit that was exceeded.
+        /// How long it ran before it gave up.
         after: Duration,
+        /// For an operation that was retried: the error of its last attempt, which says why it
+        /// made no progress.
+        last_error: Option<Box<Error>>,
     },
     /// The connection is (or became) unusable; the request may or may not have reached the
     /// broker. A new connection may succeed.
@@ -298,6 +301,18 @@ impl fmt::Display for Location<'_> {
             write!(f, " partition {partition}")?;
         }
         Ok(())
+    }
+}
+
+/// Formats `; last error: …` (or nothing).
+struct LastError<'a>(Option<&'a Error>);
+
+impl fmt::Display for LastError<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(err) => write!(f, "; last error: {err}"),
+            None => Ok(()),
+        }
     }
 }
 

@@ -44,9 +44,10 @@ pub mod metadata;
 pub mod partitioner;
 pub mod producer;
 pub mod semantics;
+mod stall;
 pub mod transaction;
 
-pub use client::{Client, NewTopic};
+pub use client::{Client, CoordinatorType, NewTopic};
 pub use config::{ClientConfig, ClientConfigBuilder};
 pub use connection::{Connection, NegotiatedVersions};
 pub use consumer::{

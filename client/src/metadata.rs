@@ -35,6 +35,16 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// A broker as a response names it.
+    pub fn new(node_id: i32, host: String, port: u16, rack: Option<String>) -> Broker {
+        Broker {
+            node_id,
+            host,
+            port,
+            rack,
+        }
+    }
+
     /// `host:port`, bracketing IPv6 literals.
     pub fn address(&self) -> String {
         if self.host.contains(':') && !self.host.starts_with('[') {

@@ -63,24 +63,23 @@ use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, FindCoordinatorRequest,
-    GroupId, InitProducerIdRequest, ProduceRequest, ProducerId, TopicName, TransactionalId,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, GroupId,
+    InitProducerIdRequest, ProduceRequest, ProducerId, TopicName, TransactionalId,
     TxnOffsetCommitRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
 
-use crate::client::Client;
+use crate::client::{coordinator_gone, Client, CoordinatorType};
+use crate::connection::backoff::Backoff;
 use crate::consumer::{GroupMetadata, TopicPartition};
 use crate::error::Error;
 use crate::partitioner::partition_for_key;
 use crate::producer::{ProducerConfig, ProducerRecord};
+use crate::stall::Stall;
 
 /// AddPartitionsToTxn v4+ is the brokers' batched form; clients use v3 and below.
 const ADD_PARTITIONS_MAX_VERSION: i16 = 3;
-/// FindCoordinator key types.
-const KEY_TYPE_GROUP: i8 = 0;
-const KEY_TYPE_TRANSACTION: i8 = 1;
 
 /// What went wrong in a transactional call, and what is still allowed afterwards.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -137,14 +136,6 @@ fn is_fatal_for_txn(err: &Error) -> bool {
                     | ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT
             )
         )
-}
-
-/// Errors that mean "look the coordinator up again".
-fn coordinator_moved(err: &Error) -> bool {
-    matches!(
-        err.code(),
-        Some(ErrorCode::NOT_COORDINATOR | ErrorCode::COORDINATOR_NOT_AVAILABLE)
-    ) || matches!(err, Error::Disconnected { .. } | Error::Io { .. })
 }
 
 /// Where the producer stands.
@@ -206,6 +197,8 @@ pub struct TransactionalProducer {
     pending: BTreeMap<TopicPartition, PendingBatch>,
     /// Round-robin counter for records without key or partition.
     next_unkeyed: u32,
+    /// Retries without progress, for the warn line.
+    stall: Stall,
 }
 
 impl TransactionalProducer {
@@ -234,6 +227,7 @@ impl TransactionalProducer {
             offsets_added: false,
             pending: BTreeMap::new(),
             next_unkeyed: 0,
+            stall: Stall::default(),
         })
     }
 
@@ -346,15 +340,16 @@ impl TransactionalProducer {
         Instant::now() + self.config.max_block
     }
 
-    /// Waits `retry.backoff.ms` (doubling per attempt up to `retry.backoff.max.ms`) unless
-    /// that passes `deadline`; then `err` is returned.
-    async fn backoff(&self, attempt: u32, deadline: Instant, err: Error) -> Result<(), Error> {
-        let factor = 1u32 << attempt.min(10);
-        let wait = self
-            .config
-            .retry_backoff
-            .saturating_mul(factor)
-            .min(self.config.retry_backoff_max);
+    /// Waits the retry backoff for `attempt` (`retry.backoff.ms` doubling up to
+    /// `retry.backoff.max.ms`) unless that passes `deadline`; then `err` is returned. A
+    /// producer that keeps failing for a while says so once at warn.
+    async fn backoff(&mut self, attempt: u32, deadline: Instant, err: Error) -> Result<(), Error> {
+        self.stall.failed(
+            format_args!("for transactional.id {}", self.transactional_id),
+            &err,
+        );
+        let wait =
+            Backoff::new(self.config.retry_backoff, self.config.retry_backoff_max).delay(attempt);
         let until = Instant::now() + wait;
         if until >= deadline {
             return Err(err);
@@ -363,58 +358,15 @@ impl TransactionalProducer {
         Ok(())
     }
 
-    /// FindCoordinator for `key` of `key_type`; the node is in the metadata afterwards.
-    async fn find_coordinator(&self, key_type: i8, key: &str) -> Result<i32, Error> {
-        let cluster = self.client.cluster();
-        let Some(ask) = cluster.brokers.keys().next().copied() else {
-            return Err(Error::NoBrokerReachable { tried: Vec::new() });
-        };
-        let conn = self.client.connection(ask).await?;
-        let response = conn
-            .send_with(|version| {
-                let mut req = FindCoordinatorRequest::default().with_key_type(key_type);
-                if version >= 4 {
-                    req.coordinator_keys = vec![StrBytes::from_string(key.to_owned())];
-                } else {
-                    req.key = StrBytes::from_string(key.to_owned());
-                }
-                req
-            })
-            .await?;
-        let (code, message, node) = match response.coordinators.first() {
-            Some(c) => (
-                c.error_code,
-                c.error_message.as_ref().map(|m| m.to_string()),
-                c.node_id.0,
-            ),
-            None => (
-                response.error_code,
-                response.error_message.map(|m| m.to_string()),
-                response.node_id.0,
-            ),
-        };
-        Error::check(code, message.as_deref())?;
-        if node < 0 {
-            return Err(Error::Kafka {
-                code: ErrorCode::COORDINATOR_NOT_AVAILABLE,
-                message: Some("FindCoordinator named no node".into()),
-                topic: None,
-                partition: None,
-            });
-        }
-        if self.client.cluster().broker(node).is_none() {
-            self.client.metadata(&[]).await?;
-        }
-        Ok(node)
-    }
-
     async fn txn_coordinator(&mut self) -> Result<i32, Error> {
         if let Some(node) = self.coordinator {
             return Ok(node);
         }
         let node = self
-            .find_coordinator(KEY_TYPE_TRANSACTION, &self.transactional_id)
-            .await?;
+            .client
+            .find_coordinator(CoordinatorType::Transaction, &self.transactional_id)
+            .await?
+            .node_id;
         self.coordinator = Some(node);
         Ok(node)
     }
@@ -448,7 +400,7 @@ impl TransactionalProducer {
                 Ok(response) => return Ok(response),
                 Err(err) => err,
             };
-            if coordinator_moved(&err) {
+            if coordinator_gone(&err) {
                 self.coordinator = None;
             }
             if !err.is_retriable() {
@@ -838,8 +790,10 @@ impl TransactionalProducer {
                     Some(n) => n,
                     None => {
                         let n = self
-                            .find_coordinator(KEY_TYPE_GROUP, &group.group_id)
-                            .await?;
+                            .client
+                            .find_coordinator(CoordinatorType::Group, &group.group_id)
+                            .await?
+                            .node_id;
                         node = Some(n);
                         n
                     }
@@ -883,7 +837,7 @@ impl TransactionalProducer {
                 Ok(()) => return Ok(()),
                 Err(err) => err,
             };
-            if coordinator_moved(&err) {
+            if coordinator_gone(&err) {
                 node = None;
             }
             if !err.is_retriable() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{config, wait_until, within};
-use ferrokafka::{Client, ClientConfig, Error, ErrorCode, NewTopic};
+use ferrokafka::{Client, ClientConfig, CoordinatorType, Error, ErrorCode, NewTopic};
 use ferrokafka_mini_broker::MiniBroker;
 use kafka_protocol::messages::{ApiKey, DescribeClusterRequest};
 
@@ -243,4 +243,64 @@ async fn close_stops_everything() {
         assert!(matches!(err, Error::Closed), "{err}");
     }
     broker.shutdown().await;
+}
+
+/// With every known broker gone, requests that any broker may answer fall back to the
+/// bootstrap servers: FindCoordinator, Metadata and a typed `send_to_any` all reach the broker
+/// that is still up, and the cluster view moves over to it.
+#[tokio::test]
+async fn requests_for_any_broker_survive_the_known_brokers_dying() {
+    let first = MiniBroker::start().await.unwrap();
+    let second = MiniBroker::start().await.unwrap();
+    let config = ClientConfig::builder()
+        .bootstrap_servers([first.bootstrap(), second.bootstrap()])
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let client = Client::connect(config).await.unwrap();
+    let known: Vec<String> = client
+        .cluster()
+        .brokers
+        .values()
+        .map(|b| b.address())
+        .collect();
+    assert_eq!(known, [first.bootstrap()], "bootstrapped from the first");
+
+    first.shutdown().await;
+    let coordinator = within(
+        "FindCoordinator with the known broker down",
+        client.find_coordinator(CoordinatorType::Group, "g"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(coordinator.address(), second.bootstrap());
+    let cluster = within("metadata", client.metadata(&[])).await.unwrap();
+    let known: Vec<String> = cluster.brokers.values().map(|b| b.address()).collect();
+    assert_eq!(known, [second.bootstrap()]);
+    let described = within(
+        "DescribeCluster to any broker",
+        client.send_to_any(DescribeClusterRequest::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(described.error_code, 0);
+
+    // With nothing reachable at all, the error lists every attempt.
+    second.shutdown().await;
+    let err = within(
+        "FindCoordinator with nothing up",
+        client.find_coordinator(CoordinatorType::Transaction, "t"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_retriable(), "{err}");
+    let Error::NoBrokerReachable { tried } = &err else {
+        panic!("expected NoBrokerReachable, got {err}");
+    };
+    assert_eq!(
+        tried.len(),
+        3,
+        "the known broker and both bootstrap servers: {tried:?}"
+    );
+    client.close().await;
 }

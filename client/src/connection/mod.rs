@@ -50,6 +50,7 @@ impl Connection {
             .map_err(|_| Error::Timeout {
                 operation: format!("connecting to {addr}"),
                 after: setup,
+                last_error: None,
             })?
             .map_err(|source| Error::Io {
                 broker: addr.to_owned(),
@@ -142,6 +143,12 @@ impl Connection {
     /// True once the connection is dead; it never comes back.
     pub fn is_dead(&self) -> bool {
         self.pipeline.is_dead()
+    }
+
+    /// How many requests are in flight on it now: the load that [`crate::Client`] compares
+    /// when any broker may answer a request.
+    pub fn in_flight(&self) -> usize {
+        self.pipeline.in_flight()
     }
 
     /// Resolves once the connection is dead, with the reason.

@@ -96,6 +96,7 @@ pub(crate) struct PipelineState {
     request_timeout: Duration,
     table: Mutex<Table>,
     in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
     dead: watch::Sender<bool>,
     /// Wakes the reader to re-arm its expiry timer after a request is registered.
     registered: Notify,
@@ -241,6 +242,7 @@ impl Pipeline {
             request_timeout,
             table: Mutex::new(Table::default()),
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            max_in_flight: max_in_flight.max(1),
             dead: watch::channel(false).0,
             registered: Notify::new(),
         });
@@ -273,6 +275,13 @@ impl Pipeline {
 
     pub(crate) fn is_dead(&self) -> bool {
         *self.state.dead.borrow()
+    }
+
+    /// Requests holding an in-flight slot now (waiting to be written or for their answer).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.state
+            .max_in_flight
+            .saturating_sub(self.state.in_flight.available_permits())
     }
 
     /// Resolves once the connection is dead, with the reason.
@@ -341,6 +350,7 @@ impl Pipeline {
         let timed_out = || Error::Timeout {
             operation: format!("{api:?} v{version} request to {}", self.state.broker),
             after: timeout,
+            last_error: None,
         };
         let submitted = timeout_at(deadline, self.submit(api, version, correlation_id, frame));
         let reply = submitted.await.map_err(|_| timed_out())??;
@@ -408,6 +418,7 @@ impl Pipeline {
         let timed_out = || Error::Timeout {
             operation: format!("{api:?} v{version} write to {}", self.state.broker),
             after: timeout,
+            last_error: None,
         };
         let permit = timeout_at(deadline, Arc::clone(&self.state.in_flight).acquire_owned())
             .await

@@ -7,6 +7,9 @@
 //! so a broker that accepts and then drops connections is not hammered in a loop. Callers for
 //! the same node queue behind one dial instead of each opening a socket.
 //!
+//! A node that cannot be reached for [`crate::stall::STALL_WARN_AFTER`] is reported once at
+//! warn (and at info when it answers again), so an outage shows in warn-level logs.
+//!
 //! What not: no connection limits, no idle timeout (`connections.max.idle.ms`) yet.
 
 use std::collections::HashMap;
@@ -18,6 +21,7 @@ use super::backoff::Backoff;
 use super::Connection;
 use crate::config::ClientConfig;
 use crate::error::Error;
+use crate::stall::Stall;
 
 /// Whether a node can be used right away; the metadata code prefers such nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,6 +42,8 @@ struct NodeSlot {
     failures: u32,
     /// No dial before this instant.
     retry_at: Option<Instant>,
+    /// Failed dials since the last success.
+    stall: Stall,
 }
 
 /// The connections of one client, keyed by node id.
@@ -87,29 +93,34 @@ impl ConnectionPool {
                 slot.addr = addr.to_owned();
                 slot.failures = 0;
                 slot.retry_at = Some(started + self.backoff.delay(0));
+                slot.stall
+                    .progressed(format_args!("connecting to node {node_id} at {addr}"));
                 Ok(conn)
             }
             Err(err) => {
                 slot.retry_at = Some(Instant::now() + self.backoff.delay(slot.failures));
                 slot.failures = slot.failures.saturating_add(1);
                 tracing::debug!(node_id, addr, %err, failures = slot.failures, "connect failed");
+                slot.stall
+                    .failed(format_args!("connecting to node {node_id} at {addr}"), &err);
                 Err(err)
             }
         }
     }
 
-    /// How soon `node_id` could serve a request, without waiting for anything.
-    pub(crate) fn readiness(&self, node_id: i32) -> Readiness {
+    /// How soon `node_id` could serve a request, and how many requests its connection has
+    /// in flight, without waiting for anything: the order of Java's least-loaded node.
+    pub(crate) fn load(&self, node_id: i32) -> (Readiness, usize) {
         let slot = self.slot(node_id);
         let Ok(slot) = slot.try_lock() else {
-            return Readiness::Waiting;
+            return (Readiness::Waiting, 0);
         };
         match &slot.conn {
-            Some(conn) if !conn.is_dead() => Readiness::Connected,
+            Some(conn) if !conn.is_dead() => (Readiness::Connected, conn.in_flight()),
             _ if slot.retry_at.is_some_and(|at| at > Instant::now()) && slot.failures > 0 => {
-                Readiness::Waiting
+                (Readiness::Waiting, 0)
             }
-            _ => Readiness::Idle,
+            _ => (Readiness::Idle, 0),
         }
     }
 

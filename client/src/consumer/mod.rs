@@ -508,6 +508,7 @@ impl Consumer {
                 return Err(Error::Timeout {
                     operation: format!("looking up the position of {tp}"),
                     after: self.config.default_api_timeout,
+                    last_error: None,
                 });
             }
             self.maintain();

@@ -96,34 +96,38 @@ where
     F: FnMut(Arc<Coordinator>) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let attempts = async {
-        loop {
-            let result = match link.get().await {
-                Ok(c) => {
-                    let r = op(Arc::clone(&c)).await;
-                    if let Err(err) = &r {
-                        link.invalidate_on(&c, err);
-                    }
-                    r
-                }
-                Err(err) => Err(err),
-            };
-            match result {
-                Ok(v) => return Ok(v),
-                Err(err) if err.is_retriable() && Instant::now() + backoff < deadline => {
-                    tracing::debug!(group = link.group_id(), %err, "{what}: retrying");
-                    tokio::time::sleep(backoff).await;
-                }
-                Err(err) => return Err(err),
+    let started = Instant::now();
+    let mut last_error = None;
+    loop {
+        let attempt = async {
+            let c = link.get().await?;
+            let r = op(Arc::clone(&c)).await;
+            if let Err(err) = &r {
+                link.invalidate_on(&c, err);
             }
+            r
+        };
+        let err = match tokio::time::timeout_at(deadline, attempt).await {
+            Ok(Ok(v)) => {
+                link.progressed();
+                return Ok(v);
+            }
+            Ok(Err(err)) => err,
+            Err(_) => {
+                return Err(Error::Timeout {
+                    operation: format!("{what} for group {}", link.group_id()),
+                    after: started.elapsed(),
+                    last_error: last_error.map(Box::new),
+                })
+            }
+        };
+        if !err.is_retriable() || Instant::now() + backoff >= deadline {
+            return Err(err);
         }
-    };
-    match tokio::time::timeout_at(deadline, attempts).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Timeout {
-            operation: format!("{what} for group {}", link.group_id()),
-            after: deadline.saturating_duration_since(Instant::now()),
-        }),
+        link.failed(what, &err);
+        tracing::debug!(group = link.group_id(), %err, "{what}: retrying");
+        last_error = Some(err);
+        tokio::time::sleep(backoff).await;
     }
 }
 

@@ -263,6 +263,7 @@ impl Accumulator {
             .map_err(|_| Error::Timeout {
                 operation: format!("waiting for {bytes} bytes of buffer.memory"),
                 after: max_block,
+                last_error: None,
             })?
             .map_err(|_| Error::Closed)?,
         };

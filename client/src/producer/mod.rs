@@ -240,6 +240,7 @@ impl Producer {
                 ),
             },
             after: shared.config.max_block,
+            last_error: None,
         };
         let mut asked_to_create = false;
         loop {
@@ -271,14 +272,12 @@ impl Producer {
             if shared.config.allow_auto_create_topics && !asked_to_create {
                 asked_to_create = true;
                 // The client's own metadata requests never create topics; this one may.
-                if let Some(node) = cluster.brokers.keys().next().copied() {
-                    let request = MetadataRequest::default()
-                        .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(
-                            TopicName(StrBytes::from_string(topic.to_owned())),
-                        ))]));
-                    let _ = tokio::time::timeout_at(deadline, client.send_to(node, request)).await;
-                    continue;
-                }
+                let request = MetadataRequest::default()
+                    .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(
+                        TopicName(StrBytes::from_string(topic.to_owned())),
+                    ))]));
+                let _ = tokio::time::timeout_at(deadline, client.send_to_any(request)).await;
+                continue;
             }
             let pause = Instant::now() + shared.config.retry_backoff;
             if pause >= deadline {

@@ -392,10 +392,6 @@ impl Sender {
                 return;
             }
         }
-        let Some(node) = self.any_node() else {
-            self.want_metadata();
-            return;
-        };
         self.producer.requesting = true;
         // A bump asked for while this request is out is a new request once it returns.
         let current = if std::mem::take(&mut self.producer.bump_wanted) {
@@ -407,9 +403,8 @@ impl Sender {
         let tx = self.events_tx.clone();
         tokio::spawn(async move {
             let result = async {
-                let conn = client.connection(node).await?;
-                let response = conn
-                    .send_with(|version| {
+                let response = client
+                    .send_any_with(|version| {
                         let req = InitProducerIdRequest::default()
                             .with_transactional_id(None)
                             .with_transaction_timeout_ms(TRANSACTION_TIMEOUT_MS);
@@ -421,7 +416,8 @@ impl Sender {
                             _ => req,
                         }
                     })
-                    .await?;
+                    .await?
+                    .response;
                 Error::check(response.error_code, None)?;
                 Ok((response.producer_id.0, response.producer_epoch))
             }
@@ -468,17 +464,6 @@ impl Sender {
             p.seq.needs_reset = true;
         }
         self.producer.bump_wanted = true;
-    }
-
-    /// A node to send a request that any broker can answer: a connected one if possible.
-    fn any_node(&self) -> Option<i32> {
-        self.nodes
-            .iter()
-            .find(|(id, n)| {
-                n.conn.as_ref().is_some_and(|c| !c.is_dead()) && self.cluster.broker(**id).is_some()
-            })
-            .map(|(id, _)| *id)
-            .or_else(|| self.cluster.brokers.keys().next().copied())
     }
 
     // ---- sequences ---------------------------------------------------------------------
@@ -641,6 +626,7 @@ impl Sender {
                 queue.topic, queue.partition
             ),
             after: self.delivery_timeout,
+            last_error: None,
         }
     }
 

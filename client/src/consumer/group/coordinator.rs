@@ -11,20 +11,23 @@
 //! is forgotten with [`CoordinatorLink::invalidate`]; the next [`CoordinatorLink::get`] asks
 //! again. Dropping the last handle of a forgotten coordinator closes its connections.
 //!
+//! The lookup is [`Client::find_coordinator`], which asks the least-loaded live broker. A
+//! coordinator that cannot be dialled also triggers a metadata refresh, so a dead node's
+//! replacement is found. A group that makes no progress with its coordinator for a while is
+//! reported once at warn ([`crate::stall`]).
+//!
 //! What not: batched FindCoordinator for several groups (v4 supports it; one group here).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrokafka_protocol::ErrorCode;
-use kafka_protocol::messages::FindCoordinatorRequest;
-use kafka_protocol::protocol::StrBytes;
 use tokio::sync::OnceCell;
 
-use crate::client::Client;
+use crate::client::{coordinator_gone, lock, Client, CoordinatorType};
 use crate::config::ClientConfig;
 use crate::connection::Connection;
 use crate::error::Error;
+use crate::stall::Stall;
 
 /// The coordinator of one group, as currently known.
 #[derive(Debug)]
@@ -73,6 +76,7 @@ pub(crate) struct CoordinatorLink {
     membership_config: ClientConfig,
     current: Mutex<Option<Arc<Coordinator>>>,
     finding: tokio::sync::Mutex<()>,
+    stall: Mutex<Stall>,
 }
 
 impl CoordinatorLink {
@@ -87,6 +91,7 @@ impl CoordinatorLink {
             membership_config,
             current: Mutex::new(None),
             finding: tokio::sync::Mutex::new(()),
+            stall: Mutex::new(Stall::default()),
         }
     }
 
@@ -99,11 +104,7 @@ impl CoordinatorLink {
     }
 
     fn current(&self) -> Option<Arc<Coordinator>> {
-        self.current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .filter(|c| c.alive())
+        lock(&self.current).clone().filter(|c| c.alive())
     }
 
     /// The coordinator, asking a broker for it when none is known. One lookup at a time;
@@ -116,8 +117,30 @@ impl CoordinatorLink {
         if let Some(c) = self.current() {
             return Ok(c);
         }
-        let (node, addr) = self.find().await?;
-        let short = Connection::connect(&addr, self.client.config()).await?;
+        let found = self
+            .client
+            .find_coordinator(CoordinatorType::Group, &self.group_id)
+            .await;
+        let (node, addr) = match found {
+            Ok(broker) => (broker.node_id, broker.address()),
+            Err(err) => {
+                self.failed("finding its coordinator", &err);
+                return Err(err);
+            }
+        };
+        let short = match Connection::connect(&addr, self.client.config()).await {
+            Ok(conn) => conn,
+            Err(err) => {
+                self.failed(
+                    &format!("connecting to its coordinator, node {node} at {addr}"),
+                    &err,
+                );
+                // The coordinator's node may be gone from the cluster: look again next time,
+                // with fresh metadata.
+                let _ = self.client.metadata(&[]).await;
+                return Err(err);
+            }
+        };
         let coordinator = Arc::new(Coordinator {
             node,
             addr,
@@ -126,13 +149,13 @@ impl CoordinatorLink {
             membership_config: self.membership_config.clone(),
         });
         tracing::debug!(group = %self.group_id, node, "found the group coordinator");
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&coordinator));
+        *lock(&self.current) = Some(Arc::clone(&coordinator));
         Ok(coordinator)
     }
 
     /// Forgets `coordinator` if it is still the current one.
     pub(crate) fn invalidate(&self, coordinator: &Arc<Coordinator>) {
-        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = lock(&self.current);
         if current
             .as_ref()
             .is_some_and(|c| Arc::ptr_eq(c, coordinator))
@@ -144,7 +167,7 @@ impl CoordinatorLink {
 
     /// Forgets the coordinator when `err` says it is gone; true if it did.
     pub(crate) fn invalidate_on(&self, coordinator: &Arc<Coordinator>, err: &Error) -> bool {
-        if is_coordinator_gone(err) {
+        if coordinator_gone(err) {
             self.invalidate(coordinator);
             true
         } else {
@@ -152,95 +175,14 @@ impl CoordinatorLink {
         }
     }
 
-    /// Asks some broker which node coordinates the group, and at which address.
-    async fn find(&self) -> Result<(i32, String), Error> {
-        let cluster = self.client.cluster();
-        let Some(ask) = cluster.brokers.keys().next().copied() else {
-            return Err(Error::NoBrokerReachable { tried: Vec::new() });
-        };
-        let group = self.group_id.clone();
-        let conn = self.client.connection(ask).await?;
-        let response = conn
-            .send_with(|version| {
-                let mut req = FindCoordinatorRequest::default();
-                if version >= 4 {
-                    req.coordinator_keys = vec![StrBytes::from_string(group.clone())];
-                } else {
-                    req.key = StrBytes::from_string(group.clone());
-                }
-                req
-            })
-            .await?;
-        let (code, message, node, host, port) = if response.coordinators.is_empty() {
-            (
-                response.error_code,
-                response.error_message.map(|m| m.to_string()),
-                response.node_id.0,
-                response.host.to_string(),
-                response.port,
-            )
-        } else {
-            let c = response
-                .coordinators
-                .iter()
-                .find(|c| c.key.as_str() == self.group_id)
-                .or(response.coordinators.first());
-            match c {
-                Some(c) => (
-                    c.error_code,
-                    c.error_message.as_ref().map(|m| m.to_string()),
-                    c.node_id.0,
-                    c.host.to_string(),
-                    c.port,
-                ),
-                None => (
-                    ErrorCode::COORDINATOR_NOT_AVAILABLE.0,
-                    None,
-                    -1,
-                    String::new(),
-                    0,
-                ),
-            }
-        };
-        Error::check(code, message.as_deref())?;
-        if node < 0 {
-            return Err(Error::Kafka {
-                code: ErrorCode::COORDINATOR_NOT_AVAILABLE,
-                message: Some("FindCoordinator named no node".into()),
-                topic: None,
-                partition: None,
-            });
-        }
-        let addr = match self.client.cluster().broker(node) {
-            Some(b) => b.address(),
-            None => {
-                let port = u16::try_from(port).map_err(|_| Error::Kafka {
-                    code: ErrorCode::COORDINATOR_NOT_AVAILABLE,
-                    message: Some(format!("FindCoordinator gave port {port}")),
-                    topic: None,
-                    partition: None,
-                })?;
-                if host.contains(':') && !host.starts_with('[') {
-                    format!("[{host}]:{port}")
-                } else {
-                    format!("{host}:{port}")
-                }
-            }
-        };
-        Ok((node, addr))
+    /// Records a failed request to the group's coordinator (or lookup of it); warns once
+    /// when the group has made no progress for a while.
+    pub(crate) fn failed(&self, what: &str, err: &Error) {
+        lock(&self.stall).failed(format_args!("for group {} ({what})", self.group_id), err);
     }
-}
 
-/// Errors after which the coordinator must be looked up again.
-pub(crate) fn is_coordinator_gone(err: &Error) -> bool {
-    match err {
-        Error::Kafka { code, .. } => {
-            *code == ErrorCode::NOT_COORDINATOR || *code == ErrorCode::COORDINATOR_NOT_AVAILABLE
-        }
-        Error::Io { .. }
-        | Error::Timeout { .. }
-        | Error::Disconnected { .. }
-        | Error::UnknownBroker { .. } => true,
-        _ => false,
+    /// Records a successful request to the group's coordinator.
+    pub(crate) fn progressed(&self) {
+        lock(&self.stall).progressed(format_args!("for group {}", self.group_id));
     }
 }

@@ -227,6 +227,7 @@ impl Member {
         let now = Instant::now();
         self.next_heartbeat = now + self.config.heartbeat_interval;
         let Err(err) = result else {
+            self.link.progressed();
             return Beat::Go;
         };
         match err.code() {
@@ -253,6 +254,7 @@ impl Member {
             }
             _ if err.is_retriable() => {
                 tracing::debug!(group = self.link.group_id(), %err, "heartbeat failed; retrying");
+                self.link.failed("heartbeat", &err);
                 self.next_heartbeat = now + self.config.retry_backoff;
                 Beat::Go
             }
@@ -411,6 +413,7 @@ impl Member {
                 return self.wait(delay, commands).await;
             }
         };
+        self.link.progressed();
         self.publish_committer();
         let mut mine = BTreeSet::new();
         let mut foreign = false;
@@ -474,6 +477,7 @@ impl Member {
             self.link.invalidate_on(c, &err);
         }
         if err.is_retriable() {
+            self.link.failed("joining the group", &err);
             JoinFailure::Retry(self.config.retry_backoff, err.to_string())
         } else {
             JoinFailure::Fatal(err)
