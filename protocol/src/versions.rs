@@ -43,6 +43,8 @@ pub const SUPPORTED: &[ApiRange] = &[
     ApiRange::new(ApiKey::Metadata, 0, 12),
     ApiRange::new(ApiKey::OffsetCommit, 2, 9),
     ApiRange::new(ApiKey::OffsetFetch, 1, 9),
+    // Position validation after a leader change (KIP-320): v2 carries the current leader epoch.
+    ApiRange::new(ApiKey::OffsetForLeaderEpoch, 2, 4),
     ApiRange::new(ApiKey::FindCoordinator, 0, 6),
     ApiRange::new(ApiKey::JoinGroup, 0, 9),
     ApiRange::new(ApiKey::Heartbeat, 0, 4),

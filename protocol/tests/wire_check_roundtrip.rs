@@ -112,6 +112,7 @@ fn cases() -> Vec<Case> {
         ListGroupsRequest / ListGroupsResponse = list_groups_request / list_groups_response;
         DeleteGroupsRequest / DeleteGroupsResponse = delete_groups_request / delete_groups_response;
         OffsetDeleteRequest / OffsetDeleteResponse = offset_delete_request / offset_delete_response;
+        OffsetForLeaderEpochRequest / OffsetForLeaderEpochResponse = offset_for_leader_epoch_request / offset_for_leader_epoch_response;
         AddPartitionsToTxnRequest / AddPartitionsToTxnResponse = add_partitions_to_txn_request / add_partitions_to_txn_response;
         AddOffsetsToTxnRequest / AddOffsetsToTxnResponse = add_offsets_to_txn_request / add_offsets_to_txn_response;
         TxnOffsetCommitRequest / TxnOffsetCommitResponse = txn_offset_commit_request / txn_offset_commit_response;
@@ -123,9 +124,9 @@ fn cases() -> Vec<Case> {
 }
 
 /// The API keys the broker needs, first the ten needed now.
-const WANTED: [i16; 29] = [
+const WANTED: [i16; 30] = [
     18, 3, 0, 1, 2, 19, 20, 37, 32, 60, 22, 10, 11, 14, 12, 13, 8, 9, 15, 16, 42, 47, 24, 25, 28,
-    26, 65, 66, 17,
+    26, 65, 66, 17, 23,
 ];
 
 #[test]

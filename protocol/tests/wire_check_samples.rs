@@ -578,6 +578,55 @@ pub mod list_offsets_response {
     }
 }
 
+pub mod offset_for_leader_epoch_request {
+    use super::*;
+    use kafka_protocol::messages::offset_for_leader_epoch_request::*;
+
+    fn offset_for_leader_partition(_v: i16, _n: bool) -> OffsetForLeaderPartition {
+        let mut m = OffsetForLeaderPartition::default();
+        m.partition = 3;
+        m.current_leader_epoch = 4;
+        m.leader_epoch = 2;
+        m
+    }
+
+    pub fn build(v: i16, n: bool) -> OffsetForLeaderEpochRequest {
+        let mut m = OffsetForLeaderEpochRequest::default();
+        if v >= 3 {
+            m.replica_id = (-1i32).into();
+        }
+        let mut topic = OffsetForLeaderTopic::default();
+        topic.topic = text().into();
+        topic.partitions = vec![offset_for_leader_partition(v, n)];
+        m.topics = vec![topic];
+        m
+    }
+}
+
+pub mod offset_for_leader_epoch_response {
+    use super::*;
+    use kafka_protocol::messages::offset_for_leader_epoch_response::*;
+
+    fn epoch_end_offset(_v: i16, _n: bool) -> EpochEndOffset {
+        let mut m = EpochEndOffset::default();
+        m.error_code = 2;
+        m.partition = 3;
+        m.leader_epoch = 4;
+        m.end_offset = 5;
+        m
+    }
+
+    pub fn build(v: i16, n: bool) -> OffsetForLeaderEpochResponse {
+        let mut m = OffsetForLeaderEpochResponse::default();
+        m.throttle_time_ms = 3;
+        let mut topic = OffsetForLeaderTopicResult::default();
+        topic.topic = text().into();
+        topic.partitions = vec![epoch_end_offset(v, n)];
+        m.topics = vec![topic];
+        m
+    }
+}
+
 pub mod create_topics_request {
     use super::*;
     use kafka_protocol::messages::create_topics_request::*;

@@ -31,6 +31,7 @@ mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
 mod sasl_handshake;
 mod sync_group;
@@ -60,6 +61,7 @@ pub(crate) const APIS: &[Api] = &[
     api(16, "ListGroups", &list_groups::REQUEST, &list_groups::RESPONSE),
     api(42, "DeleteGroups", &delete_groups::REQUEST, &delete_groups::RESPONSE),
     api(47, "OffsetDelete", &offset_delete::REQUEST, &offset_delete::RESPONSE),
+    api(23, "OffsetForLeaderEpoch", &offset_for_leader_epoch::REQUEST, &offset_for_leader_epoch::RESPONSE),
     api(24, "AddPartitionsToTxn", &add_partitions_to_txn::REQUEST, &add_partitions_to_txn::RESPONSE),
     api(25, "AddOffsetsToTxn", &add_offsets_to_txn::REQUEST, &add_offsets_to_txn::RESPONSE),
     api(28, "TxnOffsetCommit", &txn_offset_commit::REQUEST, &txn_offset_commit::RESPONSE),
