@@ -26,9 +26,12 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use ferrokafka_protocol::ErrorCode;
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::create_topics_request::{
+    CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+};
 use kafka_protocol::messages::{
-    ApiKey, CreateTopicsRequest, FindCoordinatorRequest, FindCoordinatorResponse, TopicName,
+    ApiKey, BrokerId, CreateTopicsRequest, FindCoordinatorRequest, FindCoordinatorResponse,
+    TopicName,
 };
 use kafka_protocol::protocol::{Request, StrBytes};
 use tokio::sync::watch;
@@ -96,6 +99,7 @@ pub struct NewTopic {
     name: String,
     partitions: i32,
     replication_factor: i16,
+    assignments: Vec<(i32, Vec<i32>)>,
     configs: Vec<(String, String)>,
 }
 
@@ -106,6 +110,7 @@ impl NewTopic {
             name: name.into(),
             partitions: -1,
             replication_factor: -1,
+            assignments: Vec::new(),
             configs: Vec::new(),
         }
     }
@@ -119,6 +124,16 @@ impl NewTopic {
     /// Replication factor.
     pub fn replication_factor(mut self, n: i16) -> Self {
         self.replication_factor = n;
+        self
+    }
+
+    /// Places `partition` on `replicas` (node ids, preferred leader first), as Java's
+    /// `NewTopic(name, replicasAssignments)`. A topic with assignments takes its partition
+    /// count and replication factor from them: give every partition from 0 up, and leave
+    /// [`partitions`](Self::partitions) and [`replication_factor`](Self::replication_factor)
+    /// unset (the broker refuses both together).
+    pub fn assignment(mut self, partition: i32, replicas: Vec<i32>) -> Self {
+        self.assignments.push((partition, replicas));
         self
     }
 
@@ -183,6 +198,12 @@ impl Client {
             return Ok(leader);
         }
         self.metadata(&[topic]).await?.leader(topic, partition)
+    }
+
+    /// Whether `node_id` can take a request now, without waiting out a reconnect backoff
+    /// after failed dials.
+    pub(crate) fn node_usable(&self, node_id: i32) -> bool {
+        !self.inner.pool.in_backoff(node_id)
     }
 
     /// The connection to `node_id`, opened (after any reconnect backoff) if needed.
@@ -340,6 +361,17 @@ fn creatable(topic: &NewTopic) -> CreatableTopic {
         .with_name(TopicName(StrBytes::from_string(topic.name.clone())))
         .with_num_partitions(topic.partitions)
         .with_replication_factor(topic.replication_factor)
+        .with_assignments(
+            topic
+                .assignments
+                .iter()
+                .map(|(partition, replicas)| {
+                    CreatableReplicaAssignment::default()
+                        .with_partition_index(*partition)
+                        .with_broker_ids(replicas.iter().map(|id| BrokerId(*id)).collect())
+                })
+                .collect(),
+        )
         .with_configs(
             topic
                 .configs

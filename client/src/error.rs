@@ -154,6 +154,25 @@ pub enum Error {
         /// The position that the broker refused.
         offset: i64,
     },
+    /// A consumer's position is past the end of its leader epoch in the partition's new
+    /// leader's log: records it read were lost in an unclean leader election (KIP-320), and
+    /// `auto.offset.reset` is `none`. Seek (to `divergent_offset`, the first offset that may
+    /// differ, or elsewhere) to go on.
+    #[error(
+        "log truncation detected for topic {topic} partition {partition}: position {offset}, \
+         the log diverges from {} (auto.offset.reset=none)",
+        divergent_offset.map_or_else(|| "an unknown offset".to_owned(), |o| format!("offset {o}"))
+    )]
+    LogTruncation {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// The position that is no longer in the log.
+        offset: i64,
+        /// Where the leader's log and the consumed records part, when the leader knows.
+        divergent_offset: Option<i64>,
+    },
     /// A consumer's partition has no committed offset and `auto.offset.reset` is `none`.
     #[error(
         "no committed offset for topic {topic} partition {partition} (auto.offset.reset=none)"
@@ -209,6 +228,7 @@ impl Error {
             | Error::InvalidConfig { .. }
             | Error::Closed
             | Error::OffsetOutOfRange { .. }
+            | Error::LogTruncation { .. }
             | Error::NoOffset { .. }
             | Error::CorruptRecord { .. }
             | Error::InvalidState(_) => false,

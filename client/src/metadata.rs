@@ -144,6 +144,14 @@ impl Cluster {
         }
     }
 
+    /// The leader epoch of a partition, -1 when unknown.
+    pub fn leader_epoch(&self, tp: &crate::consumer::TopicPartition) -> i32 {
+        self.topics
+            .get(&tp.topic)
+            .and_then(|t| t.partitions.get(&tp.partition))
+            .map_or(-1, |p| p.leader_epoch)
+    }
+
     /// The broker with `node_id`.
     pub fn broker(&self, node_id: i32) -> Option<&Broker> {
         self.brokers.get(&node_id)

@@ -124,6 +124,15 @@ impl ConnectionPool {
         }
     }
 
+    /// Whether dials to `node_id` failed lately and the next must wait out a backoff.
+    pub(crate) fn in_backoff(&self, node_id: i32) -> bool {
+        let slot = self.slot(node_id);
+        let Ok(slot) = slot.try_lock() else {
+            return false; // a dial in progress is not a failure
+        };
+        slot.failures > 0 && slot.retry_at.is_some_and(|at| at > Instant::now())
+    }
+
     /// Closes every connection and forgets every node.
     pub(crate) async fn close_all(&self) {
         let slots: Vec<_> = {

@@ -175,6 +175,10 @@ pub struct ConsumerConfig {
     pub group_instance_id: Option<String>,
     /// Java: `auto.offset.reset`, default `latest`.
     pub auto_offset_reset: AutoOffsetReset,
+    /// The rack this consumer runs in (KIP-392): sent with every Fetch, so a broker with a
+    /// `replica.selector.class` may point it to a replica in the same rack, and in the group
+    /// subscription for rack-aware assignors. Java: `client.rack`, default none.
+    pub client_rack: Option<String>,
     /// Commit the positions of records handed out so far, every `auto_commit_interval`, on
     /// revocation and on close. Java: `enable.auto.commit`, default true (false without a
     /// group id). See [`crate::semantics`] for what it guarantees (not much).
@@ -228,6 +232,7 @@ impl Default for ConsumerConfig {
             group_id: None,
             group_instance_id: None,
             auto_offset_reset: AutoOffsetReset::Latest,
+            client_rack: None,
             enable_auto_commit: true,
             auto_commit_interval: Duration::from_millis(5_000),
             fetch_min_bytes: 1,
@@ -256,6 +261,7 @@ pub const KEYS: &[&str] = &[
     "group.id",
     "group.instance.id",
     "auto.offset.reset",
+    "client.rack",
     "enable.auto.commit",
     "auto.commit.interval.ms",
     "fetch.min.bytes",
@@ -293,6 +299,8 @@ impl ConsumerConfig {
         match key {
             "group.id" => self.group_id = Some(v.to_owned()),
             "group.instance.id" => self.group_instance_id = Some(v.to_owned()),
+            // Java's default is the empty string: no rack.
+            "client.rack" => self.client_rack = Some(v.to_owned()).filter(|r| !r.is_empty()),
             "auto.offset.reset" => {
                 self.auto_offset_reset = v.parse().map_err(|()| {
                     Error::invalid_config(key, v, "expected earliest, latest or none")
@@ -491,6 +499,12 @@ impl ConsumerConfigBuilder {
     /// `group.instance.id` (static membership).
     pub fn group_instance_id(mut self, id: impl Into<String>) -> Self {
         self.config.group_instance_id = Some(id.into());
+        self
+    }
+
+    /// `client.rack` (KIP-392).
+    pub fn client_rack(mut self, rack: impl Into<String>) -> Self {
+        self.config.client_rack = Some(rack.into()).filter(|r| !r.is_empty());
         self
     }
 

@@ -18,7 +18,7 @@ use super::config::{AutoOffsetReset, IsolationLevel};
 use super::fetcher::{self, FetchSettings, Outcome, Target};
 use super::group::{Command, GroupEvent};
 use super::listener::{CommitRequest, Rebalance};
-use super::offsets::{self, CommitEntry, ListQuery};
+use super::offsets::{self, CommitEntry, EpochQuery, ListQuery};
 use super::record::{ConsumerRecord, TopicPartition};
 use super::state::{Chunk, Phase};
 use super::{Consumer, Event, Mode, Revoking};
@@ -78,6 +78,42 @@ fn leader_moved(code: ErrorCode) -> bool {
         ErrorCode::OFFSET_NOT_AVAILABLE,
     ]
     .contains(&code)
+}
+
+/// A copy of a request-wide `err` for one partition (errors are not `Clone`): Kafka codes
+/// keep their code and gain the partition, everything else is retriable transport trouble or
+/// a refusal, kept by its text.
+fn clone_for(err: &Error, tp: &TopicPartition) -> Error {
+    match err {
+        Error::UnsupportedApi { broker, api } => Error::UnsupportedApi {
+            broker: broker.clone(),
+            api: api.clone(),
+        },
+        _ if err.is_retriable() => Error::Disconnected {
+            broker: String::new(),
+            reason: err.to_string(),
+        },
+        _ => Error::Kafka {
+            code: err.code().unwrap_or(ErrorCode::UNKNOWN_SERVER_ERROR),
+            message: Some(err.to_string()),
+            topic: Some(tp.topic.clone()),
+            partition: Some(tp.partition),
+        },
+    }
+}
+
+/// After a failed fetch from `node`: if that was the partition's read replica, the next
+/// fetch goes to the leader.
+fn forget_read_replica(
+    state: &mut super::state::PartitionState,
+    node: i32,
+    tp: &TopicPartition,
+    err: &Error,
+) {
+    if state.read_replica.is_some_and(|(r, _)| r == node) {
+        tracing::debug!(%tp, node, %err, "read replica unreachable; fetching from the leader");
+        state.read_replica = None;
+    }
 }
 
 impl Consumer {
@@ -229,7 +265,9 @@ impl Consumer {
         self.start_metadata();
         self.start_committed_lookup();
         self.start_resets();
+        // After the fetches: they find the partitions whose leader epoch moved on.
         self.start_fetches();
+        self.start_validations();
     }
 
     // ---- applying answers ----
@@ -240,6 +278,7 @@ impl Consumer {
             Event::Fetched(fetched) => self.apply_fetch(fetched),
             Event::Listed { queries, result } => self.apply_listed(queries, result),
             Event::Committed { partitions, result } => self.apply_committed(partitions, result),
+            Event::Validated { queries, result } => self.apply_validated(queries, result),
             Event::Metadata(result) => {
                 self.metadata_in_flight = false;
                 let now = Instant::now();
@@ -299,6 +338,7 @@ impl Consumer {
                     if let Some(state) = self.current(&t.tp, t.epoch) {
                         state.in_flight = false;
                         state.retry_at = Some(now + backoff);
+                        forget_read_replica(state, fetched.node, &t.tp, &err);
                     }
                 }
                 if err.is_retriable() {
@@ -309,21 +349,32 @@ impl Consumer {
             }
             Ok(answers) => {
                 for (target, outcome) in answers {
-                    self.apply_partition(target, outcome, now);
+                    self.apply_partition(fetched.node, target, outcome, now);
                 }
             }
         }
     }
 
-    fn apply_partition(&mut self, target: Target, outcome: Outcome, now: Instant) {
+    fn apply_partition(&mut self, node: i32, target: Target, outcome: Outcome, now: Instant) {
         let backoff = self.config.retry_backoff;
         let policy = self.config.auto_offset_reset;
+        let replica_lease = self.client.config().metadata_max_age;
         let Some(state) = self.current(&target.tp, target.epoch) else {
             return;
         };
         let released = matches!(outcome, Outcome::Data { released: true, .. });
         if !released {
             state.in_flight = false;
+        }
+        // An error from a replica the leader chose: back to the leader, which decides again
+        // (an offset out of range there is the replica lagging, not a reason to reset).
+        if let Outcome::Failed(code) = outcome {
+            if state.read_replica.is_some_and(|(r, _)| r == node) {
+                tracing::debug!(tp = %target.tp, node, ?code, "read replica failed; fetching from the leader");
+                state.read_replica = None;
+                state.retry_at = Some(now + backoff);
+                return;
+            }
         }
         match outcome {
             Outcome::Unanswered => {}
@@ -333,7 +384,12 @@ impl Consumer {
                 high_watermark,
                 last_stable_offset,
                 log_start_offset,
+                preferred_read_replica,
             } => {
+                if preferred_read_replica >= 0 && preferred_read_replica != node {
+                    tracing::debug!(tp = %target.tp, leader = node, replica = preferred_read_replica, "the leader points fetches to a replica");
+                    state.read_replica = Some((preferred_read_replica, now + replica_lease));
+                }
                 state.note_log_end(high_watermark, last_stable_offset);
                 if log_start_offset >= 0 {
                     state.log_start_offset = log_start_offset;
@@ -457,10 +513,14 @@ impl Consumer {
                     };
                     match answer {
                         Ok((offset, leader_epoch)) => {
+                            // The leader just named this offset: nothing to validate until
+                            // the leader changes again.
+                            let current = self.client.cluster().leader_epoch(&tp);
                             if let Some(state) = self.current(&tp, epoch) {
                                 state.lookup_in_flight = false;
                                 tracing::debug!(%tp, offset, "position reset");
                                 state.ready_at(offset, leader_epoch);
+                                state.validated_epoch = current;
                             }
                         }
                         Err(err) => self.lookup_failed(&tp, epoch, err),
@@ -648,10 +708,133 @@ impl Consumer {
         }
     }
 
+    fn start_validations(&mut self) {
+        let now = Instant::now();
+        let cluster = self.client.cluster();
+        let mut per_node: BTreeMap<i32, Vec<(EpochQuery, u64)>> = BTreeMap::new();
+        let mut unknown_leader = false;
+        for (tp, state) in &mut self.partitions {
+            if state.phase != Phase::NeedsValidation || state.lookup_in_flight || !state.due(now) {
+                continue;
+            }
+            let Ok(leader) = cluster.leader(&tp.topic, tp.partition) else {
+                unknown_leader = true;
+                continue;
+            };
+            state.lookup_in_flight = true;
+            let query = EpochQuery {
+                tp: tp.clone(),
+                current_leader_epoch: cluster.leader_epoch(tp),
+                leader_epoch: state.last_epoch,
+            };
+            per_node
+                .entry(leader)
+                .or_default()
+                .push((query, state.epoch));
+        }
+        if unknown_leader {
+            self.metadata_wanted = true;
+        }
+        for (node, queries) in per_node {
+            let client = self.client.clone();
+            let events = self.events_tx.clone();
+            tokio::spawn(async move {
+                let asked: Vec<EpochQuery> = queries.iter().map(|(q, _)| q.clone()).collect();
+                let result = offsets::epoch_ends(&client, node, &asked).await;
+                let _ = events.send(Event::Validated { queries, result });
+            });
+        }
+    }
+
+    fn apply_validated(&mut self, queries: Vec<(EpochQuery, u64)>, result: offsets::EpochEnds) {
+        let answers = match result {
+            Ok(answers) => answers,
+            Err(err) => queries
+                .iter()
+                .map(|(q, _)| (q.tp.clone(), Err(clone_for(&err, &q.tp))))
+                .collect(),
+        };
+        let policy = self.config.auto_offset_reset;
+        let backoff = self.config.retry_backoff;
+        for (query, epoch) in queries {
+            let Some((_, answer)) = answers.iter().find(|(tp, _)| *tp == query.tp) else {
+                continue;
+            };
+            let Some(state) = self.current(&query.tp, epoch) else {
+                continue;
+            };
+            state.lookup_in_flight = false;
+            let tp = &query.tp;
+            match answer {
+                Ok((end_epoch, end_offset)) if *end_offset >= 0 && *end_epoch >= 0 => {
+                    if *end_offset >= state.position {
+                        tracing::debug!(%tp, position = state.position, "position validated");
+                        state.phase = Phase::Ready;
+                        state.validated_epoch = query.current_leader_epoch;
+                        continue;
+                    }
+                    tracing::warn!(%tp, position = state.position, divergent_offset = end_offset, epoch = query.leader_epoch, ?policy, "log truncation detected: the new leader's log ends epoch {} at {end_offset}, before the position", query.leader_epoch);
+                    if policy == AutoOffsetReset::None {
+                        let err = Error::LogTruncation {
+                            topic: tp.topic.clone(),
+                            partition: tp.partition,
+                            offset: state.position,
+                            divergent_offset: Some(*end_offset),
+                        };
+                        state.phase = Phase::Failed(err.to_string());
+                        self.errors.push_back(err);
+                    } else {
+                        // Java's answer with a reset policy: go on from the first offset
+                        // known to diverge.
+                        state.ready_at(*end_offset, *end_epoch);
+                        state.validated_epoch = query.current_leader_epoch;
+                    }
+                }
+                Ok(_) => {
+                    // The leader knows no such epoch: the position cannot be placed in its
+                    // log, as if it were out of range.
+                    tracing::warn!(%tp, position = state.position, epoch = query.leader_epoch, ?policy, "the new leader has no record of the position's epoch");
+                    let reset = match policy {
+                        AutoOffsetReset::Earliest => Some(offsets::EARLIEST),
+                        AutoOffsetReset::Latest => Some(offsets::LATEST),
+                        AutoOffsetReset::None => None,
+                    };
+                    if let Some(ts) = reset {
+                        state.phase = Phase::NeedsReset(ts);
+                    } else {
+                        let err = Error::LogTruncation {
+                            topic: tp.topic.clone(),
+                            partition: tp.partition,
+                            offset: state.position,
+                            divergent_offset: None,
+                        };
+                        state.phase = Phase::Failed(err.to_string());
+                        self.errors.push_back(err);
+                    }
+                }
+                Err(Error::UnsupportedApi { .. }) => {
+                    tracing::debug!(%tp, "the leader cannot validate positions; fetching without");
+                    state.phase = Phase::Ready;
+                    state.validated_epoch = query.current_leader_epoch;
+                }
+                Err(err) if err.is_retriable() => {
+                    tracing::debug!(%tp, %err, "position validation failed; retrying");
+                    state.retry_at = Some(Instant::now() + backoff);
+                    self.metadata_wanted = true;
+                }
+                Err(err) => {
+                    state.phase = Phase::Failed(err.to_string());
+                    self.errors.push_back(clone_for(err, tp));
+                }
+            }
+        }
+    }
+
     fn start_fetches(&mut self) {
         let now = Instant::now();
         let cluster = self.client.cluster();
         let settings = FetchSettings {
+            rack: self.config.client_rack.as_deref().map(Arc::from),
             max_wait_ms: i32::try_from(self.config.fetch_max_wait.as_millis()).unwrap_or(i32::MAX),
             min_bytes: self.config.fetch_min_bytes,
             max_bytes: self.config.fetch_max_bytes,
@@ -666,6 +849,7 @@ impl Consumer {
         let mut waiting_for_room = BTreeSet::new();
         let mut behind = BTreeSet::new();
         let mut unknown_leader = false;
+        let mut to_validate = Vec::new();
         for (tp, state) in &mut self.partitions {
             if state.phase != Phase::Ready
                 || state.paused
@@ -678,6 +862,38 @@ impl Consumer {
             let Ok(leader) = cluster.leader(&tp.topic, tp.partition) else {
                 unknown_leader = true;
                 continue;
+            };
+            // A new leader epoch since the position was last known good: if the position
+            // carries the epoch of its last record, the new leader confirms it is still in
+            // its log before anything more is fetched (KIP-320).
+            let current_epoch = cluster.leader_epoch(tp);
+            if current_epoch > state.validated_epoch {
+                if state.last_epoch >= 0 {
+                    tracing::debug!(%tp, leader, current_epoch, last_epoch = state.last_epoch, position = state.position, "new leader epoch: validating the position");
+                    state.restart(Phase::NeedsValidation, self.next_epoch.wrapping_add(1));
+                    self.next_epoch = self.next_epoch.wrapping_add(1);
+                    state.fetch_offset = state.position;
+                    to_validate.push(tp.clone());
+                    continue;
+                }
+                state.validated_epoch = current_epoch;
+            }
+            // The replica the leader chose for us, while its choice holds and the replica is
+            // known and not failing; else the leader (Java's `selectReadReplica`).
+            let leader = match state.read_replica {
+                Some((replica, until))
+                    if until > now
+                        && cluster.broker(replica).is_some()
+                        && self.client.node_usable(replica) =>
+                {
+                    replica
+                }
+                Some((replica, _)) => {
+                    tracing::debug!(%tp, replica, leader, "fetching from the leader again");
+                    state.read_replica = None;
+                    leader
+                }
+                None => leader,
             };
             if state.buffered >= BUFFERED_CHUNKS {
                 waiting_for_room.insert(leader);
@@ -706,6 +922,9 @@ impl Consumer {
         if unknown_leader {
             self.metadata_wanted = true;
         }
+        for tp in &to_validate {
+            self.drop_chunks(tp);
+        }
         // A fetch of caught-up partitions only waits at the broker for `fetch.max.wait.ms`,
         // and holds the broker's one fetch slot all that time: not while a partition behind
         // its log end is about to want the slot as soon as the application frees its buffer.
@@ -726,7 +945,7 @@ impl Consumer {
             };
             fetcher::spawn(
                 self.client.clone(),
-                settings,
+                settings.clone(),
                 node,
                 targets,
                 self.events_tx.clone(),

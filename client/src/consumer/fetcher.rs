@@ -16,8 +16,12 @@
 //! metadata carries. Responses are matched to what was asked: a partition that was not asked
 //! for is ignored, one that was not answered is simply fetched again.
 //!
-//! What not: fetch sessions (KIP-227; every request is a full, sessionless one), follower
-//! fetching (KIP-392), OffsetForLeaderEpoch truncation checks.
+//! Fetch from the closest replica (KIP-392): from v11 each request carries `client.rack`, and
+//! a leader with a `replica.selector.class` may answer a partition with a preferred read
+//! replica; the consumer then sends that partition's fetches there (see `driver.rs`).
+//!
+//! What not: fetch sessions (KIP-227; every request is a full, sessionless one),
+//! OffsetForLeaderEpoch truncation checks.
 
 use std::sync::Arc;
 
@@ -35,8 +39,10 @@ use crate::client::Client;
 use crate::error::Error;
 
 /// The request-wide settings, from the consumer config.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct FetchSettings {
+    /// `client.rack`, sent from v11.
+    pub rack: Option<Arc<str>>,
     pub max_wait_ms: i32,
     pub min_bytes: i32,
     pub max_bytes: i32,
@@ -70,6 +76,8 @@ pub(crate) enum Outcome {
         high_watermark: i64,
         last_stable_offset: i64,
         log_start_offset: i64,
+        /// The replica the leader wants this partition fetched from (KIP-392), -1 for none.
+        preferred_read_replica: i32,
     },
     /// A partition-level error.
     Failed(ErrorCode),
@@ -126,7 +134,7 @@ pub(crate) fn spawn(
     turn: Turn,
 ) {
     tokio::spawn(async move {
-        let (result, released) = match fetch(&client, settings, node, &targets).await {
+        let (result, released) = match fetch(&client, &settings, node, &targets).await {
             Ok(response) => {
                 let answers = matched(&targets, response);
                 let next = next_offsets(&targets, &answers);
@@ -146,7 +154,7 @@ pub(crate) fn spawn(
                     .collect();
                 // The consumer may be gone; then nobody wants the answer.
                 let _ = events.send(Event::Ahead(Ahead { node, next: ahead }));
-                (Ok(read(settings, targets, answers, &next)), true)
+                (Ok(read(&settings, targets, answers, &next)), true)
             }
             Err(err) => (Err((targets, err)), false),
         };
@@ -165,7 +173,7 @@ pub(crate) fn spawn(
 
 async fn fetch(
     client: &Client,
-    settings: FetchSettings,
+    settings: &FetchSettings,
     node: i32,
     targets: &[Target],
 ) -> Result<kafka_protocol::messages::FetchResponse, Error> {
@@ -177,7 +185,7 @@ async fn fetch(
     Ok(response)
 }
 
-fn request(settings: FetchSettings, targets: &[Target], version: i16) -> FetchRequest {
+fn request(settings: &FetchSettings, targets: &[Target], version: i16) -> FetchRequest {
     let mut topics: Vec<FetchTopic> = Vec::new();
     for t in targets {
         let mut partition = FetchPartition::default()
@@ -197,12 +205,16 @@ fn request(settings: FetchSettings, targets: &[Target], version: i16) -> FetchRe
             ),
         }
     }
-    FetchRequest::default()
+    let mut request = FetchRequest::default()
         .with_max_wait_ms(settings.max_wait_ms)
         .with_min_bytes(settings.min_bytes)
         .with_max_bytes(settings.max_bytes)
         .with_isolation_level(settings.isolation_level)
-        .with_topics(topics)
+        .with_topics(topics);
+    if let (true, Some(rack)) = (version >= 11, &settings.rack) {
+        request.rack_id = StrBytes::from_string(rack.to_string());
+    }
+    request
 }
 
 /// Matches the response to the targets: per target, its partition's answer if there is one.
@@ -251,7 +263,7 @@ fn next_offsets(targets: &[Target], answers: &[Option<PartitionData>]) -> Vec<Op
 
 /// Decodes what each target got; `next` is what [`next_offsets`] said of them.
 fn read(
-    settings: FetchSettings,
+    settings: &FetchSettings,
     targets: Vec<Target>,
     answers: Vec<Option<PartitionData>>,
     next: &[Option<i64>],
@@ -273,7 +285,7 @@ fn read(
         .collect()
 }
 
-fn outcome(settings: FetchSettings, target: &Target, p: PartitionData, released: bool) -> Outcome {
+fn outcome(settings: &FetchSettings, target: &Target, p: PartitionData, released: bool) -> Outcome {
     let aborted: Option<Aborted> = (settings.isolation_level == 1).then(|| {
         p.aborted_transactions
             .unwrap_or_default()
@@ -295,6 +307,7 @@ fn outcome(settings: FetchSettings, target: &Target, p: PartitionData, released:
         high_watermark: p.high_watermark,
         last_stable_offset: p.last_stable_offset,
         log_start_offset: p.log_start_offset,
+        preferred_read_replica: p.preferred_read_replica.0,
     }
 }
 
@@ -319,6 +332,7 @@ mod tests {
 
     fn settings() -> FetchSettings {
         FetchSettings {
+            rack: None,
             max_wait_ms: 0,
             min_bytes: 1,
             max_bytes: 1 << 20,
@@ -362,7 +376,7 @@ mod tests {
         let answers = matched(&targets, by_name);
         let next = next_offsets(&targets, &answers);
         assert_eq!(next, [None, None, None], "no records: nothing moves ahead");
-        let out = read(settings(), targets.clone(), answers, &next);
+        let out = read(&settings(), targets.clone(), answers, &next);
         assert_eq!(out.len(), 3);
         assert!(
             matches!(&out[0].1, Outcome::Data { high_watermark: 9, decoded, .. } if decoded.next_offset == 5)
@@ -378,7 +392,7 @@ mod tests {
                 .with_topic_id(id)
                 .with_partitions(vec![partition(1, 0)])]);
         let answers = matched(&targets, by_id);
-        let out = read(settings(), targets.clone(), answers, &[None, None, None]);
+        let out = read(&settings(), targets.clone(), answers, &[None, None, None]);
         assert!(matches!(out[0].1, Outcome::Unanswered));
         assert!(matches!(out[1].1, Outcome::Data { .. }));
     }
@@ -386,6 +400,7 @@ mod tests {
     #[test]
     fn request_encodes_at_every_version_we_speak() {
         let settings = FetchSettings {
+            rack: Some(Arc::from("r1")),
             max_wait_ms: 500,
             min_bytes: 1,
             max_bytes: 1 << 20,
@@ -405,8 +420,10 @@ mod tests {
             .collect();
         let range = supported(ApiKey::Fetch).unwrap();
         for v in range.min..=range.max {
-            let req = request(settings, &targets, v);
+            let req = request(&settings, &targets, v);
             assert_eq!(req.topics.len(), 1);
+            let rack = if v >= 11 { "r1" } else { "" };
+            assert_eq!(req.rack_id.as_str(), rack, "rack id at v{v}");
             req.encode(&mut BytesMut::new(), v)
                 .unwrap_or_else(|e| panic!("Fetch v{v}: {e}"));
         }

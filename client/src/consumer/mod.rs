@@ -97,6 +97,11 @@ pub(crate) enum Event {
         partitions: Vec<(TopicPartition, u64)>,
         result: Result<BTreeMap<TopicPartition, Option<offsets::Committed>>, Error>,
     },
+    /// OffsetForLeaderEpoch answers for positions validated under the given leader epochs.
+    Validated {
+        queries: Vec<(offsets::EpochQuery, u64)>,
+        result: offsets::EpochEnds,
+    },
     /// A metadata refresh ended.
     Metadata(Result<(), Error>),
 }
@@ -496,7 +501,7 @@ impl Consumer {
                         "{tp} stopped after an error ({why}); seek to resume"
                     )))
                 }
-                Phase::NeedsCommitted | Phase::NeedsReset(_) => {}
+                Phase::NeedsCommitted | Phase::NeedsReset(_) | Phase::NeedsValidation => {}
             }
             // An error of this partition's lookup is the answer.
             if let Some(i) = self.errors.iter().position(|e| error_is_about(e, tp)) {
@@ -595,6 +600,18 @@ impl Consumer {
             .get(tp)
             .map(|s| s.high_watermark)
             .filter(|hw| *hw >= 0)
+    }
+
+    /// The broker `tp` is fetched from when it is not its leader: the replica the leader
+    /// pointed this consumer to (KIP-392, `client.rack`), until that choice expires
+    /// (`metadata.max.age.ms`) or the replica fails. Java reports it as the
+    /// `preferred-read-replica` metric. `None` while fetching from the leader.
+    pub fn preferred_read_replica(&self, tp: &TopicPartition) -> Option<i32> {
+        self.partitions
+            .get(tp)
+            .and_then(|s| s.read_replica)
+            .filter(|(_, until)| *until > Instant::now())
+            .map(|(node, _)| node)
     }
 
     /// Commits the position of every assigned partition (everything handed out so far) and
@@ -812,6 +829,11 @@ fn error_is_about(err: &Error, tp: &TopicPartition) -> bool {
             ..
         }
         | Error::OffsetOutOfRange {
+            topic: t,
+            partition: p,
+            ..
+        }
+        | Error::LogTruncation {
             topic: t,
             partition: p,
             ..

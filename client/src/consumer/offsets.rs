@@ -25,8 +25,12 @@ use kafka_protocol::messages::offset_commit_request::{
 use kafka_protocol::messages::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
 };
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
 use kafka_protocol::messages::{
-    BrokerId, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
+    BrokerId, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest,
+    OffsetForLeaderEpochRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
@@ -492,6 +496,76 @@ pub(crate) async fn list_offsets(
                                 Ok((p.offset, p.leader_epoch))
                             }
                         })
+                }
+            };
+            (q.tp.clone(), result)
+        })
+        .collect())
+}
+
+/// One partition whose position is validated after a leader change (KIP-320).
+#[derive(Debug, Clone)]
+pub(crate) struct EpochQuery {
+    pub tp: TopicPartition,
+    /// The leader epoch from metadata, for fencing.
+    pub current_leader_epoch: i32,
+    /// The epoch of the last record before the position.
+    pub leader_epoch: i32,
+}
+
+/// OffsetForLeaderEpoch answers: per partition the end of `leader_epoch` in the leader's log
+/// as `(epoch, end offset)` (the largest epoch not above it, and where it ends), or its
+/// error; the outer error is for the request as a whole.
+pub(crate) type EpochEnds = Result<Vec<(TopicPartition, Result<(i32, i64), Error>)>, Error>;
+
+/// Asks `node`, the leader of every partition in `queries`, where each partition's
+/// `leader_epoch` ends in its log.
+pub(crate) async fn epoch_ends(client: &Client, node: i32, queries: &[EpochQuery]) -> EpochEnds {
+    let mut grouped: BTreeMap<&str, Vec<&EpochQuery>> = BTreeMap::new();
+    for q in queries {
+        grouped.entry(&q.tp.topic).or_default().push(q);
+    }
+    let conn = client.connection(node).await?;
+    let response = conn
+        .send_with(|version| {
+            let topics = grouped
+                .iter()
+                .map(|(t, qs)| {
+                    OffsetForLeaderTopic::default()
+                        .with_topic(name(t))
+                        .with_partitions(
+                            qs.iter()
+                                .map(|q| {
+                                    OffsetForLeaderPartition::default()
+                                        .with_partition(q.tp.partition)
+                                        .with_current_leader_epoch(q.current_leader_epoch)
+                                        .with_leader_epoch(q.leader_epoch)
+                                })
+                                .collect(),
+                        )
+                })
+                .collect();
+            let mut req = OffsetForLeaderEpochRequest::default().with_topics(topics);
+            if version >= 3 {
+                req.replica_id = BrokerId(-1);
+            }
+            req
+        })
+        .await?;
+    Ok(queries
+        .iter()
+        .map(|q| {
+            let answer = response
+                .topics
+                .iter()
+                .filter(|t| t.topic.0.as_str() == q.tp.topic)
+                .flat_map(|t| &t.partitions)
+                .find(|p| p.partition == q.tp.partition);
+            let result = match answer {
+                None => Err(unanswered(&q.tp, "OffsetForLeaderEpoch")),
+                Some(p) => {
+                    Error::check_at(p.error_code, None, Some(&q.tp.topic), Some(q.tp.partition))
+                        .map(|()| (p.leader_epoch, p.end_offset))
                 }
             };
             (q.tp.clone(), result)

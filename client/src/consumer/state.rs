@@ -21,6 +21,10 @@ pub(crate) enum Phase {
     NeedsCommitted,
     /// Waiting for a ListOffsets answer for this timestamp (earliest/latest).
     NeedsReset(i64),
+    /// Has a position whose last record's leader epoch predates the partition's leader
+    /// epoch: waiting for OffsetForLeaderEpoch to confirm the position is still in the log
+    /// (KIP-320).
+    NeedsValidation,
     /// Has a position; fetching.
     Ready,
     /// Stopped after an error that was reported; waits for a seek.
@@ -53,6 +57,11 @@ pub(crate) struct PartitionState {
     pub high_watermark: i64,
     pub last_stable_offset: i64,
     pub log_start_offset: i64,
+    /// The replica the leader pointed this partition's fetches to (KIP-392), until when.
+    pub read_replica: Option<(i32, Instant)>,
+    /// The partition leader epoch under which the position is known to be in the log; a
+    /// newer leader epoch makes the position [`Phase::NeedsValidation`] (-1: none yet).
+    pub validated_epoch: i32,
 }
 
 impl PartitionState {
@@ -73,6 +82,8 @@ impl PartitionState {
             high_watermark: -1,
             last_stable_offset: -1,
             log_start_offset: -1,
+            read_replica: None,
+            validated_epoch: -1,
         }
     }
 

@@ -493,7 +493,7 @@ impl Member {
             // keep, so the leader can leave it with them.
             owned: self.owned.iter().cloned().collect(),
             generation: self.generation,
-            rack: None,
+            rack: self.config.client_rack.clone(),
         }
         .encode();
         self.config
