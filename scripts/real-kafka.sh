@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # real-kafka.sh start|stop|status — one real Apache Kafka node (KRaft, broker+controller)
-# on loopback, for the interop tests. Jars come from scripts/kafka-jars.sh.
+# on loopback, for the interop tests. Jars come from scripts/kafka-jars.sh; helpers shared
+# with kafka-cluster.sh live in scripts/kafka-common.sh.
 #
 # start   fetch jars if needed, pick free ports, format a fresh data dir, launch
 #         kafka.Kafka in the background, wait (<= KAFKA_READY_TIMEOUT s) until
@@ -28,47 +29,13 @@ HEAP="${KAFKA_HEAP:-512m}"
 READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 export KAFKA_VERSION
-
-log() { printf 'real-kafka: %s\n' "$*" >&2; }
-die() {
-  printf 'real-kafka: ERROR: %s\n' "$*" >&2
-  exit 1
-}
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# is_kafka PID — true if PID is alive and really our kafka.Kafka (pids get reused).
-is_kafka() {
-  [[ -n ${1:-} && -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q 'kafka\.Kafka '
-}
-
-# alive PID — running and not a zombie (our dead child stays one until this script exits;
-# right after fork, cmdline is still bash's, so is_kafka would be wrong here).
-alive() {
-  local state
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [[ -n $state && $state != Z ]]
-}
+LOG_PREFIX=real-kafka
+# shellcheck source=scripts/kafka-common.sh
+source "$SCRIPTS/kafka-common.sh"
 
 # answers HOST:PORT — the broker answers ApiVersions+Metadata and lists itself.
 answers() {
   kcat -L -b "$1" -m 5 2>/dev/null | grep -q "broker 1 at $1"
-}
-
-# port_free PORT — nothing accepts connections on 127.0.0.1:PORT.
-port_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-pick_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    if port_free "$p"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  die "no free loopback port found"
 }
 
 load_state() {
@@ -76,17 +43,6 @@ load_state() {
   # shellcheck disable=SC1090
   [[ -f $STATE ]] && source "$STATE"
   return 0
-}
-
-# new_cluster_id — what `StorageTool random-uuid` prints (a Uuid: 16 random bytes,
-# base64url without padding, never starting with '-'), without paying a JVM start.
-new_cluster_id() {
-  local id
-  while true; do
-    id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-    [[ $id == -* || ${#id} -ne 22 ]] || break
-  done
-  echo "$id"
 }
 
 write_config() { # RUN_DIR PORT CONTROLLER_PORT
@@ -123,24 +79,15 @@ transaction.abort.timed.out.transaction.cleanup.interval.ms=500
 log.retention.ms=-1
 ${KAFKA_EXTRA_PROPS:-}
 EOF
-  # One console appender: the JVM's stdout/stderr both go to the broker log file.
-  cat >"$run/log4j2.properties" <<'EOF'
-status = warn
-appender.console.type = Console
-appender.console.name = STDOUT
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.stdout.ref = STDOUT
-EOF
+  write_log4j2 "$run/log4j2.properties"
 }
 
 # fail_run RUN_DIR PID LOG_NAME MESSAGE — show the log's tail, keep the log as
 # $CACHE/last-broker.log, kill PID (if any), delete the run dir, exit 1.
 fail_run() {
   local run="$1" pid="$2" name="$3" msg="$4"
-  log "$msg; last lines of $name:"
-  tail -n 40 "$run/$name" >&2
+  log "$msg"
+  show_tail "$run/$name"
   cp "$run/$name" "$CACHE/last-broker.log"
   if [[ -n $pid ]]; then kill -KILL "$pid" 2>/dev/null || true; fi
   rm -rf "$run"
@@ -156,33 +103,19 @@ launch_once() {
   run="$(mktemp -d "$CACHE/run.XXXXXX")"
   mkdir -p "$run/data"
   write_config "$run" "$port" "$cport"
-  local classpath="$CACHE/broker/*"
-  local jvm=(java -Dlog4j2.configurationFile="$run/log4j2.properties" -Djava.awt.headless=true)
 
   t0="$(now_ms)"
   cluster_id="$(new_cluster_id)"
-  # A short-lived tool: C1 only and the serial GC start faster on a small machine.
-  if ! "${jvm[@]}" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$classpath" \
-    kafka.tools.StorageTool format -t "$cluster_id" \
-    -c "$run/server.properties" --standalone >"$run/format.log" 2>&1; then
+  if ! format_storage "$run/log4j2.properties" "$run/server.properties" "$cluster_id" \
+    "$run/format.log" --standalone; then
     fail_run "$run" "" format.log "StorageTool format failed"
   fi
   log "formatted $run/data (cluster $cluster_id) in $(($(now_ms) - t0)) ms"
 
   addr="127.0.0.1:$port"
   t_launch="$(now_ms)"
-  # The broker gets /dev/null, its log, and no other fd: not our lock, and no pipe inherited
-  # from the caller (a test harness reading our stdout to EOF, a jobserver) stays open.
-  (
-    for fd in /proc/"$BASHPID"/fd/*; do
-      fd="${fd##*/}"
-      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
-    done
-    exec nohup "${jvm[@]}" -Xmx"$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-      -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent \
-      -cp "$classpath" kafka.Kafka "$run/server.properties"
-  ) </dev/null >"$run/broker.log" 2>&1 &
-  pid=$!
+  launch_broker "$run/log4j2.properties" "$run/server.properties" "$run/broker.log"
+  pid=$LAUNCHED_PID
   log "launched kafka.Kafka pid $pid on $addr (controller 127.0.0.1:$cport), waiting up to ${READY_TIMEOUT}s"
 
   deadline=$((t_launch + READY_TIMEOUT * 1000))
@@ -214,9 +147,7 @@ KAFKA_LOG=$run/broker.log
 KAFKA_VERSION=$KAFKA_VERSION
 KAFKA_STARTUP_MS=$startup_ms
 EOF
-  local rss
-  rss="$(awk '/^VmRSS/ {print $2 " " $3}' "/proc/$pid/status" 2>/dev/null || echo "?")"
-  log "ready in ${startup_ms} ms from launch (log says 'Kafka Server started': $started_line); RSS $rss"
+  log "ready in ${startup_ms} ms from launch (log says 'Kafka Server started': $started_line); RSS $(rss "$pid")"
   return 0
 }
 
@@ -252,16 +183,9 @@ cmd_stop() {
     return 0
   fi
   if is_kafka "$KAFKA_PID"; then
-    local t0 deadline
+    local t0
     t0="$(now_ms)"
-    kill -TERM "$KAFKA_PID" 2>/dev/null || true
-    deadline=$((t0 + STOP_TIMEOUT * 1000))
-    while is_kafka "$KAFKA_PID" && (($(now_ms) < deadline)); do sleep 0.2; done
-    if is_kafka "$KAFKA_PID"; then
-      log "still alive after ${STOP_TIMEOUT}s; KILL"
-      kill -KILL "$KAFKA_PID" 2>/dev/null || true
-      while is_kafka "$KAFKA_PID"; do sleep 0.1; done
-    fi
+    stop_pid "$KAFKA_PID" "$STOP_TIMEOUT"
     log "stopped pid $KAFKA_PID in $(($(now_ms) - t0)) ms"
   else
     log "pid ${KAFKA_PID:-?} is not running"

@@ -7,6 +7,8 @@
 #   3. build everything once, the mini-broker binary included
 #   4. start a real Kafka 4.x broker (scripts/real-kafka.sh), run every test against it and
 #      the mini-broker, stop it again (also on failure)
+#   5. stop it, start a three-node Kafka cluster (scripts/kafka-cluster.sh), run the fault
+#      scenarios of interop-tests/tests/cluster.rs on it, stop it (also on failure)
 #
 # With CI=true a missing peer or broker fails the run instead of being skipped.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p ferrokafka-protocol`).
@@ -37,6 +39,8 @@ printf 'real Kafka at %s, ready after %s ms\n' "$KAFKA_BOOTSTRAP" "$KAFKA_STARTU
 
 step "tests"
 export MINI_BROKER_BIN="$REPO/target/debug/mini-broker"
+# The cluster scenarios (interop-tests/tests/cluster.rs) wait for their own step below.
+export KAFKA_CLUSTER_SKIP="scripts/test.sh runs the cluster scenarios in a later step"
 if (($# > 0)); then
   cargo test --workspace --locked "$@"
   exit
@@ -47,3 +51,15 @@ cargo test --workspace --locked -- --skip sigkilled
 step "crash tests: consumers and the exactly-once pipeline SIGKILLed and restarted"
 cargo test -p ferrokafka-interop-tests --locked --test consumer --test exactly_once sigkilled \
   -- --nocapture --test-threads 1
+
+# Three nodes of ~350 MB each: the single broker goes first. One test at a time: they share
+# the cluster and kill its nodes.
+step "three-node cluster: nodes killed and restarted, leaders moved"
+"$SCRIPTS/real-kafka.sh" stop >&2
+trap '"$SCRIPTS/real-kafka.sh" stop >&2; "$SCRIPTS/kafka-cluster.sh" stop >&2' EXIT
+eval "$("$SCRIPTS/kafka-cluster.sh" start)"
+export KAFKA_CLUSTER_BOOTSTRAP
+unset KAFKA_CLUSTER_SKIP
+printf 'Kafka cluster at %s, ready after %s ms\n' "$KAFKA_CLUSTER_BOOTSTRAP" \
+  "$KAFKA_CLUSTER_STARTUP_MS" >&2
+cargo test -p ferrokafka-interop-tests --locked --test cluster -- --nocapture --test-threads 1

@@ -10,7 +10,9 @@
 //! A missing target or peer is a loud skip on a developer's machine and a failure in CI
 //! (`CI=true`): CI must prove every combination.
 
+pub mod cluster;
 pub mod crash;
+pub mod failover;
 pub mod peers;
 pub mod record;
 pub mod target;

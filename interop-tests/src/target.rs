@@ -181,6 +181,16 @@ fn stop_child(child: &mut Child) {
     panic!("mini-broker did not stop within 10 s of SIGTERM");
 }
 
+/// Where the Kafka scripts keep jars and state files for one Kafka version:
+/// `$FERROKAFKA_CACHE/$KAFKA_VERSION`, by default `.cache/kafka/4.1.2` in the repository.
+pub fn kafka_cache_dir() -> PathBuf {
+    let version = std::env::var("KAFKA_VERSION").unwrap_or_else(|_| "4.1.2".into());
+    std::env::var_os("FERROKAFKA_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".cache/kafka"))
+        .join(version)
+}
+
 /// The real broker's bootstrap: `KAFKA_BOOTSTRAP`, or the state file of `scripts/real-kafka.sh`.
 pub fn real_kafka_bootstrap() -> Option<String> {
     if let Ok(b) = std::env::var("KAFKA_BOOTSTRAP") {
@@ -188,13 +198,9 @@ pub fn real_kafka_bootstrap() -> Option<String> {
             return Some(b);
         }
     }
-    let version = std::env::var("KAFKA_VERSION").unwrap_or_else(|_| "4.1.2".into());
-    let cache = std::env::var_os("FERROKAFKA_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/kafka"));
     let state = std::env::var_os("KAFKA_STATE_FILE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| cache.join(version).join("real-kafka.env"));
+        .unwrap_or_else(|| kafka_cache_dir().join("real-kafka.env"));
     let text = std::fs::read_to_string(state).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP=").map(str::to_owned))
