@@ -123,6 +123,40 @@ impl From<Error> for TxnError {
     }
 }
 
+/// The producer epoch was refused as stale: fenced by a newer instance, or the coordinator
+/// aborted the transaction on its own with a new epoch.
+fn epoch_outdated(err: &Error) -> bool {
+    matches!(
+        err.code(),
+        Some(ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::PRODUCER_FENCED)
+    )
+}
+
+/// A transactional Produce refused by the partition leader for a stale epoch means the
+/// coordinator has aborted the transaction with a new epoch (after `transaction.timeout.ms`):
+/// abortable, as for the Java client (KIP-588), with the epoch renewed by the abort. A
+/// newer instance is detected there, when the coordinator refuses our epoch for good.
+fn produce_error_in_txn(err: Error) -> Error {
+    match err {
+        Error::Kafka {
+            code: ErrorCode::INVALID_PRODUCER_EPOCH,
+            message,
+            topic,
+            partition,
+        } => Error::Kafka {
+            code: ErrorCode::TRANSACTION_ABORTABLE,
+            message: Some(format!(
+                "the partition leader refused the producer epoch (INVALID_PRODUCER_EPOCH{}): \
+                 the coordinator aborted the transaction",
+                message.map(|m| format!(": {m}")).unwrap_or_default()
+            )),
+            topic,
+            partition,
+        },
+        other => other,
+    }
+}
+
 /// Errors after which the transactional producer cannot go on: [`Error::is_fatal`] plus the
 /// transaction-specific codes the Java client treats as fatal.
 fn is_fatal_for_txn(err: &Error) -> bool {
@@ -461,6 +495,15 @@ impl TransactionalProducer {
         let result = match ended {
             Ok(()) if bump => self.init_producer_id(self.producer).await,
             Ok(()) => Ok(()),
+            // The coordinator aborted the transaction itself with a new epoch (it timed out,
+            // typically while the coordinator moved), so our epoch is stale. InitProducerId
+            // with our id and epoch lets the coordinator tell that case (KIP-588: it knows our
+            // epoch as the one before its own) from a newer instance of the same
+            // transactional id, which it answers with PRODUCER_FENCED: fatal below.
+            Err(err) if bump && epoch_outdated(&err) => {
+                tracing::info!(%err, id = %self.transactional_id, "abort with a stale epoch; asking for a new one");
+                self.init_producer_id(self.producer).await
+            }
             Err(err) if err.is_fatal() => Err(err),
             // The coordinator is unsure of this transaction, or it already ended (a commit
             // cut short may have gone through: INVALID_TXN_STATE): starting over as a new
@@ -656,7 +699,7 @@ impl TransactionalProducer {
                         }
                     }
                     Err(err) if err.is_retriable() => last_err = Some(err),
-                    Err(err) => return Err(err),
+                    Err(err) => return Err(produce_error_in_txn(err)),
                 }
             }
             if let Some(err) = last_err {

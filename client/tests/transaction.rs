@@ -148,12 +148,17 @@ async fn a_second_producer_with_the_same_id_fences_the_first() {
     let mut t = old.begin().await.unwrap();
     t.send(rec("zombie", "old-1")).await.unwrap();
     let mut new = txn_producer(&b, "zombie-1", 60_000).await;
-    // The new producer's init aborted the old transaction and bumped the epoch.
+    // The new producer's init aborted the old transaction and bumped the epoch. The partition
+    // leader refuses the old epoch (INVALID_PRODUCER_EPOCH): abortable, as for Java (KIP-588),
+    // since the coordinator may have aborted on its own...
     let err = t.send(rec("zombie", "old-2")).await.unwrap_err();
-    assert!(err.is_fatal(), "{err}");
+    assert!(matches!(err, TxnError::Abortable(_)), "{err}");
     drop(t);
+    // ...and the abort asks the coordinator, which knows a newer instance: fenced for good.
     let err = old.begin().await.unwrap_err();
     assert!(matches!(err, TxnError::Fatal(_)), "{err}");
+    let err = old.begin().await.unwrap_err();
+    assert!(matches!(err, TxnError::Fatal(_)), "stays fatal: {err}");
 
     let mut t = new.begin().await.unwrap();
     t.send(rec("zombie", "new-1")).await.unwrap();
