@@ -6,8 +6,12 @@
 //! for all), so that the periodic refresh (`metadata.max.age.ms`) keeps every topic in use up
 //! to date in one request.
 //!
-//! What not: no topic ids in routing (names only), no leader-epoch fencing of stale metadata,
-//! no auto-creation of topics (Metadata requests set `allow_auto_topic_creation = false`; the
+//! A broker that has not heard of a leader change yet may answer with an older view of a
+//! partition: a partition whose leader epoch is lower than the one already known (same topic
+//! id) keeps the known entry, as Java's client does, so routing never moves back to a deposed
+//! leader.
+//!
+//! What not: no topic ids in routing (names only), no auto-creation of topics (Metadata requests set `allow_auto_topic_creation = false`; the
 //! producer may choose otherwise).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -246,7 +250,14 @@ pub(crate) fn update(
                     isr: p.isr_nodes.iter().map(|n| n.0).collect(),
                     error: ErrorCode(p.error_code),
                 };
-                (p.partition_index, info)
+                // Same topic id: a topic deleted and created again starts its epochs over.
+                let known = previous
+                    .topics
+                    .get(&name)
+                    .filter(|known| known.id == t.topic_id)
+                    .and_then(|t| t.partitions.get(&p.partition_index))
+                    .filter(|k| info.leader_epoch >= 0 && k.leader_epoch > info.leader_epoch);
+                (p.partition_index, known.cloned().unwrap_or(info))
             })
             .collect();
         let info = TopicInfo {
@@ -309,6 +320,31 @@ mod tests {
             let e = c.leader("a", 0).unwrap_err();
             assert_eq!(e.code(), Some(ErrorCode::LEADER_NOT_AVAILABLE));
         }
+    }
+
+    #[test]
+    fn an_older_leader_epoch_does_not_replace_a_newer_one() {
+        let mut interest = Interest::default();
+        interest.add(&["a"]);
+        let with_epoch = |leader: i32, epoch: i32| {
+            let mut r = response("a", leader);
+            for t in &mut r.topics {
+                for p in &mut t.partitions {
+                    p.leader_epoch = epoch;
+                }
+            }
+            r
+        };
+        let c = update(&Cluster::empty(), &interest, with_epoch(1, 5), AT).unwrap();
+        // A broker that lags behind answers with epoch 4 and another leader: ignored.
+        let c = update(&c, &interest, with_epoch(-1, 4), AT).unwrap();
+        assert_eq!(c.topics["a"].partitions[&0].leader_epoch, 5);
+        assert_eq!(c.leader("a", 0).unwrap(), 1);
+        // A newer epoch wins, and so does an answer without an epoch (old brokers).
+        let c = update(&c, &interest, with_epoch(-1, 6), AT).unwrap();
+        assert_eq!(c.topics["a"].partitions[&0].leader_epoch, 6);
+        let c = update(&c, &interest, with_epoch(1, -1), AT).unwrap();
+        assert_eq!(c.leader("a", 0).unwrap(), 1);
     }
 
     #[test]
