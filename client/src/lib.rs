@@ -22,6 +22,9 @@
 //! Transactions: [`TransactionalProducer`] (see [`transaction`]), `read_committed` consumers,
 //! and exactly-once consume-transform-produce in [`semantics`].
 //!
+//! Clusters: see the README's "Talking to a cluster" (least-loaded routing, coordinator
+//! moves, KIP-320 position validation, KIP-392 rack-aware fetching).
+//!
 //! What not (yet): TLS, SASL.
 
 // Network input must never panic: no unwrap, expect, panic or unchecked indexing outside tests.

@@ -314,10 +314,28 @@ impl Cluster {
     /// as done. Returns once the controller has decided; brokers learn it a moment later
     /// ([`Self::wait_for_leader`]).
     pub async fn elect_preferred_leaders(&self, topic: &str, partitions: &[i32]) {
-        let what = format!("a preferred leader election of {topic} {partitions:?}");
+        self.elect(topic, partitions, 0).await;
+    }
+
+    /// Makes a live replica lead each partition even though it is not in the ISR (an unclean
+    /// election: records only the old leader had are lost), retrying like
+    /// [`Self::elect_preferred_leaders`].
+    pub async fn elect_unclean_leaders(&self, topic: &str, partitions: &[i32]) {
+        self.elect(topic, partitions, 1).await;
+    }
+
+    /// ElectLeaders of `election_type` (0 preferred, 1 unclean) until every partition has
+    /// its leader or needs no election.
+    async fn elect(&self, topic: &str, partitions: &[i32], election_type: i8) {
+        let kind = if election_type == 0 {
+            "preferred"
+        } else {
+            "unclean"
+        };
+        let what = format!("a {kind} leader election of {topic} {partitions:?}");
         wait_until(&what, WAIT, || async {
             let request = ElectLeadersRequest::default()
-                .with_election_type(0) // preferred
+                .with_election_type(election_type)
                 .with_topic_partitions(Some(vec![TopicPartitions::default()
                     .with_topic(topic_name(topic))
                     .with_partitions(partitions.to_vec())]))
@@ -343,7 +361,7 @@ impl Cluster {
                 let message = result.error_message.as_deref().unwrap_or("");
                 let text = format!("{topic}/{p}: {code} {message}");
                 if !code.is_retriable() {
-                    panic!("preferred leader election failed for good: {text}");
+                    panic!("{kind} leader election failed for good: {text}");
                 }
                 pending.push(text);
             }

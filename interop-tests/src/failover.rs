@@ -20,7 +20,9 @@ use ferrokafka::{
 };
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer as _};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DefaultProducerContext, Producer as _, ThreadedProducer,
+};
 use rdkafka::{Offset, TopicPartitionList};
 
 /// A shared stop signal.
@@ -513,7 +515,8 @@ pub async fn committed_reader(
 
 /// A librdkafka consume-transform-produce pipeline with transactions, as librdkafka's own
 /// example does it: read `input` in `group` (`read_committed`), write `out-<id>` to `output`
-/// for each `record-<id>`, one transaction per poll batch with the offsets; on an abortable
+/// for each `record-<id>`, one transaction per poll batch (at most `max_batch` records, as
+/// `max.poll.records` bounds the ferrokafka pipeline's) with the offsets; on an abortable
 /// error abort and rewind to the committed offsets. Runs until `stop`; returns the number of
 /// aborted transactions.
 pub fn rdkafka_eos_pipeline(
@@ -522,6 +525,7 @@ pub fn rdkafka_eos_pipeline(
     output: &str,
     group: &str,
     transactional_id: &str,
+    max_batch: usize,
     stop: Stop,
 ) -> std::thread::JoinHandle<usize> {
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
@@ -535,25 +539,18 @@ pub fn rdkafka_eos_pipeline(
         .set("log_level", "4")
         .create()
         .expect("rdkafka pipeline consumer");
-    let producer: BaseProducer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("transactional.id", transactional_id)
-        .set("transaction.timeout.ms", "10000")
-        .set("log_level", "4")
-        .create()
-        .expect("rdkafka pipeline producer");
     consumer.subscribe(&[input]).expect("subscribe");
     let output = output.to_owned();
+    let bootstrap = bootstrap.to_owned();
+    let transactional_id = transactional_id.to_owned();
     std::thread::spawn(move || {
         let timeout = Duration::from_secs(60);
-        producer
-            .init_transactions(timeout)
-            .expect("rdkafka init_transactions");
+        let mut producer = transactional_producer(&bootstrap, &transactional_id, timeout);
         let mut aborts = 0;
         while !stop.load(Ordering::SeqCst) {
             let mut batch = Vec::new();
             let poll_until = Instant::now() + Duration::from_millis(100);
-            while Instant::now() < poll_until && batch.len() < 100 {
+            while Instant::now() < poll_until && batch.len() < max_batch {
                 match consumer.poll(Duration::from_millis(20)) {
                     Some(Ok(m)) => batch.push((
                         m.partition(),
@@ -585,7 +582,7 @@ pub fn rdkafka_eos_pipeline(
                                     {
                                         return Err(err);
                                     }
-                                    producer.poll(Duration::from_millis(10));
+                                    std::thread::sleep(Duration::from_millis(10));
                                     record = back;
                                 }
                             }
@@ -606,9 +603,19 @@ pub fn rdkafka_eos_pipeline(
             })();
             if let Err(err) = attempt {
                 aborts += 1;
-                eprintln!("rdkafka pipeline: transaction failed, aborting: {err}");
-                if let Err(abort) = producer.abort_transaction(timeout) {
-                    eprintln!("rdkafka pipeline: abort failed: {abort}");
+                let fatal =
+                    matches!(&err, rdkafka::error::KafkaError::Transaction(e) if e.is_fatal());
+                if fatal {
+                    // librdkafka's documented answer to a fatal error (fenced, for one):
+                    // a new producer instance with the same transactional.id.
+                    eprintln!("rdkafka pipeline: fatal, new producer instance: {err}");
+                    drop(producer);
+                    producer = transactional_producer(&bootstrap, &transactional_id, timeout);
+                } else {
+                    eprintln!("rdkafka pipeline: transaction failed, aborting: {err}");
+                    if let Err(abort) = producer.abort_transaction(timeout) {
+                        eprintln!("rdkafka pipeline: abort failed: {abort}");
+                    }
                 }
                 rewind(&consumer);
             }
@@ -616,6 +623,33 @@ pub fn rdkafka_eos_pipeline(
         consumer.unsubscribe();
         aborts
     })
+}
+
+/// A librdkafka transactional producer, initialized (retried until `timeout`: the
+/// coordinator may be moving). Threaded: its delivery reports are polled in the background,
+/// which librdkafka needs while it aborts a transaction.
+fn transactional_producer(
+    bootstrap: &str,
+    transactional_id: &str,
+    timeout: Duration,
+) -> ThreadedProducer<DefaultProducerContext> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("transactional.id", transactional_id)
+            .set("transaction.timeout.ms", "10000")
+            .set("log_level", "4")
+            .create()
+            .expect("rdkafka pipeline producer");
+        match producer.init_transactions(timeout) {
+            Ok(()) => return producer,
+            Err(err) if Instant::now() < deadline => {
+                eprintln!("rdkafka pipeline: init_transactions: {err}; again");
+            }
+            Err(err) => panic!("rdkafka pipeline: init_transactions: {err}"),
+        }
+    }
 }
 
 /// Seeks every assigned partition back to its committed offset.
@@ -681,7 +715,8 @@ impl rdkafka::ClientContext for FetchSource {
 
 impl rdkafka::consumer::ConsumerContext for FetchSource {}
 
-/// Reads partition 0 of `topic` from the beginning with `client.rack=rack` until `stop`.
+/// Reads partition 0 of `topic` from the beginning with `client.rack=rack` (empty: none) and
+/// `auto.offset.reset=earliest` until `stop`.
 pub fn rdkafka_rack_reader(
     bootstrap: &str,
     topic: &str,
@@ -694,6 +729,7 @@ pub fn rdkafka_rack_reader(
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("{topic}-rd-rack"))
         .set("client.rack", rack)
+        .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", "500")
         .set("log_level", "4")
         .create_with_context(FetchSource(fetching_from.clone()))

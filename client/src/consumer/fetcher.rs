@@ -20,8 +20,8 @@
 //! a leader with a `replica.selector.class` may answer a partition with a preferred read
 //! replica; the consumer then sends that partition's fetches there (see `driver.rs`).
 //!
-//! What not: fetch sessions (KIP-227; every request is a full, sessionless one),
-//! OffsetForLeaderEpoch truncation checks.
+//! What not: fetch sessions (KIP-227; every request is a full, sessionless one). Position
+//! validation after a leader change (KIP-320) happens before a fetch, in `driver.rs`.
 
 use std::sync::Arc;
 
