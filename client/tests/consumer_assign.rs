@@ -158,6 +158,20 @@ async fn offset_out_of_range_follows_each_reset_policy() {
     c.seek(&t0, 2).unwrap();
     assert_eq!(recv_n(&mut c, 1).await[0].offset, 2);
     c.close().await.unwrap();
+
+    // A seek straight after assign answers `none`'s missing offset: no error, as in Java.
+    let mut c = Consumer::new(
+        config(&broker.bootstrap())
+            .auto_offset_reset(AutoOffsetReset::None)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    c.assign([t0.clone()]).unwrap();
+    c.seek(&t0, 3).unwrap();
+    assert_eq!(recv_n(&mut c, 1).await[0].offset, 3);
+    c.close().await.unwrap();
     broker.shutdown().await;
 }
 

@@ -458,7 +458,14 @@ impl Consumer {
         state.restart(Phase::Ready, epoch);
         state.ready_at(offset, -1);
         self.drop_chunks(tp);
+        self.forget_errors(tp);
         Ok(())
+    }
+
+    /// Drops errors still queued about `tp`'s old position (NoOffset right after `assign`
+    /// with `auto.offset.reset=none`, an out-of-range fetch): a seek answers them.
+    fn forget_errors(&mut self, tp: &TopicPartition) {
+        self.errors.retain(|e| !error_is_about(e, tp));
     }
 
     /// Moves `partitions` to the start of their logs (resolved on the next fetch).
@@ -482,6 +489,7 @@ impl Consumer {
                 state.restart(Phase::NeedsReset(timestamp), epoch);
             }
             self.drop_chunks(tp);
+            self.forget_errors(tp);
         }
         Ok(())
     }
