@@ -911,9 +911,11 @@ async fn partition_reader(bootstrap: &str, topic: &str, reset: AutoOffsetReset) 
     consumer
 }
 
-/// Partition 0 lives on nodes 1 and 2. Node 2 is stopped, node 1 takes 100 more records
-/// alone, two consumers read all 200; then node 1 dies and node 2 is made leader by an unclean
-/// election, so offsets 100..199 are gone. The consumers must notice the truncation through
+/// Partition 0 lives on nodes 1 and 2 (`min.insync.replicas=1`,
+/// `unclean.leader.election.enable=true`). Node 2 is stopped, node 1 takes 100 more records
+/// alone, two consumers read all 200; then node 1 dies and node 2 comes back: the controller
+/// makes it leader in an unclean election (the ElectLeaders call only makes sure of it), so
+/// offsets 100..199 are gone. The consumers must notice the truncation through
 /// the new leader epoch (OffsetForLeaderEpoch) rather than read on from a position past the
 /// log's end: with `auto.offset.reset=none` the poll reports `LogTruncation` at the divergent
 /// offset 100; with `earliest` the consumer goes on from offset 100 (the records written after
@@ -939,7 +941,8 @@ fn consumers_detect_log_truncation_after_an_unclean_election() {
         let created = client
             .create_topics(&[NewTopic::new(&topic)
                 .assignment(0, vec![1, 2])
-                .config("min.insync.replicas", "1")])
+                .config("min.insync.replicas", "1")
+                .config("unclean.leader.election.enable", "true")])
             .await
             .expect("CreateTopics");
         for (name, result) in created {
