@@ -848,7 +848,7 @@ impl Consumer {
         // a partition to fetch that is behind its log end.
         let mut waiting_for_room = BTreeSet::new();
         let mut behind = BTreeSet::new();
-        let mut unknown_leader = false;
+        let mut stale_view = false;
         let mut to_validate = Vec::new();
         for (tp, state) in &mut self.partitions {
             if state.phase != Phase::Ready
@@ -860,7 +860,7 @@ impl Consumer {
                 continue;
             }
             let Ok(leader) = cluster.leader(&tp.topic, tp.partition) else {
-                unknown_leader = true;
+                stale_view = true;
                 continue;
             };
             // A new leader epoch since the position was last known good: if the position
@@ -891,6 +891,11 @@ impl Consumer {
                 Some((replica, _)) => {
                     tracing::debug!(%tp, replica, leader, "fetching from the leader again");
                     state.read_replica = None;
+                    // A replica our view lacks (a broker that was fenced while down, say):
+                    // the leader will name it again, so learn where it is (as Java does).
+                    if cluster.broker(replica).is_none() {
+                        stale_view = true;
+                    }
                     leader
                 }
                 None => leader,
@@ -919,7 +924,7 @@ impl Consumer {
                 epoch: state.epoch,
             });
         }
-        if unknown_leader {
+        if stale_view {
             self.metadata_wanted = true;
         }
         for tp in &to_validate {
