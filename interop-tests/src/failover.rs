@@ -391,8 +391,12 @@ pub fn audit(log: &[(i32, i64, u64)], acked: &[u64]) -> Audit {
     }
 }
 
-/// A ferrokafka group member reading `topic` at least once (async commit after each batch)
-/// until `stop`; marks `seen` for every record.
+/// How often the group readers commit (asynchronously, what they have processed): about as
+/// often as auto-commit would at a short interval, not once per poll.
+const COMMIT_EVERY: Duration = Duration::from_millis(500);
+
+/// A ferrokafka group member reading `topic` at least once (an async commit of what it
+/// processed every [`COMMIT_EVERY`]) until `stop`; marks `seen` for every record.
 pub async fn ferrokafka_group_reader(
     bootstrap: String,
     topic: String,
@@ -411,16 +415,19 @@ pub async fn ferrokafka_group_reader(
         .expect("consumer config");
     let mut consumer = Consumer::new(config).await.expect("consumer");
     consumer.subscribe([topic.as_str()]).expect("subscribe");
+    let mut committed_at = Instant::now();
     while !stop.load(Ordering::SeqCst) {
         match consumer.poll(Duration::from_millis(100)).await {
-            Ok(records) if records.is_empty() => {}
             Ok(records) => {
                 for r in &records {
                     if let Some(id) = r.value.as_deref().and_then(id_of) {
                         seen.saw(id);
                     }
                 }
-                drop(consumer.commit_async());
+                if committed_at.elapsed() >= COMMIT_EVERY {
+                    committed_at = Instant::now();
+                    drop(consumer.commit_async());
+                }
             }
             Err(err) => {
                 eprintln!("ferrokafka reader: {err}");
@@ -451,23 +458,19 @@ pub fn rdkafka_group_reader(
         .expect("rdkafka consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
     std::thread::spawn(move || {
+        let mut committed_at = Instant::now();
         while !stop.load(Ordering::SeqCst) {
-            let mut any = false;
-            while let Some(message) = consumer.poll(Duration::from_millis(100)) {
-                match message {
-                    Ok(m) => {
-                        any = true;
-                        if let Some(id) = m.payload().and_then(id_of) {
-                            seen.saw(id);
-                        }
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    if let Some(id) = m.payload().and_then(id_of) {
+                        seen.saw(id);
                     }
-                    Err(err) => eprintln!("rdkafka reader: {err}"),
                 }
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
+                Some(Err(err)) => eprintln!("rdkafka reader: {err}"),
+                None => {}
             }
-            if any {
+            if committed_at.elapsed() >= COMMIT_EVERY {
+                committed_at = Instant::now();
                 let _ = consumer.commit_consumer_state(CommitMode::Async);
             }
         }

@@ -608,6 +608,7 @@ fn producers_and_readers_through_leader_kills_and_moves() {
     );
 
     std::thread::sleep(Duration::from_secs(5));
+    let faults_from = start.elapsed();
     for node in [1, 2] {
         let t = Instant::now();
         rt.block_on(cluster.kill(node));
@@ -635,6 +636,7 @@ fn producers_and_readers_through_leader_kills_and_moves() {
         });
         println!("node {node} leads again after {:?}", t.elapsed());
     }
+    let faults_until = start.elapsed();
     std::thread::sleep(Duration::from_secs(3));
     stop.store(true, Ordering::SeqCst);
     let acked = [
@@ -673,14 +675,14 @@ fn producers_and_readers_through_leader_kills_and_moves() {
     report(
         scenario,
         "ferrokafka reader",
-        Duration::ZERO,
+        ferro_seen.longest_stall(faults_from, faults_until),
         &ferro_seen,
         &acked[0],
     );
     report(
         scenario,
         "librdkafka reader",
-        Duration::ZERO,
+        rd_seen.longest_stall(faults_from, faults_until),
         &rd_seen,
         &acked[0],
     );
