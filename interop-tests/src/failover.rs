@@ -438,6 +438,23 @@ pub async fn ferrokafka_group_reader(
     consumer
 }
 
+/// Marks `seen` with the id of what librdkafka's poll returned; reports a poll error.
+fn note_polled(
+    seen: &Seen,
+    polled: Option<rdkafka::error::KafkaResult<rdkafka::message::BorrowedMessage<'_>>>,
+    who: &str,
+) {
+    match polled {
+        Some(Ok(m)) => {
+            if let Some(id) = m.payload().and_then(id_of) {
+                seen.saw(id);
+            }
+        }
+        Some(Err(err)) => eprintln!("{who}: {err}"),
+        None => {}
+    }
+}
+
 /// The librdkafka counterpart of [`ferrokafka_group_reader`], on a thread of its own.
 pub fn rdkafka_group_reader(
     bootstrap: &str,
@@ -460,15 +477,11 @@ pub fn rdkafka_group_reader(
     std::thread::spawn(move || {
         let mut committed_at = Instant::now();
         while !stop.load(Ordering::SeqCst) {
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
-                    if let Some(id) = m.payload().and_then(id_of) {
-                        seen.saw(id);
-                    }
-                }
-                Some(Err(err)) => eprintln!("rdkafka reader: {err}"),
-                None => {}
-            }
+            note_polled(
+                &seen,
+                consumer.poll(Duration::from_millis(100)),
+                "rdkafka reader",
+            );
             if committed_at.elapsed() >= COMMIT_EVERY {
                 committed_at = Instant::now();
                 let _ = consumer.commit_consumer_state(CommitMode::Async);
@@ -528,6 +541,7 @@ pub fn rdkafka_eos_pipeline(
     output: &str,
     group: &str,
     transactional_id: &str,
+    transaction_timeout_ms: &str,
     max_batch: usize,
     stop: Stop,
 ) -> std::thread::JoinHandle<usize> {
@@ -546,9 +560,19 @@ pub fn rdkafka_eos_pipeline(
     let output = output.to_owned();
     let bootstrap = bootstrap.to_owned();
     let transactional_id = transactional_id.to_owned();
+    let transaction_timeout_ms = transaction_timeout_ms.to_owned();
     std::thread::spawn(move || {
-        let timeout = Duration::from_secs(60);
-        let mut producer = transactional_producer(&bootstrap, &transactional_id, timeout);
+        // Short enough that the loop sees `stop` soon; a call that runs out is retried.
+        let timeout = Duration::from_secs(10);
+        let init = |id: &str| {
+            transactional_producer(
+                &bootstrap,
+                id,
+                &transaction_timeout_ms,
+                Duration::from_secs(60),
+            )
+        };
+        let mut producer = init(&transactional_id);
         let mut aborts = 0;
         while !stop.load(Ordering::SeqCst) {
             let mut batch = Vec::new();
@@ -600,8 +624,8 @@ pub fn rdkafka_eos_pipeline(
                 let metadata = consumer
                     .group_metadata()
                     .ok_or(rdkafka::error::KafkaError::Canceled)?;
-                producer.send_offsets_to_transaction(&offsets, &metadata, timeout)?;
-                producer.commit_transaction(timeout)?;
+                retrying(|| producer.send_offsets_to_transaction(&offsets, &metadata, timeout))?;
+                retrying(|| producer.commit_transaction(timeout))?;
                 Ok(())
             })();
             if let Err(err) = attempt {
@@ -613,10 +637,10 @@ pub fn rdkafka_eos_pipeline(
                     // a new producer instance with the same transactional.id.
                     eprintln!("rdkafka pipeline: fatal, new producer instance: {err}");
                     drop(producer);
-                    producer = transactional_producer(&bootstrap, &transactional_id, timeout);
+                    producer = init(&transactional_id);
                 } else {
                     eprintln!("rdkafka pipeline: transaction failed, aborting: {err}");
-                    if let Err(abort) = producer.abort_transaction(timeout) {
+                    if let Err(abort) = retrying(|| producer.abort_transaction(timeout)) {
                         eprintln!("rdkafka pipeline: abort failed: {abort}");
                     }
                 }
@@ -628,12 +652,30 @@ pub fn rdkafka_eos_pipeline(
     })
 }
 
+/// Calls a librdkafka transaction API again while it fails with a retriable error (a timed-out
+/// `commit_transaction` must be called again, not aborted: librdkafka's rule), up to 6 times.
+fn retrying(
+    mut call: impl FnMut() -> rdkafka::error::KafkaResult<()>,
+) -> rdkafka::error::KafkaResult<()> {
+    let mut tries = 0;
+    loop {
+        match call() {
+            Err(rdkafka::error::KafkaError::Transaction(e)) if e.is_retriable() && tries < 5 => {
+                tries += 1;
+                eprintln!("rdkafka pipeline: {e}; calling again");
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A librdkafka transactional producer, initialized (retried until `timeout`: the
 /// coordinator may be moving). Threaded: its delivery reports are polled in the background,
 /// which librdkafka needs while it aborts a transaction.
 fn transactional_producer(
     bootstrap: &str,
     transactional_id: &str,
+    transaction_timeout_ms: &str,
     timeout: Duration,
 ) -> ThreadedProducer<DefaultProducerContext> {
     let deadline = Instant::now() + timeout;
@@ -641,11 +683,11 @@ fn transactional_producer(
         let producer: ThreadedProducer<DefaultProducerContext> = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("transactional.id", transactional_id)
-            .set("transaction.timeout.ms", "10000")
+            .set("transaction.timeout.ms", transaction_timeout_ms)
             .set("log_level", "4")
             .create()
             .expect("rdkafka pipeline producer");
-        match producer.init_transactions(timeout) {
+        match producer.init_transactions(Duration::from_secs(10)) {
             Ok(()) => return producer,
             Err(err) if Instant::now() < deadline => {
                 eprintln!("rdkafka pipeline: init_transactions: {err}; again");
@@ -744,19 +786,57 @@ pub fn rdkafka_rack_reader(
     consumer.assign(&assignment).expect("assign");
     let thread = std::thread::spawn(move || {
         while !stop.load(Ordering::SeqCst) {
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(m)) => {
-                    if let Some(id) = m.payload().and_then(id_of) {
-                        seen.saw(id);
-                    }
-                }
-                Some(Err(err)) => eprintln!("rdkafka rack reader: {err}"),
-                None => {}
-            }
+            note_polled(
+                &seen,
+                consumer.poll(Duration::from_millis(100)),
+                "rdkafka rack reader",
+            );
         }
     });
     RackReader {
         thread,
         fetching_from,
+    }
+}
+
+/// A child process kept running until `stop`: started again whenever it exits, as a
+/// supervisor (systemd, Kubernetes) restarts an application that stopped on a fatal error.
+#[derive(Debug)]
+pub struct Supervised {
+    thread: std::thread::JoinHandle<usize>,
+}
+
+impl Supervised {
+    /// Runs `command` (built afresh for every start) until `stop`, then kills it.
+    pub fn start(
+        what: &str,
+        command: impl Fn() -> std::process::Command + Send + 'static,
+        stop: Stop,
+    ) -> Supervised {
+        let what = what.to_owned();
+        let thread = std::thread::spawn(move || {
+            let mut restarts = 0;
+            let mut child = command().spawn().expect("start the supervised process");
+            while !stop.load(Ordering::SeqCst) {
+                match child.try_wait() {
+                    Ok(Some(status)) => {
+                        restarts += 1;
+                        eprintln!("{what} exited ({status}); starting it again");
+                        child = command().spawn().expect("restart the supervised process");
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+                    Err(err) => panic!("waiting for {what}: {err}"),
+                }
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            restarts
+        });
+        Supervised { thread }
+    }
+
+    /// Waits for the supervisor to stop (after `stop`); how often the process was restarted.
+    pub fn join(self) -> usize {
+        self.thread.join().expect("supervisor")
     }
 }

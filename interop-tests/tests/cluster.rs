@@ -21,7 +21,7 @@ use ferrokafka_interop_tests::cluster::{wait_until, Cluster};
 use ferrokafka_interop_tests::failover::{
     self, audit, committed_reader, feed, feed_with, ferrokafka_group_reader, key_coordinated_by,
     rdkafka_eos_pipeline, rdkafka_feed, rdkafka_group_reader, rdkafka_rack_reader, read_topic,
-    wait_for, Audit, Seen, Stop,
+    wait_for, Audit, Seen, Stop, Supervised,
 };
 use ferrokafka_interop_tests::unique_topic;
 
@@ -181,6 +181,8 @@ const PARTITIONS: i32 = 6;
 /// One record every this long from the feeder (200 a second).
 const FEED_EVERY: Duration = Duration::from_millis(5);
 
+/// `transaction.timeout.ms` of both exactly-once pipelines.
+const EOS_TXN_TIMEOUT_MS: &str = "10000";
 /// Records per transaction in the exactly-once pipelines: the `eos-pipeline` worker's
 /// `max.poll.records`.
 const EOS_BATCH: usize = 10;
@@ -212,6 +214,42 @@ fn report(scenario: &str, client: &str, stall: Duration, seen: &Seen, acked: &[u
         seen.distinct(),
         seen.lost(acked),
         seen.duplicated()
+    );
+}
+
+/// SIGKILLs `node`, keeps it down for [`DOWN`] and restarts it; returns when it was killed
+/// and when it was restarted, as times since `start`.
+fn outage(
+    rt: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    node: i32,
+    start: Instant,
+) -> (Duration, Duration) {
+    let killed_at = start.elapsed();
+    rt.block_on(cluster.kill(node));
+    println!("node {node} killed at {killed_at:?}; down for {DOWN:?}");
+    std::thread::sleep(DOWN);
+    let restart_at = start.elapsed();
+    rt.block_on(cluster.restart(node));
+    println!(
+        "node {node} restarted at {restart_at:?}, answering after {:?}",
+        start.elapsed()
+    );
+    (killed_at, restart_at)
+}
+
+/// Prints both clients' lines of a scenario, with the longest stall of each that began
+/// during `outage` (from the kill to the restart) and their difference.
+fn compare(scenario: &str, outage: (Duration, Duration), ferro: &Seen, rd: &Seen, acked: &[u64]) {
+    let ferro_stall = ferro.longest_stall(outage.0, outage.1);
+    let rd_stall = rd.longest_stall(outage.0, outage.1);
+    report(scenario, "ferrokafka", ferro_stall, ferro, acked);
+    report(scenario, "librdkafka", rd_stall, rd, acked);
+    println!(
+        "{scenario}: ferrokafka stalled {:.1} s, librdkafka {:.1} s (difference {:+.1} s)",
+        ferro_stall.as_secs_f64(),
+        rd_stall.as_secs_f64(),
+        ferro_stall.as_secs_f64() - rd_stall.as_secs_f64()
     );
 }
 
@@ -288,16 +326,7 @@ fn groups_survive_their_coordinator_node_down() {
         rd_seen.distinct()
     );
 
-    let killed_at = start.elapsed();
-    rt.block_on(cluster.kill(node));
-    println!("node {node} killed at {killed_at:?}; down for {DOWN:?}");
-    std::thread::sleep(DOWN);
-    let restart_at = start.elapsed();
-    rt.block_on(cluster.restart(node));
-    println!(
-        "node {node} restarted at {restart_at:?}, answering after {:?}",
-        start.elapsed()
-    );
+    let (killed_at, restart_at) = outage(&rt, &cluster, node, start);
     // Some more traffic with every node up, then stop the feeder and let both drain.
     std::thread::sleep(Duration::from_secs(5));
     stop_feed.store(true, Ordering::SeqCst);
@@ -309,16 +338,12 @@ fn groups_survive_their_coordinator_node_down() {
     let consumer = rt.block_on(ferro).expect("ferrokafka reader");
     rd.join().expect("rdkafka reader");
 
-    let ferro_stall = ferro_seen.longest_stall(killed_at, restart_at);
-    let rd_stall = rd_seen.longest_stall(killed_at, restart_at);
-    let name = "coordinator node down 45 s, at-least-once group";
-    report(name, "ferrokafka", ferro_stall, &ferro_seen, &acked);
-    report(name, "librdkafka", rd_stall, &rd_seen, &acked);
-    println!(
-        "{name}: ferrokafka stalled {:.1} s, librdkafka {:.1} s (difference {:+.1} s)",
-        ferro_stall.as_secs_f64(),
-        rd_stall.as_secs_f64(),
-        ferro_stall.as_secs_f64() - rd_stall.as_secs_f64()
+    compare(
+        "coordinator node down 45 s, at-least-once group",
+        (killed_at, restart_at),
+        &ferro_seen,
+        &rd_seen,
+        &acked,
     );
     assert!(drained || ferro_seen.covers(&acked), "ferrokafka drained");
     assert_eq!(ferro_seen.lost(&acked), 0, "ferrokafka lost records");
@@ -362,9 +387,13 @@ fn groups_survive_their_coordinator_node_down() {
 /// The exactly-once pipeline of each client (ferrokafka's `eos-pipeline` worker, and
 /// librdkafka's transactional producer with a consumer, as its own example does it) reads a
 /// topic fed at 200 records/s while the node that coordinates both transactional ids is
-/// SIGKILLed and kept down for 45 s. A `read_committed` reader of each output must see every
-/// acknowledged input exactly once; the longest stretch without a committed output is printed
-/// for both.
+/// SIGKILLed and kept down for 45 s. Both run with `transaction.timeout.ms` 10 s, so the
+/// transaction open when the coordinator dies is aborted by its successor rather than holding
+/// `read_committed` readers for a minute, and as an application would be run: restarted after
+/// a fatal error (librdkafka's by a new producer instance, ferrokafka's worker process by a
+/// supervisor; the counts are printed). A
+/// `read_committed` reader of each output must see every acknowledged input exactly once; the
+/// longest stretch without a committed output is printed for both.
 #[test]
 fn exactly_once_pipelines_survive_their_transaction_coordinator_down() {
     let Some(cluster) = Cluster::find() else {
@@ -427,17 +456,28 @@ fn exactly_once_pipelines_survive_their_transaction_coordinator_down() {
         EOS_FEED_EVERY,
         stop_feed.clone(),
     ));
-    let mut ferro = std::process::Command::new(env!("CARGO_BIN_EXE_eos-pipeline"))
-        .args(["--bootstrap", &bootstrap, "--input", &input])
-        .args(["--output", &ferro_out, "--name", &ferro_name])
-        .spawn()
-        .expect("start eos-pipeline");
+    let ferro = {
+        let (bootstrap, input, output) = (bootstrap.clone(), input.clone(), ferro_out.clone());
+        Supervised::start(
+            "eos-pipeline",
+            move || {
+                let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_eos-pipeline"));
+                command
+                    .args(["--bootstrap", &bootstrap, "--input", &input])
+                    .args(["--output", &output, "--name", &ferro_name])
+                    .args(["--transaction-timeout-ms", EOS_TXN_TIMEOUT_MS]);
+                command
+            },
+            stop_all.clone(),
+        )
+    };
     let rd = rdkafka_eos_pipeline(
         &bootstrap,
         &input,
         &rd_out,
         &format!("{name}-rd-group"),
         &rd_txn,
+        EOS_TXN_TIMEOUT_MS,
         EOS_BATCH,
         stop_all.clone(),
     );
@@ -458,16 +498,7 @@ fn exactly_once_pipelines_survive_their_transaction_coordinator_down() {
         rd_seen.distinct()
     );
 
-    let killed_at = start.elapsed();
-    rt.block_on(cluster.kill(node));
-    println!("node {node} killed at {killed_at:?}; down for {DOWN:?}");
-    std::thread::sleep(DOWN);
-    let restart_at = start.elapsed();
-    rt.block_on(cluster.restart(node));
-    println!(
-        "node {node} restarted at {restart_at:?}, answering after {:?}",
-        start.elapsed()
-    );
+    let (killed_at, restart_at) = outage(&rt, &cluster, node, start);
     std::thread::sleep(Duration::from_secs(5));
     stop_feed.store(true, Ordering::SeqCst);
     let acked = rt.block_on(feeder).expect("feeder");
@@ -477,26 +508,24 @@ fn exactly_once_pipelines_survive_their_transaction_coordinator_down() {
     // Outputs of a transaction still open when the pipeline stops would never be
     // committed; the readers have what counts. A last look for late duplicates:
     std::thread::sleep(Duration::from_secs(2));
-    let _ = ferro.kill();
-    let _ = ferro.wait();
+    let scenario = "transaction coordinator node down 45 s, exactly-once pipeline";
+    compare(
+        scenario,
+        (killed_at, restart_at),
+        &ferro_seen,
+        &rd_seen,
+        &acked,
+    );
     stop_all.store(true, Ordering::SeqCst);
+    let ferro_restarts = ferro.join();
     let rd_aborts = rd.join().expect("rdkafka pipeline");
     for reader in readers {
         rt.block_on(reader).expect("reader");
     }
     rt.block_on(client.close());
-
-    let ferro_stall = ferro_seen.longest_stall(killed_at, restart_at);
-    let rd_stall = rd_seen.longest_stall(killed_at, restart_at);
-    let scenario = "transaction coordinator node down 45 s, exactly-once pipeline";
-    report(scenario, "ferrokafka", ferro_stall, &ferro_seen, &acked);
-    report(scenario, "librdkafka", rd_stall, &rd_seen, &acked);
     println!(
-        "{scenario}: ferrokafka stalled {:.1} s, librdkafka {:.1} s (difference {:+.1} s); \
-         librdkafka aborted {rd_aborts} transactions",
-        ferro_stall.as_secs_f64(),
-        rd_stall.as_secs_f64(),
-        ferro_stall.as_secs_f64() - rd_stall.as_secs_f64()
+        "{scenario}: ferrokafka's pipeline restarted {ferro_restarts} times; librdkafka's \
+         aborted {rd_aborts} transactions (counting new producer instances)"
     );
     assert!(
         acked.len() > 2_500,

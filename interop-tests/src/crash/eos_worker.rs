@@ -2,7 +2,8 @@
 //! group (static member, `read_committed`) and, with `ExactlyOnce`, writes `out-<id>` to
 //! `--output` for every input `record-<id>`, one transaction per poll batch. With
 //! `--until-idle-ms` it exits cleanly once no record came for that long; without, it runs
-//! until killed.
+//! until killed. `--transaction-timeout-ms` (default 10000: a killed worker's transaction is
+//! aborted soon) is `transaction.timeout.ms`.
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ struct Args {
     output: String,
     name: String,
     until_idle: Option<Duration>,
+    transaction_timeout_ms: Option<String>,
 }
 
 fn args() -> Result<Args, String> {
@@ -35,6 +37,7 @@ fn args() -> Result<Args, String> {
                     value.parse().map_err(|_| format!("bad {flag} {value}"))?,
                 ))
             }
+            "--transaction-timeout-ms" => a.transaction_timeout_ms = Some(value),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -58,7 +61,10 @@ async fn run() -> Result<(), String> {
     let mut producer_config = ProducerConfig::new(&a.bootstrap).map_err(err)?;
     producer_config
         .set("transactional.id", &format!("{}-txn", a.name))
-        .and_then(|c| c.set("transaction.timeout.ms", "10000"))
+        .and_then(|c| {
+            let timeout = a.transaction_timeout_ms.as_deref().unwrap_or("10000");
+            c.set("transaction.timeout.ms", timeout)
+        })
         // Every output goes out as it is sent, so a kill between the outputs and the commit
         // leaves written but uncommitted records behind: the case that must stay invisible.
         .and_then(|c| c.set("batch.size", "0"))
