@@ -529,6 +529,25 @@ pub async fn committed_reader(
     let _ = consumer.close().await;
 }
 
+/// Where and how a librdkafka exactly-once pipeline runs.
+#[derive(Debug, Clone, Copy)]
+pub struct EosPipeline<'a> {
+    /// The cluster.
+    pub bootstrap: &'a str,
+    /// Topic read.
+    pub input: &'a str,
+    /// Topic written.
+    pub output: &'a str,
+    /// The consumer group.
+    pub group: &'a str,
+    /// `transactional.id`.
+    pub transactional_id: &'a str,
+    /// `transaction.timeout.ms`.
+    pub transaction_timeout_ms: &'a str,
+    /// Most records per transaction.
+    pub max_batch: usize,
+}
+
 /// A librdkafka consume-transform-produce pipeline with transactions, as librdkafka's own
 /// example does it: read `input` in `group` (`read_committed`), write `out-<id>` to `output`
 /// for each `record-<id>`, one transaction per poll batch (at most `max_batch` records, as
@@ -536,15 +555,18 @@ pub async fn committed_reader(
 /// error abort and rewind to the committed offsets. Runs until `stop`; returns the number of
 /// aborted transactions.
 pub fn rdkafka_eos_pipeline(
-    bootstrap: &str,
-    input: &str,
-    output: &str,
-    group: &str,
-    transactional_id: &str,
-    transaction_timeout_ms: &str,
-    max_batch: usize,
+    pipeline: EosPipeline<'_>,
     stop: Stop,
 ) -> std::thread::JoinHandle<usize> {
+    let EosPipeline {
+        bootstrap,
+        input,
+        output,
+        group,
+        transactional_id,
+        transaction_timeout_ms,
+        max_batch,
+    } = pipeline;
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)

@@ -21,7 +21,7 @@ use ferrokafka_interop_tests::cluster::{wait_until, Cluster};
 use ferrokafka_interop_tests::failover::{
     self, audit, committed_reader, feed, feed_with, ferrokafka_group_reader, key_coordinated_by,
     rdkafka_eos_pipeline, rdkafka_feed, rdkafka_group_reader, rdkafka_rack_reader, read_topic,
-    wait_for, Audit, Seen, Stop, Supervised,
+    wait_for, Audit, EosPipeline, Seen, Stop, Supervised,
 };
 use ferrokafka_interop_tests::unique_topic;
 
@@ -472,13 +472,15 @@ fn exactly_once_pipelines_survive_their_transaction_coordinator_down() {
         )
     };
     let rd = rdkafka_eos_pipeline(
-        &bootstrap,
-        &input,
-        &rd_out,
-        &format!("{name}-rd-group"),
-        &rd_txn,
-        EOS_TXN_TIMEOUT_MS,
-        EOS_BATCH,
+        EosPipeline {
+            bootstrap: &bootstrap,
+            input: &input,
+            output: &rd_out,
+            group: &format!("{name}-rd-group"),
+            transactional_id: &rd_txn,
+            transaction_timeout_ms: EOS_TXN_TIMEOUT_MS,
+            max_batch: EOS_BATCH,
+        },
         stop_all.clone(),
     );
     let readers = [(&ferro_out, &ferro_seen), (&rd_out, &rd_seen)].map(|(topic, seen)| {
