@@ -127,3 +127,22 @@ stop_pid() {
     while is_kafka "$pid"; do sleep 0.1; done
   fi
 }
+
+# launch_with_retries — fetch the jars, then call the sourcing script's launch_once (0 ready,
+# 2 a port was taken) up to three times; print the state file ($STATE, set by the sourcing
+# script) once ready.
+# shellcheck disable=SC2153 # STATE and SCRIPTS come from the sourcing script
+launch_with_retries() {
+  "$SCRIPTS/kafka-jars.sh" >/dev/null
+  command -v kcat >/dev/null || die "kcat not found; run scripts/setup.sh"
+  local rc
+  for _ in 1 2 3; do
+    rc=0
+    launch_once || rc=$?
+    if ((rc == 0)); then
+      cat "$STATE"
+      return 0
+    fi
+  done
+  die "could not bind free ports after 3 attempts"
+}

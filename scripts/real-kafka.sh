@@ -162,18 +162,7 @@ cmd_start() {
     log "stale state file; cleaning up"
     cmd_stop >/dev/null
   fi
-  "$SCRIPTS/kafka-jars.sh" >/dev/null
-  command -v kcat >/dev/null || die "kcat not found; run scripts/setup.sh"
-  local rc
-  for _ in 1 2 3; do
-    rc=0
-    launch_once || rc=$?
-    if ((rc == 0)); then
-      cat "$STATE"
-      return 0
-    fi
-  done
-  die "could not bind free ports after 3 attempts"
+  launch_with_retries
 }
 
 cmd_stop() {
