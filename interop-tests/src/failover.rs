@@ -52,6 +52,15 @@ impl Seen {
         *self.counts.lock().expect("counts").entry(id).or_default() += 1;
     }
 
+    /// Notes the id of every record in `records` (what a ferrokafka poll returned).
+    pub fn saw_records(&self, records: &[ferrokafka::ConsumerRecord]) {
+        for r in records {
+            if let Some(id) = r.value.as_deref().and_then(id_of) {
+                self.saw(id);
+            }
+        }
+    }
+
     /// Distinct ids seen.
     pub fn distinct(&self) -> usize {
         self.counts.lock().expect("counts").len()
@@ -419,11 +428,7 @@ pub async fn ferrokafka_group_reader(
     while !stop.load(Ordering::SeqCst) {
         match consumer.poll(Duration::from_millis(100)).await {
             Ok(records) => {
-                for r in &records {
-                    if let Some(id) = r.value.as_deref().and_then(id_of) {
-                        seen.saw(id);
-                    }
-                }
+                seen.saw_records(&records);
                 if committed_at.elapsed() >= COMMIT_EVERY {
                     committed_at = Instant::now();
                     drop(consumer.commit_async());
@@ -514,11 +519,7 @@ pub async fn committed_reader(
     while !stop.load(Ordering::SeqCst) {
         match consumer.poll(Duration::from_millis(100)).await {
             Ok(records) => {
-                for r in &records {
-                    if let Some(id) = r.value.as_deref().and_then(id_of) {
-                        seen.saw(id);
-                    }
-                }
+                seen.saw_records(&records);
             }
             Err(err) => {
                 eprintln!("committed reader of {topic}: {err}");

@@ -790,15 +790,12 @@ async fn read_ids(consumer: &mut Consumer, seen: &Seen, ids: &[u64], what: &str)
             ids.len() - seen.lost(ids),
             ids.len()
         );
-        for r in consumer
-            .poll(Duration::from_millis(200))
-            .await
-            .expect("poll")
-        {
-            if let Some(id) = r.value.as_deref().and_then(failover::id_of) {
-                seen.saw(id);
-            }
-        }
+        seen.saw_records(
+            &consumer
+                .poll(Duration::from_millis(200))
+                .await
+                .expect("poll"),
+        );
     }
 }
 
