@@ -19,6 +19,7 @@ pub mod error_code;
 pub mod frame;
 pub mod header;
 pub mod record;
+pub mod transport;
 pub mod versions;
 pub mod wire_check;
 
