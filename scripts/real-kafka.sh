@@ -1,23 +1,52 @@
 #!/usr/bin/env bash
 # real-kafka.sh start|stop|status — one real Apache Kafka node (KRaft, broker+controller)
-# on loopback, for the interop tests. Jars come from scripts/kafka-jars.sh; helpers shared
-# with kafka-cluster.sh live in scripts/kafka-common.sh.
+# on loopback, for the interop tests. Jars come from scripts/kafka-jars.sh, certificates
+# from scripts/tls-certs.sh; helpers shared with kafka-cluster.sh live in
+# scripts/kafka-common.sh.
 #
-# start   fetch jars if needed, pick free ports, format a fresh data dir, launch
-#         kafka.Kafka in the background, wait (<= KAFKA_READY_TIMEOUT s) until
-#         `kcat -L` lists the broker, write the state file, print it on stdout.
-#         If the recorded broker is still alive and answering, reuse it.
+# Client listeners, all advertised on 127.0.0.1 (inter-broker and controller traffic stays
+# on PLAINTEXT and CONTROLLER):
+#   PLAINTEXT       no security
+#   SSL             TLS, server certificate only (ssl.client.auth=none)
+#   SASL_SSL        TLS + SASL PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER
+#   SASL_PLAINTEXT  the same mechanisms without TLS
+#   MTLS            security protocol SSL with ssl.client.auth=required: a client
+#                   certificate signed by the test CA (principal User:CN=alice)
+# Users: PLAIN and both SCRAMs alice/alice-secret (SCRAM credentials are written by
+# `StorageTool format --add-scram`, PLAIN ones by the listener's JAAS config). OAUTHBEARER
+# takes unsecured JWTs (alg none, any sub; Kafka's default validator when none is
+# configured, still so in 4.1 and 4.4): a client logs in with `OAuthBearerLoginModule
+# required unsecuredLoginStringClaim_sub="alice";`. Both SASL listeners set
+# connections.max.reauth.ms (listener.name.<l>.connections.max.reauth.ms) to
+# KAFKA_REAUTH_MS: a session lives that long, then the client must re-authenticate
+# (KIP-368) or the broker closes the connection at its next request.
+#
+# start   fetch jars and make certificates if needed, pick free ports, format a fresh data
+#         dir (with the SCRAM users), launch kafka.Kafka in the background, wait
+#         (<= KAFKA_READY_TIMEOUT s) until `kcat -L` lists the broker on PLAINTEXT and every
+#         other listener accepts connections, write the state file, print it on stdout
+#         (`eval "$(scripts/real-kafka.sh start)"`). If the recorded broker is still alive,
+#         answering and has every listener of this script, reuse it.
 # stop    TERM, KILL after KAFKA_STOP_TIMEOUT s, delete the data dir and the state file
 #         (the broker log is kept as $CACHE/last-broker.log).
 # status  print the state file; exit 0 if the broker answers, 1 otherwise.
 #
-# State file (shell/dotenv syntax, KEY=VALUE, no quotes), $CACHE/real-kafka.env:
-#   KAFKA_BOOTSTRAP=127.0.0.1:P  KAFKA_PID=...  KAFKA_RUN_DIR=...  KAFKA_LOG=...
-#   KAFKA_CONTROLLER=127.0.0.1:C  KAFKA_VERSION=...  KAFKA_STARTUP_MS=...
+# State file (shell/dotenv syntax, one KEY=VALUE a line, no quotes), $CACHE/real-kafka.env:
+#   KAFKA_BOOTSTRAP=127.0.0.1:P                 PLAINTEXT
+#   KAFKA_SSL_BOOTSTRAP=127.0.0.1:P1            SSL
+#   KAFKA_SASL_SSL_BOOTSTRAP=127.0.0.1:P2       SASL_SSL
+#   KAFKA_SASL_PLAINTEXT_BOOTSTRAP=127.0.0.1:P3 SASL_PLAINTEXT
+#   KAFKA_MTLS_BOOTSTRAP=127.0.0.1:P4           SSL, client certificate required
+#   KAFKA_TLS_CA=.../ca.pem  KAFKA_TLS_CLIENT_CERT=.../client.pem
+#   KAFKA_TLS_CLIENT_KEY=.../client.key (PKCS#8)  KAFKA_TLS_CLIENT_KEYSTORE=.../client-keystore.pem
+#   KAFKA_SASL_USER=alice  KAFKA_SASL_PASSWORD=alice-secret  KAFKA_REAUTH_MS=...
+#   KAFKA_CONTROLLER=127.0.0.1:C  KAFKA_PID=...  KAFKA_RUN_DIR=...  KAFKA_LOG=...
+#   KAFKA_VERSION=...  KAFKA_STARTUP_MS=...
 #
 # Env: KAFKA_VERSION (4.1.2), FERROKAFKA_CACHE ($REPO/.cache/kafka), KAFKA_HEAP (512m),
 #      KAFKA_READY_TIMEOUT (90), KAFKA_STOP_TIMEOUT (30), KAFKA_STATE_FILE (path above),
-#      KAFKA_EXTRA_PROPS (extra server.properties lines, appended verbatim).
+#      KAFKA_REAUTH_MS (10000; SASL session lifetime), KAFKA_EXTRA_PROPS (extra
+#      server.properties lines, appended verbatim).
 set -euo pipefail
 
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +57,10 @@ STATE="${KAFKA_STATE_FILE:-$CACHE/real-kafka.env}"
 HEAP="${KAFKA_HEAP:-512m}"
 READY_TIMEOUT="${KAFKA_READY_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+REAUTH_MS="${KAFKA_REAUTH_MS:-10000}"
+SASL_USER=alice
+SASL_PASSWORD=alice-secret
+MECHANISMS=(PLAIN SCRAM-SHA-256 SCRAM-SHA-512 OAUTHBEARER)
 export KAFKA_VERSION
 LOG_PREFIX=real-kafka
 # shellcheck source=scripts/kafka-common.sh
@@ -39,24 +72,48 @@ answers() {
 }
 
 load_state() {
-  KAFKA_BOOTSTRAP="" KAFKA_PID="" KAFKA_RUN_DIR=""
+  KAFKA_BOOTSTRAP="" KAFKA_PID="" KAFKA_RUN_DIR="" KAFKA_MTLS_BOOTSTRAP=""
   # shellcheck disable=SC1090
   [[ -f $STATE ]] && source "$STATE"
   return 0
 }
 
-write_config() { # RUN_DIR PORT CONTROLLER_PORT
-  local run="$1" port="$2" cport="$3"
+# sasl_props LISTENER — the SASL settings of one listener (lower-case name): its mechanisms,
+# one server login context per mechanism (Kafka wants one even where it logs nobody in),
+# the PLAIN user, and the session lifetime after which clients must re-authenticate.
+sasl_props() {
+  local l="$1" mechs
+  mechs="$(
+    IFS=,
+    echo "${MECHANISMS[*]}"
+  )"
+  cat <<EOF
+listener.name.$l.sasl.enabled.mechanisms=$mechs
+listener.name.$l.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$SASL_PASSWORD";
+listener.name.$l.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$l.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.$l.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="admin";
+listener.name.$l.connections.max.reauth.ms=$REAUTH_MS
+EOF
+}
+
+# write_config RUN_DIR — server.properties and log4j2.properties for the ports in P_*.
+write_config() {
+  local run="$1" lst="" adv="" name
+  for name in PLAINTEXT SSL SASL_SSL SASL_PLAINTEXT MTLS; do
+    adv+="${adv:+,}$name://127.0.0.1:$(port_of "$name")"
+  done
+  lst="$adv,CONTROLLER://127.0.0.1:$P_CONTROLLER"
   cat >"$run/server.properties" <<EOF
 # Written by scripts/real-kafka.sh: one combined KRaft node for tests.
 process.roles=broker,controller
 node.id=1
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$lst
+advertised.listeners=$adv
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-controller.quorum.bootstrap.servers=127.0.0.1:$cport
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,MTLS:SSL
+controller.quorum.bootstrap.servers=127.0.0.1:$P_CONTROLLER
 log.dirs=$run/data
 num.partitions=1
 default.replication.factor=1
@@ -77,6 +134,16 @@ transaction.abort.timed.out.transaction.cleanup.interval.ms=500
 # with the default 7 days, the retention check (30 s after start, then every 5 min) deletes
 # such a partition whole under a running reader, which then resets to the (new) end.
 log.retention.ms=-1
+# TLS for SSL, SASL_SSL and MTLS: PEM stores made by scripts/tls-certs.sh. Only MTLS asks
+# for a client certificate.
+ssl.keystore.type=PEM
+ssl.keystore.location=$KAFKA_TLS_BROKER_KEYSTORE
+ssl.truststore.type=PEM
+ssl.truststore.location=$KAFKA_TLS_CA
+ssl.client.auth=none
+listener.name.mtls.ssl.client.auth=required
+$(sasl_props sasl_ssl)
+$(sasl_props sasl_plaintext)
 ${KAFKA_EXTRA_PROPS:-}
 EOF
   write_log4j2 "$run/log4j2.properties"
@@ -94,29 +161,58 @@ fail_run() {
   die "$msg (whole log: $CACHE/last-broker.log)"
 }
 
+# port_of LISTENER — the port picked for LISTENER (P_<LISTENER>).
+port_of() {
+  local v="P_$1"
+  echo "${!v}"
+}
+
+LISTENERS=(PLAINTEXT SSL SASL_SSL SASL_PLAINTEXT MTLS CONTROLLER)
+
+# pick_ports — one distinct free port per listener into P_<LISTENER>; 2 on a collision.
+pick_ports() {
+  local name ports=()
+  for name in "${LISTENERS[@]}"; do
+    printf -v "P_$name" '%s' "$(pick_port)"
+    ports+=("$(port_of "$name")")
+  done
+  (($(printf '%s\n' "${ports[@]}" | sort -u | wc -l) == ${#ports[@]})) || return 2
+}
+
+# all_listening — every listener accepts TCP connections (Kafka opens the client listeners
+# together, but a check costs nothing).
+all_listening() {
+  local name
+  for name in "${LISTENERS[@]}"; do
+    if port_free "$(port_of "$name")"; then return 1; fi
+  done
+}
+
 # launch_once — one attempt. Returns 0 when ready, 2 when a port was taken (retry), else dies.
 launch_once() {
-  local run port cport cluster_id t0 t_launch pid addr deadline
-  port="$(pick_port)"
-  cport="$(pick_port)"
-  [[ $port != "$cport" ]] || return 2
+  local run cluster_id t0 t_launch pid addr deadline
+  pick_ports || return 2
   run="$(mktemp -d "$CACHE/run.XXXXXX")"
   mkdir -p "$run/data"
-  write_config "$run" "$port" "$cport"
+  write_config "$run"
 
   t0="$(now_ms)"
   cluster_id="$(new_cluster_id)"
   if ! format_storage "$run/log4j2.properties" "$run/server.properties" "$cluster_id" \
-    "$run/format.log" --standalone; then
+    "$run/format.log" --standalone \
+    --add-scram "SCRAM-SHA-256=[name=$SASL_USER,password=$SASL_PASSWORD]" \
+    --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]"; then
     fail_run "$run" "" format.log "StorageTool format failed"
   fi
-  log "formatted $run/data (cluster $cluster_id) in $(($(now_ms) - t0)) ms"
+  log "formatted $run/data (cluster $cluster_id, SCRAM user $SASL_USER) in $(($(now_ms) - t0)) ms"
 
-  addr="127.0.0.1:$port"
+  addr="127.0.0.1:$P_PLAINTEXT"
   t_launch="$(now_ms)"
   launch_broker "$run/log4j2.properties" "$run/server.properties" "$run/broker.log"
   pid=$LAUNCHED_PID
-  log "launched kafka.Kafka pid $pid on $addr (controller 127.0.0.1:$cport), waiting up to ${READY_TIMEOUT}s"
+  log "launched kafka.Kafka pid $pid on $addr (SSL $P_SSL, SASL_SSL $P_SASL_SSL," \
+    "SASL_PLAINTEXT $P_SASL_PLAINTEXT, MTLS $P_MTLS, controller $P_CONTROLLER)," \
+    "waiting up to ${READY_TIMEOUT}s"
 
   deadline=$((t_launch + READY_TIMEOUT * 1000))
   while true; do
@@ -129,7 +225,7 @@ launch_once() {
       fi
       fail_run "$run" "$pid" broker.log "broker exited before it was ready"
     fi
-    if port_free "$port"; then :; elif answers "$addr"; then break; fi
+    if port_free "$P_PLAINTEXT"; then :; elif answers "$addr" && all_listening; then break; fi
     if (($(now_ms) > deadline)); then
       fail_run "$run" "$pid" broker.log "broker not ready after ${READY_TIMEOUT}s"
     fi
@@ -140,7 +236,18 @@ launch_once() {
   grep -q 'Kafka Server started' "$run/broker.log" && started_line="yes"
   cat >"$STATE" <<EOF
 KAFKA_BOOTSTRAP=$addr
-KAFKA_CONTROLLER=127.0.0.1:$cport
+KAFKA_SSL_BOOTSTRAP=127.0.0.1:$P_SSL
+KAFKA_SASL_SSL_BOOTSTRAP=127.0.0.1:$P_SASL_SSL
+KAFKA_SASL_PLAINTEXT_BOOTSTRAP=127.0.0.1:$P_SASL_PLAINTEXT
+KAFKA_MTLS_BOOTSTRAP=127.0.0.1:$P_MTLS
+KAFKA_TLS_CA=$KAFKA_TLS_CA
+KAFKA_TLS_CLIENT_CERT=$KAFKA_TLS_CLIENT_CERT
+KAFKA_TLS_CLIENT_KEY=$KAFKA_TLS_CLIENT_KEY
+KAFKA_TLS_CLIENT_KEYSTORE=$KAFKA_TLS_CLIENT_KEYSTORE
+KAFKA_SASL_USER=$SASL_USER
+KAFKA_SASL_PASSWORD=$SASL_PASSWORD
+KAFKA_REAUTH_MS=$REAUTH_MS
+KAFKA_CONTROLLER=127.0.0.1:$P_CONTROLLER
 KAFKA_PID=$pid
 KAFKA_RUN_DIR=$run
 KAFKA_LOG=$run/broker.log
@@ -153,15 +260,17 @@ EOF
 
 cmd_start() {
   load_state
-  if is_kafka "$KAFKA_PID" && answers "$KAFKA_BOOTSTRAP"; then
+  # A broker started by an older version of this script has no secured listeners.
+  if [[ -n $KAFKA_MTLS_BOOTSTRAP ]] && is_kafka "$KAFKA_PID" && answers "$KAFKA_BOOTSTRAP"; then
     log "already running (pid $KAFKA_PID)"
     cat "$STATE"
     return 0
   fi
   if [[ -f $STATE ]]; then
-    log "stale state file; cleaning up"
+    log "stale state file (or a broker without secured listeners); cleaning up"
     cmd_stop >/dev/null
   fi
+  eval "$("$SCRIPTS/tls-certs.sh")"
   launch_with_retries
 }
 
