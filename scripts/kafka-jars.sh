@@ -4,7 +4,9 @@
 # Produces two separate folders, so two SLF4J bindings never share a classpath:
 #   $FERROKAFKA_CACHE/$KAFKA_VERSION/broker/   kafka_2.13 + runtime deps + log4j-slf4j-impl
 #   $FERROKAFKA_CACHE/$KAFKA_VERSION/clients/  kafka-clients + runtime deps + slf4j-simple
-# Each folder gets a `.complete` marker; a complete folder is never fetched again.
+#                                               + jackson-databind (for OAUTHBEARER)
+# Each folder gets a `.complete` marker; a folder with the marker and a jar for every
+# artifact asked for is never fetched again (one that lacks an artifact added here later is).
 #
 # Env: KAFKA_VERSION (default 4.1.2), FERROKAFKA_CACHE (default $REPO/.cache/kafka),
 #      KAFKA_LOG4J_VERSION (default: the log4j Kafka itself ships with that version).
@@ -36,11 +38,16 @@ fetch_folder() {
   local name="$1"
   shift
   local dest="$CACHE/$name"
-  if [[ -f "$dest/.complete" ]]; then
+  local work deps="" coord g a v missing=""
+  for coord in "$@"; do
+    IFS=: read -r g a v <<<"$coord"
+    [[ -f $dest/$a-$v.jar ]] || missing+=" $a-$v.jar"
+  done
+  if [[ -f "$dest/.complete" && -z $missing ]]; then
     log "$name: already complete ($dest)"
     return 0
   fi
-  local work deps="" coord g a v
+  if [[ -f "$dest/.complete" ]]; then log "$name: lacks$missing; fetching again"; fi
   work="$(mktemp -d "$CACHE/.fetch-$name.XXXXXX")"
   for coord in "$@"; do
     IFS=: read -r g a v <<<"$coord"
@@ -83,9 +90,20 @@ flock 9
 fetch_folder broker \
   "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" \
   "org.apache.logging.log4j:log4j-slf4j-impl:$LOG4J_VERSION"
+# The Java client's OAUTHBEARER login, even the unsecured one, parses its token with Jackson,
+# which kafka-clients leaves to the application (compileOnly in Kafka's build; no POM
+# dependency): take the version the broker itself runs with.
+jackson=("$CACHE"/broker/jackson-databind-*.jar)
+[[ -f ${jackson[0]} ]] || {
+  log "no jackson-databind among the broker's jars"
+  exit 1
+}
+JACKSON_VERSION="${jackson[0]##*/jackson-databind-}"
+JACKSON_VERSION="${JACKSON_VERSION%.jar}"
 fetch_folder clients \
   "org.apache.kafka:kafka-clients:$KAFKA_VERSION" \
-  "org.slf4j:slf4j-simple:$SLF4J_SIMPLE_VERSION"
+  "org.slf4j:slf4j-simple:$SLF4J_SIMPLE_VERSION" \
+  "com.fasterxml.jackson.core:jackson-databind:$JACKSON_VERSION"
 
 # Machine-readable answer on stdout: where the jars are.
 echo "KAFKA_BROKER_JARS=$CACHE/broker"
