@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite, set-up included, on a fresh machine or a warm one.
 #
-#   1. scripts/setup.sh: kcat (apt), Java 17 + Maven check, Kafka jars (Maven Central),
-#      the Java client peer
+#   1. scripts/setup.sh: kcat, openssl, libssl-dev, pkg-config (apt), Java 17 + Maven check,
+#      kafka-python in .cache/python-venv (PyPI; KAFKA_PYTHON is exported), Kafka jars (Maven
+#      Central), the Java client peer
 #   2. cargo fmt --check and clippy -D warnings (also on tests)
 #   3. build everything once, the mini-broker binary included
-#   4. start a real Kafka 4.x broker (scripts/real-kafka.sh), run every test against it and
-#      the mini-broker, stop it again (also on failure)
+#   4. start a real Kafka 4.x broker (scripts/real-kafka.sh: PLAINTEXT, SSL, SASL_SSL,
+#      SASL_PLAINTEXT and mTLS listeners; their addresses, the test CA and client certificate,
+#      the SASL user and the re-authentication interval are exported as KAFKA_*), run every
+#      test against it and the mini-broker, stop it again (also on failure)
 #   5. stop it, start a three-node Kafka cluster (scripts/kafka-cluster.sh), run the fault
 #      scenarios of interop-tests/tests/cluster.rs on it, stop it (also on failure)
 #
@@ -21,7 +24,10 @@ cd "$REPO"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "set-up"
-"$SCRIPTS/setup.sh"
+# Captured first: `eval "$(cmd)"` alone would hide a failing cmd from `set -e`.
+env_out="$("$SCRIPTS/setup.sh")"
+eval "$env_out"
+export KAFKA_PYTHON
 
 step "format and lints"
 cargo fmt --all -- --check
@@ -33,8 +39,11 @@ cargo build --workspace --all-targets --locked
 
 step "real Kafka broker"
 trap '"$SCRIPTS/real-kafka.sh" stop >&2' EXIT
-eval "$("$SCRIPTS/real-kafka.sh" start)"
-export KAFKA_BOOTSTRAP
+env_out="$("$SCRIPTS/real-kafka.sh" start)"
+eval "$env_out"
+export KAFKA_BOOTSTRAP KAFKA_SSL_BOOTSTRAP KAFKA_SASL_SSL_BOOTSTRAP KAFKA_SASL_PLAINTEXT_BOOTSTRAP \
+  KAFKA_MTLS_BOOTSTRAP KAFKA_TLS_CA KAFKA_TLS_CLIENT_CERT KAFKA_TLS_CLIENT_KEY \
+  KAFKA_TLS_CLIENT_KEYSTORE KAFKA_SASL_USER KAFKA_SASL_PASSWORD KAFKA_REAUTH_MS
 printf 'real Kafka at %s, ready after %s ms\n' "$KAFKA_BOOTSTRAP" "$KAFKA_STARTUP_MS" >&2
 
 step "tests"
@@ -57,7 +66,8 @@ cargo test -p ferrokafka-interop-tests --locked --test consumer --test exactly_o
 step "three-node cluster: nodes killed and restarted, leaders moved"
 "$SCRIPTS/real-kafka.sh" stop >&2
 trap '"$SCRIPTS/real-kafka.sh" stop >&2; "$SCRIPTS/kafka-cluster.sh" stop >&2' EXIT
-eval "$("$SCRIPTS/kafka-cluster.sh" start)"
+env_out="$("$SCRIPTS/kafka-cluster.sh" start)"
+eval "$env_out"
 export KAFKA_CLUSTER_BOOTSTRAP
 unset KAFKA_CLUSTER_SKIP
 printf 'Kafka cluster at %s, ready after %s ms\n' "$KAFKA_CLUSTER_BOOTSTRAP" \
