@@ -16,6 +16,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub mod oauthbearer;
 pub mod plain;
 pub mod scram;
 
