@@ -258,7 +258,8 @@ pub fn parse_error_challenge(challenge: &[u8]) -> Result<String, SaslError> {
     }
 }
 
-/// Kafka's unsecured JWT (alg "none"), for tests: header {"alg":"none"}, claims sub, iat, exp (NumericDate seconds), optional scope; signature part empty.
+/// Kafka's unsecured JWT (alg "none"), for tests: header `{"alg":"none"}`, claims `sub`,
+/// `iat`, `exp` (NumericDate seconds) and `scope` when not empty; the signature part is empty.
 ///
 /// Times are milliseconds since the epoch, written as seconds (with a fraction when not
 /// whole); `exp` is `issued_at_ms + lifetime_ms`.
@@ -312,7 +313,9 @@ pub struct UnsecuredJwt {
     pub scope: Vec<String>,
 }
 
-/// Validates like Kafka's unsecured validator: three base64url parts, alg "none", sub a non-empty string, exp a number after now (allowing `clock_skew_ms`), iat (if present) not in the future beyond skew. NumericDate may be fractional.
+/// Validates like Kafka's unsecured validator: three base64url parts, alg "none", `sub` a
+/// non-empty string, `exp` a number after now (allowing `clock_skew_ms`), `iat` (if present)
+/// not in the future beyond the skew and before `exp`. NumericDates may be fractional.
 ///
 /// A token that does not have that shape (too long, not three parts, a signature, not
 /// base64url JSON objects, no `alg`, `sub` or `exp`, a claim of the wrong type) is
