@@ -6,7 +6,7 @@
 //! where nonces can be fixed so that one key derivation serves every case.
 
 use ferrokafka_protocol::sasl::scram::{ScramClient, ScramCredential, ScramHash, ScramServer};
-use ferrokafka_protocol::sasl::{plain, SaslError};
+use ferrokafka_protocol::sasl::{oauthbearer, plain, SaslError};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -104,5 +104,55 @@ proptest! {
                 Err(other) => prop_assert!(false, "unexpected error kind: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn oauthbearer_parse_client_message_never_panics(
+        bytes in prop::collection::vec(any::<u8>(), 0..96),
+        text in "[na=,\\x01auth Berk=v.\\x02-]{0,80}",
+        edits in edits(),
+        cut in prop::option::of(any::<prop::sample::Index>()),
+    ) {
+        let jwt = oauthbearer::unsecured_jwt("alice", 0, 1000, &[]);
+        let ext = [("traceId".to_owned(), "x".to_owned())];
+        let valid = oauthbearer::client_message(&jwt, Some("al,ice"), &ext);
+        for input in [bytes, text.into_bytes(), mutate(&valid, &edits, cut)] {
+            if let Ok(parsed) = oauthbearer::parse_client_message(&input) {
+                prop_assert!(!parsed.token.expose().is_empty());
+            }
+            let _ = oauthbearer::parse_error_challenge(&input);
+        }
+    }
+
+    #[test]
+    fn validate_unsecured_jwt_never_panics(
+        text in "[A-Za-z0-9_.=-]{0,120}",
+        edits in edits(),
+        cut in prop::option::of(any::<prop::sample::Index>()),
+        now in any::<i64>(),
+        skew in any::<i64>(),
+        claims in prop::collection::vec(("(sub|exp|iat|scope|alg)", prop_oneof![
+            Just("null".to_owned()),
+            any::<f64>().prop_map(|f| if f.is_finite() { f.to_string() } else { "1".to_owned() }),
+            any::<i64>().prop_map(|i| i.to_string()),
+            "[a-z ]{0,8}".prop_map(|s| format!("{s:?}")),
+            Just("[\"a\", 1]".to_owned()),
+        ]), 0..5),
+    ) {
+        let _ = oauthbearer::validate_unsecured_jwt(&text, now, skew);
+        let valid = oauthbearer::unsecured_jwt("alice", 1_700_000_000_123, 60_000, &["s".to_owned()]);
+        if let Ok(mutated) = String::from_utf8(mutate(valid.as_bytes(), &edits, cut)) {
+            let _ = oauthbearer::validate_unsecured_jwt(&mutated, now, skew);
+        }
+        // Claims with arbitrary values and types.
+        use base64::Engine;
+        let body: Vec<String> = claims.iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let token = format!(
+            "{}.{}.",
+            engine.encode(r#"{"alg":"none"}"#),
+            engine.encode(format!("{{{}}}", body.join(",")))
+        );
+        let _ = oauthbearer::validate_unsecured_jwt(&token, now, skew);
     }
 }

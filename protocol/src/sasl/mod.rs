@@ -16,6 +16,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub mod oauthbearer;
 pub mod plain;
 pub mod scram;
 
@@ -88,7 +89,8 @@ pub enum SaslError {
         /// What is wrong, for logs.
         reason: String,
     },
-    /// The credentials were checked and refused (or the server said so); message is safe to log/send.
+    /// The credentials were checked and refused (or the server said so); the message is safe
+    /// to log and to send to the peer.
     #[error("{0}")]
     AuthenticationFailed(String),
     /// Configuration/usage errors (e.g. iterations out of range), message says which.

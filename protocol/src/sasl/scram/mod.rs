@@ -222,7 +222,7 @@ impl ScramCredential {
         ScramCredential::new(hash, password, &salt, iterations)
     }
 
-    /// Kafka's text form: "salt=<b64>,stored_key=<b64>,server_key=<b64>,iterations=<n>"
+    /// Kafka's text form: `salt=<b64>,stored_key=<b64>,server_key=<b64>,iterations=<n>`.
     pub fn to_kafka_string(&self) -> String {
         format!(
             "salt={},stored_key={},server_key={},iterations={}",
@@ -300,7 +300,9 @@ impl ScramCredential {
         })
     }
 
-    /// True if `password` matches (derives with the stored salt/iterations, compares stored_key in constant time). Lets a broker check PLAIN logins against the same salted store.
+    /// True if `password` matches: derives with the stored salt and iterations and compares
+    /// `stored_key` in constant time. Lets a broker check PLAIN logins against the same salted
+    /// store.
     ///
     /// False, without deriving anything, when the iterations are outside the accepted range.
     pub fn verify_password(&self, hash: ScramHash, password: &str) -> bool {

@@ -74,7 +74,8 @@ impl ScramServer {
         }
     }
 
-    /// Parses client-first, looks the user up, answers server-first. Unknown user → AuthenticationFailed.
+    /// Parses client-first, looks the user up, answers server-first. An unknown user is
+    /// [`SaslError::AuthenticationFailed`] with Kafka's generic message.
     ///
     /// Also [`SaslError::AuthenticationFailed`]: an authorization id other than the user name,
     /// and `tokenauth=true` (delegation tokens are not supported). A message that does not
@@ -127,7 +128,8 @@ impl ScramServer {
         Ok(server_first.into_bytes())
     }
 
-    /// Checks channel binding ("biws"), the nonce, the proof; answers server-final "v=...". Wrong proof → AuthenticationFailed.
+    /// Checks channel binding, the nonce and the proof; answers server-final `v=<signature>`.
+    /// A wrong proof is [`SaslError::AuthenticationFailed`] with Kafka's generic message.
     ///
     /// The channel binding must be the base64 of the gs2 header the client sent (`biws` for
     /// `n,,`), the nonce the combined one; anything else is [`SaslError::Malformed`].
