@@ -59,7 +59,8 @@ sign() {
 
 generate() {
   local tmp
-  tmp="$(mktemp -d "$ROOT/.tls.XXXXXX")"
+  # Made beside DIR, so that the final mv is a rename.
+  tmp="$(mktemp -d "$(dirname "$DIR")/.tls.XXXXXX")"
   (
     cd "$tmp"
     umask 077
@@ -97,7 +98,7 @@ authorityKeyIdentifier=keyid"
 }
 
 command -v openssl >/dev/null 2>&1 || die "openssl not found; run scripts/setup.sh"
-mkdir -p "$ROOT"
+mkdir -p "$ROOT" "$(dirname "$DIR")"
 # Two starts at once (two Kafka versions) must not both write the directory.
 exec 9>"$ROOT/.tls.lock"
 flock 9
