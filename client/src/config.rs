@@ -8,11 +8,18 @@
 //!
 //! Layering: the producer and consumer configs will embed a `ClientConfig` and try their own
 //! keys first, falling back to [`ClientConfig::set`]; [`Error::UnknownConfig`] tells them the
-//! key belongs to nobody. What not: security settings (TLS, SASL) are not here yet.
+//! key belongs to nobody. Security settings (`security.protocol`, `ssl.*`, `sasl.*`) live in
+//! [`SecurityConfig`], embedded here as `security`, and are set through the same
+//! [`ClientConfig::set`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::security::{
+    is_secret_key, OAuthBearer, OAuthBearerTokenProvider, SecurityConfig, SecurityProtocol,
+    REDACTED,
+};
 
 /// Settings of the client core. Defaults are the Java client's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +48,8 @@ pub struct ClientConfig {
     /// Requests one connection may have sent and not yet seen answered; more wait.
     /// Java: `max.in.flight.requests.per.connection`, default 5.
     pub max_in_flight_per_connection: usize,
+    /// `security.protocol`, TLS and SASL settings; PLAINTEXT by default.
+    pub security: SecurityConfig,
 }
 
 impl Default for ClientConfig {
@@ -54,6 +63,7 @@ impl Default for ClientConfig {
             reconnect_backoff_max: Duration::from_millis(1_000),
             connection_setup_timeout: Duration::from_millis(10_000),
             max_in_flight_per_connection: 5,
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -83,10 +93,12 @@ impl ClientConfig {
         ClientConfigBuilder::default()
     }
 
-    /// Sets one setting by its Java/librdkafka name.
+    /// Sets one setting by its Java/librdkafka name; `security.protocol`, `ssl.*` and
+    /// `sasl.*` keys go to [`SecurityConfig::set`].
     ///
     /// An unknown key is [`Error::UnknownConfig`]; a value that does not parse or is out of
-    /// range is [`Error::InvalidConfig`]; both name the key and the value.
+    /// range is [`Error::InvalidConfig`]; both name the key, and the value unless the key may
+    /// hold a secret.
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         let v = value.trim();
         match key {
@@ -103,10 +115,17 @@ impl ClientConfig {
                 self.max_in_flight_per_connection = parse_number(key, v, 1usize, "an integer")?
             }
             _ => {
+                if self.security.set(key, value)? {
+                    return Ok(self);
+                }
+                // An unknown security key may be a misspelt secret (`sasl.pasword`).
+                let secret =
+                    is_secret_key(key) || key.starts_with("sasl.") || key.starts_with("ssl.");
+                let value = if secret { REDACTED } else { value };
                 return Err(Error::UnknownConfig {
                     key: key.to_owned(),
                     value: value.to_owned(),
-                })
+                });
             }
         }
         Ok(self)
@@ -145,7 +164,7 @@ impl ClientConfig {
                 "must be at least 1",
             ));
         }
-        Ok(())
+        self.security.validate()
     }
 }
 
@@ -200,6 +219,28 @@ impl ClientConfigBuilder {
     /// `max.in.flight.requests.per.connection`.
     pub fn max_in_flight_per_connection(mut self, n: usize) -> Self {
         self.config.max_in_flight_per_connection = n;
+        self
+    }
+
+    /// `security.protocol`, TLS and SASL settings as a whole.
+    pub fn security(mut self, security: SecurityConfig) -> Self {
+        self.config.security = security;
+        self
+    }
+
+    /// `security.protocol`.
+    pub fn security_protocol(mut self, protocol: SecurityProtocol) -> Self {
+        self.config.security.protocol = protocol;
+        self
+    }
+
+    /// Where SASL/OAUTHBEARER tokens come from (sets `sasl.mechanism=OAUTHBEARER`).
+    pub fn oauthbearer_token_provider(
+        mut self,
+        provider: Arc<dyn OAuthBearerTokenProvider>,
+    ) -> Self {
+        self.config.security.sasl.mechanism = Some(crate::security::Mechanism::OAuthBearer);
+        self.config.security.sasl.oauthbearer = Some(OAuthBearer::Provider(provider));
         self
     }
 

@@ -81,6 +81,27 @@ pub enum Error {
         /// Why the connection was closed, e.g. an I/O error or an unknown correlation id.
         reason: String,
     },
+    /// The TLS handshake with a broker failed: its certificate was refused (unknown CA,
+    /// another host name, expired), or it is not a TLS listener. Not retried: the same
+    /// settings meet the same refusal.
+    #[error("TLS with {broker}: {reason}")]
+    Tls {
+        /// `host:port` of the peer.
+        broker: String,
+        /// What failed, and what to check.
+        reason: String,
+    },
+    /// SASL authentication with a broker failed: wrong credentials, a mechanism the listener
+    /// does not enable, a token refused. Not retried, as Java's `AuthenticationException`.
+    #[error("SASL {mechanism} authentication with {broker} failed: {message}")]
+    Authentication {
+        /// `host:port` of the peer.
+        broker: String,
+        /// The mechanism tried.
+        mechanism: String,
+        /// The broker's message, or what went wrong on our side.
+        message: String,
+    },
     /// The broker sent bytes that do not decode as the response we expected.
     #[error("malformed {api:?} v{version} response from {broker}: {reason}")]
     MalformedResponse {
@@ -222,6 +243,8 @@ impl Error {
             | Error::UnknownBroker { .. }
             | Error::NoBrokerReachable { .. } => true,
             Error::MalformedResponse { .. }
+            | Error::Tls { .. }
+            | Error::Authentication { .. }
             | Error::Encode { .. }
             | Error::UnsupportedApi { .. }
             | Error::UnknownConfig { .. }

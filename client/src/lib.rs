@@ -25,7 +25,8 @@
 //! Clusters: see the README's "Talking to a cluster" (least-loaded routing, coordinator
 //! moves, KIP-320 position validation, KIP-392 rack-aware fetching).
 //!
-//! What not (yet): TLS, SASL.
+//! Secured clusters: `security.protocol` SSL, SASL_PLAINTEXT or SASL_SSL with PLAIN,
+//! SCRAM-SHA-256/512 or OAUTHBEARER, set by the Java and librdkafka key names; see [`security`].
 
 // Network input must never panic: no unwrap, expect, panic or unchecked indexing outside tests.
 #![cfg_attr(
@@ -46,6 +47,7 @@ pub mod error;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;
+pub mod security;
 pub mod semantics;
 mod stall;
 pub mod transaction;
@@ -64,6 +66,9 @@ pub use metadata::{Broker, Cluster, PartitionInfo, TopicInfo};
 pub use partitioner::Partitioner;
 pub use producer::{
     Acks, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
+};
+pub use security::{
+    Mechanism, OAuthBearerToken, OAuthBearerTokenProvider, Secret, SecurityConfig, SecurityProtocol,
 };
 pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, ExactlyOnce, ProcessError};
 pub use transaction::{Transaction, TransactionalProducer, TxnError};

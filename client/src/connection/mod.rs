@@ -1,7 +1,8 @@
-//! One TCP connection to one broker, with typed, pipelined, cancel-safe requests.
+//! One connection to one broker, with typed, pipelined, cancel-safe requests.
 //!
-//! [`Connection::connect`] dials, starts the writer and reader tasks (`pipeline.rs`) and
-//! negotiates API versions (`negotiate.rs`). [`Connection::send`] then picks the negotiated
+//! [`Connection::connect`] dials (TCP, and TLS when configured: `transport.rs`), starts the
+//! writer and reader tasks (`pipeline.rs`), negotiates API versions (`negotiate.rs`) and, when
+//! configured, authenticates with SASL and keeps re-authenticating (`sasl.rs`). [`Connection::send`] then picks the negotiated
 //! version for the request's API key, encodes header and body, and decodes the response after
 //! [`ferrokafka_protocol::wire_check`] has checked that every count in it is backed by bytes.
 //!
@@ -11,21 +12,23 @@
 //! fails with the retriable [`Error::Disconnected`], and the owner (usually the pool in
 //! [`crate::Client`]) opens a new one.
 //!
-//! What not: no retries (callers decide, knowing whether a request is idempotent), no TLS or
-//! SASL yet, no reconnect (a `Connection` is one socket's lifetime).
+//! What not: no retries (callers decide, knowing whether a request is idempotent), no
+//! reconnect (a `Connection` is one socket's lifetime).
 
 pub mod backoff;
 mod negotiate;
 mod pipeline;
 pub(crate) mod pool;
+mod sasl;
+mod transport;
+
+use std::sync::Arc;
 
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::protocol::{Decodable, Request};
-use tokio::net::TcpStream;
-use tokio::time::timeout;
+use kafka_protocol::protocol::Request;
 
 pub use negotiate::NegotiatedVersions;
-use pipeline::{Pipeline, Response};
+use pipeline::{Gate, Pipeline};
 
 use crate::config::ClientConfig;
 use crate::error::Error;
@@ -33,41 +36,34 @@ use crate::error::Error;
 /// A live (or dead) connection to one broker.
 #[derive(Debug)]
 pub struct Connection {
-    pipeline: Pipeline,
+    /// Shared (weakly) with the re-authentication task of a SASL connection.
+    pipeline: Arc<Pipeline>,
     versions: NegotiatedVersions,
 }
 
 impl Connection {
-    /// Dials `addr` (`host:port`), then negotiates versions.
+    /// Dials `addr` (`host:port`), negotiates versions, and authenticates when
+    /// `security.protocol` asks for SASL.
     ///
-    /// The TCP connect is bounded by `socket.connection.setup.timeout.ms`, the ApiVersions
-    /// exchange by `request.timeout.ms`. Cancel-safe: a dropped call closes the half-made
-    /// connection.
+    /// TCP connect and TLS handshake are bounded by `socket.connection.setup.timeout.ms`, each
+    /// request of the ApiVersions and SASL exchanges by `request.timeout.ms`. Cancel-safe: a
+    /// dropped call closes the half-made connection.
     pub async fn connect(addr: &str, config: &ClientConfig) -> Result<Connection, Error> {
-        let setup = config.connection_setup_timeout;
-        let stream = timeout(setup, TcpStream::connect(addr))
-            .await
-            .map_err(|_| Error::Timeout {
-                operation: format!("connecting to {addr}"),
-                after: setup,
-                last_error: None,
-            })?
-            .map_err(|source| Error::Io {
-                broker: addr.to_owned(),
-                source,
-            })?;
-        // Requests are small and latency matters more than packet count.
-        stream.set_nodelay(true).map_err(|source| Error::Io {
-            broker: addr.to_owned(),
-            source,
-        })?;
-        let pipeline = Pipeline::start(
+        let security = &config.security;
+        let credentials = if security.protocol.uses_sasl() {
+            Some(security.sasl.credentials()?)
+        } else {
+            None
+        };
+        let stream = transport::connect(addr, config).await?;
+        let pipeline = Arc::new(Pipeline::start(
             stream,
             addr,
             &config.client_id,
             config.max_in_flight_per_connection,
             config.request_timeout,
-        );
+            credentials.is_some(),
+        ));
         let versions = match negotiate::negotiate(&pipeline).await {
             Ok(versions) => versions,
             Err(err) => {
@@ -75,7 +71,22 @@ impl Connection {
                 return Err(err);
             }
         };
-        tracing::debug!(broker = addr, ?versions, "connected");
+        if let Some(credentials) = credentials {
+            match sasl::authenticate(&pipeline, &versions, &credentials, Gate::Pass).await {
+                Ok(Some(lifetime)) => sasl::spawn_reauthentication(
+                    Arc::downgrade(&pipeline),
+                    versions.clone(),
+                    credentials,
+                    lifetime,
+                ),
+                Ok(None) => {}
+                Err(err) => {
+                    pipeline.close("authentication failed").await;
+                    return Err(err);
+                }
+            }
+        }
+        tracing::debug!(broker = addr, protocol = %security.protocol, ?versions, "connected");
         Ok(Connection { pipeline, versions })
     }
 
@@ -110,9 +121,9 @@ impl Connection {
         F: FnOnce(i16) -> R,
     {
         let (api, version) = self.pick::<R>()?;
-        let frame = self.pipeline.encode(api, version, &build(version))?;
-        let response = self.pipeline.round_trip(api, version, frame).await?;
-        self.decode::<R::Response>(api, response)
+        self.pipeline
+            .call(api, version, &build(version), Gate::Pass)
+            .await
     }
 
     /// Like [`Connection::send_with`], at no higher version than `max`: for APIs whose newer
@@ -124,9 +135,9 @@ impl Connection {
     {
         let (api, version) = self.pick::<R>()?;
         let version = version.min(max);
-        let frame = self.pipeline.encode(api, version, &build(version))?;
-        let response = self.pipeline.round_trip(api, version, frame).await?;
-        self.decode::<R::Response>(api, response)
+        self.pipeline
+            .call(api, version, &build(version), Gate::Pass)
+            .await
     }
 
     /// Sends a request that the broker does not answer (Produce with `acks=0`); resolves once
@@ -170,22 +181,5 @@ impl Connection {
         let api = ApiKey::try_from(R::KEY).map_err(|()| unsupported())?;
         let version = self.versions.get(api).ok_or_else(unsupported)?;
         Ok((api, version))
-    }
-
-    fn decode<T: Decodable>(&self, api: ApiKey, response: Response) -> Result<T, Error> {
-        let mut body = response.body;
-        T::decode(&mut body, response.version).map_err(|err| {
-            let reason = err.to_string();
-            // The shape was right but the content was not (bad UTF-8, a null where none is
-            // allowed): a broker that says this cannot be trusted with the next answer.
-            self.pipeline
-                .kill(&format!("malformed {api:?} response: {reason}"));
-            Error::MalformedResponse {
-                broker: self.broker().to_owned(),
-                api,
-                version: response.version,
-                reason,
-            }
-        })
     }
 }

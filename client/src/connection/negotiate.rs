@@ -10,9 +10,9 @@
 use ferrokafka_protocol::versions::{self, ApiRange};
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
-use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 
-use super::pipeline::Pipeline;
+use super::pipeline::{Gate, Pipeline};
 use crate::error::Error;
 
 /// What was settled with one broker: per API, the version both sides speak, highest first.
@@ -85,20 +85,11 @@ async fn ask(pipeline: &Pipeline, version: i16) -> Result<ApiVersionsResponse, E
         request.client_software_version = StrBytes::from_static_str(env!("CARGO_PKG_VERSION"));
     }
     let frame = pipeline.encode(ApiKey::ApiVersions, version, &request)?;
+    // Not `Pipeline::call`: the answer may come in v0 (KIP-511), whatever we asked in.
     let response = pipeline
-        .round_trip(ApiKey::ApiVersions, version, frame)
+        .round_trip(ApiKey::ApiVersions, version, frame, Gate::Pass)
         .await?;
-    let mut body = response.body;
-    ApiVersionsResponse::decode(&mut body, response.version).map_err(|err| {
-        let reason = err.to_string();
-        pipeline.kill(&format!("malformed ApiVersions response: {reason}"));
-        Error::MalformedResponse {
-            broker: pipeline.broker().to_owned(),
-            api: ApiKey::ApiVersions,
-            version: response.version,
-            reason,
-        }
-    })
+    pipeline.decode(ApiKey::ApiVersions, response)
 }
 
 fn unsupported(pipeline: &Pipeline) -> Error {

@@ -19,7 +19,14 @@
 //! that waiters wake, and stops both tasks. A dead pipeline is never revived; the pool opens a
 //! new connection.
 //!
-//! What not: no typed messages (see `connection/mod.rs`), no retries, no TLS.
+//! Re-authentication (KIP-368) needs the socket to itself: between SaslHandshake and the last
+//! SaslAuthenticate no other request may reach the broker. On SASL connections a gate (a fair
+//! read-write lock) guards the hand-over to the writer: requests take it shared for the
+//! instant of the hand-over, a re-authentication takes it exclusively for its whole exchange.
+//! Requests handed over before it are written before it, and those that wait queue in order,
+//! so nothing in flight is lost or reordered. Plaintext-only connections have no gate.
+//!
+//! What not: no retries, no knowledge of TLS (the stream is [`Transport`], either kind).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -29,16 +36,30 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use ferrokafka_protocol::frame::{FrameReader, FrameWriter, DEFAULT_MAX_FRAME_SIZE};
 use ferrokafka_protocol::header::{decode_response_header, response_header_version, RequestHeader};
+use ferrokafka_protocol::transport::{ReadHalf, WriteHalf};
 use ferrokafka_protocol::wire_check;
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::protocol::Encodable;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use kafka_protocol::protocol::{Decodable, Encodable};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{
+    mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, RwLock, RwLockWriteGuard, Semaphore,
+};
 use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
 
+use super::transport::Transport;
 use crate::error::Error;
+
+type TlsStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// Whether a request passes the re-authentication gate, or its caller holds the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// An ordinary request: waits while a re-authentication holds the gate.
+    Pass,
+    /// A request of the re-authentication that holds the gate.
+    Held,
+}
 
 /// Most frames the writer gathers into one flush.
 const MAX_BATCH: usize = 64;
@@ -216,6 +237,8 @@ pub(crate) struct Pipeline {
     client_id: String,
     next_correlation: AtomicI32,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// SASL connections only: see the module docs.
+    gate: Option<RwLock<()>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -228,13 +251,15 @@ impl std::fmt::Debug for Pipeline {
 }
 
 impl Pipeline {
-    /// Spawns the reader and writer tasks on `stream`.
+    /// Spawns the reader and writer tasks on `stream`; `sasl` gives it the re-authentication
+    /// gate.
     pub(crate) fn start(
-        stream: TcpStream,
+        stream: Transport,
         broker: &str,
         client_id: &str,
         max_in_flight: usize,
         request_timeout: Duration,
+        sasl: bool,
     ) -> Pipeline {
         let (read, write) = stream.into_split();
         let state = Arc::new(PipelineState {
@@ -262,7 +287,48 @@ impl Pipeline {
             client_id: client_id.to_owned(),
             next_correlation: AtomicI32::new(0),
             tasks: Mutex::new(vec![writer, reader]),
+            gate: sasl.then(|| RwLock::new(())),
         }
+    }
+
+    /// Holds back every other request until the guard is dropped: for re-authentication.
+    /// `None` on a connection without SASL.
+    pub(crate) async fn exclusive(&self) -> Option<RwLockWriteGuard<'_, ()>> {
+        match &self.gate {
+            Some(gate) => Some(gate.write().await),
+            None => None,
+        }
+    }
+
+    /// A whole request: encode, send, wait, decode. A response that does not decode kills
+    /// the connection, as its next answer cannot be trusted either.
+    pub(crate) async fn call<M: Encodable, T: Decodable>(
+        &self,
+        api: ApiKey,
+        version: i16,
+        body: &M,
+        gate: Gate,
+    ) -> Result<T, Error> {
+        let frame = self.encode(api, version, body)?;
+        let response = self.round_trip(api, version, frame, gate).await?;
+        self.decode(api, response)
+    }
+
+    /// Decodes a response body; see [`Pipeline::call`].
+    pub(crate) fn decode<T: Decodable>(&self, api: ApiKey, response: Response) -> Result<T, Error> {
+        let mut body = response.body;
+        T::decode(&mut body, response.version).map_err(|err| {
+            let reason = err.to_string();
+            // The shape was right but the content was not (bad UTF-8, a null where none is
+            // allowed): a broker that says this cannot be trusted with the next answer.
+            self.kill(&format!("malformed {api:?} response: {reason}"));
+            Error::MalformedResponse {
+                broker: self.broker().to_owned(),
+                api,
+                version: response.version,
+                reason,
+            }
+        })
     }
 
     pub(crate) fn broker(&self) -> &str {
@@ -282,6 +348,14 @@ impl Pipeline {
         self.state
             .max_in_flight
             .saturating_sub(self.state.in_flight.available_permits())
+    }
+
+    /// A future that resolves once the connection is dead, holding no borrow of it.
+    pub(crate) fn dead_signal(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut dead = self.state.dead.subscribe();
+        async move {
+            let _ = dead.wait_for(|dead| *dead).await;
+        }
     }
 
     /// Resolves once the connection is dead, with the reason.
@@ -344,6 +418,7 @@ impl Pipeline {
         api: ApiKey,
         version: i16,
         (correlation_id, frame): (i32, Bytes),
+        gate: Gate,
     ) -> Result<Response, Error> {
         let timeout = self.state.request_timeout;
         let deadline = Instant::now() + timeout;
@@ -352,7 +427,10 @@ impl Pipeline {
             after: timeout,
             last_error: None,
         };
-        let submitted = timeout_at(deadline, self.submit(api, version, correlation_id, frame));
+        let submitted = timeout_at(
+            deadline,
+            self.submit(api, version, correlation_id, frame, gate),
+        );
         let reply = submitted.await.map_err(|_| timed_out())??;
         match timeout_at(deadline, reply).await {
             Ok(Ok(result)) => result,
@@ -372,7 +450,10 @@ impl Pipeline {
         version: i16,
         correlation_id: i32,
         frame: Bytes,
+        gate: Gate,
     ) -> Result<oneshot::Receiver<Result<Response, Error>>, Error> {
+        // Held until the hand-over below; a fair lock, so waiters keep their order.
+        let _pass = self.pass(gate).await;
         let permit = Arc::clone(&self.state.in_flight)
             .acquire_owned()
             .await
@@ -420,6 +501,9 @@ impl Pipeline {
             after: timeout,
             last_error: None,
         };
+        let pass = timeout_at(deadline, self.pass(Gate::Pass))
+            .await
+            .map_err(|_| timed_out())?;
         let permit = timeout_at(deadline, Arc::clone(&self.state.in_flight).acquire_owned())
             .await
             .map_err(|_| timed_out())?
@@ -438,6 +522,7 @@ impl Pipeline {
                 return Err(self.state.disconnected_because(WRITER_GONE));
             }
         }
+        drop(pass);
         match timeout_at(deadline, receiver).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(self.state.disconnected()),
@@ -445,6 +530,17 @@ impl Pipeline {
                 self.kill(&format!("{api:?} write not flushed within {timeout:?}"));
                 Err(timed_out())
             }
+        }
+    }
+}
+
+impl Pipeline {
+    /// The gate's shared side for an ordinary request; nothing for a request of the
+    /// re-authentication holding it, or on a connection without a gate.
+    async fn pass(&self, gate: Gate) -> Option<tokio::sync::RwLockReadGuard<'_, ()>> {
+        match (&self.gate, gate) {
+            (Some(lock), Gate::Pass) => Some(lock.read().await),
+            _ => None,
         }
     }
 }
@@ -460,7 +556,7 @@ impl Drop for Pipeline {
 /// Writes frames in the order they were handed over, a batch per flush.
 async fn write_loop(
     state: Arc<PipelineState>,
-    mut writer: FrameWriter<OwnedWriteHalf>,
+    mut writer: FrameWriter<WriteHalf<TlsStream>>,
     mut jobs: mpsc::UnboundedReceiver<WriteJob>,
 ) {
     let mut dead = state.dead.subscribe();
@@ -509,7 +605,7 @@ fn no_response(api: ApiKey, version: i16, correlation_id: i32, timeout: Duration
 
 /// Reads frames and hands each to its caller; any surprise, or a request left unanswered
 /// past its expiry, kills the connection.
-async fn read_loop(state: Arc<PipelineState>, mut reader: FrameReader<OwnedReadHalf>) {
+async fn read_loop(state: Arc<PipelineState>, mut reader: FrameReader<ReadHalf<TlsStream>>) {
     let mut dead = state.dead.subscribe();
     loop {
         let expiry = state.next_expiry();
