@@ -15,6 +15,7 @@ pub mod crash;
 pub mod failover;
 pub mod peers;
 pub mod record;
+pub mod secured;
 pub mod target;
 
 pub use record::{Consumed, TestRecord};

@@ -1,0 +1,258 @@
+//! Secured listeners with ferrokafka: every listener and SASL mechanism a target serves carries
+//! a produce, a group consume and a committed transaction, with settings written once in the
+//! Java client's key names and once in librdkafka's; and a SASL connection outlives several of
+//! the broker's session lifetimes by re-authenticating (KIP-368) with requests in flight.
+//!
+//! Targets: real Kafka (scripts/real-kafka.sh), the in-process mini-broker and the mini-broker
+//! binary, each with SSL, SASL_SSL and SASL_PLAINTEXT listeners.
+
+use std::time::{Duration, Instant};
+
+use ferrokafka::consumer::{ConsumerConfig, IsolationLevel};
+use ferrokafka::kafka_protocol::messages::MetadataRequest;
+use ferrokafka::producer::{ProducerConfig, ProducerRecord};
+use ferrokafka::{ClientConfig, Connection, Consumer, Producer, TransactionalProducer};
+use ferrokafka_interop_tests::secured::{self, Dialect, Listener, SecuredTarget};
+use ferrokafka_interop_tests::unique_topic;
+use ferrokafka_protocol::sasl::Mechanism;
+
+const WAIT: Duration = Duration::from_secs(30);
+const RECORDS: usize = 10;
+const IN_TRANSACTION: usize = 5;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn apply<C>(
+    mut config: C,
+    settings: &[(String, String)],
+    set: impl Fn(&mut C, &str, &str) -> Result<(), ferrokafka::Error>,
+) -> C {
+    for (k, v) in settings {
+        set(&mut config, k, v).unwrap_or_else(|e| panic!("{k}: {e}"));
+    }
+    config
+}
+
+fn producer_config(bootstrap: &str, settings: &[(String, String)]) -> ProducerConfig {
+    apply(
+        ProducerConfig::new(bootstrap).unwrap(),
+        settings,
+        |c, k, v| c.set(k, v).map(drop),
+    )
+}
+
+fn consumer_config(bootstrap: &str, settings: &[(String, String)]) -> ConsumerConfig {
+    apply(
+        ConsumerConfig::new(bootstrap).unwrap(),
+        settings,
+        |c, k, v| c.set(k, v).map(drop),
+    )
+}
+
+/// Reads `count` records of `topic` (partition 0) with `consumer`, bounded by [`WAIT`].
+async fn read(consumer: &mut Consumer, count: usize) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + WAIT;
+    let mut values = Vec::new();
+    while values.len() < count && Instant::now() < deadline {
+        for r in consumer
+            .poll(Duration::from_millis(500))
+            .await
+            .expect("poll")
+        {
+            values.push(r.value.map(|v| v.to_vec()).unwrap_or_default());
+        }
+    }
+    values
+}
+
+/// Produce, group consume with a commit, and a committed transaction read back with
+/// read_committed, all through one listener with one mechanism.
+async fn round_trip(bootstrap: &str, settings: &[(String, String)], what: &str) {
+    let topic = unique_topic("secured");
+    let producer = Producer::connect(producer_config(bootstrap, settings))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: producer: {e}"));
+    let sent: Vec<Vec<u8>> = (0..RECORDS)
+        .map(|i| format!("{what} #{i}").into_bytes())
+        .collect();
+    for value in &sent {
+        let delivery = producer
+            .send(
+                ProducerRecord::new(topic.clone())
+                    .partition(0)
+                    .value(value.clone()),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what}: send: {e}"));
+        delivery
+            .await
+            .unwrap_or_else(|e| panic!("{what}: delivery: {e}"));
+    }
+    producer.close().await;
+
+    let group = unique_topic("secured-group");
+    let mut config = consumer_config(bootstrap, settings);
+    config.set("group.id", &group).unwrap();
+    config.set("auto.offset.reset", "earliest").unwrap();
+    config.set("enable.auto.commit", "false").unwrap();
+    let mut consumer = Consumer::new(config)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: consumer: {e}"));
+    consumer.subscribe([topic.clone()]).unwrap();
+    let got = read(&mut consumer, RECORDS).await;
+    assert_eq!(
+        got, sent,
+        "{what}: the group consumer read back what was sent"
+    );
+    consumer
+        .commit()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: commit: {e}"));
+    consumer.close().await.expect("close");
+
+    let mut config = producer_config(bootstrap, settings);
+    config
+        .set("transactional.id", &unique_topic("secured-txn"))
+        .unwrap();
+    let mut transactional = TransactionalProducer::connect(config)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: transactional producer: {e}"));
+    transactional
+        .init_transactions()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: init_transactions: {e}"));
+    let in_txn: Vec<Vec<u8>> = (0..IN_TRANSACTION)
+        .map(|i| format!("{what} txn #{i}").into_bytes())
+        .collect();
+    let mut txn = transactional.begin().await.expect("begin");
+    for value in &in_txn {
+        txn.send(
+            ProducerRecord::new(topic.clone())
+                .partition(0)
+                .value(value.clone()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{what}: transactional send: {e}"));
+    }
+    txn.commit()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: commit transaction: {e}"));
+    transactional.close().await;
+
+    let mut config = consumer_config(bootstrap, settings);
+    config.isolation_level = IsolationLevel::ReadCommitted;
+    let mut reader = Consumer::new(config).await.expect("reader");
+    reader
+        .assign([ferrokafka::TopicPartition::new(topic.clone(), 0)])
+        .unwrap();
+    reader
+        .seek(&ferrokafka::TopicPartition::new(topic.clone(), 0), 0)
+        .unwrap();
+    let all = read(&mut reader, RECORDS + IN_TRANSACTION).await;
+    let expected: Vec<Vec<u8>> = sent.iter().chain(&in_txn).cloned().collect();
+    assert_eq!(all, expected, "{what}: read_committed sees both, in order");
+    reader.close().await.expect("close");
+}
+
+/// Every listener × mechanism of `target`, the dialects taking turns.
+fn every_combination(target: &SecuredTarget) {
+    let rt = runtime();
+    for (i, (listener, mechanism)) in target.combinations().into_iter().enumerate() {
+        let dialect = if i % 2 == 0 {
+            Dialect::Java
+        } else {
+            Dialect::Librdkafka
+        };
+        let bootstrap = target.endpoint(listener).expect("listed endpoint");
+        let settings = target.settings(listener, mechanism, dialect);
+        let what = format!(
+            "{} {listener:?} {} ({dialect:?} keys)",
+            target.name,
+            mechanism.map_or("no SASL", Mechanism::name)
+        );
+        let started = Instant::now();
+        rt.block_on(round_trip(bootstrap, &settings, &what));
+        eprintln!("{what}: ok in {:?}", started.elapsed());
+    }
+}
+
+/// One SASL_SSL connection kept busy with pipelined requests across three session
+/// lifetimes: every request is answered and the connection never dies, which it would at the
+/// first request after an expiry it had not renewed.
+fn outlives_sessions(target: &SecuredTarget, mechanism: Mechanism) {
+    let Some(lifetime) = target.reauth else {
+        panic!(
+            "{}: no connections.max.reauth.ms to test against",
+            target.name
+        );
+    };
+    let bootstrap = target
+        .endpoint(Listener::SaslSsl)
+        .expect("SASL_SSL listener")
+        .to_owned();
+    let settings = target.settings(Listener::SaslSsl, Some(mechanism), Dialect::Librdkafka);
+    let config = apply(
+        ClientConfig::new(&bootstrap).unwrap(),
+        &settings,
+        |c, k, v| c.set(k, v).map(drop),
+    );
+    runtime().block_on(async {
+        let conn = std::sync::Arc::new(
+            Connection::connect(&bootstrap, &config)
+                .await
+                .expect("connect"),
+        );
+        let until = Instant::now() + lifetime * 3 + lifetime / 2;
+        let mut answered = 0u64;
+        while Instant::now() < until {
+            // Five in flight at a time, so re-authentication meets queued requests.
+            let batch = (0..5).map(|_| {
+                let conn = std::sync::Arc::clone(&conn);
+                async move { conn.send(MetadataRequest::default()).await }
+            });
+            for result in futures::future::join_all(batch).await {
+                result
+                    .unwrap_or_else(|e| panic!("{}: request {answered} failed: {e}", target.name));
+                answered += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!conn.is_dead(), "{}: the connection died", target.name);
+        eprintln!(
+            "{}: one connection, {answered} requests over {:?} with {lifetime:?} sessions",
+            target.name,
+            lifetime * 3 + lifetime / 2
+        );
+    });
+}
+
+mod real_kafka {
+    use super::*;
+
+    #[test]
+    fn every_listener_and_mechanism_carries_produce_groups_and_transactions() {
+        if let Some(target) = secured::real_kafka() {
+            every_combination(&target);
+        }
+    }
+
+    #[test]
+    fn a_connection_outlives_its_sessions_by_reauthenticating_scram() {
+        if let Some(target) = secured::real_kafka() {
+            outlives_sessions(&target, Mechanism::ScramSha512);
+        }
+    }
+
+    #[test]
+    fn a_connection_outlives_its_sessions_by_reauthenticating_oauthbearer() {
+        if let Some(target) = secured::real_kafka() {
+            outlives_sessions(&target, Mechanism::OAuthBearer);
+        }
+    }
+}
