@@ -1,24 +1,45 @@
 //! `mini-broker`: the in-memory Kafka-compatible broker as a process, for CI pipelines in any
-//! language. Prints `listening on HOST:PORT` on stdout once it accepts connections, and stops
-//! cleanly on Ctrl-C or SIGTERM.
+//! language. Once it accepts connections it prints one line per listener on stdout: first
+//! `listening on HOST:PORT` for the PLAINTEXT listener (the line scripts already read), then
+//! `listening on PROTOCOL://HOST:PORT` for each other one. It stops cleanly on Ctrl-C or
+//! SIGTERM.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use ferrokafka_mini_broker::{BrokerConfig, MiniBroker};
+use ferrokafka_mini_broker::{BrokerConfig, ListenerSpec, MiniBroker, SecurityProtocol, TlsSource};
 use tracing_subscriber::EnvFilter;
+
+/// The PLAINTEXT address when neither --listen nor --listener is given.
+const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 9092);
 
 /// A small in-memory Kafka-compatible broker.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:9092")]
-    listen: SocketAddr,
-    /// Host name advertised to clients (default: the listen IP).
+    /// Address of the PLAINTEXT listener; port 0 picks a free port [default: 127.0.0.1:9092,
+    /// unless --listener flags are given].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// A listener as PROTOCOL://IP:PORT, PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT,
+    /// SASL_SSL (Kafka's listeners); repeatable, one per protocol.
+    #[arg(long = "listener", value_name = "PROTOCOL://IP:PORT")]
+    listeners: Vec<ListenerSpec>,
+    /// Host name advertised to clients on every listener (default: the listener's IP).
     #[arg(long)]
     advertised_host: Option<String>,
+    /// PEM certificate chain of the SSL and SASL_SSL listeners (Kafka's ssl.keystore).
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Make a CA and a server certificate at start-up and write the CA's PEM to this file, for
+    /// clients to trust.
+    #[arg(long, value_name = "CA_PATH")]
+    tls_self_signed: Option<PathBuf>,
     /// Partitions of auto-created topics (Kafka's num.partitions).
     #[arg(long, default_value_t = 1)]
     partitions: i32,
@@ -60,9 +81,20 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    let mut listeners = args.listeners;
+    if args.listen.is_some() || listeners.is_empty() {
+        let addr = args.listen.unwrap_or(SocketAddr::from(DEFAULT_LISTEN));
+        listeners.insert(0, ListenerSpec::new(SecurityProtocol::Plaintext, addr));
+    }
+    let tls = match (args.tls_cert, args.tls_key, &args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(TlsSource::PemFiles { cert, key }),
+        (_, _, Some(_)) => Some(TlsSource::SelfSigned),
+        _ => None,
+    };
     let config = BrokerConfig {
-        listen: args.listen,
+        listeners,
         advertised_host: args.advertised_host,
+        tls,
         default_partitions: args.partitions,
         auto_create_topics: args.auto_create_topics,
         partition_retention_bytes: args.retention_bytes,
@@ -71,15 +103,44 @@ async fn run(args: Args) -> ExitCode {
     let broker = match MiniBroker::builder().config(config).start().await {
         Ok(broker) => broker,
         Err(err) => {
-            eprintln!("cannot listen on {}: {err}", args.listen);
+            eprintln!("cannot start: {err}");
             return ExitCode::FAILURE;
         }
     };
-    println!("listening on {}", broker.bootstrap());
+    if let Some(path) = &args.tls_self_signed {
+        let Some(ca) = broker.tls_ca_pem() else {
+            eprintln!("--tls-self-signed needs an SSL or SASL_SSL listener");
+            broker.shutdown().await;
+            return ExitCode::from(2);
+        };
+        if let Err(err) = std::fs::write(path, ca) {
+            eprintln!(
+                "cannot write the CA certificate to {}: {err}",
+                path.display()
+            );
+            broker.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    }
+    print_listeners(&broker);
     wait_for_signal().await;
     tracing::info!("shutting down");
     broker.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// `listening on HOST:PORT` for PLAINTEXT first (the line existing scripts read), then
+/// `listening on PROTOCOL://HOST:PORT` for the others.
+fn print_listeners(broker: &MiniBroker) {
+    let mut listeners = broker.listeners();
+    listeners.sort_by_key(|(protocol, _)| *protocol != SecurityProtocol::Plaintext);
+    for (protocol, address) in listeners {
+        if protocol == SecurityProtocol::Plaintext {
+            println!("listening on {address}");
+        } else {
+            println!("listening on {protocol}://{address}");
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -39,6 +39,7 @@ use ferrokafka_protocol::header::RequestHeader;
 use ferrokafka_protocol::versions::{self, ApiRange};
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 
+use crate::connection::ConnectionContext;
 use crate::state::BrokerState;
 
 /// The APIs this broker has handlers for. Their versions come from the protocol crate's
@@ -122,6 +123,7 @@ pub enum DispatchError {
 /// Routes one request to its handler.
 pub async fn dispatch(
     state: &BrokerState,
+    conn: &mut ConnectionContext,
     header: &RequestHeader,
     mut body: Bytes,
 ) -> Result<Reply, DispatchError> {
@@ -149,7 +151,9 @@ pub async fn dispatch(
         .map_err(|err| DispatchError::Malformed(err.to_string()))?;
     let response = match request {
         RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(&req)),
-        RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(state, version, req)),
+        RequestKind::Metadata(req) => {
+            ResponseKind::Metadata(metadata::handle(state, &conn.endpoint, version, req))
+        }
         RequestKind::CreateTopics(req) => {
             ResponseKind::CreateTopics(create_topics::handle(state, version, req))
         }
@@ -173,15 +177,15 @@ pub async fn dispatch(
         RequestKind::DescribeConfigs(req) => {
             ResponseKind::DescribeConfigs(describe_configs::handle(state, version, req))
         }
-        RequestKind::DescribeCluster(req) => {
-            ResponseKind::DescribeCluster(describe_cluster::handle(state, version, req))
-        }
+        RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(
+            describe_cluster::handle(state, &conn.endpoint, version, req),
+        ),
         RequestKind::InitProducerId(req) => {
             ResponseKind::InitProducerId(init_producer_id::handle(state, version, req))
         }
-        RequestKind::FindCoordinator(req) => {
-            ResponseKind::FindCoordinator(find_coordinator::handle(state, version, req))
-        }
+        RequestKind::FindCoordinator(req) => ResponseKind::FindCoordinator(
+            find_coordinator::handle(state, &conn.endpoint, version, req),
+        ),
         RequestKind::JoinGroup(req) => ResponseKind::JoinGroup(
             join_group::handle(state, version, header.client_id.as_deref(), req).await,
         ),
