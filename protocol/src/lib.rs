@@ -1,5 +1,5 @@
 //! Kafka wire-protocol pieces shared by the ferrokafka client and the mini-broker: frames,
-//! headers, the versions we speak, the error-code table, and record batches.
+//! headers, the versions we speak, the error-code table, record batches, and the SASL mechanisms.
 //!
 //! Message bodies are the `kafka-protocol` crate's types; everything here that reads bytes from
 //! the network bounds each length and count by the bytes actually present.
@@ -19,6 +19,7 @@ pub mod error_code;
 pub mod frame;
 pub mod header;
 pub mod record;
+pub mod sasl;
 pub mod versions;
 pub mod wire_check;
 

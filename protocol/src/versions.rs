@@ -70,6 +70,11 @@ pub const SUPPORTED: &[ApiRange] = &[
     ApiRange::new(ApiKey::TxnOffsetCommit, 0, 4),
     ApiRange::new(ApiKey::DescribeTransactions, 0, 0),
     ApiRange::new(ApiKey::ListTransactions, 0, 1),
+    // SASL (KIP-43, KIP-152, KIP-368): SaslHandshake v1 names the mechanism and says the
+    // tokens follow in SaslAuthenticate (v0 sent them raw, which we do not); SaslAuthenticate
+    // v1 adds the session lifetime, v2 is flexible. The mechanisms are in `crate::sasl`.
+    ApiRange::new(ApiKey::SaslHandshake, 0, 1),
+    ApiRange::new(ApiKey::SaslAuthenticate, 0, 2),
 ];
 
 /// Our range for `key`, if we speak it at all.

@@ -13,6 +13,7 @@ const METADATA: i16 = 3;
 const JOIN_GROUP: i16 = 11;
 const API_VERSIONS: i16 = 18;
 const SASL_HANDSHAKE: i16 = 17;
+const SASL_AUTHENTICATE: i16 = 36;
 
 #[test]
 fn int32_array_count_of_i32_max_is_rejected() {
@@ -76,6 +77,41 @@ fn bytes_length_beyond_the_body_is_rejected() {
     assert!(matches!(
         check_request(JOIN_GROUP, 0, &body),
         Err(WireCheckError::TooLong { field: "Metadata", claimed, .. }) if claimed == i32::MAX as u64
+    ));
+}
+
+#[test]
+fn sasl_auth_bytes_longer_than_the_body_are_rejected() {
+    // SaslAuthenticateRequest v1: AuthBytes with an int32 length of i32::MAX.
+    let mut body = i32::MAX.to_be_bytes().to_vec();
+    body.extend_from_slice(b"n,,");
+    assert_eq!(
+        check_request(SASL_AUTHENTICATE, 1, &body),
+        Err(WireCheckError::TooLong {
+            field: "AuthBytes",
+            offset: 0,
+            claimed: i32::MAX as u64,
+            remaining: 3,
+        })
+    );
+    // v2 (flexible): compact bytes, length + 1 as a varint; 2^28 claimed, 3 present.
+    let body = [0x81, 0x80, 0x80, 0x80, 0x01, b'n', b',', b','];
+    assert!(matches!(
+        check_request(SASL_AUTHENTICATE, 2, &body),
+        Err(WireCheckError::TooLong {
+            field: "AuthBytes",
+            ..
+        })
+    ));
+    // The response's AuthBytes, after a null error message, in v1.
+    let mut body = vec![0, 0, 0xff, 0xff];
+    body.extend_from_slice(&1000i32.to_be_bytes());
+    assert!(matches!(
+        check_response(SASL_AUTHENTICATE, 1, &body),
+        Err(WireCheckError::TooLong {
+            field: "AuthBytes",
+            ..
+        })
     ));
 }
 

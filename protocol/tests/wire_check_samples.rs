@@ -1921,3 +1921,30 @@ pub mod sasl_handshake_response {
         m
     }
 }
+
+pub mod sasl_authenticate_request {
+    use super::*;
+    use kafka_protocol::messages::sasl_authenticate_request::*;
+
+    pub fn build(_v: i16, _n: bool) -> SaslAuthenticateRequest {
+        let mut m = SaslAuthenticateRequest::default();
+        m.auth_bytes = Bytes::from_static(b"bytes");
+        m
+    }
+}
+
+pub mod sasl_authenticate_response {
+    use super::*;
+    use kafka_protocol::messages::sasl_authenticate_response::*;
+
+    pub fn build(v: i16, n: bool) -> SaslAuthenticateResponse {
+        let mut m = SaslAuthenticateResponse::default();
+        m.error_code = 2;
+        m.error_message = if n { None } else { Some(text()) };
+        m.auth_bytes = Bytes::from_static(b"bytes");
+        if v >= 1 {
+            m.session_lifetime_ms = 4;
+        }
+        m
+    }
+}

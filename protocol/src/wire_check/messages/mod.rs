@@ -33,6 +33,7 @@ mod offset_delete;
 mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
+mod sasl_authenticate;
 mod sasl_handshake;
 mod sync_group;
 mod txn_offset_commit;
@@ -69,6 +70,7 @@ pub(crate) const APIS: &[Api] = &[
     api(65, "DescribeTransactions", &describe_transactions::REQUEST, &describe_transactions::RESPONSE),
     api(66, "ListTransactions", &list_transactions::REQUEST, &list_transactions::RESPONSE),
     api(17, "SaslHandshake", &sasl_handshake::REQUEST, &sasl_handshake::RESPONSE),
+    api(36, "SaslAuthenticate", &sasl_authenticate::REQUEST, &sasl_authenticate::RESPONSE),
 ];
 
 const fn api(key: i16, name: &'static str, request: &'static Message, response: &'static Message) -> Api {
