@@ -26,6 +26,7 @@ pub mod security;
 mod server;
 pub mod state;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,9 +37,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{Faults, When};
+pub use ferrokafka_protocol::sasl::Mechanism;
 pub use kafka_protocol::messages::ApiKey;
+use security::sasl::SaslSettings;
 use security::tls::TlsServer;
 pub use security::tls::TlsSource;
+pub use security::users::UserStore;
 pub use security::{ListenerSpec, SecurityProtocol};
 pub use state::ConnectionStats;
 use state::{BrokerState, Endpoint};
@@ -57,6 +61,18 @@ pub struct BrokerConfig {
     pub tls: Option<TlsSource>,
     /// How long a client has to complete the TLS handshake (10 s); tests lower it.
     pub tls_handshake_timeout: Duration,
+    /// Who may log in with PLAIN and SCRAM on the SASL listeners (salted credentials only).
+    pub sasl_users: UserStore,
+    /// The mechanisms each SASL listener enables (`listener.name.*.sasl.enabled.mechanisms`);
+    /// a SASL listener not named here enables all four.
+    pub sasl_enabled_mechanisms: BTreeMap<SecurityProtocol, Vec<Mechanism>>,
+    /// `connections.max.reauth.ms`: the longest an authenticated session lasts before the
+    /// client must re-authenticate; zero (the default) means sessions do not expire, unless an
+    /// OAUTHBEARER token does.
+    pub connections_max_reauth: Duration,
+    /// How long a client on a SASL listener has to authenticate, and to re-authenticate
+    /// (10 s).
+    pub sasl_auth_timeout: Duration,
     /// This broker's node id.
     pub node_id: i32,
     /// The cluster id reported to clients.
@@ -93,6 +109,10 @@ impl Default for BrokerConfig {
             advertised_host: None,
             tls: None,
             tls_handshake_timeout: security::tls::DEFAULT_HANDSHAKE_TIMEOUT,
+            sasl_users: UserStore::new(),
+            sasl_enabled_mechanisms: BTreeMap::new(),
+            connections_max_reauth: Duration::ZERO,
+            sasl_auth_timeout: Duration::from_millis(10_000),
             node_id: 1,
             cluster_id: "ferrokafka-mini-broker".to_owned(),
             default_partitions: 1,
@@ -113,6 +133,8 @@ pub struct MiniBrokerBuilder {
     config: BrokerConfig,
     /// Set once a listener was named: the default PLAINTEXT listener is then no longer wanted.
     listeners_named: bool,
+    /// The first setting that was refused, returned by [`Self::start`].
+    refused: Option<security::SecurityConfigError>,
 }
 
 impl MiniBrokerBuilder {
@@ -155,6 +177,40 @@ impl MiniBrokerBuilder {
     /// How long a client has to complete the TLS handshake (default 10 s).
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.config.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// A user for PLAIN and SCRAM logins. The password is salted at once for SCRAM-SHA-256
+    /// and SCRAM-SHA-512 (two key derivations) and not kept.
+    pub fn sasl_user(mut self, name: &str, password: &str) -> Self {
+        if let Err(err) = self.config.sasl_users.add_password(name, password) {
+            self.refused.get_or_insert(err.into());
+        }
+        self
+    }
+
+    /// The mechanisms a SASL listener enables (default: all four).
+    pub fn sasl_enabled_mechanisms(
+        mut self,
+        protocol: SecurityProtocol,
+        mechanisms: &[Mechanism],
+    ) -> Self {
+        self.config
+            .sasl_enabled_mechanisms
+            .insert(protocol, mechanisms.to_vec());
+        self
+    }
+
+    /// `connections.max.reauth.ms`: sessions expire after this long and clients must
+    /// re-authenticate (default zero: never, unless an OAUTHBEARER token expires).
+    pub fn connections_max_reauth(mut self, max: Duration) -> Self {
+        self.config.connections_max_reauth = max;
+        self
+    }
+
+    /// How long a client has to authenticate on a SASL listener (default 10 s).
+    pub fn sasl_auth_timeout(mut self, timeout: Duration) -> Self {
+        self.config.sasl_auth_timeout = timeout;
         self
     }
 
@@ -219,8 +275,15 @@ impl MiniBrokerBuilder {
     /// fail with [`std::io::ErrorKind::InvalidInput`] wrapping a
     /// [`security::SecurityConfigError`].
     pub async fn start(self) -> std::io::Result<MiniBroker> {
+        if let Some(err) = self.refused {
+            return Err(invalid_input(err));
+        }
         let config = self.config;
         security::validate(&config).map_err(invalid_input)?;
+        if config.sasl_users.is_empty() && config.listeners.iter().any(|l| l.protocol.uses_sasl()) {
+            tracing::warn!("SASL listener without users: only OAUTHBEARER logins can succeed");
+        }
+        let users = Arc::new(config.sasl_users.clone());
         let advertised = |spec: &ListenerSpec| {
             config
                 .advertised_host
@@ -251,11 +314,14 @@ impl MiniBrokerBuilder {
                 host: advertised(&ListenerSpec::new(spec.protocol, addr)),
                 port: i32::from(addr.port()),
             };
-            bound.push((
-                tcp,
-                addr,
-                server::Listener::new(spec.protocol, endpoint, tls.clone()),
-            ));
+            let sasl = SaslSettings {
+                mechanisms: security::enabled_mechanisms(&config, spec.protocol),
+                users: Arc::clone(&users),
+                max_reauth: Some(config.connections_max_reauth).filter(|d| !d.is_zero()),
+                auth_timeout: config.sasl_auth_timeout,
+            };
+            let listener = server::Listener::new(spec.protocol, endpoint, tls.clone(), sasl);
+            bound.push((tcp, addr, listener));
         }
         let listeners: Vec<BoundListener> = bound
             .iter()

@@ -4,12 +4,17 @@
 //! `listening on PROTOCOL://HOST:PORT` for each other one. It stops cleanly on Ctrl-C or
 //! SIGTERM.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
-use ferrokafka_mini_broker::{BrokerConfig, ListenerSpec, MiniBroker, SecurityProtocol, TlsSource};
+use ferrokafka_mini_broker::security::users::parse_login;
+use ferrokafka_mini_broker::{
+    BrokerConfig, ListenerSpec, Mechanism, MiniBroker, SecurityProtocol, TlsSource, UserStore,
+};
 use tracing_subscriber::EnvFilter;
 
 /// The PLAINTEXT address when neither --listen nor --listener is given.
@@ -40,6 +45,27 @@ struct Args {
     /// clients to trust.
     #[arg(long, value_name = "CA_PATH")]
     tls_self_signed: Option<PathBuf>,
+    /// A SASL user for PLAIN and SCRAM as NAME:PASSWORD; repeatable. The password is salted
+    /// at start-up and not kept (prefer --sasl-users-file: the command line is visible to
+    /// other local users).
+    #[arg(long = "sasl-user", value_name = "NAME:PASSWORD")]
+    sasl_users: Vec<String>,
+    /// A file of SASL users, one per line: NAME:PASSWORD, or Kafka's stored form
+    /// `SCRAM-SHA-256 NAME salt=..,stored_key=..,server_key=..,iterations=N`; `#` comments.
+    #[arg(long, value_name = "PATH")]
+    sasl_users_file: Option<PathBuf>,
+    /// The mechanisms a SASL listener enables, as LISTENER=MECH[,MECH...] with LISTENER
+    /// SASL_PLAINTEXT or SASL_SSL and MECH among PLAIN, SCRAM-SHA-256, SCRAM-SHA-512,
+    /// OAUTHBEARER; repeatable [default: all four].
+    #[arg(long = "sasl-enabled-mechanisms", value_name = "LISTENER=MECHS")]
+    sasl_enabled_mechanisms: Vec<String>,
+    /// Kafka's connections.max.reauth.ms: authenticated sessions expire after this long and
+    /// clients must re-authenticate (0: never, unless an OAUTHBEARER token expires).
+    #[arg(long, default_value_t = 0)]
+    connections_max_reauth_ms: u64,
+    /// How long a client on a SASL listener has to authenticate before it is disconnected.
+    #[arg(long, default_value_t = 10_000)]
+    sasl_auth_timeout_ms: u64,
     /// Partitions of auto-created topics (Kafka's num.partitions).
     #[arg(long, default_value_t = 1)]
     partitions: i32,
@@ -91,10 +117,28 @@ async fn run(args: Args) -> ExitCode {
         (_, _, Some(_)) => Some(TlsSource::SelfSigned),
         _ => None,
     };
+    let users = match sasl_users(&args.sasl_users, args.sasl_users_file.as_deref()) {
+        Ok(users) => users,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    let mechanisms = match enabled_mechanisms(&args.sasl_enabled_mechanisms) {
+        Ok(mechanisms) => mechanisms,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
     let config = BrokerConfig {
         listeners,
         advertised_host: args.advertised_host,
         tls,
+        sasl_users: users,
+        sasl_enabled_mechanisms: mechanisms,
+        connections_max_reauth: Duration::from_millis(args.connections_max_reauth_ms),
+        sasl_auth_timeout: Duration::from_millis(args.sasl_auth_timeout_ms),
         default_partitions: args.partitions,
         auto_create_topics: args.auto_create_topics,
         partition_retention_bytes: args.retention_bytes,
@@ -127,6 +171,44 @@ async fn run(args: Args) -> ExitCode {
     tracing::info!("shutting down");
     broker.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The users of --sasl-user and --sasl-users-file, salted. Errors never repeat a password.
+fn sasl_users(logins: &[String], file: Option<&Path>) -> Result<UserStore, String> {
+    let mut users = UserStore::new();
+    for login in logins {
+        let (name, password) = parse_login(login).map_err(|err| format!("--sasl-user: {err}"))?;
+        users
+            .add_password(name, password)
+            .map_err(|err| format!("--sasl-user: {err}"))?;
+    }
+    if let Some(path) = file {
+        users.load_file(path).map_err(|err| err.to_string())?;
+    }
+    Ok(users)
+}
+
+/// `LISTENER=MECH[,MECH...]` flags, by listener.
+fn enabled_mechanisms(
+    flags: &[String],
+) -> Result<BTreeMap<SecurityProtocol, Vec<Mechanism>>, String> {
+    let mut out = BTreeMap::new();
+    for flag in flags {
+        let bad = |why: String| format!("--sasl-enabled-mechanisms '{flag}': {why}");
+        let (listener, list) = flag
+            .split_once('=')
+            .ok_or_else(|| bad("expected LISTENER=MECH[,MECH...]".to_owned()))?;
+        let protocol: SecurityProtocol = listener.parse().map_err(|e| bad(format!("{e}")))?;
+        let mechanisms = list
+            .split(',')
+            .map(|name| {
+                Mechanism::from_name(name.trim())
+                    .ok_or_else(|| bad(format!("unknown SASL mechanism '{}'", name.trim())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        out.insert(protocol, mechanisms);
+    }
+    Ok(out)
 }
 
 /// `listening on HOST:PORT` for PLAINTEXT first (the line existing scripts read), then

@@ -31,6 +31,8 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
+mod sasl_authenticate;
+mod sasl_handshake;
 mod sync_group;
 mod txn_offset_commit;
 
@@ -46,6 +48,8 @@ use crate::state::BrokerState;
 /// table, so ApiVersions can never advertise what a handler does not serve.
 pub const HANDLED: &[ApiKey] = &[
     ApiKey::ApiVersions,
+    ApiKey::SaslHandshake,
+    ApiKey::SaslAuthenticate,
     ApiKey::Metadata,
     ApiKey::CreateTopics,
     ApiKey::DeleteTopics,
@@ -151,6 +155,12 @@ pub async fn dispatch(
         .map_err(|err| DispatchError::Malformed(err.to_string()))?;
     let response = match request {
         RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(&req)),
+        RequestKind::SaslHandshake(req) => {
+            ResponseKind::SaslHandshake(sasl_handshake::handle(conn.sasl.as_mut(), version, &req))
+        }
+        RequestKind::SaslAuthenticate(req) => ResponseKind::SaslAuthenticate(
+            sasl_authenticate::handle(conn.sasl.as_mut(), version, req).await,
+        ),
         RequestKind::Metadata(req) => {
             ResponseKind::Metadata(metadata::handle(state, &conn.endpoint, version, req))
         }

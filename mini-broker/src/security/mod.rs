@@ -7,11 +7,15 @@
 //! on TLS. Authentication decides who a client is; nothing here decides what it may do (no ACLs),
 //! and there is no mutual TLS, GSSAPI or delegation-token authentication.
 
+pub mod sasl;
 pub mod tls;
+pub mod users;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
+
+use ferrokafka_protocol::sasl::Mechanism;
 
 /// Kafka's `security.protocol` values, which are also our listener names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -147,6 +151,15 @@ pub enum SecurityConfigError {
         "the {0} listener needs TLS settings (--tls-cert and --tls-key, or --tls-self-signed)"
     )]
     TlsMissing(SecurityProtocol),
+    /// Mechanisms set for a protocol that does not authenticate.
+    #[error("SASL mechanisms can only be set for SASL_PLAINTEXT or SASL_SSL, not {0}")]
+    MechanismsForNonSasl(SecurityProtocol),
+    /// An empty mechanism list.
+    #[error("the {0} listener has no SASL mechanism enabled")]
+    NoMechanisms(SecurityProtocol),
+    /// A user could not be added.
+    #[error(transparent)]
+    User(#[from] users::UserError),
     /// The TLS identity could not be loaded or made.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -171,7 +184,27 @@ pub(crate) fn validate(config: &crate::BrokerConfig) -> Result<(), SecurityConfi
             return Err(SecurityConfigError::TlsMissing(protocol));
         }
     }
+    for (protocol, mechanisms) in &config.sasl_enabled_mechanisms {
+        if !protocol.uses_sasl() {
+            return Err(SecurityConfigError::MechanismsForNonSasl(*protocol));
+        }
+        if mechanisms.is_empty() {
+            return Err(SecurityConfigError::NoMechanisms(*protocol));
+        }
+    }
     Ok(())
+}
+
+/// The mechanisms enabled on a SASL listener: the configured ones, else all four.
+pub(crate) fn enabled_mechanisms(
+    config: &crate::BrokerConfig,
+    protocol: SecurityProtocol,
+) -> Vec<Mechanism> {
+    config
+        .sasl_enabled_mechanisms
+        .get(&protocol)
+        .cloned()
+        .unwrap_or_else(|| Mechanism::ALL.to_vec())
 }
 
 #[cfg(test)]

@@ -49,6 +49,15 @@ pub struct ConnectionStats {
     pub rejected: u64,
     /// Connections closed because their TLS handshake failed or did not finish in time.
     pub tls_failed: u64,
+    /// Completed SASL authentications, re-authentications included.
+    pub authenticated: u64,
+    /// Connections closed during SASL (re-)authentication: refused credentials or tokens, an
+    /// unsupported mechanism, a request authentication does not allow, a frame too large.
+    pub auth_failed: u64,
+    /// Connections closed because SASL authentication did not finish before its deadline.
+    pub auth_timed_out: u64,
+    /// Connections closed because their SASL session expired without re-authentication.
+    pub sessions_expired: u64,
 }
 
 /// Everything one mini-broker knows.
