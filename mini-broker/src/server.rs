@@ -257,6 +257,17 @@ async fn read_exactly<R: AsyncRead + Unpin>(
     Ok(Some(Bytes::from(body)))
 }
 
+/// The API key and version at the start of a request header; -1 for what is not there.
+fn peek_api(frame: &[u8]) -> (i16, i16) {
+    let field = |at: usize| {
+        frame
+            .get(at..at + 2)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map_or(-1, i16::from_be_bytes)
+    };
+    (field(0), field(2))
+}
+
 /// Resolves at `deadline`, or never without one.
 async fn until(deadline: Option<Instant>) {
     match deadline {
@@ -320,10 +331,8 @@ async fn serve<R, W>(
             Some(session) if session.expects_raw_token() => raw_token(session, frame).await,
             _ => {
                 if let Some(session) = conn.sasl.as_mut() {
-                    let api_key = frame
-                        .first_chunk::<2>()
-                        .map_or(-1, |k| i16::from_be_bytes(*k));
-                    if let Err(refusal) = session.admit(api_key, Instant::now()) {
+                    let (api_key, api_version) = peek_api(&frame);
+                    if let Err(refusal) = session.admit(api_key, api_version, Instant::now()) {
                         return close(&state, &conn, refusal.into());
                     }
                 }

@@ -26,6 +26,7 @@ use ferrokafka_protocol::sasl::scram::{ScramCredential, ScramHash, ScramServer, 
 use ferrokafka_protocol::sasl::{
     invalid_credentials_message, oauthbearer, plain, Mechanism, SaslError,
 };
+use ferrokafka_protocol::versions;
 use kafka_protocol::messages::ApiKey;
 
 use super::users::UserStore;
@@ -214,14 +215,18 @@ impl SaslSession {
     /// Decides whether a request with `api_key` may be served now, as Kafka's authenticator
     /// and `SocketServer` decide. A SaslHandshake on an authenticated connection whose session
     /// can expire starts re-authentication.
-    pub fn admit(&mut self, api_key: i16, now: Instant) -> Result<(), Refusal> {
+    ///
+    /// ApiVersions is allowed once before the handshake; one at a version we do not serve does
+    /// not count (it is answered with our versions, and the client asks again), as in Kafka.
+    pub fn admit(&mut self, api_key: i16, api_version: i16, now: Instant) -> Result<(), Refusal> {
         let name = api_name(api_key);
         match &mut self.stage {
             Stage::Start { api_versions_seen } => {
                 if api_key == ApiKey::SaslHandshake as i16 {
                     Ok(())
                 } else if api_key == ApiKey::ApiVersions as i16 && !*api_versions_seen {
-                    *api_versions_seen = true;
+                    *api_versions_seen = versions::supported(ApiKey::ApiVersions)
+                        .is_some_and(|range| range.contains(api_version));
                     Ok(())
                 } else {
                     Err(Refusal::Unexpected(format!(
@@ -531,4 +536,84 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(max_reauth: Option<Duration>) -> SaslSession {
+        let settings = SaslSettings {
+            mechanisms: vec![Mechanism::Plain, Mechanism::OAuthBearer],
+            users: Arc::new(UserStore::new()),
+            max_reauth,
+            auth_timeout: Duration::from_secs(10),
+        };
+        SaslSession::new(Arc::new(settings), Instant::now())
+    }
+
+    const API_VERSIONS: i16 = ApiKey::ApiVersions as i16;
+    const HANDSHAKE: i16 = ApiKey::SaslHandshake as i16;
+    const METADATA: i16 = ApiKey::Metadata as i16;
+
+    #[test]
+    fn api_versions_once_before_the_handshake_retries_of_unserved_versions_allowed() {
+        let mut s = session(None);
+        let now = Instant::now();
+        assert!(s.admit(API_VERSIONS, 99, now).is_ok());
+        assert!(s.admit(API_VERSIONS, 3, now).is_ok());
+        assert!(s.admit(API_VERSIONS, 3, now).is_err());
+        assert!(s.admit(HANDSHAKE, 1, now).is_ok());
+        assert_eq!(s.handshake("PLAIN", 1), HandshakeOutcome::Accepted);
+        assert!(s.admit(API_VERSIONS, 3, now).is_err());
+    }
+
+    #[test]
+    fn nothing_else_before_authentication() {
+        let mut s = session(None);
+        let refusal = s.admit(METADATA, 12, Instant::now()).unwrap_err();
+        assert_eq!(
+            refusal,
+            Refusal::Unexpected(
+                "unexpected Kafka request of type Metadata during SASL handshake".into()
+            )
+        );
+    }
+
+    #[test]
+    fn an_unknown_mechanism_fails_the_session() {
+        let mut s = session(None);
+        assert_eq!(s.handshake("GSSAPI", 1), HandshakeOutcome::Unsupported);
+        assert!(s.failure().unwrap().contains("GSSAPI"));
+        assert_eq!(
+            s.enabled_mechanisms(),
+            [Mechanism::Plain, Mechanism::OAuthBearer]
+        );
+    }
+
+    #[tokio::test]
+    async fn oauthbearer_sets_the_session_lifetime_and_expiry_closes() {
+        let mut s = session(Some(Duration::from_millis(50)));
+        assert_eq!(s.handshake("OAUTHBEARER", 1), HandshakeOutcome::Accepted);
+        let jwt = oauthbearer::unsecured_jwt("carol", now_ms(), 3_600_000, &[]);
+        let token = Bytes::from(oauthbearer::client_message(&jwt, None, &[]));
+        let TokenOutcome::Complete {
+            session_lifetime_ms,
+            ..
+        } = s.token(token).await
+        else {
+            panic!("not authenticated");
+        };
+        assert!(session_lifetime_ms > 0 && session_lifetime_ms <= 50);
+        assert!(s.take_completed() && !s.take_completed());
+        assert_eq!(s.identity().unwrap().principal, "carol");
+        let later = Instant::now() + Duration::from_millis(100);
+        assert!(matches!(
+            s.admit(METADATA, 12, later),
+            Err(Refusal::Expired(_))
+        ));
+        // A handshake then re-authenticates, at most once a second.
+        assert!(s.admit(HANDSHAKE, 1, later).is_ok());
+        assert!(!s.is_authenticated() && s.deadline().is_some());
+    }
 }
