@@ -19,12 +19,16 @@
     )
 )]
 
+pub mod connection;
 mod faults;
 pub mod handlers;
+pub mod security;
 mod server;
 pub mod state;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,18 +37,42 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use faults::{Faults, When};
+pub use ferrokafka_protocol::sasl::Mechanism;
 pub use kafka_protocol::messages::ApiKey;
+use security::sasl::SaslSettings;
+use security::tls::TlsServer;
+pub use security::tls::TlsSource;
+pub use security::users::UserStore;
+pub use security::{ListenerSpec, SecurityProtocol};
 pub use state::ConnectionStats;
 use state::{BrokerState, Endpoint};
 
-/// Settings of one mini-broker. Defaults suit tests: loopback, a free port, auto-created topics
-/// with one partition.
+/// Settings of one mini-broker. Defaults suit tests: one PLAINTEXT listener on loopback, a
+/// free port, auto-created topics with one partition.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
-    /// Address to listen on; port 0 picks a free port.
-    pub listen: SocketAddr,
-    /// Host advertised to clients in Metadata; defaults to the listen address's IP.
+    /// The listeners to open, at most one per security protocol (`listeners`); port 0 picks a
+    /// free port. Default: PLAINTEXT on `127.0.0.1:0`.
+    pub listeners: Vec<ListenerSpec>,
+    /// Host advertised to clients in Metadata (`advertised.listeners`), for every listener;
+    /// defaults to each listener's bound IP.
     pub advertised_host: Option<String>,
+    /// The certificate of the SSL and SASL_SSL listeners.
+    pub tls: Option<TlsSource>,
+    /// How long a client has to complete the TLS handshake (10 s); tests lower it.
+    pub tls_handshake_timeout: Duration,
+    /// Who may log in with PLAIN and SCRAM on the SASL listeners (salted credentials only).
+    pub sasl_users: UserStore,
+    /// The mechanisms each SASL listener enables (`listener.name.*.sasl.enabled.mechanisms`);
+    /// a SASL listener not named here enables all four.
+    pub sasl_enabled_mechanisms: BTreeMap<SecurityProtocol, Vec<Mechanism>>,
+    /// `connections.max.reauth.ms`: the longest an authenticated session lasts before the
+    /// client must re-authenticate; zero (the default) means sessions do not expire, unless an
+    /// OAUTHBEARER token does.
+    pub connections_max_reauth: Duration,
+    /// How long a client on a SASL listener has to authenticate, and to re-authenticate
+    /// (10 s).
+    pub sasl_auth_timeout: Duration,
     /// This broker's node id.
     pub node_id: i32,
     /// The cluster id reported to clients.
@@ -74,8 +102,17 @@ pub struct BrokerConfig {
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listeners: vec![ListenerSpec::new(
+                SecurityProtocol::Plaintext,
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+            )],
             advertised_host: None,
+            tls: None,
+            tls_handshake_timeout: security::tls::DEFAULT_HANDSHAKE_TIMEOUT,
+            sasl_users: UserStore::new(),
+            sasl_enabled_mechanisms: BTreeMap::new(),
+            connections_max_reauth: Duration::ZERO,
+            sasl_auth_timeout: Duration::from_millis(10_000),
             node_id: 1,
             cluster_id: "ferrokafka-mini-broker".to_owned(),
             default_partitions: 1,
@@ -94,12 +131,93 @@ impl Default for BrokerConfig {
 #[derive(Debug, Default)]
 pub struct MiniBrokerBuilder {
     config: BrokerConfig,
+    /// Set once a listener was named: the default PLAINTEXT listener is then no longer wanted.
+    listeners_named: bool,
+    /// The first setting that was refused, returned by [`Self::start`].
+    refused: Option<security::SecurityConfigError>,
 }
 
 impl MiniBrokerBuilder {
-    /// Address to listen on (default `127.0.0.1:0`).
-    pub fn listen(mut self, addr: SocketAddr) -> Self {
-        self.config.listen = addr;
+    /// Address of the PLAINTEXT listener (default `127.0.0.1:0`).
+    pub fn listen(self, addr: SocketAddr) -> Self {
+        self.listener(SecurityProtocol::Plaintext, addr)
+    }
+
+    /// Opens a listener speaking `protocol` on `addr` (port 0 picks a free port), in place of
+    /// an earlier one of the same protocol. Once a listener is named, the default PLAINTEXT
+    /// listener is gone unless named too (with this or [`Self::listen`]).
+    pub fn listener(mut self, protocol: SecurityProtocol, addr: SocketAddr) -> Self {
+        if !self.listeners_named {
+            self.config.listeners.clear();
+            self.listeners_named = true;
+        }
+        let spec = ListenerSpec::new(protocol, addr);
+        match self
+            .config
+            .listeners
+            .iter_mut()
+            .find(|l| l.protocol == protocol)
+        {
+            Some(existing) => *existing = spec,
+            None => self.config.listeners.push(spec),
+        }
+        self
+    }
+
+    /// TLS for the SSL and SASL_SSL listeners from PEM files: the certificate chain (server
+    /// certificate first) and its key (PKCS#8, PKCS#1 or SEC1).
+    pub fn tls_pem_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.config.tls = Some(TlsSource::PemFiles {
+            cert: cert.into(),
+            key: key.into(),
+        });
+        self
+    }
+
+    /// How long a client has to complete the TLS handshake (default 10 s).
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// A user for PLAIN and SCRAM logins. The password is salted at once for SCRAM-SHA-256
+    /// and SCRAM-SHA-512 (two key derivations) and not kept.
+    pub fn sasl_user(mut self, name: &str, password: &str) -> Self {
+        if let Err(err) = self.config.sasl_users.add_password(name, password) {
+            self.refused.get_or_insert(err.into());
+        }
+        self
+    }
+
+    /// The mechanisms a SASL listener enables (default: all four).
+    pub fn sasl_enabled_mechanisms(
+        mut self,
+        protocol: SecurityProtocol,
+        mechanisms: &[Mechanism],
+    ) -> Self {
+        self.config
+            .sasl_enabled_mechanisms
+            .insert(protocol, mechanisms.to_vec());
+        self
+    }
+
+    /// `connections.max.reauth.ms`: sessions expire after this long and clients must
+    /// re-authenticate (default zero: never, unless an OAUTHBEARER token expires).
+    pub fn connections_max_reauth(mut self, max: Duration) -> Self {
+        self.config.connections_max_reauth = max;
+        self
+    }
+
+    /// How long a client has to authenticate on a SASL listener (default 10 s).
+    pub fn sasl_auth_timeout(mut self, timeout: Duration) -> Self {
+        self.config.sasl_auth_timeout = timeout;
+        self
+    }
+
+    /// TLS for the SSL and SASL_SSL listeners with a CA and server certificate made at start;
+    /// [`MiniBroker::tls_ca_pem`] returns the CA for clients to trust.
+    pub fn tls_self_signed(mut self) -> Self {
+        self.config.tls = Some(TlsSource::SelfSigned);
         self
     }
 
@@ -148,23 +266,78 @@ impl MiniBrokerBuilder {
     /// The whole config at once.
     pub fn config(mut self, config: BrokerConfig) -> Self {
         self.config = config;
+        self.listeners_named = true;
         self
     }
 
-    /// Binds the listener and starts serving.
+    /// Binds every listener and starts serving. Settings that cannot work together (a TLS
+    /// listener without a certificate, two listeners of one protocol, unreadable PEM files)
+    /// fail with [`std::io::ErrorKind::InvalidInput`] wrapping a
+    /// [`security::SecurityConfigError`].
     pub async fn start(self) -> std::io::Result<MiniBroker> {
-        let listener = TcpListener::bind(self.config.listen).await?;
-        let addr = listener.local_addr()?;
-        let host = self
-            .config
-            .advertised_host
-            .clone()
-            .unwrap_or_else(|| addr.ip().to_string());
-        let endpoint = Endpoint {
-            host,
-            port: i32::from(addr.port()),
+        if let Some(err) = self.refused {
+            return Err(invalid_input(err));
+        }
+        let config = self.config;
+        security::validate(&config).map_err(invalid_input)?;
+        if config.sasl_users.is_empty() && config.listeners.iter().any(|l| l.protocol.uses_sasl()) {
+            tracing::warn!("SASL listener without users: only OAUTHBEARER logins can succeed");
+        }
+        let users = Arc::new(config.sasl_users.clone());
+        let advertised = |spec: &ListenerSpec| {
+            config
+                .advertised_host
+                .clone()
+                .unwrap_or_else(|| spec.addr.ip().to_string())
         };
-        let state = Arc::new(BrokerState::new(self.config, endpoint));
+        let tls_hosts: Vec<String> = config
+            .listeners
+            .iter()
+            .filter(|l| l.protocol.uses_tls())
+            .map(advertised)
+            .collect();
+        let tls = match &config.tls {
+            Some(source) if !tls_hosts.is_empty() => Some(
+                TlsServer::new(source, &tls_hosts)
+                    .map_err(|err| invalid_input(security::SecurityConfigError::from(err)))?,
+            ),
+            _ => None,
+        };
+        // Bind them all before serving any, so a port in use leaves nothing running.
+        let mut bound = Vec::with_capacity(config.listeners.len());
+        for spec in &config.listeners {
+            let tcp = TcpListener::bind(spec.addr).await.map_err(|err| {
+                std::io::Error::new(err.kind(), format!("cannot listen on {spec}: {err}"))
+            })?;
+            let addr = tcp.local_addr()?;
+            let endpoint = Endpoint {
+                host: advertised(&ListenerSpec::new(spec.protocol, addr)),
+                port: i32::from(addr.port()),
+            };
+            let sasl = SaslSettings {
+                mechanisms: security::enabled_mechanisms(&config, spec.protocol),
+                users: Arc::clone(&users),
+                max_reauth: Some(config.connections_max_reauth).filter(|d| !d.is_zero()),
+                auth_timeout: config.sasl_auth_timeout,
+            };
+            let listener = server::Listener::new(spec.protocol, endpoint, tls.clone(), sasl);
+            bound.push((tcp, addr, listener));
+        }
+        let listeners: Vec<BoundListener> = bound
+            .iter()
+            .map(|(_, addr, listener)| BoundListener {
+                protocol: listener.protocol,
+                addr: *addr,
+                endpoint: listener.endpoint.clone(),
+            })
+            .collect();
+        let main = listeners
+            .iter()
+            .find(|l| l.protocol == SecurityProtocol::Plaintext)
+            .or(listeners.first())
+            .cloned()
+            .ok_or_else(|| invalid_input(security::SecurityConfigError::NoListener))?;
+        let state = Arc::new(BrokerState::new(config));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let faults = Faults::default();
         let txn_timeouts = tokio::spawn(state::transactions::abort_timed_out(
@@ -172,32 +345,55 @@ impl MiniBrokerBuilder {
             state.config.transaction_abort_interval,
             shutdown_rx.clone(),
         ));
-        let task = tokio::spawn(server::run(
-            listener,
-            Arc::clone(&state),
-            faults.clone(),
-            shutdown_rx,
-        ));
-        tracing::info!(%addr, "mini-broker listening");
+        let mut tasks = Vec::with_capacity(bound.len());
+        for (tcp, addr, listener) in bound {
+            tracing::info!(listener = %listener.protocol, %addr, "mini-broker listening");
+            tasks.push(tokio::spawn(server::run(
+                tcp,
+                Arc::new(listener),
+                Arc::clone(&state),
+                faults.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
         Ok(MiniBroker {
-            addr,
+            main,
+            listeners,
+            tls_ca_pem: tls.as_ref().and_then(|t| t.ca_pem()).map(str::to_owned),
             state,
             faults,
             shutdown_tx,
-            task: Some(task),
+            tasks,
             txn_timeouts: Some(txn_timeouts),
         })
     }
 }
 
+fn invalid_input(err: security::SecurityConfigError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, err)
+}
+
+/// One open listener, as [`MiniBroker`] reports it.
+#[derive(Debug, Clone)]
+struct BoundListener {
+    protocol: SecurityProtocol,
+    addr: SocketAddr,
+    endpoint: Endpoint,
+}
+
 /// A running mini-broker. Dropping it stops it too, without waiting.
 #[derive(Debug)]
 pub struct MiniBroker {
-    addr: SocketAddr,
+    /// In the order they were configured.
+    listeners: Vec<BoundListener>,
+    /// The PLAINTEXT listener, else the first: what [`MiniBroker::bootstrap`] names.
+    main: BoundListener,
+    tls_ca_pem: Option<String>,
     state: Arc<BrokerState>,
     faults: Faults,
     shutdown_tx: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    /// One accept loop per listener.
+    tasks: Vec<JoinHandle<()>>,
     /// Aborts timed-out transactions; ends with the shutdown signal.
     txn_timeouts: Option<JoinHandle<()>>,
 }
@@ -213,14 +409,37 @@ impl MiniBroker {
         Self::builder().start().await
     }
 
-    /// The `host:port` to give clients as `bootstrap.servers`.
+    /// The `host:port` to give clients as `bootstrap.servers`: the PLAINTEXT listener's if
+    /// there is one, else the first listener's.
     pub fn bootstrap(&self) -> String {
-        format!("{}:{}", self.state.endpoint.host, self.state.endpoint.port)
+        self.main.endpoint.to_string()
     }
 
-    /// The address the listener is bound to.
+    /// The `host:port` of the listener speaking `protocol`, if there is one.
+    pub fn bootstrap_for(&self, protocol: SecurityProtocol) -> Option<String> {
+        self.listeners
+            .iter()
+            .find(|l| l.protocol == protocol)
+            .map(|l| l.endpoint.to_string())
+    }
+
+    /// Every listener's protocol and `host:port`, in the order they were configured.
+    pub fn listeners(&self) -> Vec<(SecurityProtocol, String)> {
+        self.listeners
+            .iter()
+            .map(|l| (l.protocol, l.endpoint.to_string()))
+            .collect()
+    }
+
+    /// The address the PLAINTEXT listener (else the first) is bound to.
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.main.addr
+    }
+
+    /// The PEM of the CA that signed the TLS listeners' certificate, when it was made at start
+    /// ([`MiniBrokerBuilder::tls_self_signed`]): what clients put in their trust store.
+    pub fn tls_ca_pem(&self) -> Option<&str> {
+        self.tls_ca_pem.as_deref()
     }
 
     /// The broker's state, for tests that inspect it.
@@ -236,7 +455,7 @@ impl MiniBroker {
     /// Stops accepting, closes every connection, and waits until all are closed.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown_tx.send(true);
-        if let Some(task) = self.task.take() {
+        for task in self.tasks.drain(..) {
             if let Err(err) = task.await {
                 tracing::error!(%err, "mini-broker task failed");
             }

@@ -1,36 +1,93 @@
-//! The accept loop and one task per connection.
+//! The accept loop of each listener and one task per connection.
 //!
-//! A connection reads a frame, parses the header, hands the body to [`crate::handlers`], and
-//! writes the response, in order, as Kafka does: a client may pipeline requests, and responses
-//! come back in the order the requests arrived. A request with `acks=0` gets no response.
-//! Anything that makes the stream untrustworthy (a bad length prefix, a header or body that
-//! does not parse, an API or version we do not serve) closes that one connection with a log
-//! line; other connections are not affected. Faults a test set ([`crate::Faults`]) are applied
-//! around the handling of a request.
+//! A connection on an SSL or SASL_SSL listener first completes its TLS handshake, in its own
+//! task and under a timeout, never in the accept loop. Then it reads a frame, parses the
+//! header, hands the body to [`crate::handlers`], and writes the response, in order, as Kafka
+//! does: a client may pipeline requests, and responses come back in the order the requests
+//! arrived. A request with `acks=0` gets no response. Anything that makes the stream
+//! untrustworthy (a bad length prefix, a header or body that does not parse, an API or version
+//! we do not serve) closes that one connection with a log line; other connections are not
+//! affected. Faults a test set ([`crate::Faults`]) are applied around the handling of a
+//! request.
+//!
+//! On a SASL listener each frame first passes the connection's [`SaslSession`], which admits
+//! only what authentication allows at that point, and authentication must finish before its
+//! deadline. Until it does, frames are read exactly (never past the end of one) and bounded by
+//! Kafka's `sasl.server.max.receive.size`, as Kafka's authenticator reads them; afterwards the
+//! buffered [`FrameReader`] takes the stream over, with nothing read ahead in between. Every
+//! close is logged at warn with the peer and the reason, and counted in
+//! [`crate::ConnectionStats`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use ferrokafka_protocol::frame::{FrameError, FrameReader, FrameWriter};
+use ferrokafka_protocol::frame::{check_length, FrameError, FrameReader, FrameWriter};
 use ferrokafka_protocol::header::{
     encode_response_header, peek_correlation_id, response_header_version, RequestHeader,
 };
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::connection::ConnectionContext;
 use crate::faults::{self, Faults};
 use crate::handlers::fetch::Parts;
 use crate::handlers::{self, Reply};
-use crate::state::BrokerState;
+use crate::security::sasl::{self, Refusal, SaslSession, SaslSettings, TokenOutcome};
+use crate::security::tls::{self, TlsServer};
+use crate::security::SecurityProtocol;
+use crate::state::{BrokerState, Endpoint};
 
 /// Room for most responses' encoding; a Fetch response's records are not in it.
 const HEAD_CAPACITY: usize = 512;
 
+/// One listener's settings, shared by its connections.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    /// What the listener speaks.
+    pub(crate) protocol: SecurityProtocol,
+    /// The address its clients are told to use.
+    pub(crate) endpoint: Endpoint,
+    /// The TLS identity, on SSL and SASL_SSL listeners.
+    tls: Option<TlsServer>,
+    /// What authentication accepts, on SASL_PLAINTEXT and SASL_SSL listeners.
+    sasl: Option<Arc<SaslSettings>>,
+}
+
+impl Listener {
+    /// The settings of a listener speaking `protocol`; `tls` and `sasl` are dropped unless
+    /// the protocol uses them.
+    pub(crate) fn new(
+        protocol: SecurityProtocol,
+        endpoint: Endpoint,
+        tls: Option<TlsServer>,
+        sasl: SaslSettings,
+    ) -> Self {
+        Listener {
+            protocol,
+            endpoint,
+            tls: tls.filter(|_| protocol.uses_tls()),
+            sasl: protocol.uses_sasl().then(|| Arc::new(sasl)),
+        }
+    }
+
+    /// A new connection's context; a SASL session's deadline starts now.
+    fn connection(&self, peer: SocketAddr) -> ConnectionContext {
+        let sasl = self
+            .sasl
+            .as_ref()
+            .map(|settings| SaslSession::new(Arc::clone(settings), Instant::now()));
+        ConnectionContext::new(self.protocol, self.endpoint.clone(), peer, sasl)
+    }
+}
+
 /// Accepts connections until `shutdown` turns true, then closes them all and returns.
 pub(crate) async fn run(
-    listener: TcpListener,
+    tcp: TcpListener,
+    listener: Arc<Listener>,
     state: Arc<BrokerState>,
     faults: Faults,
     mut shutdown: watch::Receiver<bool>,
@@ -39,39 +96,213 @@ pub(crate) async fn run(
     let for_connections = shutdown.clone();
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = tcp.accept() => match accepted {
                 Ok((stream, peer)) => {
                     state.stats(|s| s.accepted += 1);
                     let _ = stream.set_nodelay(true);
-                    let state = Arc::clone(&state);
-                    let faults = faults.clone();
-                    connections.spawn(serve(stream, peer, state, faults, for_connections.clone()));
+                    connections.spawn(start(
+                        stream,
+                        peer,
+                        Arc::clone(&listener),
+                        Arc::clone(&state),
+                        faults.clone(),
+                        for_connections.clone(),
+                    ));
                 }
                 // Running out of file descriptors and the like: keep serving the others.
-                Err(err) => tracing::warn!(%err, "accept failed"),
+                Err(err) => tracing::warn!(listener = %listener.protocol, %err, "accept failed"),
             },
             _ = shutdown.wait_for(|stop| *stop) => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
-    drop(listener);
+    drop(tcp);
     while connections.join_next().await.is_some() {}
-    tracing::info!("mini-broker stopped");
+    tracing::info!(listener = %listener.protocol, "listener stopped");
 }
 
-async fn serve(
+/// Runs the TLS handshake where the listener wants one, then serves the connection.
+async fn start(
     stream: TcpStream,
     peer: SocketAddr,
+    listener: Arc<Listener>,
     state: Arc<BrokerState>,
     faults: Faults,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let (read, write) = stream.into_split();
-    let mut reader = FrameReader::new(read, state.config.max_frame_size);
+    let Some(tls) = &listener.tls else {
+        let (read, write) = stream.into_split();
+        let conn = listener.connection(peer);
+        return serve(read, write, conn, state, faults, shutdown).await;
+    };
+    let handshake = tokio::select! {
+        handshake = tls.accept(stream, state.config.tls_handshake_timeout) => handshake,
+        _ = shutdown.wait_for(|stop| *stop) => return,
+    };
+    match handshake {
+        Ok(stream) => {
+            let (read, write) = tokio::io::split(stream);
+            let conn = listener.connection(peer);
+            serve(read, write, conn, state, faults, shutdown).await;
+        }
+        Err(reason) => {
+            tracing::warn!(%peer, listener = %listener.protocol, %reason, "closing connection");
+            state.stats(|s| s.tls_failed += 1);
+        }
+    }
+}
+
+/// Why a connection is closed: what the log line says and which counter goes up.
+#[derive(Debug)]
+enum Close {
+    /// Bad input: counted as rejected, or as a failed authentication before the client has
+    /// authenticated.
+    BadInput(String),
+    /// The SASL exchange failed or was broken off by a request it does not allow.
+    AuthFailed(String),
+    /// Authentication did not finish in time.
+    AuthTimedOut(String),
+    /// The authenticated session expired and the client did not re-authenticate.
+    Expired(String),
+}
+
+impl From<Refusal> for Close {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unexpected(reason) => Close::AuthFailed(reason),
+            Refusal::Expired(reason) => Close::Expired(reason),
+        }
+    }
+}
+
+/// Logs and counts the end of a connection.
+fn close(state: &BrokerState, conn: &ConnectionContext, cause: Close) {
+    let principal = conn
+        .sasl
+        .as_ref()
+        .and_then(SaslSession::identity)
+        .map(|id| id.principal.as_str());
+    let authenticating = conn.authenticating();
+    let reason = match &cause {
+        Close::BadInput(r) | Close::AuthFailed(r) | Close::AuthTimedOut(r) | Close::Expired(r) => r,
+    };
+    tracing::warn!(peer = %conn.peer, listener = %conn.protocol, ?principal, %reason, "closing connection");
+    state.stats(|s| match cause {
+        Close::BadInput(_) if authenticating => s.auth_failed += 1,
+        Close::BadInput(_) => s.rejected += 1,
+        Close::AuthFailed(_) => s.auth_failed += 1,
+        Close::AuthTimedOut(_) => s.auth_timed_out += 1,
+        Close::Expired(_) => s.sessions_expired += 1,
+    });
+}
+
+/// Where a connection's frames come from: read exactly while SASL authentication is under way
+/// (so that nothing is read ahead), then through the buffered [`FrameReader`].
+enum Frames<R> {
+    Exact { inner: R, max: usize },
+    Buffered(FrameReader<R>),
+}
+
+impl<R: AsyncRead + Unpin> Frames<R> {
+    fn new(inner: R, max: usize, sasl: bool) -> Self {
+        if sasl {
+            Frames::Exact {
+                inner,
+                max: max.min(sasl::MAX_RECEIVE_SIZE),
+            }
+        } else {
+            Frames::Buffered(FrameReader::new(inner, max))
+        }
+    }
+
+    /// Hands the stream to the buffered reader, with the full frame-size limit.
+    fn buffered(self, max: usize) -> Self {
+        match self {
+            Frames::Exact { inner, .. } => Frames::Buffered(FrameReader::new(inner, max)),
+            buffered => buffered,
+        }
+    }
+
+    /// The next frame; `None` at a clean end of stream. Cancel-safe only when buffered; a
+    /// cancelled exact read ends the connection anyway (deadline or shutdown).
+    async fn read(&mut self) -> Result<Option<Bytes>, FrameError> {
+        match self {
+            Frames::Exact { inner, max } => read_exactly(inner, *max).await,
+            Frames::Buffered(reader) => reader.read_frame().await,
+        }
+    }
+}
+
+/// Reads one frame without reading past its end; the body grows with the bytes that arrive.
+async fn read_exactly<R: AsyncRead + Unpin>(
+    inner: &mut R,
+    max: usize,
+) -> Result<Option<Bytes>, FrameError> {
+    let mut prefix = Vec::with_capacity(4);
+    let got = (&mut *inner).take(4).read_to_end(&mut prefix).await?;
+    let prefix: [u8; 4] = match prefix.try_into() {
+        Ok(prefix) => prefix,
+        Err(_) if got == 0 => return Ok(None),
+        Err(_) => return Err(FrameError::Truncated { buffered: got }),
+    };
+    let len = check_length(i32::from_be_bytes(prefix), max)?;
+    let mut body = Vec::new();
+    let got = (&mut *inner)
+        .take(u64::try_from(len).unwrap_or(u64::MAX))
+        .read_to_end(&mut body)
+        .await?;
+    if got < len {
+        return Err(FrameError::Truncated { buffered: 4 + got });
+    }
+    Ok(Some(Bytes::from(body)))
+}
+
+/// The API key and version at the start of a request header; -1 for what is not there.
+fn peek_api(frame: &[u8]) -> (i16, i16) {
+    let field = |at: usize| {
+        frame
+            .get(at..at + 2)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map_or(-1, i16::from_be_bytes)
+    };
+    (field(0), field(2))
+}
+
+/// Resolves at `deadline`, or never without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn serve<R, W>(
+    read: R,
+    write: W,
+    mut conn: ConnectionContext,
+    state: Arc<BrokerState>,
+    faults: Faults,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let peer = conn.peer;
+    let max = state.config.max_frame_size;
+    let mut frames = Frames::new(read, max, conn.sasl.is_some());
     let mut writer = FrameWriter::new(write);
     loop {
+        if !conn.authenticating() {
+            frames = frames.buffered(max);
+        }
+        let deadline = conn.sasl.as_ref().and_then(SaslSession::deadline);
         let frame = tokio::select! {
-            frame = reader.read_frame() => frame,
+            frame = frames.read() => frame,
+            _ = until(deadline) => {
+                let limit = state.config.sasl_auth_timeout.as_millis();
+                let reason = format!("SASL authentication did not complete within {limit} ms");
+                return close(&state, &conn, Close::AuthTimedOut(reason));
+            }
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
         let frame = match frame {
@@ -83,19 +314,39 @@ async fn serve(
                 return;
             }
             Err(err) => {
-                tracing::warn!(%peer, %err, "closing connection: bad frame");
-                state.stats(|s| s.rejected += 1);
-                return;
+                let reason = format!("bad frame: {err}{}", tls_hint(&err));
+                return close(&state, &conn, Close::BadInput(reason));
             }
         };
-        let fault = faults.on_request(&frame);
-        let response = tokio::select! {
-            response = faults::apply(fault, respond(&state, frame)) => response,
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        };
-        let Some(response) = response else {
-            tracing::info!(%peer, "closing connection: injected fault");
-            return;
+        if conn.authenticating() && frame.len() > sasl::MAX_RECEIVE_SIZE {
+            // Only re-authentication gets here: before, the exact reader enforces the limit.
+            let reason = format!(
+                "a {} byte frame during SASL authentication exceeds sasl.server.max.receive.size ({})",
+                frame.len(),
+                sasl::MAX_RECEIVE_SIZE
+            );
+            return close(&state, &conn, Close::AuthFailed(reason));
+        }
+        let response = match conn.sasl.as_mut() {
+            Some(session) if session.expects_raw_token() => raw_token(session, frame).await,
+            _ => {
+                if let Some(session) = conn.sasl.as_mut() {
+                    let (api_key, api_version) = peek_api(&frame);
+                    if let Err(refusal) = session.admit(api_key, api_version, Instant::now()) {
+                        return close(&state, &conn, refusal.into());
+                    }
+                }
+                let fault = faults.on_request(&frame);
+                let response = tokio::select! {
+                    response = faults::apply(fault, respond(&state, &mut conn, frame)) => response,
+                    _ = shutdown.wait_for(|stop| *stop) => return,
+                };
+                let Some(response) = response else {
+                    tracing::info!(%peer, "closing connection: injected fault");
+                    return;
+                };
+                response
+            }
         };
         match response {
             Ok(Some(parts)) => {
@@ -105,23 +356,47 @@ async fn serve(
                 }
             }
             Ok(None) => {}
-            Err(reason) => {
-                tracing::warn!(%peer, %reason, "closing connection");
-                state.stats(|s| s.rejected += 1);
-                return;
+            Err(reason) => return close(&state, &conn, Close::BadInput(reason)),
+        }
+        if let Some(session) = conn.sasl.as_mut() {
+            if let Some(reason) = session.failure() {
+                let reason = reason.to_owned();
+                return close(&state, &conn, Close::AuthFailed(reason));
+            }
+            if session.take_completed() {
+                if let Some(id) = session.identity() {
+                    tracing::info!(%peer, listener = %conn.protocol, principal = %id.principal, mechanism = %id.mechanism, "authenticated");
+                }
+                state.stats(|s| s.authenticated += 1);
             }
         }
     }
 }
 
+/// A bare SASL token after a v0 SaslHandshake: the answer is a bare token too. A refusal has
+/// no way to be told, so the session's failure closes the connection.
+async fn raw_token(session: &mut SaslSession, token: Bytes) -> Result<Option<Parts>, String> {
+    match session.token(token).await {
+        TokenOutcome::Challenge(token) | TokenOutcome::Complete { token, .. } => {
+            Ok(Some(vec![Bytes::from(token)]))
+        }
+        TokenOutcome::Failed(_) => Ok(None),
+        TokenOutcome::NotExpected => Err("a bare SASL token was not expected".to_owned()),
+    }
+}
+
 /// Turns one request frame into the parts of its response frame (without the length prefix),
 /// `None` when the request wants no response, or the reason to close the connection.
-async fn respond(state: &BrokerState, frame: Bytes) -> Result<Option<Parts>, String> {
+async fn respond(
+    state: &BrokerState,
+    conn: &mut ConnectionContext,
+    frame: Bytes,
+) -> Result<Option<Parts>, String> {
     let correlation = peek_correlation_id(&frame);
     let mut body = frame;
     let header = RequestHeader::decode(&mut body)
         .map_err(|err| format!("unreadable request header (correlation {correlation:?}): {err}"))?;
-    let reply = match handlers::dispatch(state, &header, body).await {
+    let reply = match handlers::dispatch(state, conn, &header, body).await {
         Ok(reply) => reply,
         Err(err) => {
             return Err(format!(
@@ -150,4 +425,34 @@ async fn respond(state: &BrokerState, frame: Bytes) -> Result<Option<Parts>, Str
         tracing::error!(api_key = header.api_key, version, %err, "response encoding failed");
         format!("could not encode response: {err}")
     })
+}
+
+/// A note for the log when a bad length prefix is really the start of a TLS handshake: a TLS
+/// client on a plaintext port.
+fn tls_hint(err: &FrameError) -> &'static str {
+    match err {
+        FrameError::TooLarge { len, .. } => {
+            let first = [(len >> 24) as u8, (len >> 16) as u8];
+            if tls::looks_like_tls(first) {
+                " (the peer speaks TLS: use the SSL or SASL_SSL listener)"
+            } else {
+                ""
+            }
+        }
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_hello_read_as_a_length_is_recognised() {
+        let hello = i32::from_be_bytes([0x16, 0x03, 0x01, 0x02]);
+        let err = ferrokafka_protocol::frame::check_length(hello, 1 << 20).unwrap_err();
+        assert!(tls_hint(&err).contains("TLS"));
+        let other = ferrokafka_protocol::frame::check_length(0x7fff_ffff, 1 << 20).unwrap_err();
+        assert_eq!(tls_hint(&other), "");
+    }
 }

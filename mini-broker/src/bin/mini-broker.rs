@@ -1,24 +1,71 @@
 //! `mini-broker`: the in-memory Kafka-compatible broker as a process, for CI pipelines in any
-//! language. Prints `listening on HOST:PORT` on stdout once it accepts connections, and stops
-//! cleanly on Ctrl-C or SIGTERM.
+//! language. Once it accepts connections it prints one line per listener on stdout: first
+//! `listening on HOST:PORT` for the PLAINTEXT listener (the line scripts already read), then
+//! `listening on PROTOCOL://HOST:PORT` for each other one. It stops cleanly on Ctrl-C or
+//! SIGTERM.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
-use ferrokafka_mini_broker::{BrokerConfig, MiniBroker};
+use ferrokafka_mini_broker::security::users::parse_login;
+use ferrokafka_mini_broker::{
+    BrokerConfig, ListenerSpec, Mechanism, MiniBroker, SecurityProtocol, TlsSource, UserStore,
+};
 use tracing_subscriber::EnvFilter;
+
+/// The PLAINTEXT address when neither --listen nor --listener is given.
+const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 9092);
 
 /// A small in-memory Kafka-compatible broker.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:9092")]
-    listen: SocketAddr,
-    /// Host name advertised to clients (default: the listen IP).
+    /// Address of the PLAINTEXT listener; port 0 picks a free port [default: 127.0.0.1:9092,
+    /// unless --listener flags are given].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// A listener as PROTOCOL://IP:PORT, PROTOCOL one of PLAINTEXT, SSL, SASL_PLAINTEXT,
+    /// SASL_SSL (Kafka's listeners); repeatable, one per protocol.
+    #[arg(long = "listener", value_name = "PROTOCOL://IP:PORT")]
+    listeners: Vec<ListenerSpec>,
+    /// Host name advertised to clients on every listener (default: the listener's IP).
     #[arg(long)]
     advertised_host: Option<String>,
+    /// PEM certificate chain of the SSL and SASL_SSL listeners (Kafka's ssl.keystore).
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Make a CA and a server certificate at start-up and write the CA's PEM to this file, for
+    /// clients to trust.
+    #[arg(long, value_name = "CA_PATH")]
+    tls_self_signed: Option<PathBuf>,
+    /// A SASL user for PLAIN and SCRAM as NAME:PASSWORD; repeatable. The password is salted
+    /// at start-up and not kept (prefer --sasl-users-file: the command line is visible to
+    /// other local users).
+    #[arg(long = "sasl-user", value_name = "NAME:PASSWORD")]
+    sasl_users: Vec<String>,
+    /// A file of SASL users, one per line: NAME:PASSWORD, or Kafka's stored form
+    /// `SCRAM-SHA-256 NAME salt=..,stored_key=..,server_key=..,iterations=N`; `#` comments.
+    #[arg(long, value_name = "PATH")]
+    sasl_users_file: Option<PathBuf>,
+    /// The mechanisms a SASL listener enables, as LISTENER=MECH[,MECH...] with LISTENER
+    /// SASL_PLAINTEXT or SASL_SSL and MECH among PLAIN, SCRAM-SHA-256, SCRAM-SHA-512,
+    /// OAUTHBEARER; repeatable [default: all four].
+    #[arg(long = "sasl-enabled-mechanisms", value_name = "LISTENER=MECHS")]
+    sasl_enabled_mechanisms: Vec<String>,
+    /// Kafka's connections.max.reauth.ms: authenticated sessions expire after this long and
+    /// clients must re-authenticate (0: never, unless an OAUTHBEARER token expires).
+    #[arg(long, default_value_t = 0)]
+    connections_max_reauth_ms: u64,
+    /// How long a client on a SASL listener has to authenticate before it is disconnected.
+    #[arg(long, default_value_t = 10_000)]
+    sasl_auth_timeout_ms: u64,
     /// Partitions of auto-created topics (Kafka's num.partitions).
     #[arg(long, default_value_t = 1)]
     partitions: i32,
@@ -60,9 +107,38 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
+    let mut listeners = args.listeners;
+    if args.listen.is_some() || listeners.is_empty() {
+        let addr = args.listen.unwrap_or(SocketAddr::from(DEFAULT_LISTEN));
+        listeners.insert(0, ListenerSpec::new(SecurityProtocol::Plaintext, addr));
+    }
+    let tls = match (args.tls_cert, args.tls_key, &args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(TlsSource::PemFiles { cert, key }),
+        (_, _, Some(_)) => Some(TlsSource::SelfSigned),
+        _ => None,
+    };
+    let users = match sasl_users(&args.sasl_users, args.sasl_users_file.as_deref()) {
+        Ok(users) => users,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
+    let mechanisms = match enabled_mechanisms(&args.sasl_enabled_mechanisms) {
+        Ok(mechanisms) => mechanisms,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::from(2);
+        }
+    };
     let config = BrokerConfig {
-        listen: args.listen,
+        listeners,
         advertised_host: args.advertised_host,
+        tls,
+        sasl_users: users,
+        sasl_enabled_mechanisms: mechanisms,
+        connections_max_reauth: Duration::from_millis(args.connections_max_reauth_ms),
+        sasl_auth_timeout: Duration::from_millis(args.sasl_auth_timeout_ms),
         default_partitions: args.partitions,
         auto_create_topics: args.auto_create_topics,
         partition_retention_bytes: args.retention_bytes,
@@ -71,15 +147,82 @@ async fn run(args: Args) -> ExitCode {
     let broker = match MiniBroker::builder().config(config).start().await {
         Ok(broker) => broker,
         Err(err) => {
-            eprintln!("cannot listen on {}: {err}", args.listen);
+            eprintln!("cannot start: {err}");
             return ExitCode::FAILURE;
         }
     };
-    println!("listening on {}", broker.bootstrap());
+    if let Some(path) = &args.tls_self_signed {
+        let Some(ca) = broker.tls_ca_pem() else {
+            eprintln!("--tls-self-signed needs an SSL or SASL_SSL listener");
+            broker.shutdown().await;
+            return ExitCode::from(2);
+        };
+        if let Err(err) = std::fs::write(path, ca) {
+            eprintln!(
+                "cannot write the CA certificate to {}: {err}",
+                path.display()
+            );
+            broker.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    }
+    print_listeners(&broker);
     wait_for_signal().await;
     tracing::info!("shutting down");
     broker.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The users of --sasl-user and --sasl-users-file, salted. Errors never repeat a password.
+fn sasl_users(logins: &[String], file: Option<&Path>) -> Result<UserStore, String> {
+    let mut users = UserStore::new();
+    for login in logins {
+        let (name, password) = parse_login(login).map_err(|err| format!("--sasl-user: {err}"))?;
+        users
+            .add_password(name, password)
+            .map_err(|err| format!("--sasl-user: {err}"))?;
+    }
+    if let Some(path) = file {
+        users.load_file(path).map_err(|err| err.to_string())?;
+    }
+    Ok(users)
+}
+
+/// `LISTENER=MECH[,MECH...]` flags, by listener.
+fn enabled_mechanisms(
+    flags: &[String],
+) -> Result<BTreeMap<SecurityProtocol, Vec<Mechanism>>, String> {
+    let mut out = BTreeMap::new();
+    for flag in flags {
+        let bad = |why: String| format!("--sasl-enabled-mechanisms '{flag}': {why}");
+        let (listener, list) = flag
+            .split_once('=')
+            .ok_or_else(|| bad("expected LISTENER=MECH[,MECH...]".to_owned()))?;
+        let protocol: SecurityProtocol = listener.parse().map_err(|e| bad(format!("{e}")))?;
+        let mechanisms = list
+            .split(',')
+            .map(|name| {
+                Mechanism::from_name(name.trim())
+                    .ok_or_else(|| bad(format!("unknown SASL mechanism '{}'", name.trim())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        out.insert(protocol, mechanisms);
+    }
+    Ok(out)
+}
+
+/// `listening on HOST:PORT` for PLAINTEXT first (the line existing scripts read), then
+/// `listening on PROTOCOL://HOST:PORT` for the others.
+fn print_listeners(broker: &MiniBroker) {
+    let mut listeners = broker.listeners();
+    listeners.sort_by_key(|(protocol, _)| *protocol != SecurityProtocol::Plaintext);
+    for (protocol, address) in listeners {
+        if protocol == SecurityProtocol::Plaintext {
+            println!("listening on {address}");
+        } else {
+            println!("listening on {protocol}://{address}");
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -1,9 +1,10 @@
 //! FindCoordinator (key 10), versions 0–6.
 //!
 //! This one broker coordinates everything, so a group id (key type 0) or a transactional id
-//! (key type 1) is answered with our node id and advertised address. Up to v3 a single key is
-//! asked and answered in the top-level fields; from v4 keys come batched in
-//! `coordinator_keys` and each gets its own entry. Any other key type gets INVALID_REQUEST.
+//! (key type 1) is answered with our node id and the address of the listener the request came
+//! in on. Up to v3 a single key is asked and answered in the top-level fields; from v4 keys
+//! come batched in `coordinator_keys` and each gets its own entry. Any other key type gets
+//! INVALID_REQUEST.
 //!
 //! Not here: share-group coordinators (key type 2, KIP-932).
 
@@ -12,20 +13,21 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::state::BrokerState;
+use crate::state::{BrokerState, Endpoint};
 
 const GROUP: i8 = 0;
 const TRANSACTION: i8 = 1;
 
 pub(super) fn handle(
     state: &BrokerState,
+    endpoint: &Endpoint,
     version: i16,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let known = matches!(req.key_type, GROUP | TRANSACTION);
-    let host = StrBytes::from_string(state.endpoint.host.clone());
+    let host = StrBytes::from_string(endpoint.host.clone());
     let node = BrokerId(state.config.node_id);
-    let port = state.endpoint.port;
+    let port = endpoint.port;
     if version >= 4 {
         let coordinators = req
             .coordinator_keys

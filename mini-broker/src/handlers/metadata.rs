@@ -1,10 +1,12 @@
 //! Metadata (key 3), versions 0–12.
 //!
-//! One broker, leader of every partition, with epoch 0 and itself as the only replica. A null
-//! topic list (or an empty one in v0) means every topic; unknown topics are created when both
-//! the broker and the request (v4+) allow it, otherwise answered UNKNOWN_TOPIC_OR_PARTITION.
-//! Topics asked for by id (v10+) are resolved to names. Authorized operations are not
-//! computed (there are no ACLs): the fields keep their "not requested" values.
+//! One broker, leader of every partition, with epoch 0 and itself as the only replica, at the
+//! address of the listener the request came in on (Kafka answers with the endpoint of the same
+//! listener name, so a client that bootstrapped over TLS stays on TLS). A null topic list (or
+//! an empty one in v0) means every topic; unknown topics are created when both the broker and
+//! the request (v4+) allow it, otherwise answered UNKNOWN_TOPIC_OR_PARTITION. Topics asked for
+//! by id (v10+) are resolved to names. Authorized operations are not computed (there are no
+//! ACLs): the fields keep their "not requested" values.
 
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::metadata_response::{
@@ -14,9 +16,14 @@ use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, Topi
 use kafka_protocol::protocol::StrBytes;
 
 use crate::state::topics::Topic;
-use crate::state::BrokerState;
+use crate::state::{BrokerState, Endpoint};
 
-pub(super) fn handle(state: &BrokerState, version: i16, req: MetadataRequest) -> MetadataResponse {
+pub(super) fn handle(
+    state: &BrokerState,
+    endpoint: &Endpoint,
+    version: i16,
+    req: MetadataRequest,
+) -> MetadataResponse {
     let node = state.config.node_id;
     let mut topics = state.topics();
     let wanted: Option<Vec<_>> = match req.topics {
@@ -78,8 +85,8 @@ pub(super) fn handle(state: &BrokerState, version: i16, req: MetadataRequest) ->
     drop(topics);
     let broker = MetadataResponseBroker::default()
         .with_node_id(BrokerId(node))
-        .with_host(StrBytes::from_string(state.endpoint.host.clone()))
-        .with_port(state.endpoint.port);
+        .with_host(StrBytes::from_string(endpoint.host.clone()))
+        .with_port(endpoint.port);
     MetadataResponse::default()
         .with_brokers(vec![broker])
         .with_cluster_id(Some(StrBytes::from_string(state.config.cluster_id.clone())))

@@ -31,6 +31,8 @@ mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
 mod produce;
+mod sasl_authenticate;
+mod sasl_handshake;
 mod sync_group;
 mod txn_offset_commit;
 
@@ -39,12 +41,15 @@ use ferrokafka_protocol::header::RequestHeader;
 use ferrokafka_protocol::versions::{self, ApiRange};
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 
+use crate::connection::ConnectionContext;
 use crate::state::BrokerState;
 
 /// The APIs this broker has handlers for. Their versions come from the protocol crate's
 /// table, so ApiVersions can never advertise what a handler does not serve.
 pub const HANDLED: &[ApiKey] = &[
     ApiKey::ApiVersions,
+    ApiKey::SaslHandshake,
+    ApiKey::SaslAuthenticate,
     ApiKey::Metadata,
     ApiKey::CreateTopics,
     ApiKey::DeleteTopics,
@@ -122,6 +127,7 @@ pub enum DispatchError {
 /// Routes one request to its handler.
 pub async fn dispatch(
     state: &BrokerState,
+    conn: &mut ConnectionContext,
     header: &RequestHeader,
     mut body: Bytes,
 ) -> Result<Reply, DispatchError> {
@@ -149,7 +155,15 @@ pub async fn dispatch(
         .map_err(|err| DispatchError::Malformed(err.to_string()))?;
     let response = match request {
         RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(&req)),
-        RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(state, version, req)),
+        RequestKind::SaslHandshake(req) => {
+            ResponseKind::SaslHandshake(sasl_handshake::handle(conn.sasl.as_mut(), version, &req))
+        }
+        RequestKind::SaslAuthenticate(req) => ResponseKind::SaslAuthenticate(
+            sasl_authenticate::handle(conn.sasl.as_mut(), version, req).await,
+        ),
+        RequestKind::Metadata(req) => {
+            ResponseKind::Metadata(metadata::handle(state, &conn.endpoint, version, req))
+        }
         RequestKind::CreateTopics(req) => {
             ResponseKind::CreateTopics(create_topics::handle(state, version, req))
         }
@@ -173,15 +187,15 @@ pub async fn dispatch(
         RequestKind::DescribeConfigs(req) => {
             ResponseKind::DescribeConfigs(describe_configs::handle(state, version, req))
         }
-        RequestKind::DescribeCluster(req) => {
-            ResponseKind::DescribeCluster(describe_cluster::handle(state, version, req))
-        }
+        RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(
+            describe_cluster::handle(state, &conn.endpoint, version, req),
+        ),
         RequestKind::InitProducerId(req) => {
             ResponseKind::InitProducerId(init_producer_id::handle(state, version, req))
         }
-        RequestKind::FindCoordinator(req) => {
-            ResponseKind::FindCoordinator(find_coordinator::handle(state, version, req))
-        }
+        RequestKind::FindCoordinator(req) => ResponseKind::FindCoordinator(
+            find_coordinator::handle(state, &conn.endpoint, version, req),
+        ),
         RequestKind::JoinGroup(req) => ResponseKind::JoinGroup(
             join_group::handle(state, version, header.client_id.as_deref(), req).await,
         ),

@@ -23,13 +23,21 @@ use groups::{GroupConfig, GroupCoordinator};
 use topics::{is_valid_topic_name, ConfigError, Topic, TopicConfig};
 use transactions::TransactionCoordinator;
 
-/// The advertised address of this broker, as Metadata and DescribeCluster report it.
+/// The advertised address of one listener, as Metadata, FindCoordinator and DescribeCluster
+/// report it to the clients of that listener.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     /// Host clients should connect to.
     pub host: String,
     /// Port clients should connect to.
     pub port: i32,
+}
+
+impl std::fmt::Display for Endpoint {
+    /// `host:port`, as clients take it in `bootstrap.servers`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
 }
 
 /// Counters a test can read to see connections come and go.
@@ -39,6 +47,17 @@ pub struct ConnectionStats {
     pub accepted: u64,
     /// Connections closed because of bad input.
     pub rejected: u64,
+    /// Connections closed because their TLS handshake failed or did not finish in time.
+    pub tls_failed: u64,
+    /// Completed SASL authentications, re-authentications included.
+    pub authenticated: u64,
+    /// Connections closed during SASL (re-)authentication: refused credentials or tokens, an
+    /// unsupported mechanism, a request authentication does not allow, a frame too large.
+    pub auth_failed: u64,
+    /// Connections closed because SASL authentication did not finish before its deadline.
+    pub auth_timed_out: u64,
+    /// Connections closed because their SASL session expired without re-authentication.
+    pub sessions_expired: u64,
 }
 
 /// Everything one mini-broker knows.
@@ -46,8 +65,6 @@ pub struct ConnectionStats {
 pub struct BrokerState {
     /// Settings fixed at start.
     pub config: BrokerConfig,
-    /// Where clients reach us.
-    pub endpoint: Endpoint,
     /// Consumer groups and committed offsets.
     pub groups: GroupCoordinator,
     /// Transactional ids and their transactions (`transactions.rs`).
@@ -96,8 +113,8 @@ impl CreateTopicError {
 pub const MAX_PARTITIONS: i32 = 10_000;
 
 impl BrokerState {
-    /// Fresh state for a broker reachable at `endpoint`.
-    pub fn new(config: BrokerConfig, endpoint: Endpoint) -> Self {
+    /// Fresh state for a broker with these settings.
+    pub fn new(config: BrokerConfig) -> Self {
         let groups = GroupCoordinator::new(GroupConfig {
             min_session_timeout: config.group_min_session_timeout,
             max_session_timeout: config.group_max_session_timeout,
@@ -105,7 +122,6 @@ impl BrokerState {
         let transactions = TransactionCoordinator::new(config.transaction_max_timeout);
         BrokerState {
             config,
-            endpoint,
             groups,
             transactions,
             topics: Mutex::new(BTreeMap::new()),

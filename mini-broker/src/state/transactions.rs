@@ -718,15 +718,10 @@ pub(crate) async fn abort_timed_out(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Endpoint;
     use crate::BrokerConfig;
 
     fn state() -> BrokerState {
-        let endpoint = Endpoint {
-            host: "localhost".into(),
-            port: 9092,
-        };
-        BrokerState::new(BrokerConfig::default(), endpoint)
+        BrokerState::new(BrokerConfig::default())
     }
 
     #[test]

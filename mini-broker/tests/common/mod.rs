@@ -15,20 +15,30 @@ use kafka_protocol::messages::{
     FetchRequest, FetchResponse, ProduceRequest, ProduceResponse, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+pub mod tls;
 
 /// How long any single step of a test may take before it fails.
 pub const STEP: Duration = Duration::from_secs(10);
 
-pub struct RawConn {
-    stream: FrameReader<TcpStream>,
+/// A raw connection over plain TCP or, for the secured listeners, TLS.
+pub struct RawConn<S = TcpStream> {
+    stream: FrameReader<S>,
     next_correlation: i32,
 }
 
 impl RawConn {
     pub async fn connect(addr: &str) -> RawConn {
         let stream = TcpStream::connect(addr).await.expect("connect");
+        RawConn::over(stream)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> RawConn<S> {
+    /// A raw connection over an already connected stream.
+    pub fn over(stream: S) -> RawConn<S> {
         RawConn {
             stream: FrameReader::new(stream, 64 << 20),
             next_correlation: 1,
@@ -80,6 +90,11 @@ impl RawConn {
             .expect("broker neither answered nor closed")
             .ok()
             .flatten()
+    }
+
+    /// The stream under the frames, to write what no framing would.
+    pub fn stream_mut(&mut self) -> &mut S {
+        self.stream.get_mut()
     }
 
     /// Waits until the broker closes the connection, failing if it sends anything instead.
@@ -157,9 +172,29 @@ pub fn fetched_values(resp: &FetchResponse) -> Vec<Bytes> {
 /// records and reads them back.
 pub async fn still_serves(addr: &str, topic: &str) {
     let mut conn = RawConn::connect(addr).await;
+    produces_and_fetches(&mut conn, topic).await;
+}
+
+/// Produces three records on `conn` and reads them back.
+pub async fn produces_and_fetches<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut RawConn<S>,
+    topic: &str,
+) {
     let (code, base) = produce_result(&conn.request(9, &produce_request(topic, 0, batch(3))).await);
     assert_eq!(code, 0, "produce after bad input failed");
     let fetched = fetched_values(&conn.request(12, &fetch_request(topic, 0, base)).await);
     let want: Vec<Bytes> = (0..3).map(|i| Bytes::from(format!("v{i}"))).collect();
     assert_eq!(fetched, want);
+}
+
+/// Waits until `condition` holds, failing after [`STEP`]; `what` names it in the failure.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + STEP;
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
