@@ -272,7 +272,7 @@ async fn the_wrong_kind_of_listener_fails_in_bounded_time() {
     let tls_addr = endpoint(&broker, SecurityProtocol::Ssl);
     let plain = config(&tls_addr, &[]);
     let started = Instant::now();
-    let err = connect(&tls_addr, &plain).await.err().expect("refused");
+    let err = connect(&tls_addr, &plain).await.expect_err("refused");
     assert!(
         matches!(err, Error::Disconnected { .. } | Error::Timeout { .. }),
         "{err}"
@@ -312,7 +312,7 @@ async fn a_broker_that_never_answers_the_authentication_times_out() {
         ],
     );
     c.set("request.timeout.ms", "500").unwrap();
-    let err = connect(&addr, &c).await.err().expect("no answer");
+    let err = connect(&addr, &c).await.expect_err("no answer");
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
     hold.abort();
 }

@@ -38,7 +38,7 @@ pub struct Target {
 enum Guard {
     InProcess {
         runtime: tokio::runtime::Runtime,
-        broker: Option<MiniBroker>,
+        broker: Option<Box<MiniBroker>>,
     },
     Child(Child),
     Shared,
@@ -101,7 +101,7 @@ fn in_process() -> Target {
         bootstrap: broker.bootstrap(),
         guard: Guard::InProcess {
             runtime,
-            broker: Some(broker),
+            broker: Some(Box::new(broker)),
         },
     }
 }
