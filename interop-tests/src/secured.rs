@@ -3,17 +3,20 @@
 //!
 //! Targets: a real Kafka broker started by `scripts/real-kafka.sh` (its SSL, SASL_SSL,
 //! SASL_PLAINTEXT and client-certificate listeners, found through the environment or the
-//! state file), and the mini-broker in this process or as the binary, each with SSL, SASL_SSL
-//! and SASL_PLAINTEXT listeners, a self-signed CA and the same user. Every scenario runs the
-//! same settings against all of them.
+//! state file), and the mini-broker in this process ([`in_process`]) or as the binary
+//! ([`binary`]), each with SSL, SASL_SSL and SASL_PLAINTEXT listeners, a self-signed CA, the
+//! same user and short sessions. Every scenario runs the same settings against all of them.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use ferrokafka_mini_broker::{MiniBroker, SecurityProtocol};
 use ferrokafka_protocol::sasl::Mechanism;
 
 use crate::missing;
-use crate::target::kafka_cache_dir;
+use crate::target::{kafka_cache_dir, mini_broker_bin, stop_child};
 
 /// The user every secured target knows, for PLAIN and both SCRAM hashes.
 pub const USER: &str = "alice";
@@ -72,6 +75,150 @@ pub struct SecuredTarget {
     pub reauth: Option<Duration>,
     /// The mechanisms its SASL listeners enable.
     pub mechanisms: Vec<Mechanism>,
+    /// Keeps a mini-broker running while the target lives.
+    guard: Guard,
+}
+
+#[derive(Debug)]
+enum Guard {
+    Shared,
+    InProcess {
+        broker: Option<Box<MiniBroker>>,
+        runtime: tokio::runtime::Runtime,
+    },
+    Child(Child),
+}
+
+impl Drop for SecuredTarget {
+    fn drop(&mut self) {
+        match &mut self.guard {
+            Guard::Shared => {}
+            Guard::InProcess { broker, runtime } => {
+                if let Some(broker) = broker.take() {
+                    runtime.block_on(broker.shutdown());
+                }
+            }
+            Guard::Child(child) => stop_child(child),
+        }
+    }
+}
+
+/// Session lifetime of the mini-broker targets: long enough for Kafka's one re-authentication
+/// a second, short enough to renew a few times in a test.
+pub const MINI_REAUTH: Duration = Duration::from_millis(2000);
+
+/// The in-process mini-broker with SSL, SASL_SSL and SASL_PLAINTEXT listeners (and PLAINTEXT),
+/// a self-signed CA and [`USER`].
+pub fn in_process() -> SecuredTarget {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let any = "127.0.0.1:0".parse().expect("address");
+    let broker = runtime
+        .block_on(
+            MiniBroker::builder()
+                .listener(SecurityProtocol::Plaintext, any)
+                .listener(SecurityProtocol::Ssl, any)
+                .listener(SecurityProtocol::SaslSsl, any)
+                .listener(SecurityProtocol::SaslPlaintext, any)
+                .tls_self_signed()
+                .sasl_user(USER, PASSWORD)
+                .connections_max_reauth(MINI_REAUTH)
+                .start(),
+        )
+        .expect("secured mini-broker");
+    let dir = scratch_dir("mini-ca");
+    let ca = write_file(&dir, "ca.pem", broker.tls_ca_pem().expect("self-signed CA"));
+    let endpoints = [
+        (Listener::Ssl, SecurityProtocol::Ssl),
+        (Listener::SaslSsl, SecurityProtocol::SaslSsl),
+        (Listener::SaslPlaintext, SecurityProtocol::SaslPlaintext),
+    ]
+    .into_iter()
+    .map(|(l, p)| (l, broker.bootstrap_for(p).expect("listener")))
+    .collect();
+    SecuredTarget {
+        name: "in-process mini-broker".to_owned(),
+        endpoints,
+        ca,
+        client_cert: None,
+        reauth: Some(MINI_REAUTH),
+        mechanisms: Mechanism::ALL.to_vec(),
+        guard: Guard::InProcess {
+            broker: Some(Box::new(broker)),
+            runtime,
+        },
+    }
+}
+
+/// The `mini-broker` binary with the same listeners, CA and user, configured by its flags.
+pub fn binary() -> Option<SecuredTarget> {
+    let Some(bin) = mini_broker_bin() else {
+        missing(
+            "the mini-broker binary",
+            "build it first: cargo build -p ferrokafka-mini-broker --bin mini-broker",
+        );
+        return None;
+    };
+    let dir = scratch_dir("mini-bin-ca");
+    let ca = dir.join("ca.pem");
+    let users = write_file(
+        &dir,
+        "users.txt",
+        &format!("# test user\n{USER}:{PASSWORD}\n"),
+    );
+    let mut child = Command::new(&bin)
+        .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+        .args(["--listener", "SSL://127.0.0.1:0"])
+        .args(["--listener", "SASL_SSL://127.0.0.1:0"])
+        .args(["--listener", "SASL_PLAINTEXT://127.0.0.1:0"])
+        .arg("--tls-self-signed")
+        .arg(&ca)
+        .arg("--sasl-users-file")
+        .arg(&users)
+        .args([
+            "--connections-max-reauth-ms",
+            &MINI_REAUTH.as_millis().to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut endpoints = Vec::new();
+    // One line per listener: PLAINTEXT's bare, the others with their protocol.
+    for _ in 0..4 {
+        let line = lines
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("mini-broker stopped before naming its listeners"));
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_default();
+        for (listener, prefix) in [
+            (Listener::Ssl, "SSL://"),
+            (Listener::SaslSsl, "SASL_SSL://"),
+            (Listener::SaslPlaintext, "SASL_PLAINTEXT://"),
+        ] {
+            if let Some(hostport) = addr.strip_prefix(prefix) {
+                endpoints.push((listener, hostport.to_owned()));
+            }
+        }
+    }
+    assert_eq!(endpoints.len(), 3, "three secured listeners announced");
+    Some(SecuredTarget {
+        name: "mini-broker binary".to_owned(),
+        endpoints,
+        ca,
+        client_cert: None,
+        reauth: Some(MINI_REAUTH),
+        mechanisms: Mechanism::ALL.to_vec(),
+        guard: Guard::Child(child),
+    })
 }
 
 impl SecuredTarget {
@@ -214,6 +361,7 @@ pub fn real_kafka() -> Option<SecuredTarget> {
             .and_then(|ms| ms.parse().ok())
             .map(Duration::from_millis),
         mechanisms: Mechanism::ALL.to_vec(),
+        guard: Guard::Shared,
     })
 }
 

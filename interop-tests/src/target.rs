@@ -158,7 +158,7 @@ fn binary() -> Option<Target> {
 }
 
 /// Sends SIGTERM (the binary shuts down cleanly), then kills it if it lingers.
-fn stop_child(child: &mut Child) {
+pub(crate) fn stop_child(child: &mut Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -232,27 +232,36 @@ fn outlives_sessions(target: &SecuredTarget, mechanism: Mechanism) {
     });
 }
 
-mod real_kafka {
-    use super::*;
+/// The same tests on each target.
+macro_rules! on_target {
+    ($module:ident, $start:expr) => {
+        mod $module {
+            use super::*;
 
-    #[test]
-    fn every_listener_and_mechanism_carries_produce_groups_and_transactions() {
-        if let Some(target) = secured::real_kafka() {
-            every_combination(&target);
-        }
-    }
+            #[test]
+            fn every_listener_and_mechanism_carries_produce_groups_and_transactions() {
+                if let Some(target) = $start {
+                    every_combination(&target);
+                }
+            }
 
-    #[test]
-    fn a_connection_outlives_its_sessions_by_reauthenticating_scram() {
-        if let Some(target) = secured::real_kafka() {
-            outlives_sessions(&target, Mechanism::ScramSha512);
-        }
-    }
+            #[test]
+            fn a_connection_outlives_its_sessions_by_reauthenticating_scram() {
+                if let Some(target) = $start {
+                    outlives_sessions(&target, Mechanism::ScramSha512);
+                }
+            }
 
-    #[test]
-    fn a_connection_outlives_its_sessions_by_reauthenticating_oauthbearer() {
-        if let Some(target) = secured::real_kafka() {
-            outlives_sessions(&target, Mechanism::OAuthBearer);
+            #[test]
+            fn a_connection_outlives_its_sessions_by_reauthenticating_oauthbearer() {
+                if let Some(target) = $start {
+                    outlives_sessions(&target, Mechanism::OAuthBearer);
+                }
+            }
         }
-    }
+    };
 }
+
+on_target!(real_kafka, secured::real_kafka());
+on_target!(in_process, Some(secured::in_process()));
+on_target!(binary, secured::binary());
