@@ -422,3 +422,33 @@ async fn an_idempotent_producer_keeps_its_order_across_re_authentications() {
         lifetime * 5
     );
 }
+
+#[tokio::test]
+async fn a_producer_with_a_wrong_password_fails_fast_with_the_brokers_reason() {
+    let (broker, ca) = secured(|b| b).await;
+    let addr = endpoint(&broker, SecurityProtocol::SaslSsl);
+    let mut config = ProducerConfig::new(&addr).unwrap();
+    for (k, v) in [
+        ("security.protocol", "SASL_SSL"),
+        ("ssl.ca.location", ca.as_str()),
+        ("sasl.mechanism", "SCRAM-SHA-256"),
+        ("sasl.username", "alice"),
+        ("sasl.password", "wrong-secret"),
+    ] {
+        config.set(k, v).unwrap();
+    }
+    let started = Instant::now();
+    let result = tokio::time::timeout(BOUND, async {
+        let producer = Producer::connect(config).await?;
+        let delivery = producer
+            .send(ProducerRecord::new("refused").partition(0).value("x"))
+            .await?;
+        delivery.await.map(drop)
+    })
+    .await
+    .expect("bounded");
+    let err = result.expect_err("refused");
+    let text = err.to_string();
+    assert!(text.contains("SASL_AUTHENTICATION_FAILED"), "{text}");
+    eprintln!("refused after {:?}: {text}", started.elapsed());
+}
