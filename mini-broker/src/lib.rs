@@ -284,6 +284,7 @@ impl MiniBrokerBuilder {
             tracing::warn!("SASL listener without users: only OAUTHBEARER logins can succeed");
         }
         let users = Arc::new(config.sasl_users.clone());
+        let derivations = SaslSettings::derivation_limit();
         let advertised = |spec: &ListenerSpec| {
             config
                 .advertised_host
@@ -319,6 +320,7 @@ impl MiniBrokerBuilder {
                 users: Arc::clone(&users),
                 max_reauth: Some(config.connections_max_reauth).filter(|d| !d.is_zero()),
                 auth_timeout: config.sasl_auth_timeout,
+                derivations: Arc::clone(&derivations),
             };
             let listener = server::Listener::new(spec.protocol, endpoint, tls.clone(), sasl);
             bound.push((tcp, addr, listener));

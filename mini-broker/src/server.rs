@@ -358,19 +358,28 @@ async fn serve<R, W>(
             Ok(None) => {}
             Err(reason) => return close(&state, &conn, Close::BadInput(reason)),
         }
-        if let Some(session) = conn.sasl.as_mut() {
-            if let Some(reason) = session.failure() {
-                let reason = reason.to_owned();
-                return close(&state, &conn, Close::AuthFailed(reason));
-            }
-            if session.take_completed() {
-                if let Some(id) = session.identity() {
-                    tracing::info!(%peer, listener = %conn.protocol, principal = %id.principal, mechanism = %id.mechanism, "authenticated");
-                }
-                state.stats(|s| s.authenticated += 1);
-            }
+        if let Err(cause) = after_answer(&state, &mut conn) {
+            return close(&state, &conn, cause);
         }
     }
+}
+
+/// After an answer went out: a failed SASL exchange ends the connection (Kafka closes once
+/// the failure is told); a completed one is logged and counted.
+fn after_answer(state: &BrokerState, conn: &mut ConnectionContext) -> Result<(), Close> {
+    let Some(session) = conn.sasl.as_mut() else {
+        return Ok(());
+    };
+    if let Some(reason) = session.failure() {
+        return Err(Close::AuthFailed(reason.to_owned()));
+    }
+    if session.take_completed() {
+        if let Some(id) = session.identity() {
+            tracing::info!(peer = %conn.peer, listener = %conn.protocol, principal = %id.principal, mechanism = %id.mechanism, "authenticated");
+        }
+        state.stats(|s| s.authenticated += 1);
+    }
+    Ok(())
 }
 
 /// A bare SASL token after a v0 SaslHandshake: the answer is a bare token too. A refusal has

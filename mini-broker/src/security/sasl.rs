@@ -28,6 +28,7 @@ use ferrokafka_protocol::sasl::{
 };
 use ferrokafka_protocol::versions;
 use kafka_protocol::messages::ApiKey;
+use tokio::sync::Semaphore;
 
 use super::users::UserStore;
 
@@ -48,6 +49,18 @@ pub struct SaslSettings {
     pub max_reauth: Option<Duration>,
     /// How long a client has to authenticate (or re-authenticate) once it starts.
     pub auth_timeout: Duration,
+    /// Bounds the PLAIN key derivations running at once, shared by all listeners: each costs
+    /// milliseconds of CPU, so a flood of logins queues here (each permit is held for one
+    /// derivation) instead of taking every core and the blocking pool.
+    pub derivations: Arc<Semaphore>,
+}
+
+impl SaslSettings {
+    /// One permit per core for PLAIN key derivations.
+    pub fn derivation_limit() -> Arc<Semaphore> {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Arc::new(Semaphore::new(cores))
+    }
 }
 
 /// Why the server must close a connection instead of serving a request.
@@ -319,7 +332,7 @@ impl SaslSession {
         };
         let mechanism = *mechanism;
         let progress = match step {
-            Step::Plain => plain_login(Arc::clone(&self.settings.users), token).await,
+            Step::Plain => plain_login(&self.settings, token).await,
             Step::Scram {
                 server,
                 answered_first,
@@ -418,8 +431,15 @@ fn scram_hash(mechanism: Mechanism) -> ScramHash {
     }
 }
 
-/// Checks a PLAIN message on the blocking pool: a key derivation is milliseconds of CPU.
-async fn plain_login(users: Arc<UserStore>, token: Bytes) -> Result<Progress, SaslError> {
+/// Checks a PLAIN message on the blocking pool, a few at a time: a key derivation is
+/// milliseconds of CPU.
+async fn plain_login(settings: &SaslSettings, token: Bytes) -> Result<Progress, SaslError> {
+    let _permit = settings
+        .derivations
+        .acquire()
+        .await
+        .map_err(|_| SaslError::Invalid("the PLAIN check is shut down".to_owned()))?;
+    let users = Arc::clone(&settings.users);
     let checked = tokio::task::spawn_blocking(move || {
         let message = plain::parse(&token)?;
         if !message.authzid.is_empty() && message.authzid != message.username {
@@ -548,6 +568,7 @@ mod tests {
             users: Arc::new(UserStore::new()),
             max_reauth,
             auth_timeout: Duration::from_secs(10),
+            derivations: SaslSettings::derivation_limit(),
         };
         SaslSession::new(Arc::new(settings), Instant::now())
     }
