@@ -20,6 +20,7 @@ pub mod frame;
 pub mod header;
 pub mod record;
 pub mod sasl;
+pub mod security;
 pub mod transport;
 pub mod versions;
 pub mod wire_check;

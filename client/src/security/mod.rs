@@ -19,75 +19,15 @@ pub(crate) mod tls;
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use ferrokafka_protocol::sasl::{Mechanism, Secret};
+pub use ferrokafka_protocol::security::{SecurityProtocol, UnknownSecurityProtocol};
 use futures::future::BoxFuture;
 
 use crate::config::parse_bool;
 use crate::error::Error;
-
-/// `security.protocol`: what the connection to every broker is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SecurityProtocol {
-    /// Plain TCP, no authentication (the default, as Java's).
-    #[default]
-    Plaintext,
-    /// TLS, no SASL.
-    Ssl,
-    /// SASL over plain TCP.
-    SaslPlaintext,
-    /// SASL over TLS.
-    SaslSsl,
-}
-
-impl SecurityProtocol {
-    /// Kafka's name for it.
-    pub fn name(self) -> &'static str {
-        match self {
-            SecurityProtocol::Plaintext => "PLAINTEXT",
-            SecurityProtocol::Ssl => "SSL",
-            SecurityProtocol::SaslPlaintext => "SASL_PLAINTEXT",
-            SecurityProtocol::SaslSsl => "SASL_SSL",
-        }
-    }
-
-    /// Whether connections run TLS.
-    pub fn uses_tls(self) -> bool {
-        matches!(self, SecurityProtocol::Ssl | SecurityProtocol::SaslSsl)
-    }
-
-    /// Whether connections authenticate with SASL.
-    pub fn uses_sasl(self) -> bool {
-        matches!(
-            self,
-            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
-        )
-    }
-}
-
-impl fmt::Display for SecurityProtocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for SecurityProtocol {
-    type Err = String;
-
-    /// Case-insensitive, as librdkafka and Java accept it.
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_uppercase().as_str() {
-            "PLAINTEXT" => Ok(SecurityProtocol::Plaintext),
-            "SSL" => Ok(SecurityProtocol::Ssl),
-            "SASL_PLAINTEXT" => Ok(SecurityProtocol::SaslPlaintext),
-            "SASL_SSL" => Ok(SecurityProtocol::SaslSsl),
-            _ => Err("expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL".to_owned()),
-        }
-    }
-}
 
 /// Where PEM text comes from: a file, or the text itself (Java's `ssl.truststore.certificates`,
 /// librdkafka's `ssl.ca.pem`).
@@ -375,7 +315,11 @@ impl SecurityConfig {
         let inline = || Pem::Inline(Secret::new(v));
         let tls = &mut self.tls;
         match key {
-            "security.protocol" => self.protocol = v.parse().map_err(|e: String| invalid(&e))?,
+            "security.protocol" => {
+                self.protocol = v
+                    .parse()
+                    .map_err(|e: UnknownSecurityProtocol| invalid(&e.to_string()))?
+            }
             "ssl.ca.location" | "ssl.truststore.location" => tls.ca = Some(file()),
             "ssl.ca.pem" | "ssl.truststore.certificates" => tls.ca = Some(inline()),
             "ssl.certificate.location" => tls.certificate = Some(file()),
