@@ -9,6 +9,10 @@
 //       manual assign (no group) + seek; start_offset may also be `earliest` or `latest`;
 //       count < 0 means "everything until the timeout".
 //       stdout: partition \t offset \t timestamp \t timestampType \t key \t value \t headers
+//   round-trip <bootstrap> <topic> <timeout_ms> [key=value ...]
+//       produce (stdin and its stdout lines), then, in the same JVM, consume what was
+//       delivered: from the first delivered offset, as many records as were sent (all to one
+//       partition); key=value arguments go to both clients. One JVM start instead of two.
 //   group-consume <bootstrap> <topic> <group> <timeout_ms> [key=value ...]
 //       subscribe in consumer group <group> (manual commits, earliest reset), commitSync after
 //       every poll that returned records; stop at EOF on stdin: commit, close (LeaveGroup),
@@ -76,6 +80,7 @@ public final class KafkaPeer {
             System.err.println("usage error: " + e.getMessage());
             System.err.println("usage: KafkaPeer produce <bootstrap> <topic> [k=v ...]");
             System.err.println("       KafkaPeer consume <bootstrap> <topic> <partition> <start_offset> <count> <timeout_ms> [k=v ...]");
+            System.err.println("       KafkaPeer round-trip <bootstrap> <topic> <timeout_ms> [k=v ...]");
             System.err.println("       KafkaPeer group-consume <bootstrap> <topic> <group> <timeout_ms> [k=v ...]");
             code = EXIT_USAGE;
         } catch (ExecutionException e) {
@@ -94,11 +99,14 @@ public final class KafkaPeer {
         switch (args[0]) {
             case "produce":
                 if (args.length < 3) throw new UsageException("produce needs <bootstrap> <topic>");
-                return produce(args[1], args[2], config(args, 3));
+                return produce(args[1], args[2], config(args, 3), new ArrayList<>());
             case "consume":
                 if (args.length < 7) throw new UsageException("consume needs 6 arguments");
                 return consume(args[1], args[2], Integer.parseInt(args[3]), args[4],
                         Long.parseLong(args[5]), Long.parseLong(args[6]), config(args, 7));
+            case "round-trip":
+                if (args.length < 4) throw new UsageException("round-trip needs <bootstrap> <topic> <timeout_ms>");
+                return roundTrip(args[1], args[2], Long.parseLong(args[3]), config(args, 4));
             case "group-consume":
                 if (args.length < 5) throw new UsageException("group-consume needs 4 arguments");
                 return groupConsume(args[1], args[2], args[3], Long.parseLong(args[4]), config(args, 5));
@@ -117,7 +125,9 @@ public final class KafkaPeer {
         return p;
     }
 
-    static int produce(String bootstrap, String topic, Properties opts) throws Exception {
+    // Appends what was delivered to `delivered`, in order.
+    static int produce(String bootstrap, String topic, Properties opts,
+                       List<RecordMetadata> delivered) throws Exception {
         Properties p = new Properties();
         p.setProperty("bootstrap.servers", bootstrap);
         p.putAll(opts);
@@ -143,6 +153,7 @@ public final class KafkaPeer {
                 ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
                         topic, partition, timestamp, decode(f[2]), decode(f[3]), parseHeaders(f[4]));
                 RecordMetadata md = producer.send(record).get();
+                delivered.add(md);
                 OUT.println(md.partition() + "\t" + md.offset() + "\t" + md.timestamp());
             }
             if (transactional && sendOffsets != null) {
@@ -189,6 +200,22 @@ public final class KafkaPeer {
             }
         }
         return count < 0 || got >= count ? EXIT_OK : EXIT_TIMEOUT;
+    }
+
+    static int roundTrip(String bootstrap, String topic, long timeoutMs, Properties opts)
+            throws Exception {
+        List<RecordMetadata> delivered = new ArrayList<>();
+        produce(bootstrap, topic, opts, delivered);
+        if (delivered.isEmpty()) return EXIT_OK;
+        RecordMetadata first = delivered.get(0);
+        for (RecordMetadata md : delivered) {
+            if (md.partition() != first.partition()) {
+                throw new UsageException("round-trip writes one partition, not " + md.partition()
+                        + " and " + first.partition());
+            }
+        }
+        return consume(bootstrap, topic, first.partition(), Long.toString(first.offset()),
+                delivered.size(), timeoutMs, opts);
     }
 
     static int groupConsume(String bootstrap, String topic, String group, long timeoutMs,

@@ -96,7 +96,49 @@ pub fn produce(
     records: &[TestRecord],
     settings: Settings,
 ) -> Vec<Delivered> {
-    let input: String = records
+    let mut args = vec!["produce".to_owned(), bootstrap.to_owned(), topic.to_owned()];
+    args.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
+    let (_, out) = run(&args, &produce_input(records));
+    let delivered: Vec<Delivered> = out.lines().map(parse_delivered).collect();
+    assert_eq!(delivered.len(), records.len(), "java peer delivery count");
+    delivered
+}
+
+/// Produces `records` (all to one partition) and reads them back in the same JVM, both
+/// clients with `settings`: where each landed, and what the consumer read from the first of
+/// them on, within 30 s. Half the JVM starts of [`produce`] then [`consume`].
+pub fn round_trip(
+    bootstrap: &str,
+    topic: &str,
+    records: &[TestRecord],
+    settings: Settings,
+) -> (Vec<Delivered>, Vec<Consumed>) {
+    let mut args = vec![
+        "round-trip".to_owned(),
+        bootstrap.to_owned(),
+        topic.to_owned(),
+        "30000".to_owned(),
+    ];
+    args.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
+    let (code, out) = run(&args, &produce_input(records));
+    let lines: Vec<&str> = out.lines().collect();
+    let (delivered, read) = lines.split_at(records.len().min(lines.len()));
+    let delivered: Vec<Delivered> = delivered.iter().copied().map(parse_delivered).collect();
+    assert_eq!(delivered.len(), records.len(), "java peer delivery count");
+    let got: Vec<Consumed> = read.iter().copied().map(parse_line).collect();
+    assert_eq!(
+        code,
+        0,
+        "java consumer timed out after {} of {} records",
+        got.len(),
+        records.len()
+    );
+    (delivered, got)
+}
+
+/// The peer's stdin for `records`: one tab-separated line each (see KafkaPeer.java).
+fn produce_input(records: &[TestRecord]) -> String {
+    records
         .iter()
         .map(|r| {
             let headers = if r.headers.is_empty() {
@@ -121,22 +163,16 @@ pub fn produce(
                 b64(&r.value)
             )
         })
-        .collect();
-    let mut args = vec!["produce".to_owned(), bootstrap.to_owned(), topic.to_owned()];
-    args.extend(settings.iter().map(|(k, v)| format!("{k}={v}")));
-    let (_, out) = run(&args, &input);
-    let delivered: Vec<Delivered> = out
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (
-                f[0].parse().expect("partition"),
-                f[1].parse().expect("offset"),
-            )
-        })
-        .collect();
-    assert_eq!(delivered.len(), records.len(), "java peer delivery count");
-    delivered
+        .collect()
+}
+
+/// A delivery line: `partition \t offset \t timestamp`.
+fn parse_delivered(line: &str) -> Delivered {
+    let f: Vec<&str> = line.split('\t').collect();
+    (
+        f[0].parse().expect("partition"),
+        f[1].parse().expect("offset"),
+    )
 }
 
 /// Reads `count` records of `partition` from `offset` with the Java consumer (manual assign).
