@@ -46,7 +46,7 @@ fn read_back_with_every_peer(
             assert_same(&sent_p, &got, &format!("{who} -> java, {:?}", t.kind));
         }
         if kcat::available() {
-            let got = kcat::consume(&t.bootstrap, topic, p, base, n);
+            let got = kcat::consume(&t.bootstrap, topic, p, base, n, &[]);
             assert_same(&sent_p, &got, &format!("{who} -> kcat, {:?}", t.kind));
         }
     }
@@ -88,7 +88,8 @@ scenario!(kcat_writes_every_peer_reads, |t: &Target| {
         &pairs,
         &headers,
         &[("compression.codec", "lz4")],
-    );
+    )
+    .unwrap_or_else(|e| panic!("kcat produce failed with {e}"));
     let sent: Vec<TestRecord> = pairs
         .iter()
         .map(|(k, v)| TestRecord {

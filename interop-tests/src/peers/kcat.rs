@@ -24,7 +24,8 @@ pub fn available() -> bool {
     ok
 }
 
-fn run(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Vec<u8> {
+/// Runs kcat to the end: its stdout, or its exit status and stderr when it failed.
+fn output(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Result<Vec<u8>, String> {
     let mut child = Command::new("timeout")
         .arg(timeout.as_secs().max(1).to_string())
         .arg("kcat")
@@ -47,13 +48,35 @@ fn run(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Vec<u8> {
             .expect("write kcat stdin");
     }
     let out = child.wait_with_output().expect("kcat output");
-    assert!(
-        out.status.success(),
-        "kcat {args:?} failed with {}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!(
+            "{}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>, timeout: Duration) -> Vec<u8> {
+    output(args, stdin, timeout).unwrap_or_else(|e| panic!("kcat {args:?} failed with {e}"))
+}
+
+/// The librdkafka version kcat is built with (`kcat -V`), as `(major, minor, patch)`.
+pub fn librdkafka_version() -> (u32, u32, u32) {
+    let banner = String::from_utf8_lossy(&run(&["-V"], None, Duration::from_secs(10))).into_owned();
+    let version = banner
+        .split("librdkafka ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no librdkafka version in kcat -V: {banner}"));
+    let mut parts = version.split('.').map(|p| {
+        p.parse::<u32>()
+            .unwrap_or_else(|_| panic!("librdkafka version {version}"))
+    });
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
 }
 
 /// `kcat -L`: the metadata listing as text.
@@ -67,7 +90,7 @@ pub fn list(bootstrap: &str) -> String {
 }
 
 /// Produces one record per `(key, value)` to `partition`, each with `headers`, with
-/// librdkafka settings `-X k=v`.
+/// librdkafka settings `-X k=v`; kcat's exit status and stderr when it fails.
 pub fn produce(
     bootstrap: &str,
     topic: &str,
@@ -75,7 +98,7 @@ pub fn produce(
     pairs: &[(String, String)],
     headers: &[(&str, &str)],
     settings: &[(&str, &str)],
-) {
+) -> Result<(), String> {
     let mut args: Vec<String> = vec![
         "-P".into(),
         "-b".into(),
@@ -92,22 +115,27 @@ pub fn produce(
     }
     let input: String = pairs.iter().map(|(k, v)| format!("{k}\t{v}\n")).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    run(&args, Some(input.as_bytes()), Duration::from_secs(30));
+    output(&args, Some(input.as_bytes()), Duration::from_secs(30)).map(drop)
 }
 
-/// Reads `count` records of `partition` from `offset`.
+/// Reads `count` records of `partition` from `offset`, with librdkafka settings `-X k=v`.
 pub fn consume(
     bootstrap: &str,
     topic: &str,
     partition: i32,
     offset: i64,
     count: usize,
+    settings: &[(&str, &str)],
 ) -> Vec<Consumed> {
     let (p, o, c) = (partition.to_string(), offset.to_string(), count.to_string());
     let fmt = "%p\t%o\t%T\t%K\t%k\t%S\t%s\t%h\n";
-    let args = [
+    let mut args = vec![
         "-C", "-b", bootstrap, "-t", topic, "-p", &p, "-o", &o, "-c", &c, "-e", "-q", "-f", fmt,
     ];
+    let settings: Vec<String> = settings.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for setting in &settings {
+        args.extend(["-X", setting]);
+    }
     let out = run(&args, None, Duration::from_secs(30));
     let records: Vec<Consumed> = out
         .split(|b| *b == b'\n')
