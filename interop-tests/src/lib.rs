@@ -5,7 +5,8 @@
 //! process, a real Apache Kafka broker (started by `scripts/real-kafka.sh`, found through
 //! `KAFKA_BOOTSTRAP` or the state file it writes), and, with the `testcontainers` feature and
 //! a Docker engine, an `apache/kafka` container. Peers ([`peers`]): librdkafka through the
-//! `rdkafka` crate, kcat, and the Java `kafka-clients` library through a small program.
+//! `rdkafka` crate, kcat, the Java `kafka-clients` library through a small program, and
+//! kafka-python through a small script.
 //!
 //! A missing target or peer is a loud skip on a developer's machine and a failure in CI
 //! (`CI=true`): CI must prove every combination.

@@ -1,5 +1,5 @@
 //! Brokers with secured listeners, and the client settings that reach each listener with each
-//! SASL mechanism, in the Java client's words and in librdkafka's.
+//! SASL mechanism, in the Java client's words, in librdkafka's and in kafka-python's.
 //!
 //! Targets: a real Kafka broker started by `scripts/real-kafka.sh` (its SSL, SASL_SSL,
 //! SASL_PLAINTEXT and client-certificate listeners, found through the environment or the
@@ -58,6 +58,11 @@ pub enum Dialect {
     Java,
     /// `sasl.username`/`sasl.password`, `ssl.ca.location`, `ssl.certificate.location`.
     Librdkafka,
+    /// kafka-python's keyword arguments: `security_protocol`, `ssl_cafile`, `ssl_certfile`,
+    /// `sasl_mechanism`, `sasl_plain_username`/`sasl_plain_password`. For OAUTHBEARER
+    /// kafka-python takes a token provider object; `sasl_oauth_token_provider` here names the
+    /// principal of the unsecured JWT that `interop-tests/python/peer.py` provides.
+    KafkaPython,
 }
 
 /// A broker with secured listeners.
@@ -237,6 +242,9 @@ impl SecuredTarget {
         mechanism: Option<Mechanism>,
         dialect: Dialect,
     ) -> Vec<(String, String)> {
+        if dialect == Dialect::KafkaPython {
+            return self.kafka_python_settings(listener, mechanism);
+        }
         let mut s: Vec<(String, String)> = Vec::new();
         let mut set = |k: &str, v: &str| s.push((k.to_owned(), v.to_owned()));
         set("security.protocol", listener.protocol());
@@ -247,7 +255,8 @@ impl SecuredTarget {
                     set("ssl.truststore.type", "PEM");
                     set("ssl.truststore.location", &ca);
                 }
-                Dialect::Librdkafka => set("ssl.ca.location", &ca),
+                // librdkafka; kafka-python's settings are made apart.
+                Dialect::Librdkafka | Dialect::KafkaPython => set("ssl.ca.location", &ca),
             }
         }
         if listener == Listener::Mtls {
@@ -284,10 +293,40 @@ impl SecuredTarget {
                          username=\"{USER}\" password=\"{PASSWORD}\";"
                     ),
                 ),
-                (_, Dialect::Librdkafka) => {
+                (_, Dialect::Librdkafka | Dialect::KafkaPython) => {
                     set("sasl.username", USER);
                     set("sasl.password", PASSWORD);
                 }
+            }
+        }
+        s
+    }
+
+    /// [`Self::settings`] in kafka-python's keyword arguments (every name differs).
+    fn kafka_python_settings(
+        &self,
+        listener: Listener,
+        mechanism: Option<Mechanism>,
+    ) -> Vec<(String, String)> {
+        let mut s: Vec<(String, String)> = Vec::new();
+        let mut set = |k: &str, v: &str| s.push((k.to_owned(), v.to_owned()));
+        set("security_protocol", listener.protocol());
+        if listener.tls() {
+            set("ssl_cafile", &self.ca.display().to_string());
+        }
+        if listener == Listener::Mtls {
+            if let Some((cert, key)) = &self.client_cert {
+                set("ssl_certfile", &cert.display().to_string());
+                set("ssl_keyfile", &key.display().to_string());
+            }
+        }
+        if let Some(mechanism) = mechanism {
+            set("sasl_mechanism", mechanism.name());
+            if mechanism == Mechanism::OAuthBearer {
+                set("sasl_oauth_token_provider", USER);
+            } else {
+                set("sasl_plain_username", USER);
+                set("sasl_plain_password", PASSWORD);
             }
         }
         s

@@ -1,10 +1,11 @@
 //! Third-party clients driven by the scenarios: librdkafka (the `rdkafka` crate, with group
-//! consumers in [`rdkafka_group`]), kcat, and the Java `kafka-clients` library (a group member
-//! in [`java_group`]).
+//! consumers in [`rdkafka_group`]), kcat, the Java `kafka-clients` library (a group member in
+//! [`java_group`]), and kafka-python ([`python`]).
 
 pub mod java;
 pub mod java_group;
 pub mod kcat;
+pub mod python;
 pub mod rdkafka;
 pub mod rdkafka_group;
 
