@@ -5,6 +5,8 @@
 
 use std::process::{Command, Stdio};
 
+use crate::security::{Endpoint, Security};
+
 /// A binary next to this one.
 pub(crate) fn sibling(name: &str) -> std::path::PathBuf {
     std::env::current_exe()
@@ -16,7 +18,7 @@ pub(crate) fn sibling(name: &str) -> std::path::PathBuf {
 /// Which broker a standalone measurement (`producer`, `consumer`, `latency`) runs against.
 #[derive(Debug, clap::Args)]
 pub struct BrokerArgs {
-    /// A broker to use instead of starting the mini-broker binary.
+    /// A broker to use instead of starting the mini-broker binary (PLAINTEXT only).
     #[arg(long)]
     pub bootstrap: Option<String>,
     /// The mini-broker binary (default: next to this executable).
@@ -27,17 +29,28 @@ pub struct BrokerArgs {
 /// The broker of a standalone measurement: the one `--bootstrap` names, or a mini-broker binary
 /// started for the run and stopped when this is dropped.
 pub(crate) struct Standalone {
+    /// PLAINTEXT, for the measurement's own requests (topics, data, census).
     pub(crate) bootstrap: String,
+    /// What the measured clients use: the listener of the asked-for security.
+    pub(crate) clients: Endpoint,
     /// How the tables name it.
     pub(crate) name: String,
     _process: Option<MiniBrokerProcess>,
 }
 
 impl BrokerArgs {
-    pub(crate) fn start(&self) -> Result<Standalone, String> {
+    /// The broker, with a listener for `security` besides the PLAINTEXT one.
+    pub(crate) fn start(&self, security: Security) -> Result<Standalone, String> {
         if let Some(b) = &self.bootstrap {
+            if security != Security::Plaintext {
+                return Err(format!(
+                    "--security {security} needs the mini-broker started here (its CA and \
+                     user), not --bootstrap"
+                ));
+            }
             return Ok(Standalone {
                 bootstrap: b.clone(),
+                clients: Endpoint::plain(b),
                 name: format!("the broker at {b}"),
                 _process: None,
             });
@@ -46,10 +59,17 @@ impl BrokerArgs {
             .mini_broker
             .clone()
             .unwrap_or_else(|| sibling("mini-broker"));
-        let process = MiniBrokerProcess::start(&bin).map_err(|e| format!("mini-broker: {e}"))?;
+        let process = MiniBrokerProcess::start_with(&bin, &[Security::Plaintext, security])
+            .map_err(|e| format!("mini-broker: {e}"))?;
+        let clients = process.endpoint(security)?;
+        let name = match security {
+            Security::Plaintext => "the mini-broker binary".to_owned(),
+            s => format!("the mini-broker binary over {}", s.label()),
+        };
         Ok(Standalone {
             bootstrap: process.bootstrap.clone(),
-            name: "the mini-broker binary".to_owned(),
+            clients,
+            name,
             _process: Some(process),
         })
     }
@@ -58,7 +78,12 @@ impl BrokerArgs {
 /// The `mini-broker` binary as a child process; stopped when dropped.
 pub(crate) struct MiniBrokerProcess {
     child: std::process::Child,
+    /// The first listener's address (the PLAINTEXT one when there is one).
     pub(crate) bootstrap: String,
+    /// Every listener's address.
+    listeners: Vec<(Security, String)>,
+    /// A directory of our own holding the broker's CA, removed when dropped.
+    tls_dir: Option<std::path::PathBuf>,
 }
 
 impl MiniBrokerProcess {
@@ -67,12 +92,42 @@ impl MiniBrokerProcess {
         self.child.id()
     }
 
+    /// A broker with one PLAINTEXT listener.
     pub(crate) fn start(bin: &std::path::Path) -> Result<Self, String> {
+        Self::start_with(bin, &[Security::Plaintext])
+    }
+
+    /// A broker with a listener per security setting (duplicates ignored), the TLS ones under
+    /// a self-signed CA, the SASL ones knowing [`crate::security::USER`].
+    pub(crate) fn start_with(
+        bin: &std::path::Path,
+        securities: &[Security],
+    ) -> Result<Self, String> {
         use std::io::{BufRead, BufReader};
-        let mut child = Command::new(bin)
+        let mut wanted: Vec<Security> = Vec::new();
+        for s in securities {
+            if !wanted.contains(s) {
+                wanted.push(*s);
+            }
+        }
+        // The broker prints the PLAINTEXT listener first: ask for it first too.
+        wanted.sort_by_key(|s| *s != Security::Plaintext);
+        let mut args: Vec<String> = wanted.iter().flat_map(|s| s.listener_flags()).collect();
+        let tls_dir = if wanted.iter().any(|s| s.uses_tls()) {
+            let dir = private_dir()?;
+            args.push("--tls-self-signed".into());
+            args.push(dir.join("ca.pem").display().to_string());
+            Some(dir)
+        } else {
+            None
+        };
+        if wanted.iter().any(|s| s.uses_sasl()) {
+            args.push("--sasl-user".into());
+            args.push(Security::sasl_user());
+        }
+        let child = Command::new(bin)
+            .args(&args)
             .args([
-                "--listen",
-                "127.0.0.1:0",
                 "--log-level",
                 "warn",
                 // Room for the largest data set (1M records of 1 KiB over a few partitions).
@@ -83,18 +138,74 @@ impl MiniBrokerProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let bootstrap = line
-            .trim()
-            .strip_prefix("listening on ")
-            .ok_or_else(|| format!("unexpected first line {line:?}"))?
-            .to_owned();
-        Ok(MiniBrokerProcess { child, bootstrap })
+        // Built now, so that the broker is stopped (and the CA removed) if a line is missing.
+        let mut process = MiniBrokerProcess {
+            child,
+            bootstrap: String::new(),
+            listeners: Vec::new(),
+            tls_dir,
+        };
+        let stdout = process.child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout);
+        for _ in &wanted {
+            let mut line = String::new();
+            lines.read_line(&mut line).map_err(|e| e.to_string())?;
+            let address = line
+                .trim()
+                .strip_prefix("listening on ")
+                .ok_or_else(|| format!("unexpected line {line:?}"))?;
+            let (security, address) = match address.split_once("://") {
+                Some((protocol, address)) => (
+                    wanted
+                        .iter()
+                        .copied()
+                        .find(|s| s.protocol() == protocol)
+                        .ok_or_else(|| format!("a listener we did not ask for: {line:?}"))?,
+                    address,
+                ),
+                None => (Security::Plaintext, address),
+            };
+            process.listeners.push((security, address.to_owned()));
+        }
+        process.bootstrap = process
+            .listeners
+            .first()
+            .map(|(_, a)| a.clone())
+            .ok_or("no listener")?;
+        Ok(process)
     }
+
+    /// The address and client settings of the listener for `security`.
+    pub(crate) fn endpoint(&self, security: Security) -> Result<Endpoint, String> {
+        let bootstrap = self
+            .listeners
+            .iter()
+            .find(|(s, _)| *s == security)
+            .map(|(_, a)| a.clone())
+            .ok_or_else(|| format!("no {} listener", security.protocol()))?;
+        let ca = self
+            .tls_dir
+            .as_ref()
+            .map(|d| d.join("ca.pem"))
+            .unwrap_or_default();
+        Ok(Endpoint {
+            bootstrap,
+            settings: security.client_settings(&ca),
+        })
+    }
+}
+
+/// A fresh directory under the system's temporary directory, for this process alone.
+fn private_dir() -> Result<std::path::PathBuf, String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "ferrokafka-perf-{}-{}",
+        std::process::id(),
+        MADE.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
 }
 
 impl Drop for MiniBrokerProcess {
@@ -103,6 +214,9 @@ impl Drop for MiniBrokerProcess {
             .args(["-TERM", &self.child.id().to_string()])
             .status();
         let _ = self.child.wait();
+        if let Some(dir) = &self.tls_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

@@ -22,12 +22,17 @@
 //! set-up and the first fetch are not throughput) and stop at the last. Runs are interleaved
 //! across clients; the table shows medians.
 //!
+//! `--security ssl|sasl-ssl-scram` runs the readers over a TLS (and SASL) listener of the same
+//! mini-broker, every client with the same settings (see `security.rs`); the data is written
+//! over PLAINTEXT. rskafka is left out there, as it is built without TLS.
+//!
 //! What not: no commits in the measured loop, no compression cases.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::broker::BrokerArgs;
+use crate::security::{Endpoint, Security};
 use crate::worker;
 
 use bytes::Bytes;
@@ -54,6 +59,9 @@ const CLIENTS: &str = "ferrokafka-poll,ferrokafka-recv,rdkafka-base,rdkafka-stre
 pub struct Args {
     #[command(flatten)]
     broker: BrokerArgs,
+    /// The listener the readers use (the data is written over PLAINTEXT).
+    #[arg(long, value_enum, default_value_t)]
+    security: Security,
     /// Records per run.
     #[arg(long, default_value_t = 1_000_000)]
     records: usize,
@@ -85,22 +93,17 @@ pub struct WorkerArgs {
     group: bool,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Measured {
-    /// First record to last.
-    pub(crate) elapsed: Duration,
-    /// CPU over the same span.
-    pub(crate) cpu: Duration,
-    /// Records in the span (all but the first).
-    pub(crate) records: usize,
-    /// The worker process's peak resident memory (VmHWM), KiB.
-    pub(crate) peak_rss_kib: u64,
-}
+pub(crate) use crate::worker::Measured;
 
-pub fn run(args: Args) -> ExitCode {
-    let Ok(broker) = args.broker.start().map_err(|err| eprintln!("{err}")) else {
+pub fn run(mut args: Args) -> ExitCode {
+    let Ok(broker) = args
+        .broker
+        .start(args.security)
+        .map_err(|err| eprintln!("{err}"))
+    else {
         return ExitCode::FAILURE;
     };
+    args.security.keep_able_clients(&mut args.clients);
     let (bootstrap, broker_name) = (broker.bootstrap.clone(), broker.name.clone());
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -131,7 +134,7 @@ pub fn run(args: Args) -> ExitCode {
             for (i, client) in args.clients.iter().enumerate() {
                 match measure(
                     client,
-                    &bootstrap,
+                    &broker.clients,
                     &topic,
                     args.records,
                     args.partitions,
@@ -334,7 +337,7 @@ fn print_table(args: &Args, broker: &str, rows: &[(usize, Vec<Vec<Measured>>)]) 
 /// Runs one client in a child process and reads its result line.
 pub(crate) fn measure(
     client: &str,
-    bootstrap: &str,
+    broker: &Endpoint,
     topic: &str,
     records: usize,
     partitions: i32,
@@ -345,7 +348,12 @@ pub(crate) fn measure(
     if group {
         args.push("--group");
     }
-    let fields = worker::run("consumer-worker", [client, bootstrap, topic], &args)?;
+    let fields = worker::run(
+        "consumer-worker",
+        [client, &broker.bootstrap, topic],
+        &broker.settings,
+        &args,
+    )?;
     let [elapsed_ns, cpu_ticks, counted, peak_rss_kib, ..] = fields[..] else {
         return Err(format!("bad result: {fields:?}"));
     };
@@ -437,8 +445,9 @@ pub fn work(args: WorkerArgs) -> ExitCode {
 fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
+        let client = crate::security::client_config(&args.target.bootstrap, &args.target.settings)?;
         let mut config = ConsumerConfig::builder()
-            .client(ClientConfig::new(&args.target.bootstrap).map_err(|e| e.to_string())?)
+            .client(client)
             .auto_offset_reset(AutoOffsetReset::Earliest);
         if args.group {
             config = config.group_id(fresh_group()).enable_auto_commit(false);
@@ -484,16 +493,15 @@ fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> 
 
 fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
     let mut c = RdConfig::new();
-    c.set("bootstrap.servers", &args.target.bootstrap)
-        // librdkafka wants a group id even without membership; nothing is committed.
-        .set("group.id", fresh_group())
+    // librdkafka wants a group id even without membership; nothing is committed.
+    c.set("group.id", fresh_group())
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
         // ferrokafka checks CRCs by default (Java's default); librdkafka's default is not to.
         // Same settings: both check.
-        .set("check.crcs", "true")
-        .set("log_level", "3");
+        .set("check.crcs", "true");
+    crate::worker::rdkafka_common(&mut c, &args.target);
     c
 }
 
@@ -565,6 +573,9 @@ fn rdkafka_stream_run(args: &WorkerArgs) -> Result<Measured, String> {
 const RSKAFKA_FETCH_BYTES: i32 = 1024 * 1024;
 
 fn rskafka_run(args: &WorkerArgs) -> Result<Measured, String> {
+    if !args.target.settings.is_empty() {
+        return Err(crate::producer::RSKAFKA_PLAIN_ONLY.to_owned());
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let partitions =

@@ -148,7 +148,7 @@ pub(crate) fn measure_round_trip(
 
 /// Runs `latency-worker` for `[client, bootstrap, topic]` with the further `args`.
 fn worker(target: [&str; 3], args: &[&str]) -> Result<LatencyMeasured, String> {
-    measured(&worker::run("latency-worker", target, args)?)
+    measured(&worker::run("latency-worker", target, &[], args)?)
 }
 
 /// The numbers of a worker's `RESULT` line, read.
@@ -182,7 +182,7 @@ pub fn run(args: Args) -> ExitCode {
 type Samples = Vec<Vec<LatencyMeasured>>;
 
 fn run_all(args: &Args) -> Result<(), String> {
-    let broker = args.broker.start()?;
+    let broker = args.broker.start(crate::security::Security::Plaintext)?;
     let bootstrap = broker.bootstrap.clone();
     let topics = Topics::connect(&bootstrap)?;
     let mut rows = Vec::new();

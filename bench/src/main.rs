@@ -3,10 +3,14 @@
 //!
 //! `startup`: time from launching a broker process to its first answered ApiVersions request,
 //! and its resident memory once idle, for the `mini-broker` binary and (with `--real-kafka`) a
-//! real Apache Kafka broker started by `scripts/real-kafka.sh`.
+//! real Apache Kafka broker started by `scripts/real-kafka.sh`; then client connection set-up
+//! (TCP, TLS, SASL, until the first Metadata answer), ferrokafka against librdkafka, per
+//! listener (see `connect.rs`).
 //!
 //! `producer`: producer throughput and CPU per record, ferrokafka against librdkafka's
-//! `BaseProducer` and `FutureProducer` on the same broker (see `producer.rs`).
+//! `BaseProducer` and `FutureProducer` on the same broker (see `producer.rs`); `--security`
+//! picks the listener (PLAINTEXT, SSL, SASL_SSL with SCRAM; see `security.rs`), as for
+//! `consumer`.
 //!
 //! `consumer`: consumer throughput and CPU per record, ferrokafka's `poll` and `recv` against
 //! librdkafka's `BaseConsumer` and `StreamConsumer` on the same broker and data (see
@@ -19,10 +23,12 @@
 //! written to `bench/results/latest.md` with SVG charts and the targets (see `suite.rs`).
 
 mod broker;
+mod connect;
 mod consumer;
 mod latency;
 mod producer;
 mod report;
+mod security;
 mod startup;
 mod suite;
 mod svg;
@@ -39,7 +45,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Broker start-up time and idle memory.
+    /// Broker start-up time and idle memory; client connection set-up per listener.
     Startup(startup::Args),
     /// Producer throughput and CPU: ferrokafka vs rdkafka.
     Producer(producer::Args),
@@ -55,6 +61,9 @@ enum Command {
     /// One latency or round-trip run in its own process (used by `latency`).
     #[command(hide = true)]
     LatencyWorker(latency::WorkerArgs),
+    /// One client's connection set-up, twice, in its own process (used by `startup`).
+    #[command(hide = true)]
+    ConnectWorker(connect::WorkerArgs),
     /// One producer run in its own process (used by `producer`).
     #[command(hide = true)]
     ProducerWorker(producer::WorkerArgs),
@@ -70,5 +79,6 @@ fn main() -> std::process::ExitCode {
         Command::ConsumerWorker(args) => consumer::work(args),
         Command::Latency(args) => latency::run(args),
         Command::LatencyWorker(args) => latency::work(args),
+        Command::ConnectWorker(args) => connect::work(args),
     }
 }

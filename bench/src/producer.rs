@@ -20,6 +20,10 @@
 //! record was delivered and again once the last record was acknowledged. Runs of the clients
 //! are interleaved, several per case, and the table shows medians.
 //!
+//! `--security ssl|sasl-ssl-scram` runs the clients over a TLS (and SASL) listener of the same
+//! mini-broker, every client with the same settings (see `security.rs`); rskafka is left out
+//! there, as it is built without TLS.
+//!
 //! What not: no latency percentiles, no keyed records; compressed cases only through `suite`
 //! (the worker takes `--compression`).
 
@@ -27,6 +31,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::broker::BrokerArgs;
+use crate::security::{Endpoint, Security};
 use crate::worker;
 
 use bytes::Bytes;
@@ -44,6 +49,9 @@ use rdkafka::ClientContext;
 pub struct Args {
     #[command(flatten)]
     broker: BrokerArgs,
+    /// The listener the clients use (the broker's own set-up always uses PLAINTEXT).
+    #[arg(long, value_enum, default_value_t)]
+    security: Security,
     /// Records per run.
     #[arg(long, default_value_t = 500_000)]
     records: usize,
@@ -97,14 +105,7 @@ pub struct WorkerArgs {
 const BUFFER_BYTES: usize = 32 * 1024 * 1024;
 const IN_FLIGHT: usize = 5;
 
-/// What one worker run measured.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Measured {
-    pub(crate) elapsed: Duration,
-    pub(crate) cpu: Duration,
-    /// The worker process's peak resident memory (VmHWM), KiB.
-    pub(crate) peak_rss_kib: u64,
-}
+pub(crate) use crate::worker::Measured;
 
 /// One producer case, the same for every client.
 #[derive(Debug, Clone)]
@@ -117,10 +118,15 @@ pub(crate) struct Case {
     pub(crate) compression: String,
 }
 
-pub fn run(args: Args) -> ExitCode {
-    let Ok(broker) = args.broker.start().map_err(|err| eprintln!("{err}")) else {
+pub fn run(mut args: Args) -> ExitCode {
+    let Ok(broker) = args
+        .broker
+        .start(args.security)
+        .map_err(|err| eprintln!("{err}"))
+    else {
         return ExitCode::FAILURE;
     };
+    args.security.keep_able_clients(&mut args.clients);
     let (bootstrap, broker_name) = (broker.bootstrap.clone(), broker.name.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -159,7 +165,7 @@ pub fn run(args: Args) -> ExitCode {
                         linger_ms: args.linger_ms,
                         compression: "none".to_owned(),
                     };
-                    match measure(client, &bootstrap, &topic, &case) {
+                    match measure(client, &broker.clients, &topic, &case) {
                         Ok(m) => {
                             eprintln!(
                                 "acks={acks} size={size} run {} {client}: {:.0} msg/s, cpu {:.2}s",
@@ -249,13 +255,14 @@ fn print_table(args: &Args, broker: &str, rows: &[Row]) {
 /// Runs one client in a child process and reads its result line.
 pub(crate) fn measure(
     client: &str,
-    bootstrap: &str,
+    broker: &Endpoint,
     topic: &str,
     case: &Case,
 ) -> Result<Measured, String> {
     let fields = worker::run(
         "producer-worker",
-        [client, bootstrap, topic],
+        [client, &broker.bootstrap, topic],
+        &broker.settings,
         &[
             "--records",
             &case.records.to_string(),
@@ -277,6 +284,7 @@ pub(crate) fn measure(
     Ok(Measured {
         elapsed: Duration::from_nanos(elapsed_ns),
         cpu: ticks(cpu_ticks),
+        records: case.records,
         peak_rss_kib,
     })
 }
@@ -355,17 +363,19 @@ fn payload(size: usize) -> Bytes {
     Bytes::from((0..size).map(|i| (i % 251) as u8).collect::<Vec<u8>>())
 }
 
-/// Starts the clock and the CPU counter.
+/// Starts the clock and the CPU counter for `records` records.
 struct Stopwatch {
     start: Instant,
     cpu: u64,
+    records: usize,
 }
 
 impl Stopwatch {
-    fn start() -> Self {
+    fn start(records: usize) -> Self {
         Stopwatch {
             start: Instant::now(),
             cpu: cpu_ticks(),
+            records,
         }
     }
 
@@ -373,6 +383,7 @@ impl Stopwatch {
         Measured {
             elapsed: self.start.elapsed(),
             cpu: ticks(cpu_ticks().saturating_sub(self.cpu)),
+            records: self.records,
             peak_rss_kib: peak_rss_kib("self"),
         }
     }
@@ -386,7 +397,7 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
         } else {
             Acks::Leader
         };
-        let config = ProducerConfig::builder()
+        let mut config = ProducerConfig::builder()
             .bootstrap_servers([args.target.bootstrap.as_str()])
             .acks(acks)
             .enable_idempotence(acks == Acks::All)
@@ -394,9 +405,11 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
             .batch_size(args.batch_size)
             .buffer_memory(BUFFER_BYTES)
             .max_in_flight(IN_FLIGHT)
-            .compression(args.compression.parse().map_err(|e| format!("{e}"))?)
-            .build()
-            .map_err(|e| e.to_string())?;
+            .compression(args.compression.parse().map_err(|e| format!("{e}"))?);
+        for (k, v) in &args.target.settings {
+            config = config.set(k, v).map_err(|e| e.to_string())?;
+        }
+        let config = config.build().map_err(|e| e.to_string())?;
         let producer = Producer::connect(config).await.map_err(|e| e.to_string())?;
         let topic = args.target.topic.clone();
         let value = payload(args.size);
@@ -408,7 +421,7 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
             .await
             .map_err(|e| e.to_string())?;
         let topic: std::borrow::Cow<'static, str> = topic.into();
-        let watch = Stopwatch::start();
+        let watch = Stopwatch::start(args.records);
         let mut deliveries = Vec::with_capacity(args.records);
         for _ in 0..args.records {
             let mut record = ProducerRecord::new(topic.clone());
@@ -426,8 +439,7 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
 
 fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
     let mut c = RdConfig::new();
-    c.set("bootstrap.servers", &args.target.bootstrap)
-        .set("acks", &args.acks)
+    c.set("acks", &args.acks)
         .set(
             "enable.idempotence",
             if args.acks == "all" { "true" } else { "false" },
@@ -443,8 +455,8 @@ fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
             "queue.buffering.max.kbytes",
             (BUFFER_BYTES / 1024).to_string(),
         )
-        .set("queue.buffering.max.messages", "1000000")
-        .set("log_level", "3");
+        .set("queue.buffering.max.messages", "1000000");
+    crate::worker::rdkafka_common(&mut c, &args.target);
     c
 }
 
@@ -496,7 +508,7 @@ fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
         .map_err(|e| e.to_string())?;
     let context = producer.context();
     let warm = context.ok.load(Ordering::Relaxed);
-    let watch = Stopwatch::start();
+    let watch = Stopwatch::start(args.records);
     for i in 0..args.records {
         send(&producer)?;
         if i % 1024 == 0 {
@@ -526,7 +538,7 @@ fn rdkafka_future_run(args: &WorkerArgs) -> Result<Measured, String> {
             .send(record(), Duration::from_secs(30))
             .await
             .map_err(|(e, _)| e.to_string())?;
-        let watch = Stopwatch::start();
+        let watch = Stopwatch::start(args.records);
         let mut deliveries = std::collections::VecDeque::with_capacity(args.records);
         for _ in 0..args.records {
             loop {
@@ -560,6 +572,9 @@ fn rdkafka_future_run(args: &WorkerArgs) -> Result<Measured, String> {
         Ok(watch.stop())
     })
 }
+
+/// rskafka is built here without its TLS and SASL features.
+pub(crate) const RSKAFKA_PLAIN_ONLY: &str = "rskafka is built here without TLS or SASL";
 
 /// What an rskafka cell could not match, if anything: rskafka's Produce always asks for
 /// `acks=-1` and carries no producer id.
@@ -610,6 +625,9 @@ pub(crate) async fn rskafka_partitions(
 
 fn rskafka_run(args: &WorkerArgs) -> Result<Measured, String> {
     use rskafka::record::Record;
+    if !args.target.settings.is_empty() {
+        return Err(RSKAFKA_PLAIN_ONLY.to_owned());
+    }
     let rt = worker_runtime()?;
     rt.block_on(async {
         let compression = rskafka_compression(&args.compression)?;
@@ -633,7 +651,7 @@ fn rskafka_run(args: &WorkerArgs) -> Result<Measured, String> {
             (args.batch_size.saturating_sub(61) / (record().approximate_size() + 10)).max(1);
         let batches = args.records.div_ceil(per_batch);
         let n = partitions.len().max(1);
-        let watch = Stopwatch::start();
+        let watch = Stopwatch::start(args.records);
         let mut senders = tokio::task::JoinSet::new();
         for (i, pc) in partitions.iter().enumerate() {
             let pc = pc.clone();

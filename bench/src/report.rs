@@ -9,6 +9,9 @@ use std::time::Duration;
 use crate::broker::BatchCensus;
 use crate::svg;
 
+mod secured;
+pub(crate) use secured::{Secured, SecuredRow};
+
 /// One client run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sample {
@@ -117,6 +120,8 @@ pub(crate) struct Matrix {
     pub(crate) loaded_rss: Vec<(String, u64)>,
     /// End-to-end latency and round trips.
     pub(crate) latency: Vec<LatencyRow>,
+    /// Throughput over TLS and SASL, and connection set-up per listener.
+    pub(crate) secured: Option<Secured>,
     /// Runs that failed (left out of the medians).
     pub(crate) failures: Vec<String>,
 }
@@ -685,6 +690,10 @@ pub(crate) fn write(m: &Matrix, dir: &Path) -> Result<String, String> {
     out.push_str("\n![consumer client CPU](consumer-cpu.svg)\n");
     broker_comparison(&mut out, m);
     latency_table(&mut out, m);
+    if let Some(s) = &m.secured {
+        out.push('\n');
+        out.push_str(&secured::section(m, s));
+    }
     if !m.failures.is_empty() {
         out.push_str("\n## Failed runs (left out of the medians)\n\n");
         for f in &m.failures {
@@ -754,6 +763,11 @@ pub(crate) fn write(m: &Matrix, dir: &Path) -> Result<String, String> {
         )?;
     }
     Ok(summary)
+}
+
+/// Puts the secured section into the existing `dir/latest.md` (see `report/secured.rs`).
+pub(crate) fn write_secured_into(m: &Matrix, dir: &Path) -> Result<String, String> {
+    secured::write_into(m, dir)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), String> {

@@ -5,6 +5,10 @@
 //! by `scripts/real-kafka.sh`, whose readiness probe is `kcat -L` (ApiVersions + Metadata); its
 //! figure is the script's launch-to-ready time, so it includes up to one probe interval.
 //! Idle RSS is VmRSS from /proc after the broker has been idle for a second.
+//!
+//! Then client connection set-up on one mini-broker, per listener (`--security`, by default
+//! PLAINTEXT, SSL and SASL_SSL with SCRAM-SHA-512): ferrokafka against librdkafka, from the
+//! client's settings to its first Metadata answer (see `connect.rs`).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -13,6 +17,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::broker::sibling;
+use crate::connect;
+use crate::security::Security;
 
 use bytes::BytesMut;
 use ferrokafka_protocol::frame::encode_frame;
@@ -32,6 +38,17 @@ pub struct Args {
     /// The mini-broker binary (default: next to this executable).
     #[arg(long)]
     mini_broker: Option<PathBuf>,
+    /// Listeners to measure client connection set-up on.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "plaintext,ssl,sasl-ssl-scram"
+    )]
+    security: Vec<Security>,
+    /// Connection set-up runs per client and listener (0: none).
+    #[arg(long, default_value_t = 10)]
+    connect_runs: usize,
 }
 
 pub(crate) struct Sample {
@@ -85,6 +102,29 @@ pub fn run(args: Args) -> ExitCode {
         let start = med(1, |s| s.ready.as_secs_f64()) / med(0, |s| s.ready.as_secs_f64());
         let rss = med(1, |s| s.rss_kib as f64) / med(0, |s| s.rss_kib as f64);
         println!("\nmini-broker starts {start:.0}× faster and idles in 1/{rss:.0} of the memory.");
+    }
+    if args.connect_runs > 0 {
+        let rows = connect::matrix(&bin, &args.security, args.connect_runs, |row, s| {
+            eprintln!(
+                "set-up over {} {}: cold {:.2} ms, warm {:.2} ms",
+                row.security.label(),
+                row.client,
+                s.cold.as_secs_f64() * 1e3,
+                s.warm.as_secs_f64() * 1e3
+            );
+        });
+        match rows {
+            Ok(rows) => println!(
+                "\nClient connection set-up on the mini-broker binary, {} runs each \
+                 (interleaved), each in a fresh process:\n\n{}",
+                args.connect_runs,
+                connect::table(&rows)
+            ),
+            Err(err) => {
+                eprintln!("connection set-up: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     ExitCode::SUCCESS
 }

@@ -14,6 +14,12 @@
 //! assign mode and in group mode. The broker's peak RSS (VmHWM) is noted before each broker
 //! is stopped, for the broker comparison.
 //!
+//! The secured section (`suite/secured.rs`) repeats the uncompressed one-partition producer
+//! cases and the assign-mode consumer reads over a SASL_SSL listener (TLS, SCRAM-SHA-512) beside
+//! PLAINTEXT on the same broker, and measures client connection set-up per listener;
+//! `--secured-only` runs just that section and puts it into an existing `latest.md` in place of
+//! the section of an earlier run.
+//!
 //! What not (yet): the in-process mini-broker (a broker inside this process would share its
 //! CPU count); end-to-end latency (a slot is left for `latency.rs`).
 
@@ -28,7 +34,10 @@ use crate::consumer;
 use crate::latency;
 use crate::producer::{self, peak_rss_kib, process_cpu_ticks};
 use crate::report::{self, LatencyRow, LatencyRun, Matrix, Row, Sample, StartupRow};
+use crate::security::Endpoint;
 use crate::startup;
+
+mod secured;
 
 /// Options of `suite`.
 #[derive(Debug, clap::Args)]
@@ -55,6 +64,10 @@ pub struct Args {
     /// Where to write latest.md and the charts (default: bench/results).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Only the secured section (SASL_SSL throughput, connection set-up), put into the
+    /// existing latest.md in place of its earlier secured section; the rest stays as it was.
+    #[arg(long, conflicts_with = "real_kafka")]
+    secured_only: bool,
 }
 
 /// One producer case of the matrix.
@@ -66,6 +79,17 @@ struct ProducerCase {
 }
 
 impl ProducerCase {
+    /// The producer's case: `records` records with the suite's batching.
+    fn with_records(&self, records: usize) -> producer::Case {
+        producer::Case {
+            records,
+            size: self.size,
+            acks: self.acks.to_owned(),
+            batch_size: BATCH_SIZE,
+            linger_ms: LINGER_MS,
+            compression: self.compression.to_owned(),
+        }
+    }
     fn label(&self) -> String {
         format!(
             "{} B, acks={}{}, {} p, {}",
@@ -197,6 +221,9 @@ struct Plan {
     producer_clients: Vec<&'static str>,
     consumer_clients: Vec<&'static str>,
     group_clients: Vec<&'static str>,
+    /// Clients of the secured section (no rskafka: built here without TLS).
+    secured_producer_clients: Vec<&'static str>,
+    secured_consumer_clients: Vec<&'static str>,
     latency_seconds: u64,
     kafka_state: PathBuf,
 }
@@ -247,6 +274,12 @@ fn suite(args: &Args) -> Result<(), String> {
         },
         // Assign mode: the group clients and rskafka, which has no groups.
         consumer_clients: group_clients.iter().copied().chain(["rskafka"]).collect(),
+        secured_producer_clients: if args.quick {
+            vec!["ferrokafka", "rdkafka-base"]
+        } else {
+            vec!["ferrokafka", "rdkafka-base", "rdkafka-future"]
+        },
+        secured_consumer_clients: group_clients.clone(),
         group_clients,
         latency_seconds: args
             .latency_seconds
@@ -258,7 +291,16 @@ fn suite(args: &Args) -> Result<(), String> {
     } else {
         vec![BrokerKind::MiniBinary]
     };
-    let cases = producer_cases(args.quick);
+    let cases = if args.secured_only {
+        Vec::new()
+    } else {
+        producer_cases(args.quick)
+    };
+    let brokers = if args.secured_only {
+        Vec::new()
+    } else {
+        brokers
+    };
     let per_broker = runs
         * (cases.len() * plan.producer_clients.len()
             + 2 * (plan.consumer_clients.len() + plan.group_clients.len())
@@ -281,6 +323,7 @@ fn suite(args: &Args) -> Result<(), String> {
         consumer: Vec::new(),
         loaded_rss: Vec::new(),
         latency: Vec::new(),
+        secured: None,
         failures: Vec::new(),
     };
     let mut suite = Runner {
@@ -310,12 +353,27 @@ fn suite(args: &Args) -> Result<(), String> {
             .push((kind.name().to_owned(), suite.peak_rss_kib));
         matrix.latency.extend(suite.latency_rows(kind)?);
     }
+    suite.progress.total += secured::run_count(&suite);
+    let failed_before = suite.failures.len();
+    let mut section = suite.secured()?;
+    section.failures = suite.failures.split_off(failed_before);
+    section.finished = report::utc_now();
+    matrix.secured = Some(section);
     matrix.failures = suite.failures;
     matrix.finished = report::utc_now();
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("results"));
+    if args.secured_only {
+        let summary = report::write_secured_into(&matrix, &out)?;
+        println!("{summary}");
+        eprintln!(
+            "updated the secured section of {}",
+            out.join("latest.md").display()
+        );
+        return Ok(());
+    }
     let summary = report::write(&matrix, &out)?;
     println!("{summary}");
     eprintln!("wrote {}", out.join("latest.md").display());
@@ -368,6 +426,27 @@ impl Runner<'_> {
         }
     }
 
+    /// One throughput run (see [`Runner::measure`]) as a report sample, with a progress line
+    /// "`what`: N msgs/s"; `None` for a failed run.
+    fn sample(
+        &mut self,
+        broker: &Broker,
+        what: impl Fn() -> String,
+        run: impl FnOnce() -> Result<producer::Measured, String>,
+    ) -> Option<Sample> {
+        let (m, broker_ticks) = self.measure(broker, &what, run)?;
+        let sample = Sample::new(
+            m.records,
+            m.elapsed,
+            m.cpu,
+            Some(broker_ticks),
+            m.peak_rss_kib,
+        );
+        self.progress
+            .step(&format!("{}: {:.0} msgs/s", what(), sample.rate));
+        Some(sample)
+    }
+
     /// Every producer client's runs of one case, on a fresh broker.
     fn producer_row(&mut self, kind: BrokerKind, case: &ProducerCase) -> Result<Row, String> {
         let plan = self.plan;
@@ -378,26 +457,20 @@ impl Runner<'_> {
                 let topic = format!("suite-{}-{}", std::process::id(), self.progress.done);
                 self.rt
                     .block_on(create_topic(broker.bootstrap(), &topic, case.partitions))?;
-                let c = producer::Case {
-                    records: plan.records,
-                    size: case.size,
-                    acks: case.acks.to_owned(),
-                    batch_size: BATCH_SIZE,
-                    linger_ms: LINGER_MS,
-                    compression: case.compression.to_owned(),
-                };
+                let c = case.with_records(plan.records);
                 let what = || {
                     format!(
-                        "{}, producer {}, run {}, {client}",
+                        "{}, producer {}, run {}/{}, {client}",
                         kind.name(),
                         case.label(),
-                        run + 1
+                        run + 1,
+                        plan.runs
                     )
                 };
-                let measured = self.measure(&broker, what, || {
-                    producer::measure(client, broker.bootstrap(), &topic, &c)
+                let sample = self.sample(&broker, what, || {
+                    producer::measure(client, &Endpoint::plain(broker.bootstrap()), &topic, &c)
                 });
-                let Some((m, broker_ticks)) = measured else {
+                let Some(sample) = sample else {
                     continue;
                 };
                 // The census comes after the broker's CPU reading: it is not the client's load.
@@ -406,24 +479,8 @@ impl Runner<'_> {
                     .block_on(batch_census(broker.bootstrap(), &topic))
                     .map_err(|e| eprintln!("batch census of {topic}: {e}"))
                     .ok();
-                let sample = Sample::new(
-                    plan.records,
-                    m.elapsed,
-                    m.cpu,
-                    Some(broker_ticks),
-                    m.peak_rss_kib,
-                )
-                .with_census(census);
-                self.progress.step(&format!(
-                    "{} producer {} run {}/{} {client}: {:.0} msgs/s",
-                    kind.name(),
-                    case.label(),
-                    run + 1,
-                    plan.runs,
-                    sample.rate
-                ));
                 if let Some(s) = samples.get_mut(i) {
-                    s.push(sample);
+                    s.push(sample.with_census(census));
                 }
             }
         }
@@ -517,25 +574,28 @@ impl Runner<'_> {
         Ok(rows)
     }
 
+    /// Writes the consumers' data: the plan's consumer records of `size` bytes to `topic` (made
+    /// here) over [`CONSUMER_PARTITIONS`] partitions.
+    fn fill(&self, bootstrap: &str, topic: &str, size: usize) -> Result<(), String> {
+        let records = self.plan.consumer_records;
+        eprintln!("writing {records} records of {size} B for the consumers ...");
+        self.rt
+            .block_on(consumer::fill(
+                bootstrap,
+                topic,
+                CONSUMER_PARTITIONS,
+                records,
+                size,
+            ))
+            .map_err(|e| format!("writing consumer data: {e}"))
+    }
+
     /// The consumer rows of one record size on a fresh broker: assign mode, then group mode,
     /// both reading the same data.
     fn consumer_rows(&mut self, kind: BrokerKind, size: usize) -> Result<(Row, Row), String> {
-        let plan = self.plan;
         let broker = self.start(kind)?;
         let topic = format!("suite-consumer-{size}-{}", std::process::id());
-        eprintln!(
-            "writing {} records of {size} B for the consumers ...",
-            plan.consumer_records
-        );
-        self.rt
-            .block_on(consumer::fill(
-                broker.bootstrap(),
-                &topic,
-                CONSUMER_PARTITIONS,
-                plan.consumer_records,
-                size,
-            ))
-            .map_err(|e| format!("writing consumer data: {e}"))?;
+        self.fill(broker.bootstrap(), &topic, size)?;
         let assign = self.consumer_row(kind, &broker, &topic, size, false);
         let group = self.consumer_row(kind, &broker, &topic, size, true);
         self.retire(broker);
@@ -562,39 +622,23 @@ impl Runner<'_> {
             for (i, client) in rotated(clients, run) {
                 let what = || {
                     format!(
-                        "{}, consumer {size} B {mode}, run {}, {client}",
+                        "{}, consumer {size} B {mode}, run {}/{}, {client}",
                         kind.name(),
-                        run + 1
+                        run + 1,
+                        plan.runs
                     )
                 };
-                let measured = self.measure(broker, what, || {
+                let sample = self.sample(broker, what, || {
                     consumer::measure(
                         client,
-                        broker.bootstrap(),
+                        &Endpoint::plain(broker.bootstrap()),
                         topic,
                         plan.consumer_records,
                         CONSUMER_PARTITIONS,
                         group,
                     )
                 });
-                let Some((m, broker_ticks)) = measured else {
-                    continue;
-                };
-                let sample = Sample::new(
-                    m.records,
-                    m.elapsed,
-                    m.cpu,
-                    Some(broker_ticks),
-                    m.peak_rss_kib,
-                );
-                self.progress.step(&format!(
-                    "{} consumer {size} B {mode} run {}/{} {client}: {:.0} msgs/s",
-                    kind.name(),
-                    run + 1,
-                    plan.runs,
-                    sample.rate
-                ));
-                if let Some(s) = samples.get_mut(i) {
+                if let Some((s, sample)) = samples.get_mut(i).zip(sample) {
                     s.push(sample);
                 }
             }
@@ -623,6 +667,9 @@ fn command_line(args: &Args) -> String {
     }
     if let Some(r) = args.consumer_records {
         c.push_str(&format!(" --consumer-records {r}"));
+    }
+    if args.secured_only {
+        c.push_str(" --secured-only");
     }
     c
 }
