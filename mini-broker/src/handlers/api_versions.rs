@@ -1,6 +1,6 @@
 //! ApiVersions (key 18), versions 0–4.
 //!
-//! Lists every API this broker has a handler for, with the versions it serves. A request for a
+//! Lists every API of the broker's table (`apis.rs`), with the versions it serves. A request for a
 //! version above ours is answered in v0 with UNSUPPORTED_VERSION and the same list, so that a
 //! newer client can retry with a version we speak. No feature flags are advertised (so clients
 //! do not enable transaction protocol v2 or share groups).

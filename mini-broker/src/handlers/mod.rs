@@ -8,6 +8,7 @@
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod api_versions;
+pub mod apis;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
@@ -38,51 +39,12 @@ mod txn_offset_commit;
 
 use bytes::Bytes;
 use ferrokafka_protocol::header::RequestHeader;
-use ferrokafka_protocol::versions::{self, ApiRange};
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 
 use crate::connection::ConnectionContext;
 use crate::state::BrokerState;
 
-/// The APIs this broker has handlers for. Their versions come from the protocol crate's
-/// table, so ApiVersions can never advertise what a handler does not serve.
-pub const HANDLED: &[ApiKey] = &[
-    ApiKey::ApiVersions,
-    ApiKey::SaslHandshake,
-    ApiKey::SaslAuthenticate,
-    ApiKey::Metadata,
-    ApiKey::CreateTopics,
-    ApiKey::DeleteTopics,
-    ApiKey::CreatePartitions,
-    ApiKey::Produce,
-    ApiKey::Fetch,
-    ApiKey::ListOffsets,
-    ApiKey::DescribeConfigs,
-    ApiKey::DescribeCluster,
-    ApiKey::InitProducerId,
-    ApiKey::FindCoordinator,
-    ApiKey::JoinGroup,
-    ApiKey::SyncGroup,
-    ApiKey::Heartbeat,
-    ApiKey::LeaveGroup,
-    ApiKey::OffsetCommit,
-    ApiKey::OffsetFetch,
-    ApiKey::DescribeGroups,
-    ApiKey::ListGroups,
-    ApiKey::DeleteGroups,
-    ApiKey::OffsetDelete,
-    ApiKey::AddPartitionsToTxn,
-    ApiKey::AddOffsetsToTxn,
-    ApiKey::EndTxn,
-    ApiKey::TxnOffsetCommit,
-    ApiKey::DescribeTransactions,
-    ApiKey::ListTransactions,
-];
-
-/// The API version ranges this broker serves.
-pub fn served() -> impl Iterator<Item = ApiRange> {
-    HANDLED.iter().filter_map(|key| versions::supported(*key))
-}
+pub use apis::{served, Api, APIS};
 
 /// What to send back for one request.
 #[derive(Debug)]
@@ -133,10 +95,8 @@ pub async fn dispatch(
 ) -> Result<Reply, DispatchError> {
     let version = header.api_version;
     let key = ApiKey::try_from(header.api_key).map_err(|_| DispatchError::UnknownApi)?;
-    let range = served()
-        .find(|r| r.key == key)
-        .ok_or(DispatchError::UnknownApi)?;
-    if !range.contains(version) {
+    let range = apis::find(key).ok_or(DispatchError::UnknownApi)?;
+    if !(range.min..=range.max).contains(&version) {
         if key == ApiKey::ApiVersions {
             // A client newer than us asks first; answer in v0 so it can read the answer.
             return Ok(respond(

@@ -26,7 +26,6 @@ use ferrokafka_protocol::sasl::scram::{ScramCredential, ScramHash, ScramServer, 
 use ferrokafka_protocol::sasl::{
     invalid_credentials_message, oauthbearer, plain, Mechanism, SaslError,
 };
-use ferrokafka_protocol::versions;
 use kafka_protocol::messages::ApiKey;
 use tokio::sync::Semaphore;
 
@@ -238,8 +237,8 @@ impl SaslSession {
                 if api_key == ApiKey::SaslHandshake as i16 {
                     Ok(())
                 } else if api_key == ApiKey::ApiVersions as i16 && !*api_versions_seen {
-                    *api_versions_seen = versions::supported(ApiKey::ApiVersions)
-                        .is_some_and(|range| range.contains(api_version));
+                    *api_versions_seen = crate::handlers::apis::find(ApiKey::ApiVersions)
+                        .is_some_and(|api| (api.min..=api.max).contains(&api_version));
                     Ok(())
                 } else {
                     Err(Refusal::Unexpected(format!(
