@@ -1,5 +1,5 @@
 //! The data path against a running broker, one behaviour per test: acks=0 keeps responses in
-//! step, long-poll fetches, byte limits, offsets out of range, ListOffsets, LogAppendTime,
+//! step, long-poll fetches (and none for a fetch without partitions), byte limits, offsets out of range, ListOffsets, LogAppendTime,
 //! `max.message.bytes`, retention, auto-creation, DescribeConfigs and DescribeCluster.
 
 mod common;
@@ -133,6 +133,30 @@ async fn fetch_returns_empty_after_max_wait_without_data() {
     let p = &resp.responses[0].partitions[0];
     assert_eq!((p.error_code, p.high_watermark), (0, 0));
     assert!(p.records.as_ref().is_none_or(Bytes::is_empty));
+    broker.shutdown().await;
+}
+
+/// Java closes a consumer with a Fetch that names no partitions; Kafka answers it at once
+/// rather than holding it for `max_wait_ms`.
+#[tokio::test]
+async fn a_fetch_without_partitions_is_answered_at_once() {
+    let broker = MiniBroker::start().await.unwrap();
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    let empty = kafka_protocol::messages::FetchRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_max_wait_ms(30_000)
+        .with_min_bytes(1)
+        .with_session_epoch(-1);
+    let started = Instant::now();
+    let resp = tokio::time::timeout(Duration::from_secs(20), conn.request(12, &empty))
+        .await
+        .expect("answered before max_wait_ms (30 s)");
+    assert_eq!(resp.error_code, 0);
+    assert!(resp.responses.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "answered without the long poll"
+    );
     broker.shutdown().await;
 }
 

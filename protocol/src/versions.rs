@@ -1,7 +1,7 @@
 //! Which API keys and versions ferrokafka speaks, and how two sides settle on a version.
 //!
-//! [`SUPPORTED`] is the one table: the client negotiates from it, and the mini-broker answers
-//! ApiVersions from the subset it has handlers for. A range stays within what the
+//! [`SUPPORTED`] is the one table the client negotiates from (the mini-broker keeps its own, of
+//! the APIs it serves, in `mini-broker/src/handlers/apis.rs`). A range stays within what the
 //! `kafka-protocol` crate can encode and decode, and we raise a maximum only once the code
 //! that handles the new version's fields exists.
 

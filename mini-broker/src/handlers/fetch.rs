@@ -1,7 +1,8 @@
 //! Fetch (key 1), versions 4–16.
 //!
 //! Long poll: the request is answered once `min_bytes` are available, an error is found, or
-//! `max_wait_ms` has passed, whichever comes first; new data wakes waiting fetches. Byte limits
+//! `max_wait_ms` has passed, whichever comes first; new data wakes waiting fetches. A fetch
+//! with no partitions is answered at once, as Kafka does. Byte limits
 //! follow KIP-74: each partition returns whole batches up to `partition_max_bytes` and the
 //! response up to `max_bytes`, but a partition's first batch is returned even when it alone is
 //! larger, as long as nothing was returned before it, so a large batch cannot stall a consumer.
@@ -74,6 +75,11 @@ pub(super) async fn handle(state: &BrokerState, version: i16, req: FetchRequest)
     let wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0)).min(MAX_WAIT_CAP);
     let deadline = Instant::now() + wait;
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
+    if req.topics.iter().all(|t| t.partitions.is_empty()) {
+        // Nothing to wait for (Java sends such a fetch when it closes a consumer): Kafka
+        // answers at once.
+        return read(state, version, &req).0;
+    }
     loop {
         // Register for wake-ups before looking, so an append in between is not missed.
         let appended = state.appended();
