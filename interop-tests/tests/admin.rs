@@ -1,8 +1,8 @@
 //! Admin and offset APIs through librdkafka against every target: CreateTopics (with configs),
-//! DescribeConfigs, CreatePartitions, DeleteTopics, ListOffsets (watermarks and by time), and
-//! LogAppendTime topics. The real broker's answers are the reference for the mini-broker's.
+//! DescribeConfigs, CreatePartitions, DeleteTopics, DeleteRecords, ListOffsets (watermarks and
+//! by time), and LogAppendTime topics. The real broker's answers are the reference for the mini-broker's.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ferrokafka_interop_tests::peers::rdkafka as rd;
 use ferrokafka_interop_tests::{scenario, unique_topic, Target, TestRecord};
@@ -104,4 +104,170 @@ scenario!(log_append_time_topic, |t: &Target| {
         Timestamp::LogAppendTime(ts) => assert!(ts >= before - 1000, "{ts} < {before}"),
         other => panic!("expected a LogAppendTime timestamp, got {other:?}"),
     }
+});
+
+// DeleteRecords as Kafka answers it: the low watermark moves to the offset (and reads and
+// ListOffsets follow), an offset below it changes nothing, "up to the high watermark" empties
+// the partition, an offset beyond the high watermark is OFFSET_OUT_OF_RANGE and a compacted
+// topic POLICY_VIOLATION.
+scenario!(delete_records, |t: &Target| {
+    let topic = unique_topic("purge");
+    rd::admin::create_topic(&t.bootstrap, &topic, 2, &[]).expect("create");
+    let record = |partition: i32, value: String| TestRecord {
+        partition,
+        timestamp: None,
+        key: None,
+        value: Some(value.into_bytes()),
+        headers: Vec::new(),
+    };
+    let records: Vec<TestRecord> = (0..10)
+        .map(|i| record(0, format!("v{i}")))
+        .chain((0..4).map(|i| record(1, format!("w{i}"))))
+        .collect();
+    rd::produce(&t.bootstrap, &topic, &records, &[]);
+    assert_eq!(rd::watermarks(&t.bootstrap, &topic, 0), (0, 10));
+
+    let deleted =
+        rd::admin::delete_records(&t.bootstrap, &topic, &[(0, Some(6)), (1, None)]).unwrap();
+    assert_eq!(deleted, vec![(0, Ok(6)), (1, Ok(4))]);
+    assert_eq!(rd::watermarks(&t.bootstrap, &topic, 0), (6, 10));
+    assert_eq!(rd::watermarks(&t.bootstrap, &topic, 1), (4, 4));
+    let left: Vec<(i64, Option<Vec<u8>>)> =
+        rd::consume(&t.bootstrap, &topic, 0, 6, 4, Duration::from_secs(30), &[])
+            .into_iter()
+            .map(|c| (c.offset, c.record.value))
+            .collect();
+    let expected: Vec<(i64, Option<Vec<u8>>)> = (6..10)
+        .map(|i| (i, Some(format!("v{i}").into_bytes())))
+        .collect();
+    assert_eq!(left, expected, "reads start at the new low watermark");
+
+    let below = rd::admin::delete_records(&t.bootstrap, &topic, &[(0, Some(2))]).unwrap();
+    assert_eq!(below, vec![(0, Ok(6))], "below the start: nothing changes");
+    let beyond = rd::admin::delete_records(&t.bootstrap, &topic, &[(0, Some(11))]).unwrap();
+    assert!(
+        beyond[0]
+            .1
+            .as_ref()
+            .is_err_and(|e| e.contains("OffsetOutOfRange")),
+        "{beyond:?}"
+    );
+    // librdkafka looks up leaders first and fails the whole request for a partition that
+    // does not exist (on every broker); the raw answer is checked in the mini-broker's tests.
+    let unknown = rd::admin::delete_records(&t.bootstrap, &topic, &[(7, Some(0))]);
+    assert!(
+        unknown.as_ref().is_err_and(|e| e.contains("NoEnt")),
+        "{unknown:?}"
+    );
+
+    let compacted = unique_topic("purge-compacted");
+    rd::admin::create_topic(
+        &t.bootstrap,
+        &compacted,
+        1,
+        &[("cleanup.policy", "compact")],
+    )
+    .expect("create compacted");
+    let refused = rd::admin::delete_records(&t.bootstrap, &compacted, &[(0, None)]).unwrap();
+    assert!(
+        refused[0]
+            .1
+            .as_ref()
+            .is_err_and(|e| e.contains("PolicyViolation")),
+        "{refused:?}"
+    );
+});
+
+// DeleteRecords answers request by request, the same from every target: an unknown topic and
+// a partition that does not exist get UNKNOWN_TOPIC_OR_PARTITION with low watermark -1, a
+// negative offset other than -1 OFFSET_OUT_OF_RANGE, and the rest of the request is still
+// carried out (per-partition results, in an order of the broker's choosing).
+scenario!(delete_records_answers, |t: &Target| {
+    use ferrokafka::kafka_protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsTopic,
+    };
+    use ferrokafka::kafka_protocol::messages::{DeleteRecordsRequest, TopicName};
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+    use ferrokafka::{Client, ClientConfig};
+
+    let topic = unique_topic("purge-answers");
+    rd::admin::create_topic(&t.bootstrap, &topic, 1, &[]).expect("create");
+    let records: Vec<TestRecord> = (0..3)
+        .map(|i| TestRecord {
+            partition: 0,
+            timestamp: None,
+            key: None,
+            value: Some(vec![b'a' + i]),
+            headers: Vec::new(),
+        })
+        .collect();
+    rd::produce(&t.bootstrap, &topic, &records, &[]);
+    let name = |s: &str| TopicName(StrBytes::from_string(s.to_owned()));
+    let part = |index: i32, offset: i64| {
+        DeleteRecordsPartition::default()
+            .with_partition_index(index)
+            .with_offset(offset)
+    };
+    let unknown = unique_topic("never-created");
+    let request = |topics: Vec<(&str, Vec<DeleteRecordsPartition>)>| {
+        DeleteRecordsRequest::default()
+            .with_timeout_ms(10_000)
+            .with_topics(
+                topics
+                    .into_iter()
+                    .map(|(t, partitions)| {
+                        DeleteRecordsTopic::default()
+                            .with_name(name(t))
+                            .with_partitions(partitions)
+                    })
+                    .collect(),
+            )
+    };
+    let requests = [
+        request(vec![
+            (&topic, vec![part(0, 2), part(5, 0)]),
+            (&unknown, vec![part(0, 0)]),
+        ]),
+        request(vec![(&topic, vec![part(0, -5)])]),
+    ];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let answers = rt.block_on(async {
+        let client = Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let node = *client.cluster().brokers.keys().next().expect("a broker");
+        let mut answers = Vec::new();
+        for r in requests {
+            answers.push(client.send_to(node, r).await.expect("DeleteRecords"));
+        }
+        client.close().await;
+        answers
+    });
+    let results = |i: usize| {
+        let mut out: Vec<(String, i32, i64, i16)> = answers[i]
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions.iter().map(|p| {
+                    let topic = t.name.0.to_string();
+                    (topic, p.partition_index, p.low_watermark, p.error_code)
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    // (topic, partition, low watermark, error): 3 is UNKNOWN_TOPIC_OR_PARTITION, 1
+    // OFFSET_OUT_OF_RANGE.
+    let mut expected = vec![
+        (topic.clone(), 0, 2, 0),
+        (topic.clone(), 5, -1, 3),
+        (unknown.clone(), 0, -1, 3),
+    ];
+    expected.sort();
+    assert_eq!(results(0), expected);
+    assert_eq!(results(1), vec![(topic.clone(), 0, -1, 1)]);
 });

@@ -57,6 +57,7 @@ pub const SUPPORTED: &[ApiRange] = &[
     ApiRange::new(ApiKey::ApiVersions, 0, 4),
     ApiRange::new(ApiKey::CreateTopics, 2, 7),
     ApiRange::new(ApiKey::DeleteTopics, 1, 6),
+    ApiRange::new(ApiKey::DeleteRecords, 0, 2),
     ApiRange::new(ApiKey::InitProducerId, 0, 5),
     ApiRange::new(ApiKey::DescribeConfigs, 1, 4),
     ApiRange::new(ApiKey::CreatePartitions, 0, 3),

@@ -274,6 +274,38 @@ pub mod admin {
             .map_err(|(_, e)| format!("{e:?}"))
     }
 
+    /// librdkafka's DeleteRecords: for each `(partition, offset)` of `topic` (offset `None`:
+    /// up to the high watermark), the new low watermark or the error's text; `Err` when the
+    /// request as a whole failed (librdkafka finds no leader for an unknown partition).
+    #[allow(clippy::type_complexity)]
+    pub fn delete_records(
+        bootstrap: &str,
+        topic: &str,
+        offsets: &[(i32, Option<i64>)],
+    ) -> Result<Vec<(i32, Result<i64, String>)>, String> {
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for (p, offset) in offsets {
+            let offset = offset.map_or(rdkafka::Offset::End, rdkafka::Offset::Offset);
+            tpl.add_partition_offset(topic, *p, offset).expect("tpl");
+        }
+        let out = block_on(client(bootstrap).delete_records(&tpl, &opts()))
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(offsets
+            .iter()
+            .map(|(p, _)| {
+                let e = out.find_partition(topic, *p).expect("partition in answer");
+                let result = match e.error() {
+                    Ok(()) => match e.offset() {
+                        rdkafka::Offset::Offset(o) => Ok(o),
+                        other => Err(format!("no low watermark: {other:?}")),
+                    },
+                    Err(err) => Err(format!("{err:?}")),
+                };
+                (*p, result)
+            })
+            .collect())
+    }
+
     /// A topic's configs as `(name, value, is_default)`.
     pub fn describe_topic_configs(
         bootstrap: &str,

@@ -157,6 +157,14 @@ pub const APIS: &[Api] = &[
     ),
     api(ApiKey::DeleteTopics, 1, 6, "by name, or by id from v6"),
     api(
+        ApiKey::DeleteRecords,
+        0,
+        2,
+        "moves the log start offset (-1: to the high watermark) and answers the new low \
+         watermark; above the high watermark OFFSET_OUT_OF_RANGE, `cleanup.policy` without \
+         `delete` POLICY_VIOLATION; batches wholly below the start are freed",
+    ),
+    api(
         ApiKey::InitProducerId,
         0,
         5,

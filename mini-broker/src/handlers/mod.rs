@@ -12,6 +12,7 @@ pub mod apis;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
+mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
@@ -129,6 +130,9 @@ pub async fn dispatch(
         }
         RequestKind::DeleteTopics(req) => {
             ResponseKind::DeleteTopics(delete_topics::handle(state, version, req))
+        }
+        RequestKind::DeleteRecords(req) => {
+            ResponseKind::DeleteRecords(delete_records::handle(state, req))
         }
         RequestKind::CreatePartitions(req) => {
             ResponseKind::CreatePartitions(create_partitions::handle(state, req))

@@ -124,6 +124,35 @@ impl PartitionLog {
                 self.log_start_offset = old.last_offset + 1;
             }
         }
+        self.forget_aborted_below_start();
+    }
+
+    /// Moves the log start offset up to `offset` (DeleteRecords), freeing every batch wholly
+    /// below it; the batch that holds `offset` is kept whole, as Kafka keeps the segment that
+    /// holds it, and readers skip its records below the start. An `offset` at or below the
+    /// start changes nothing. Returns the log start offset after.
+    ///
+    /// `offset` must not be above the high watermark (the caller answers that with
+    /// OFFSET_OUT_OF_RANGE).
+    pub fn delete_records_before(&mut self, offset: i64) -> i64 {
+        debug_assert!(offset <= self.next_offset);
+        if offset > self.log_start_offset {
+            self.log_start_offset = offset.min(self.next_offset);
+            while self
+                .batches
+                .front()
+                .is_some_and(|b| b.last_offset < self.log_start_offset)
+            {
+                if let Some(old) = self.batches.pop_front() {
+                    self.bytes_held -= old.bytes.len();
+                }
+            }
+            self.forget_aborted_below_start();
+        }
+        self.log_start_offset
+    }
+
+    fn forget_aborted_below_start(&mut self) {
         while self
             .aborted
             .front()
@@ -389,6 +418,26 @@ mod tests {
         }
         assert!(log.log_start_offset() > 1);
         assert!(log.aborted_transactions(0, 10).is_empty());
+    }
+
+    #[test]
+    fn deleting_records_moves_the_start_and_frees_whole_batches_only() {
+        let mut log = PartitionLog::new(usize::MAX);
+        for base in [0, 4, 8] {
+            log.append(batch(base, 4, 0, 40));
+        }
+        let one = log.bytes_held() / 3;
+        // Inside the second batch: the first is freed, the second kept whole.
+        assert_eq!(log.delete_records_before(6), 6);
+        assert_eq!((log.log_start_offset(), log.bytes_held()), (6, 2 * one));
+        assert_eq!(log.locate(5), ReadStart::OutOfRange);
+        assert_eq!(log.locate(6), ReadStart::Batch(0));
+        // Below the start: nothing changes.
+        assert_eq!(log.delete_records_before(2), 6);
+        // Up to the high watermark: everything freed, reads start at the end.
+        assert_eq!(log.delete_records_before(12), 12);
+        assert_eq!((log.bytes_held(), log.next_offset()), (0, 12));
+        assert_eq!(log.locate(12), ReadStart::End);
     }
 
     #[test]

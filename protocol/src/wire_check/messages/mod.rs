@@ -12,6 +12,7 @@ mod api_versions;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
+mod delete_records;
 mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
@@ -62,6 +63,7 @@ pub(crate) const APIS: &[Api] = &[
     api(16, "ListGroups", &list_groups::REQUEST, &list_groups::RESPONSE),
     api(42, "DeleteGroups", &delete_groups::REQUEST, &delete_groups::RESPONSE),
     api(47, "OffsetDelete", &offset_delete::REQUEST, &offset_delete::RESPONSE),
+    api(21, "DeleteRecords", &delete_records::REQUEST, &delete_records::RESPONSE),
     api(23, "OffsetForLeaderEpoch", &offset_for_leader_epoch::REQUEST, &offset_for_leader_epoch::RESPONSE),
     api(24, "AddPartitionsToTxn", &add_partitions_to_txn::REQUEST, &add_partitions_to_txn::RESPONSE),
     api(25, "AddOffsetsToTxn", &add_offsets_to_txn::REQUEST, &add_offsets_to_txn::RESPONSE),
