@@ -284,6 +284,34 @@ impl Client {
         Ok(named)
     }
 
+    /// Sends a controller-bound request (topic creation, deletion, growth): to the controller
+    /// Metadata names, and when it is unknown or that fails with a retriable error, to any
+    /// broker (KRaft brokers forward such requests to the active controller). `build` gets
+    /// the version negotiated with the broker asked.
+    pub(crate) async fn send_to_controller<R, F>(&self, build: F) -> Result<R::Response, Error>
+    where
+        R: Request,
+        F: Fn(i16) -> R,
+    {
+        self.inner.check_open()?;
+        let controller = self.inner.cluster().controller;
+        let sent = match controller {
+            Some(node) => match self.connection(node).await {
+                Ok(conn) => conn.send_with(&build).await,
+                Err(err) => Err(err),
+            },
+            None => Err(Error::UnknownBroker { node_id: -1 }),
+        };
+        match sent {
+            Ok(response) => Ok(response),
+            Err(err) if err.is_retriable() => {
+                tracing::debug!(?controller, %err, "the controller did not take the request; asking any broker");
+                Ok(self.inner.send_any(&build).await?.response)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     /// Creates topics, sending to the controller (or any broker when none is known). Returns,
     /// per topic in the order given, `Ok` or the broker's error for that topic, for instance
     /// `TOPIC_ALREADY_EXISTS`. The outer error is for the request as a whole.
@@ -297,21 +325,7 @@ impl Client {
         let request = CreateTopicsRequest::default()
             .with_topics(topics.iter().map(creatable).collect())
             .with_timeout_ms(timeout_ms);
-        // KRaft brokers forward it to the active controller; the one Metadata names is a
-        // shortcut when it is reachable.
-        let controller = self.inner.cluster().controller;
-        let sent = match controller {
-            Some(node) => self.send_to(node, request.clone()).await,
-            None => Err(Error::UnknownBroker { node_id: -1 }),
-        };
-        let response = match sent {
-            Ok(response) => response,
-            Err(err) if err.is_retriable() => {
-                tracing::debug!(?controller, %err, "CreateTopics via the controller failed; asking any broker");
-                self.inner.send_any(|_| request.clone()).await?.response
-            }
-            Err(err) => return Err(err),
-        };
+        let response = self.send_to_controller(|_| request.clone()).await?;
         Ok(topics
             .iter()
             .map(|topic| {

@@ -39,6 +39,7 @@
     )
 )]
 
+pub mod admin;
 mod client;
 pub mod config;
 pub mod connection;
@@ -52,6 +53,7 @@ pub mod semantics;
 mod stall;
 pub mod transaction;
 
+pub use admin::Admin;
 pub use client::{Client, CoordinatorType, NewTopic};
 pub use config::{ClientConfig, ClientConfigBuilder};
 pub use connection::{Connection, NegotiatedVersions};

@@ -54,6 +54,15 @@ pub fn repo_root() -> std::path::PathBuf {
         .unwrap_or_default()
 }
 
+/// A two-thread tokio runtime for a test's async parts.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// Defines one `#[test]` per target for a scenario `fn(&Target)`.
 #[macro_export]
 macro_rules! scenario {

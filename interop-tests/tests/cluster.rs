@@ -38,11 +38,7 @@ fn log_warnings() {
 
 fn runtime() -> tokio::runtime::Runtime {
     log_warnings();
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
+    ferrokafka_interop_tests::runtime()
 }
 
 // ---------------------------------------------------------------------------------------------

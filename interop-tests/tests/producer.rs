@@ -13,18 +13,11 @@ use bytes::Bytes;
 use ferrokafka::producer::{Acks, Producer, ProducerConfig, ProducerRecord};
 use ferrokafka_interop_tests::peers::{java, rdkafka as rd};
 use ferrokafka_interop_tests::record::{assert_same, sample};
+use ferrokafka_interop_tests::runtime;
 use ferrokafka_interop_tests::{scenario, unique_topic, Target, TestRecord};
 use ferrokafka_protocol::record::{Compression, Header};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn to_record(topic: &str, r: &TestRecord) -> ProducerRecord {
     let mut record = ProducerRecord::new(topic.to_owned());

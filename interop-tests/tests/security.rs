@@ -12,6 +12,7 @@ use ferrokafka::consumer::{ConsumerConfig, IsolationLevel};
 use ferrokafka::kafka_protocol::messages::MetadataRequest;
 use ferrokafka::producer::{ProducerConfig, ProducerRecord};
 use ferrokafka::{ClientConfig, Connection, Consumer, Producer, TransactionalProducer};
+use ferrokafka_interop_tests::runtime;
 use ferrokafka_interop_tests::secured::{self, Dialect, Listener, SecuredTarget};
 use ferrokafka_interop_tests::unique_topic;
 use ferrokafka_protocol::sasl::Mechanism;
@@ -19,14 +20,6 @@ use ferrokafka_protocol::sasl::Mechanism;
 const WAIT: Duration = Duration::from_secs(30);
 const RECORDS: usize = 10;
 const IN_TRANSACTION: usize = 5;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn apply<C>(
     mut config: C,

@@ -52,7 +52,7 @@ mod driver;
 mod fetcher;
 pub(crate) mod group;
 mod listener;
-mod offsets;
+pub(crate) mod offsets;
 mod record;
 mod state;
 

@@ -355,12 +355,42 @@ fn fetch_request(
     req
 }
 
-fn read_committed(
-    response: kafka_protocol::messages::OffsetFetchResponse,
-    partitions: &[TopicPartition],
-) -> Result<BTreeMap<TopicPartition, Option<Committed>>, Error> {
-    // (topic, partition, offset, epoch, error), whichever layout the version has.
-    let mut answers: Vec<(String, i32, i64, i32, i16)> = Vec::new();
+/// Every committed offset of `group` (OffsetFetch with no topics named), by partition;
+/// partitions without a commit are left out.
+pub(crate) async fn fetch_all_committed(
+    conn: &crate::Connection,
+    group: &str,
+) -> Result<BTreeMap<TopicPartition, i64>, Error> {
+    let response = conn
+        .send_with(|version| {
+            let mut req = fetch_request(group, &[], false, version);
+            match req.groups.first_mut() {
+                Some(g) => g.topics = None,
+                None => req.topics = None,
+            }
+            req
+        })
+        .await?;
+    let mut out = BTreeMap::new();
+    for (topic, partition, offset, _, code) in committed_entries(&response)? {
+        Error::check_at(code, None, Some(&topic), Some(partition))?;
+        if offset >= 0 {
+            out.insert(TopicPartition { topic, partition }, offset);
+        }
+    }
+    Ok(out)
+}
+
+/// One partition's answer in an OffsetFetch response: `(topic, partition, offset, leader
+/// epoch, error)`.
+type CommittedEntry = (String, i32, i64, i32, i16);
+
+/// The answers of an OffsetFetch response, whichever layout its version has, as
+/// `(topic, partition, offset, leader epoch, error)`; a group-level error is the `Err`.
+fn committed_entries(
+    response: &kafka_protocol::messages::OffsetFetchResponse,
+) -> Result<Vec<CommittedEntry>, Error> {
+    let mut answers = Vec::new();
     if let Some(group) = response.groups.first() {
         Error::check(group.error_code, None)?;
         for t in &group.topics {
@@ -388,6 +418,14 @@ fn read_committed(
             }
         }
     }
+    Ok(answers)
+}
+
+fn read_committed(
+    response: kafka_protocol::messages::OffsetFetchResponse,
+    partitions: &[TopicPartition],
+) -> Result<BTreeMap<TopicPartition, Option<Committed>>, Error> {
+    let answers = committed_entries(&response)?;
     let mut out = BTreeMap::new();
     for tp in partitions {
         let Some((_, _, offset, epoch, code)) = answers

@@ -1,0 +1,695 @@
+//! [`Admin`]: the cluster's administrative operations, named as the Java AdminClient names
+//! them, on top of a [`Client`].
+//!
+//! Routing: topic creation, deletion and growth go to the controller (or any broker, which
+//! forwards them, when the controller is unknown or unreachable), as [`Client::create_topics`]
+//! does; ListOffsets and DeleteRecords go to each partition's leader, one request per leader;
+//! group operations go to the group's coordinator, found and re-found through the consumer's
+//! coordinator link; DescribeCluster, DescribeConfigs of topics and Metadata go to any broker,
+//! a broker's own configs to that broker; ListGroups to every broker, as groups live on their
+//! coordinators.
+//!
+//! Results: every operation on several items answers per item, in the order given, so one
+//! failing topic or group does not fail the rest; the outer `Err` is for the request as a
+//! whole (no broker reachable, the client closed). Kafka errors keep their code and message
+//! ([`Error::Kafka`]).
+//!
+//! Retries: group operations retry retriable errors (coordinator moved or loading) with
+//! `retry.backoff.ms` until the admin's timeout (Java's `default.api.timeout.ms`, 60 s);
+//! the others are sent once, and a retriable per-item error is returned for the caller to
+//! act on, as [`Client::create_topics`] always has.
+//!
+//! What not (yet): incremental alter configs, group offset changes, producers, transactions,
+//! log dirs, leader elections (see the README's list).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use kafka_protocol::messages::delete_records_request::{
+    DeleteRecordsPartition, DeleteRecordsTopic,
+};
+use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::{
+    CreatePartitionsRequest, DeleteGroupsRequest, DeleteRecordsRequest, DeleteTopicsRequest,
+    DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest, GroupId,
+    ListGroupsRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use tokio::time::Instant;
+
+use crate::client::Client;
+use crate::config::ClientConfig;
+use crate::consumer::group::coordinator::{Coordinator, CoordinatorLink};
+use crate::consumer::group::protocol::Assignment;
+use crate::consumer::offsets::{self, ListQuery};
+use crate::consumer::TopicPartition;
+use crate::error::Error;
+use crate::metadata::{Broker, PartitionInfo};
+use crate::NewTopic;
+
+/// Java's `default.api.timeout.ms`.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Java's `retry.backoff.ms`.
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Per-item results, in the order the items were given.
+pub type Results<K, T> = Vec<(K, Result<T, Error>)>;
+
+/// Administrative operations on a cluster. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    client: Client,
+    timeout: Duration,
+}
+
+/// Which offset [`Admin::list_offsets`] looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// The log start offset.
+    Earliest,
+    /// The high watermark (the next offset to be written).
+    Latest,
+    /// The offset of the record with the largest timestamp (KIP-734).
+    MaxTimestamp,
+    /// The first offset whose timestamp is at or after this one (milliseconds).
+    Timestamp(i64),
+}
+
+impl OffsetSpec {
+    fn wire(self) -> i64 {
+        match self {
+            OffsetSpec::Earliest => offsets::EARLIEST,
+            OffsetSpec::Latest => offsets::LATEST,
+            OffsetSpec::MaxTimestamp => -3,
+            OffsetSpec::Timestamp(ts) => ts,
+        }
+    }
+}
+
+/// An offset [`Admin::list_offsets`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListedOffset {
+    /// The offset.
+    pub offset: i64,
+    /// The leader epoch it belongs to (-1 when the broker does not say).
+    pub leader_epoch: i32,
+}
+
+/// A topic as [`Admin::describe_topics`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicDescription {
+    /// Its name.
+    pub name: String,
+    /// Its id (KIP-516); nil from brokers that predate ids.
+    pub id: uuid::Uuid,
+    /// Whether it is internal (`__consumer_offsets`).
+    pub internal: bool,
+    /// Its partitions, by index.
+    pub partitions: Vec<PartitionInfo>,
+}
+
+/// The cluster as [`Admin::describe_cluster`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterDescription {
+    /// The cluster id.
+    pub cluster_id: String,
+    /// The controller's node id (-1 if none).
+    pub controller: i32,
+    /// Every broker.
+    pub brokers: Vec<Broker>,
+}
+
+/// What [`Admin::describe_configs`] describes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigResource {
+    /// A topic's configs.
+    Topic(String),
+    /// A broker's configs, by node id.
+    Broker(i32),
+}
+
+/// One config entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigEntry {
+    /// The key.
+    pub name: String,
+    /// The value (`None` for sensitive values and unset ones).
+    pub value: Option<String>,
+    /// Whether it cannot be changed.
+    pub read_only: bool,
+    /// Whether it is the default (not set on the resource or the broker).
+    pub is_default: bool,
+    /// Whether the value is secret.
+    pub sensitive: bool,
+}
+
+/// A group as [`Admin::list_groups`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListing {
+    /// The group id.
+    pub group_id: String,
+    /// The protocol type (`consumer` for consumer groups; empty for groups that only commit).
+    pub protocol_type: String,
+    /// Its state (`Stable`, `Empty`, …) when the broker says (ListGroups v4+).
+    pub state: Option<String>,
+}
+
+/// A group as [`Admin::describe_groups`] describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    /// The group id.
+    pub group_id: String,
+    /// Its state (`Stable`, `Empty`, `Dead`, …).
+    pub state: String,
+    /// The protocol type (`consumer`).
+    pub protocol_type: String,
+    /// The chosen assignor (`range`, `cooperative-sticky`, …).
+    pub protocol: String,
+    /// Its members.
+    pub members: Vec<MemberDescription>,
+}
+
+/// One member of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberDescription {
+    /// The member id the coordinator gave it.
+    pub member_id: String,
+    /// Its `group.instance.id`, for static members.
+    pub group_instance_id: Option<String>,
+    /// Its `client.id`.
+    pub client_id: String,
+    /// The host it connected from.
+    pub client_host: String,
+    /// Its partitions (decoded for consumer groups; empty otherwise).
+    pub assignment: Vec<TopicPartition>,
+}
+
+impl Admin {
+    /// Connects a [`Client`] with `config` for admin use.
+    pub async fn connect(config: ClientConfig) -> Result<Admin, Error> {
+        Ok(Admin::new(Client::connect(config).await?))
+    }
+
+    /// Admin operations on an existing client (sharing its connections and metadata).
+    pub fn new(client: Client) -> Admin {
+        Admin {
+            client,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// How long group operations keep retrying (Java's `default.api.timeout.ms`, 60 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Admin {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The client underneath.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Closes the client underneath.
+    pub async fn close(&self) {
+        self.client.close().await;
+    }
+
+    fn timeout_ms(&self) -> i32 {
+        i32::try_from(self.client.config().request_timeout.as_millis()).unwrap_or(i32::MAX)
+    }
+
+    /// Creates topics (see [`Client::create_topics`]).
+    pub async fn create_topics(&self, topics: &[NewTopic]) -> Result<Results<String, ()>, Error> {
+        self.client.create_topics(topics).await
+    }
+
+    /// Deletes topics by name; per topic `Ok` or, for instance, UNKNOWN_TOPIC_OR_PARTITION.
+    pub async fn delete_topics(&self, names: &[&str]) -> Result<Results<String, ()>, Error> {
+        let timeout_ms = self.timeout_ms();
+        let answer = self
+            .client
+            .send_to_controller(|version| {
+                let mut req = DeleteTopicsRequest::default().with_timeout_ms(timeout_ms);
+                if version >= 6 {
+                    req.topics = names
+                        .iter()
+                        .map(|n| DeleteTopicState::default().with_name(Some(topic_name(n))))
+                        .collect();
+                } else {
+                    req.topic_names = names.iter().map(|n| topic_name(n)).collect();
+                }
+                req
+            })
+            .await?;
+        Ok(names
+            .iter()
+            .map(|n| {
+                let found = answer
+                    .responses
+                    .iter()
+                    .find(|r| r.name.as_ref().is_some_and(|r| r.0.as_str() == *n))
+                    .map(|r| (r.error_code, r.error_message.as_deref()));
+                topic_result(n, "DeleteTopics", found)
+            })
+            .collect())
+    }
+
+    /// Grows topics to the given partition counts (Java's `createPartitions`).
+    pub async fn create_partitions(
+        &self,
+        counts: &[(&str, i32)],
+    ) -> Result<Results<String, ()>, Error> {
+        let timeout_ms = self.timeout_ms();
+        let answer = self
+            .client
+            .send_to_controller(|_| {
+                CreatePartitionsRequest::default()
+                    .with_timeout_ms(timeout_ms)
+                    .with_topics(
+                        counts
+                            .iter()
+                            .map(|(n, count)| {
+                                CreatePartitionsTopic::default()
+                                    .with_name(topic_name(n))
+                                    .with_count(*count)
+                                    .with_assignments(None)
+                            })
+                            .collect(),
+                    )
+            })
+            .await?;
+        Ok(counts
+            .iter()
+            .map(|(n, _)| {
+                let found = answer
+                    .results
+                    .iter()
+                    .find(|r| r.name.0.as_str() == *n)
+                    .map(|r| (r.error_code, r.error_message.as_deref()));
+                topic_result(n, "CreatePartitions", found)
+            })
+            .collect())
+    }
+
+    /// Describes topics from fresh metadata; an unknown topic is UNKNOWN_TOPIC_OR_PARTITION.
+    pub async fn describe_topics(
+        &self,
+        names: &[&str],
+    ) -> Result<Results<String, TopicDescription>, Error> {
+        let cluster = self.client.metadata(names).await?;
+        Ok(names
+            .iter()
+            .map(|n| {
+                let result = match cluster.topics.get(*n) {
+                    None => Err(unanswered(n, "Metadata")),
+                    Some(t) => {
+                        Error::check_at(t.error.0, None, Some(n), None).map(|()| TopicDescription {
+                            name: t.name.clone(),
+                            id: t.id,
+                            internal: t.is_internal,
+                            partitions: t.partitions.values().cloned().collect(),
+                        })
+                    }
+                };
+                ((*n).to_owned(), result)
+            })
+            .collect())
+    }
+
+    /// The cluster id, the controller and every broker (DescribeCluster).
+    pub async fn describe_cluster(&self) -> Result<ClusterDescription, Error> {
+        let answer = self
+            .client
+            .send_to_any(DescribeClusterRequest::default())
+            .await?;
+        Error::check(answer.error_code, answer.error_message.as_deref())?;
+        Ok(ClusterDescription {
+            cluster_id: answer.cluster_id.to_string(),
+            controller: answer.controller_id.0,
+            brokers: answer
+                .brokers
+                .iter()
+                .map(|b| {
+                    Broker::new(
+                        b.broker_id.0,
+                        b.host.to_string(),
+                        u16::try_from(b.port).unwrap_or(0),
+                        b.rack.as_ref().map(|r| r.to_string()),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// Looks offsets up on each partition's leader (ListOffsets, read_uncommitted).
+    pub async fn list_offsets(
+        &self,
+        specs: &[(TopicPartition, OffsetSpec)],
+    ) -> Result<Results<TopicPartition, ListedOffset>, Error> {
+        let mut per_leader: BTreeMap<i32, Vec<ListQuery>> = BTreeMap::new();
+        let mut results: BTreeMap<TopicPartition, Result<ListedOffset, Error>> = BTreeMap::new();
+        for (tp, spec) in specs {
+            if results.contains_key(tp) || per_leader.values().flatten().any(|q| q.tp == *tp) {
+                continue;
+            }
+            match self.client.leader_for(&tp.topic, tp.partition).await {
+                Ok(leader) => per_leader.entry(leader).or_default().push(ListQuery {
+                    tp: tp.clone(),
+                    timestamp: spec.wire(),
+                    leader_epoch: -1,
+                }),
+                Err(err) => {
+                    results.insert(tp.clone(), Err(err));
+                }
+            }
+        }
+        for (leader, queries) in per_leader {
+            let answered = offsets::list_offsets(&self.client, leader, &queries, 0).await?;
+            for (q, result) in per_item(&queries, |q| &q.tp, answered) {
+                results.insert(
+                    q.tp.clone(),
+                    result.map(|(offset, leader_epoch)| ListedOffset {
+                        offset,
+                        leader_epoch,
+                    }),
+                );
+            }
+        }
+        Ok(in_order(specs.iter().map(|(tp, _)| tp), results))
+    }
+
+    /// Deletes the records before each given offset (-1: up to the high watermark) on each
+    /// partition's leader; per partition the new low watermark.
+    pub async fn delete_records(
+        &self,
+        before: &[(TopicPartition, i64)],
+    ) -> Result<Results<TopicPartition, i64>, Error> {
+        let mut per_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
+        let mut results: BTreeMap<TopicPartition, Result<i64, Error>> = BTreeMap::new();
+        for (tp, offset) in before {
+            if results.contains_key(tp) || per_leader.values().flatten().any(|(t, _)| t == tp) {
+                continue;
+            }
+            match self.client.leader_for(&tp.topic, tp.partition).await {
+                Ok(leader) => per_leader
+                    .entry(leader)
+                    .or_default()
+                    .push((tp.clone(), *offset)),
+                Err(err) => {
+                    results.insert(tp.clone(), Err(err));
+                }
+            }
+        }
+        let timeout_ms = self.timeout_ms();
+        for (leader, items) in per_leader {
+            let mut by_topic: BTreeMap<&str, Vec<DeleteRecordsPartition>> = BTreeMap::new();
+            for (tp, offset) in &items {
+                by_topic.entry(&tp.topic).or_default().push(
+                    DeleteRecordsPartition::default()
+                        .with_partition_index(tp.partition)
+                        .with_offset(*offset),
+                );
+            }
+            let request = DeleteRecordsRequest::default()
+                .with_timeout_ms(timeout_ms)
+                .with_topics(
+                    by_topic
+                        .into_iter()
+                        .map(|(t, ps)| {
+                            DeleteRecordsTopic::default()
+                                .with_name(topic_name(t))
+                                .with_partitions(ps)
+                        })
+                        .collect(),
+                );
+            let answer = self.client.send_to(leader, request).await?;
+            let answered = items
+                .iter()
+                .map(|(tp, _)| {
+                    let found = answer
+                        .topics
+                        .iter()
+                        .filter(|t| t.name.0.as_str() == tp.topic)
+                        .flat_map(|t| &t.partitions)
+                        .find(|p| p.partition_index == tp.partition);
+                    let result = match found {
+                        None => Err(unanswered(&tp.topic, "DeleteRecords")),
+                        Some(p) => {
+                            Error::check_at(p.error_code, None, Some(&tp.topic), Some(tp.partition))
+                                .map(|()| p.low_watermark)
+                        }
+                    };
+                    (tp.clone(), result)
+                })
+                .collect();
+            for ((tp, _), result) in per_item(&items, |(tp, _)| tp, answered) {
+                results.insert(tp.clone(), result);
+            }
+        }
+        Ok(in_order(before.iter().map(|(tp, _)| tp), results))
+    }
+
+    /// Describes configs: topics from any broker, a broker's from that broker.
+    pub async fn describe_configs(
+        &self,
+        resources: &[ConfigResource],
+    ) -> Result<Results<ConfigResource, Vec<ConfigEntry>>, Error> {
+        let mut out = Vec::with_capacity(resources.len());
+        for resource in resources {
+            let (kind, name, node) = match resource {
+                ConfigResource::Topic(t) => (2, t.clone(), None),
+                ConfigResource::Broker(id) => (4, id.to_string(), Some(*id)),
+            };
+            let request = DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(kind)
+                    .with_resource_name(StrBytes::from_string(name))
+                    .with_configuration_keys(None),
+            ]);
+            let answer = match node {
+                Some(node) => self.client.send_to(node, request).await,
+                None => self.client.send_to_any(request).await,
+            };
+            let result = answer.and_then(|answer| {
+                let r = answer.results.first().ok_or_else(|| Error::Kafka {
+                    code: ferrokafka_protocol::ErrorCode::UNKNOWN_SERVER_ERROR,
+                    message: Some("DescribeConfigs answered no resource".into()),
+                    topic: None,
+                    partition: None,
+                })?;
+                Error::check(r.error_code, r.error_message.as_deref())?;
+                Ok(r.configs
+                    .iter()
+                    .map(|c| ConfigEntry {
+                        name: c.name.to_string(),
+                        value: c.value.as_ref().map(|v| v.to_string()),
+                        read_only: c.read_only,
+                        // Config source 5 is DEFAULT_CONFIG (v1+).
+                        is_default: c.config_source == 5,
+                        sensitive: c.is_sensitive,
+                    })
+                    .collect())
+            });
+            out.push((resource.clone(), result));
+        }
+        Ok(out)
+    }
+
+    /// Every group on every broker (ListGroups to each). A broker that cannot be asked fails
+    /// the whole call, as Java's does, since its groups would be missing.
+    pub async fn list_groups(&self) -> Result<Vec<GroupListing>, Error> {
+        let cluster = self.client.metadata(&[]).await?;
+        let mut out = Vec::new();
+        for node in cluster.brokers.keys() {
+            let answer = self
+                .client
+                .connection(*node)
+                .await?
+                .send_with(|_| ListGroupsRequest::default())
+                .await?;
+            Error::check(answer.error_code, None)?;
+            out.extend(answer.groups.iter().map(|g| GroupListing {
+                group_id: g.group_id.0.to_string(),
+                protocol_type: g.protocol_type.to_string(),
+                state: (!g.group_state.is_empty()).then(|| g.group_state.to_string()),
+            }));
+        }
+        out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+        Ok(out)
+    }
+
+    /// Describes groups at their coordinators; an unknown group is `Dead` with no members
+    /// (or GROUP_ID_NOT_FOUND from brokers that say so).
+    pub async fn describe_groups(
+        &self,
+        ids: &[&str],
+    ) -> Result<Results<String, GroupDescription>, Error> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let result = self
+                .at_coordinator(id, "DescribeGroups", |c| async move {
+                    let answer = c
+                        .short()
+                        .send(DescribeGroupsRequest::default().with_groups(vec![group_id(id)]))
+                        .await?;
+                    let g = answer
+                        .groups
+                        .into_iter()
+                        .find(|g| g.group_id.0.as_str() == *id)
+                        .ok_or_else(|| unanswered(id, "DescribeGroups"))?;
+                    Error::check(g.error_code, g.error_message.as_deref())?;
+                    let consumer = g.protocol_type.as_str() == "consumer";
+                    Ok(GroupDescription {
+                        group_id: g.group_id.0.to_string(),
+                        state: g.group_state.to_string(),
+                        protocol_type: g.protocol_type.to_string(),
+                        protocol: g.protocol_data.to_string(),
+                        members: g
+                            .members
+                            .iter()
+                            .map(|m| MemberDescription {
+                                member_id: m.member_id.to_string(),
+                                group_instance_id: m
+                                    .group_instance_id
+                                    .as_ref()
+                                    .map(|i| i.to_string()),
+                                client_id: m.client_id.to_string(),
+                                client_host: m.client_host.to_string(),
+                                assignment: consumer
+                                    .then(|| Assignment::decode(&m.member_assignment).ok())
+                                    .flatten()
+                                    .map(|a| a.partitions)
+                                    .unwrap_or_default(),
+                            })
+                            .collect(),
+                    })
+                })
+                .await;
+            out.push(((*id).to_owned(), result));
+        }
+        Ok(out)
+    }
+
+    /// Deletes empty groups and their committed offsets (NON_EMPTY_GROUP otherwise).
+    pub async fn delete_groups(&self, ids: &[&str]) -> Result<Results<String, ()>, Error> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let result = self
+                .at_coordinator(id, "DeleteGroups", |c| async move {
+                    let answer = c
+                        .short()
+                        .send(DeleteGroupsRequest::default().with_groups_names(vec![group_id(id)]))
+                        .await?;
+                    let r = answer
+                        .results
+                        .iter()
+                        .find(|r| r.group_id.0.as_str() == *id)
+                        .ok_or_else(|| unanswered(id, "DeleteGroups"))?;
+                    Error::check(r.error_code, None)
+                })
+                .await;
+            out.push(((*id).to_owned(), result));
+        }
+        Ok(out)
+    }
+
+    /// Every committed offset of a group (Java's `listConsumerGroupOffsets`), by partition.
+    pub async fn list_group_offsets(
+        &self,
+        id: &str,
+    ) -> Result<BTreeMap<TopicPartition, i64>, Error> {
+        self.at_coordinator(id, "OffsetFetch", |c| async move {
+            offsets::fetch_all_committed(c.short(), id).await
+        })
+        .await
+    }
+
+    /// Runs `op` at `group`'s coordinator, finding it again and retrying retriable errors
+    /// (with `retry.backoff.ms`) until the admin's timeout.
+    async fn at_coordinator<T, F, Fut>(&self, group: &str, what: &str, op: F) -> Result<T, Error>
+    where
+        F: FnMut(Arc<Coordinator>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let link = CoordinatorLink::new(self.client.clone(), group.to_owned(), Duration::ZERO);
+        let deadline = Instant::now() + self.timeout;
+        offsets::with_coordinator(&link, deadline, RETRY_BACKOFF, what, op).await
+    }
+}
+
+/// Each item of `items` with its result from `results` (found by `key`).
+fn per_item<I, T>(
+    items: &[I],
+    key: impl Fn(&I) -> &TopicPartition,
+    results: Results<TopicPartition, T>,
+) -> Vec<(&I, Result<T, Error>)> {
+    let mut by_tp: BTreeMap<TopicPartition, Result<T, Error>> = results.into_iter().collect();
+    items
+        .iter()
+        .map(|i| {
+            let tp = key(i);
+            let r = by_tp
+                .remove(tp)
+                .unwrap_or_else(|| Err(unanswered(&tp.topic, "the request")));
+            (i, r)
+        })
+        .collect()
+}
+
+/// `results` in the order of `keys`; a partition given more than once is answered for its
+/// first appearance, and its repeats get INVALID_REQUEST (as a Java map would not hold them).
+fn in_order<'k, T>(
+    keys: impl Iterator<Item = &'k TopicPartition>,
+    mut results: BTreeMap<TopicPartition, Result<T, Error>>,
+) -> Results<TopicPartition, T> {
+    let mut seen = std::collections::BTreeSet::new();
+    keys.map(|tp| {
+        let r = if seen.insert(tp) {
+            results
+                .remove(tp)
+                .unwrap_or_else(|| Err(unanswered(&tp.topic, "the request")))
+        } else {
+            Err(Error::Kafka {
+                code: ferrokafka_protocol::ErrorCode::INVALID_REQUEST,
+                message: Some("the partition is given more than once".into()),
+                topic: Some(tp.topic.clone()),
+                partition: Some(tp.partition),
+            })
+        };
+        (tp.clone(), r)
+    })
+    .collect()
+}
+
+/// A topic's result from the `(error code, message)` an answer has for it, if any.
+fn topic_result(
+    topic: &str,
+    api: &str,
+    found: Option<(i16, Option<&str>)>,
+) -> (String, Result<(), Error>) {
+    let result = match found {
+        Some((code, message)) => Error::check_at(code, message, Some(topic), None),
+        None => Err(unanswered(topic, api)),
+    };
+    (topic.to_owned(), result)
+}
+
+fn unanswered(item: &str, api: &str) -> Error {
+    Error::Kafka {
+        code: ferrokafka_protocol::ErrorCode::UNKNOWN_SERVER_ERROR,
+        message: Some(format!("{api} did not answer for {item}")),
+        topic: None,
+        partition: None,
+    }
+}
+
+fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_owned()))
+}
+
+fn group_id(id: &str) -> GroupId {
+    GroupId(StrBytes::from_string(id.to_owned()))
+}

@@ -1,0 +1,237 @@
+//! ferrokafka's [`Admin`] against every target: topics (create, grow, describe, delete),
+//! the cluster, offsets (earliest, latest, by time, max timestamp), DeleteRecords, configs,
+//! and groups (list, describe, committed offsets, delete). The real broker's answers are the
+//! reference for the mini-broker's; records come from librdkafka, commits from our consumer.
+
+use std::time::Duration;
+
+use ferrokafka::admin::{ConfigResource, OffsetSpec};
+use ferrokafka::{
+    Admin, ClientConfig, Consumer, ConsumerConfig, ErrorCode, NewTopic, TopicPartition,
+};
+use ferrokafka_interop_tests::peers::rdkafka as rd;
+use ferrokafka_interop_tests::runtime;
+use ferrokafka_interop_tests::{scenario, unique_topic, Target, TestRecord};
+
+const BASE_TS: i64 = 1_700_000_000_000;
+
+fn code<T: std::fmt::Debug>(r: &Result<T, ferrokafka::Error>) -> Option<ErrorCode> {
+    r.as_ref().err().and_then(ferrokafka::Error::code)
+}
+
+fn tp(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition {
+        topic: topic.to_owned(),
+        partition,
+    }
+}
+
+scenario!(topics_offsets_and_configs, |t: &Target| {
+    let rt = runtime();
+    let topic = unique_topic("admin-api");
+    let other = unique_topic("admin-api-other");
+    let missing = unique_topic("admin-api-missing");
+    rt.block_on(async {
+        let admin = Admin::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+
+        let cluster = admin.describe_cluster().await.expect("describe cluster");
+        assert!(!cluster.brokers.is_empty(), "{cluster:?}");
+        assert!(!cluster.cluster_id.is_empty(), "{cluster:?}");
+
+        let created = admin
+            .create_topics(&[
+                NewTopic::new(&topic)
+                    .partitions(1)
+                    .config("retention.ms", "3600000"),
+                NewTopic::new(&other).partitions(2),
+            ])
+            .await
+            .expect("create");
+        assert!(created.iter().all(|(_, r)| r.is_ok()), "{created:?}");
+        let again = admin
+            .create_topics(&[NewTopic::new(&topic).partitions(1)])
+            .await
+            .expect("create again");
+        assert_eq!(code(&again[0].1), Some(ErrorCode::TOPIC_ALREADY_EXISTS));
+
+        let grown = admin
+            .create_partitions(&[(&other, 3), (&topic, 1)])
+            .await
+            .expect("grow");
+        assert!(grown[0].1.is_ok(), "{grown:?}");
+        assert_eq!(
+            code(&grown[1].1),
+            Some(ErrorCode::INVALID_PARTITIONS),
+            "one topic failing does not fail the other: {grown:?}"
+        );
+
+        let described = admin
+            .describe_topics(&[&other, &missing])
+            .await
+            .expect("describe topics");
+        let d = described[0].1.as_ref().expect("other described");
+        assert_eq!(
+            d.partitions.iter().map(|p| p.partition).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert!(d.partitions.iter().all(|p| p.leader.is_some()), "{d:?}");
+        assert_eq!(
+            code(&described[1].1),
+            Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+        );
+
+        let configs = admin
+            .describe_configs(&[ConfigResource::Topic(topic.clone())])
+            .await
+            .expect("describe configs");
+        let entries = configs[0].1.as_ref().expect("topic configs");
+        let retention = entries
+            .iter()
+            .find(|e| e.name == "retention.ms")
+            .expect("retention.ms");
+        assert_eq!(
+            (retention.value.as_deref(), retention.is_default),
+            (Some("3600000"), false)
+        );
+        let policy = entries
+            .iter()
+            .find(|e| e.name == "cleanup.policy")
+            .expect("cleanup.policy");
+        assert_eq!(
+            (policy.value.as_deref(), policy.is_default),
+            (Some("delete"), true)
+        );
+        admin.close().await;
+    });
+
+    // Five records at known times, one batch each (as Kafka's time index sees them).
+    for (i, ts) in [100, 300, 200, 500, 400].iter().enumerate() {
+        let r = TestRecord {
+            partition: 0,
+            timestamp: Some(BASE_TS + ts),
+            key: None,
+            value: Some(format!("r{i}").into_bytes()),
+            headers: Vec::new(),
+        };
+        rd::produce(&t.bootstrap, &topic, &[r], &[("linger.ms", "0")]);
+    }
+
+    rt.block_on(async {
+        let admin = Admin::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let p0 = tp(&topic, 0);
+        let mut offsets = Vec::new();
+        for spec in [
+            OffsetSpec::Earliest,
+            OffsetSpec::Latest,
+            OffsetSpec::Timestamp(BASE_TS + 250),
+            OffsetSpec::MaxTimestamp,
+        ] {
+            let listed = admin
+                .list_offsets(&[(p0.clone(), spec), (tp(&other, 2), OffsetSpec::Latest)])
+                .await
+                .expect("list offsets");
+            assert_eq!(listed[1].1.as_ref().expect("other").offset, 0, "{listed:?}");
+            offsets.push(listed[0].1.as_ref().expect("listed").offset);
+        }
+        assert_eq!(
+            offsets,
+            [0, 5, 1, 3],
+            "earliest, latest, first at or after 250, the record at 500"
+        );
+        let twice = admin
+            .list_offsets(&[
+                (p0.clone(), OffsetSpec::Earliest),
+                (p0.clone(), OffsetSpec::Latest),
+            ])
+            .await
+            .expect("twice");
+        assert_eq!(twice[0].1.as_ref().expect("first").offset, 0);
+        assert_eq!(code(&twice[1].1), Some(ErrorCode::INVALID_REQUEST));
+
+        let deleted = admin
+            .delete_records(&[(p0.clone(), 2), (tp(&topic, 4), 0)])
+            .await
+            .expect("delete records");
+        assert_eq!(deleted[0].1.as_ref().ok(), Some(&2));
+        assert!(deleted[1].1.is_err(), "no partition 4: {deleted:?}");
+        let earliest = admin
+            .list_offsets(&[(p0.clone(), OffsetSpec::Earliest)])
+            .await
+            .expect("earliest after delete");
+        assert_eq!(earliest[0].1.as_ref().expect("earliest").offset, 2);
+
+        let deleted = admin
+            .delete_topics(&[&other, &missing])
+            .await
+            .expect("delete topics");
+        assert!(deleted[0].1.is_ok(), "{deleted:?}");
+        assert_eq!(
+            code(&deleted[1].1),
+            Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+        );
+        admin.close().await;
+    });
+});
+
+scenario!(groups, |t: &Target| {
+    let rt = runtime();
+    let topic = unique_topic("admin-groups");
+    let group = unique_topic("admin-group");
+    rd::admin::create_topic(&t.bootstrap, &topic, 2, &[]).expect("create");
+    rt.block_on(async {
+        let config = ConsumerConfig::builder()
+            .client(ClientConfig::new(&t.bootstrap).expect("config"))
+            .group_id(&group)
+            .enable_auto_commit(false)
+            .build()
+            .expect("consumer config");
+        let mut consumer = Consumer::new(config).await.expect("consumer");
+        consumer
+            .assign([tp(&topic, 0), tp(&topic, 1)])
+            .expect("assign");
+        consumer
+            .commit_offsets([(tp(&topic, 0), 7), (tp(&topic, 1), 3)])
+            .await
+            .expect("commit");
+        consumer.close().await.expect("close");
+
+        let admin = Admin::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect")
+            .with_timeout(Duration::from_secs(30));
+        let listed = admin.list_groups().await.expect("list groups");
+        assert!(
+            listed.iter().any(|g| g.group_id == group),
+            "{group} in {listed:?}"
+        );
+        let offsets = admin
+            .list_group_offsets(&group)
+            .await
+            .expect("group offsets");
+        assert_eq!(
+            offsets.into_iter().collect::<Vec<_>>(),
+            [(tp(&topic, 0), 7), (tp(&topic, 1), 3)]
+        );
+        let described = admin
+            .describe_groups(&[&group])
+            .await
+            .expect("describe groups");
+        let d = described[0].1.as_ref().expect("described");
+        assert_eq!((d.state.as_str(), d.members.len()), ("Empty", 0), "{d:?}");
+
+        let deleted = admin.delete_groups(&[&group]).await.expect("delete groups");
+        assert!(deleted[0].1.is_ok(), "{deleted:?}");
+        let again = admin.delete_groups(&[&group]).await.expect("delete again");
+        assert_eq!(code(&again[0].1), Some(ErrorCode::GROUP_ID_NOT_FOUND));
+        let offsets = admin
+            .list_group_offsets(&group)
+            .await
+            .expect("offsets after");
+        assert!(offsets.is_empty(), "{offsets:?}");
+        admin.close().await;
+    });
+});
