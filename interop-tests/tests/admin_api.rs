@@ -235,3 +235,139 @@ scenario!(groups, |t: &Target| {
         admin.close().await;
     });
 });
+
+scenario!(config_changes, |t: &Target| {
+    use ferrokafka::admin::AlterConfigOp::{Append, Delete, Set, Subtract};
+    let rt = runtime();
+    let topic = unique_topic("admin-configs");
+    let missing = unique_topic("admin-configs-missing");
+    rt.block_on(async {
+        let admin = Admin::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let created = admin
+            .create_topics(&[NewTopic::new(&topic).partitions(1)])
+            .await
+            .expect("create");
+        assert!(created[0].1.is_ok(), "{created:?}");
+        let resource = ConfigResource::Topic(topic.clone());
+        let value = |entries: &[ferrokafka::admin::ConfigEntry], key: &str| {
+            let e = entries.iter().find(|e| e.name == key).expect("key");
+            (e.value.clone().unwrap_or_default(), e.is_default)
+        };
+        let describe = || async {
+            admin
+                .describe_configs(std::slice::from_ref(&resource))
+                .await
+                .expect("describe")
+                .remove(0)
+                .1
+                .expect("described")
+        };
+        // A KRaft broker answers DescribeConfigs from its copy of the metadata log, which
+        // follows an accepted change a moment later: wait (bounded) for `key` to read `want`.
+        let settled = |key: &'static str, want: (String, bool)| {
+            let describe = &describe;
+            async move {
+                let deadline = std::time::Instant::now() + Duration::from_secs(15);
+                loop {
+                    let now = value(&describe().await, key);
+                    if now == want || std::time::Instant::now() > deadline {
+                        return now;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+
+        // The default as this broker has it (the scripts' real broker sets its own).
+        let initial = value(&describe().await, "retention.ms");
+        let changed = admin
+            .incremental_alter_configs(&[(
+                resource.clone(),
+                vec![
+                    Set("retention.ms".into(), "7200000".into()),
+                    Append("cleanup.policy".into(), "compact".into()),
+                ],
+            )])
+            .await
+            .expect("alter");
+        assert!(changed[0].1.is_ok(), "{changed:?}");
+        let want = ("7200000".to_owned(), false);
+        assert_eq!(settled("retention.ms", want.clone()).await, want);
+        let want = ("delete,compact".to_owned(), false);
+        assert_eq!(settled("cleanup.policy", want.clone()).await, want);
+
+        let changed = admin
+            .incremental_alter_configs(&[(
+                resource.clone(),
+                vec![
+                    Delete("retention.ms".into()),
+                    Subtract("cleanup.policy".into(), "delete".into()),
+                ],
+            )])
+            .await
+            .expect("alter back");
+        assert!(changed[0].1.is_ok(), "{changed:?}");
+        assert_eq!(settled("retention.ms", initial.clone()).await, initial);
+        let want = ("compact".to_owned(), false);
+        assert_eq!(settled("cleanup.policy", want.clone()).await, want);
+
+        // Refusals, each for its resource alone, nothing changed.
+        let refused = admin
+            .incremental_alter_configs(&[
+                (
+                    resource.clone(),
+                    vec![Set("retention.ms".into(), "soon".into())],
+                ),
+                (
+                    resource.clone(),
+                    vec![Set("no.such.config".into(), "1".into())],
+                ),
+                (
+                    resource.clone(),
+                    vec![Append("retention.ms".into(), "1".into())],
+                ),
+                (
+                    ConfigResource::Topic(missing.clone()),
+                    vec![Set("retention.ms".into(), "1".into())],
+                ),
+            ])
+            .await
+            .expect("refusals");
+        let codes: Vec<Option<ErrorCode>> = refused.iter().map(|(_, r)| code(r)).collect();
+        assert_eq!(
+            codes,
+            [
+                Some(ErrorCode::INVALID_CONFIG),
+                Some(ErrorCode::INVALID_CONFIG),
+                Some(ErrorCode::INVALID_CONFIG),
+                Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
+            ],
+            "{refused:?}"
+        );
+        let messages: Vec<String> = refused
+            .iter()
+            .map(|(_, r)| match r {
+                Err(ferrokafka::Error::Kafka { message, .. }) => {
+                    message.clone().unwrap_or_default()
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "Invalid value soon for configuration retention.ms: Not a number of type LONG"
+                    .to_owned(),
+                "Unknown topic config name: no.such.config".to_owned(),
+                "Can't APPEND to key retention.ms because its type is not LIST.".to_owned(),
+                format!("The topic '{missing}' does not exist."),
+            ],
+            "Kafka's messages"
+        );
+        let entries = describe().await;
+        assert_eq!(value(&entries, "retention.ms"), initial);
+        admin.close().await;
+    });
+});

@@ -1,6 +1,6 @@
 //! The data path against a running broker, one behaviour per test: acks=0 keeps responses in
 //! step, long-poll fetches (and none for a fetch without partitions), byte limits, offsets out of range, ListOffsets, LogAppendTime,
-//! `max.message.bytes`, retention, auto-creation, DescribeConfigs and DescribeCluster.
+//! `max.message.bytes`, retention, config changes taking effect, auto-creation, DescribeConfigs and DescribeCluster.
 
 mod common;
 
@@ -13,8 +13,12 @@ use ferrokafka_protocol::record::{BatchBuilder, RecordBatch, RecordInput, Timest
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::IncrementalAlterConfigsRequest;
 use kafka_protocol::messages::{
     ApiKey, CreateTopicsRequest, DescribeClusterRequest, DescribeConfigsRequest,
     ListOffsetsRequest, MetadataRequest, TopicName,
@@ -297,6 +301,57 @@ async fn log_append_time_topics_are_stamped_by_the_broker() {
     assert_eq!(batch.timestamp_type(), TimestampType::LogAppendTime);
     let record = batch.records().unwrap().next().unwrap().unwrap();
     assert_eq!(record.timestamp(&batch), stamped);
+    broker.shutdown().await;
+}
+
+/// IncrementalAlterConfigs takes effect at once: a smaller `retention.bytes` drops the oldest
+/// batches now, and a smaller `max.message.bytes` refuses the next produce.
+#[tokio::test]
+async fn altered_topic_configs_act_at_once() {
+    let broker = MiniBroker::start().await.unwrap();
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    create(&mut conn, "alter", 1, &[]).await;
+    for _ in 0..6 {
+        produce_result(
+            &conn
+                .request(9, &produce_request("alter", 0, one(&[7; 1000], 1)))
+                .await,
+        );
+    }
+    let set = |key: &str, value: &str| {
+        IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_string("alter".into()))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(StrBytes::from_string(key.into()))
+                    .with_config_operation(0)
+                    .with_value(Some(StrBytes::from_string(value.into())))]),
+        ])
+    };
+    let resp = conn.request(1, &set("retention.bytes", "2500")).await;
+    assert_eq!(resp.responses[0].error_code, 0, "{:?}", resp.responses[0]);
+    let resp = conn.request(12, &fetch_request("alter", 0, 0)).await;
+    let p = &resp.responses[0].partitions[0];
+    assert_eq!(
+        p.error_code,
+        ErrorCode::OFFSET_OUT_OF_RANGE.0,
+        "offset 0 dropped"
+    );
+    assert_eq!(
+        (p.log_start_offset, p.high_watermark),
+        (4, 6),
+        "two batches of ~1 KiB kept"
+    );
+
+    let resp = conn.request(1, &set("max.message.bytes", "500")).await;
+    assert_eq!(resp.responses[0].error_code, 0);
+    let (code, _) = produce_result(
+        &conn
+            .request(9, &produce_request("alter", 0, one(&[1; 600], 1)))
+            .await,
+    );
+    assert_eq!(code, ErrorCode::MESSAGE_TOO_LARGE.0);
     broker.shutdown().await;
 }
 

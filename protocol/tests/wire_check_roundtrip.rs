@@ -121,13 +121,16 @@ fn cases() -> Vec<Case> {
         ListTransactionsRequest / ListTransactionsResponse = list_transactions_request / list_transactions_response;
         SaslHandshakeRequest / SaslHandshakeResponse = sasl_handshake_request / sasl_handshake_response;
         SaslAuthenticateRequest / SaslAuthenticateResponse = sasl_authenticate_request / sasl_authenticate_response;
+        DeleteRecordsRequest / DeleteRecordsResponse = delete_records_request / delete_records_response;
+        IncrementalAlterConfigsRequest / IncrementalAlterConfigsResponse = incremental_alter_configs_request / incremental_alter_configs_response;
+        AlterConfigsRequest / AlterConfigsResponse = alter_configs_request / alter_configs_response;
     }
 }
 
 /// The API keys the broker needs, first the ten needed now.
-const WANTED: [i16; 31] = [
+const WANTED: [i16; 34] = [
     18, 3, 0, 1, 2, 19, 20, 37, 32, 60, 22, 10, 11, 14, 12, 13, 8, 9, 15, 16, 42, 47, 24, 25, 28,
-    26, 65, 66, 17, 23, 36,
+    26, 65, 66, 17, 23, 36, 21, 44, 33,
 ];
 
 #[test]

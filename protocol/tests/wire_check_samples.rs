@@ -1948,3 +1948,153 @@ pub mod sasl_authenticate_response {
         m
     }
 }
+
+pub mod delete_records_request {
+    use super::*;
+    use kafka_protocol::messages::delete_records_request::*;
+
+    pub fn build(v: i16, n: bool) -> DeleteRecordsRequest {
+        let mut m = DeleteRecordsRequest::default();
+        m.topics = vec![delete_records_topic(v, n)];
+        m.timeout_ms = 3;
+        m
+    }
+
+    fn delete_records_partition(_v: i16, _n: bool) -> DeleteRecordsPartition {
+        let mut m = DeleteRecordsPartition::default();
+        m.partition_index = 3;
+        m.offset = 4;
+        m
+    }
+
+    fn delete_records_topic(v: i16, n: bool) -> DeleteRecordsTopic {
+        let mut m = DeleteRecordsTopic::default();
+        m.name = text().into();
+        m.partitions = vec![delete_records_partition(v, n)];
+        m
+    }
+}
+
+pub mod delete_records_response {
+    use super::*;
+    use kafka_protocol::messages::delete_records_response::*;
+
+    pub fn build(v: i16, n: bool) -> DeleteRecordsResponse {
+        let mut m = DeleteRecordsResponse::default();
+        m.throttle_time_ms = 3;
+        m.topics = vec![delete_records_topic_result(v, n)];
+        m
+    }
+
+    fn delete_records_partition_result(_v: i16, _n: bool) -> DeleteRecordsPartitionResult {
+        let mut m = DeleteRecordsPartitionResult::default();
+        m.partition_index = 3;
+        m.low_watermark = 4;
+        m.error_code = 2;
+        m
+    }
+
+    fn delete_records_topic_result(v: i16, n: bool) -> DeleteRecordsTopicResult {
+        let mut m = DeleteRecordsTopicResult::default();
+        m.name = text().into();
+        m.partitions = vec![delete_records_partition_result(v, n)];
+        m
+    }
+}
+
+pub mod incremental_alter_configs_request {
+    use super::*;
+    use kafka_protocol::messages::incremental_alter_configs_request::*;
+
+    pub fn build(v: i16, n: bool) -> IncrementalAlterConfigsRequest {
+        let mut m = IncrementalAlterConfigsRequest::default();
+        m.resources = vec![alter_configs_resource(v, n)];
+        m.validate_only = true;
+        m
+    }
+
+    fn alterable_config(_v: i16, n: bool) -> AlterableConfig {
+        let mut m = AlterableConfig::default();
+        m.name = text();
+        m.config_operation = 2;
+        m.value = if n { None } else { Some(text()) };
+        m
+    }
+
+    fn alter_configs_resource(v: i16, n: bool) -> AlterConfigsResource {
+        let mut m = AlterConfigsResource::default();
+        m.resource_type = 2;
+        m.resource_name = text();
+        m.configs = vec![alterable_config(v, n)];
+        m
+    }
+}
+
+pub mod incremental_alter_configs_response {
+    use super::*;
+    use kafka_protocol::messages::incremental_alter_configs_response::*;
+
+    pub fn build(v: i16, n: bool) -> IncrementalAlterConfigsResponse {
+        let mut m = IncrementalAlterConfigsResponse::default();
+        m.throttle_time_ms = 3;
+        m.responses = vec![alter_configs_resource_response(v, n)];
+        m
+    }
+
+    fn alter_configs_resource_response(_v: i16, n: bool) -> AlterConfigsResourceResponse {
+        let mut m = AlterConfigsResourceResponse::default();
+        m.error_code = 2;
+        m.error_message = if n { None } else { Some(text()) };
+        m.resource_type = 2;
+        m.resource_name = text();
+        m
+    }
+}
+
+pub mod alter_configs_request {
+    use super::*;
+    use kafka_protocol::messages::alter_configs_request::*;
+
+    pub fn build(v: i16, n: bool) -> AlterConfigsRequest {
+        let mut m = AlterConfigsRequest::default();
+        m.resources = vec![alter_configs_resource(v, n)];
+        m.validate_only = true;
+        m
+    }
+
+    fn alterable_config(_v: i16, n: bool) -> AlterableConfig {
+        let mut m = AlterableConfig::default();
+        m.name = text();
+        m.value = if n { None } else { Some(text()) };
+        m
+    }
+
+    fn alter_configs_resource(v: i16, n: bool) -> AlterConfigsResource {
+        let mut m = AlterConfigsResource::default();
+        m.resource_type = 2;
+        m.resource_name = text();
+        m.configs = vec![alterable_config(v, n)];
+        m
+    }
+}
+
+pub mod alter_configs_response {
+    use super::*;
+    use kafka_protocol::messages::alter_configs_response::*;
+
+    pub fn build(v: i16, n: bool) -> AlterConfigsResponse {
+        let mut m = AlterConfigsResponse::default();
+        m.throttle_time_ms = 3;
+        m.responses = vec![alter_configs_resource_response(v, n)];
+        m
+    }
+
+    fn alter_configs_resource_response(_v: i16, n: bool) -> AlterConfigsResourceResponse {
+        let mut m = AlterConfigsResourceResponse::default();
+        m.error_code = 2;
+        m.error_message = if n { None } else { Some(text()) };
+        m.resource_type = 2;
+        m.resource_name = text();
+        m
+    }
+}

@@ -202,6 +202,21 @@ pub const APIS: &[Api] = &[
         4,
         "topic and broker resources; synonyms; config types from v3",
     ),
+    api(
+        ApiKey::AlterConfigs,
+        0,
+        2,
+        "topics: replaces the explicitly set configs with the given ones; see \
+         IncrementalAlterConfigs",
+    ),
+    api(
+        ApiKey::IncrementalAlterConfigs,
+        0,
+        1,
+        "topics: SET, DELETE, APPEND and SUBTRACT (list configs); each resource validated \
+         and changed whole, `validate_only`; the broker acts on new values at once; broker \
+         resources INVALID_REQUEST (settings fixed at start-up)",
+    ),
     api(ApiKey::SaslAuthenticate, 0, 2, "see \"Secured listeners\""),
     api(ApiKey::CreatePartitions, 0, 3, "grow only; `validate_only`"),
     api(

@@ -15,8 +15,9 @@ use kafka_protocol::protocol::StrBytes;
 use crate::state::topics::TOPIC_CONFIG_KEYS;
 use crate::state::BrokerState;
 
-const TOPIC: i8 = 2;
-const BROKER: i8 = 4;
+/// Resource types of the config APIs.
+pub(super) const TOPIC: i8 = 2;
+pub(super) const BROKER: i8 = 4;
 const SOURCE_TOPIC: i8 = 1;
 const SOURCE_STATIC_BROKER: i8 = 4;
 const SOURCE_DEFAULT: i8 = 5;

@@ -7,6 +7,7 @@
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
+mod alter_configs;
 mod api_versions;
 pub mod apis;
 mod create_partitions;
@@ -150,6 +151,12 @@ pub async fn dispatch(
         }
         RequestKind::DescribeConfigs(req) => {
             ResponseKind::DescribeConfigs(describe_configs::handle(state, version, req))
+        }
+        RequestKind::IncrementalAlterConfigs(req) => {
+            ResponseKind::IncrementalAlterConfigs(alter_configs::incremental(state, req))
+        }
+        RequestKind::AlterConfigs(req) => {
+            ResponseKind::AlterConfigs(alter_configs::legacy(state, req))
         }
         RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(
             describe_cluster::handle(state, &conn.endpoint, version, req),

@@ -118,6 +118,17 @@ impl PartitionLog {
         self.next_offset = batch.last_offset + 1;
         self.bytes_held += batch.bytes.len();
         self.batches.push_back(batch);
+        self.enforce_retention();
+    }
+
+    /// Changes how many bytes of batches this log keeps (a topic's `retention.bytes` altered),
+    /// dropping the oldest batches at once if it holds more.
+    pub fn set_retention_bytes(&mut self, retention_bytes: usize) {
+        self.retention_bytes = retention_bytes;
+        self.enforce_retention();
+    }
+
+    fn enforce_retention(&mut self) {
         while self.bytes_held > self.retention_bytes && self.batches.len() > 1 {
             if let Some(old) = self.batches.pop_front() {
                 self.bytes_held -= old.bytes.len();

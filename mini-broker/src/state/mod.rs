@@ -109,6 +109,33 @@ impl CreateTopicError {
     }
 }
 
+/// Why a topic's configs could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum AlterConfigError {
+    /// No such topic.
+    #[error("The topic '{0}' does not exist.")]
+    UnknownTopic(String),
+    /// A key or value is not acceptable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An operation a key does not support (APPEND or SUBTRACT on a non-list config), or an
+    /// unknown operation.
+    #[error("{0}")]
+    Operation(String),
+}
+
+impl AlterConfigError {
+    /// The Kafka error code for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AlterConfigError::UnknownTopic(_) => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            AlterConfigError::Config(_) | AlterConfigError::Operation(_) => {
+                ErrorCode::INVALID_CONFIG
+            }
+        }
+    }
+}
+
 /// Upper bound on partitions per topic: a client typo must not allocate millions of logs.
 pub const MAX_PARTITIONS: i32 = 10_000;
 
@@ -221,6 +248,34 @@ impl BrokerState {
         pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
     ) -> Result<TopicConfig, ConfigError> {
         TopicConfig::from_overrides(pairs, self.config.partition_retention_bytes)
+    }
+
+    /// Replaces the explicitly set configs of topic `name` with `overrides` (validated as on
+    /// creation), unless `validate_only`; the broker acts on the new values at once
+    /// (`retention.bytes` trims the partitions now, `max.message.bytes` and
+    /// `message.timestamp.type` apply to the next produce).
+    pub fn alter_topic_config(
+        &self,
+        name: &str,
+        overrides: &BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<(), AlterConfigError> {
+        let mut topics = self.topics();
+        let topic = topics
+            .get_mut(name)
+            .ok_or_else(|| AlterConfigError::UnknownTopic(name.to_owned()))?;
+        let config = self.topic_config(
+            overrides
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.as_str()))),
+        )?;
+        if !validate_only {
+            for log in &mut topic.partitions {
+                log.set_retention_bytes(config.retention_bytes);
+            }
+            topic.config = config;
+        }
+        Ok(())
     }
 
     /// Creates `name` with default settings if auto-creation is on and it does not exist.

@@ -47,6 +47,12 @@ pub struct ConfigKey {
     pub config_type: i8,
 }
 
+/// Kafka's config type codes (DescribeConfigs v3+).
+const BOOLEAN: i8 = 1;
+const INT: i8 = 3;
+const LONG: i8 = 5;
+const LIST: i8 = 7;
+
 /// The topic configs we know and report. The broker acts on `max.message.bytes`,
 /// `message.timestamp.type` and `retention.bytes`; the rest are accepted and echoed.
 pub const TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
@@ -101,15 +107,17 @@ pub const TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The key is not a topic config we know.
-    #[error("unknown topic config '{0}'")]
+    #[error("Unknown topic config name: {0}")]
     UnknownKey(String),
     /// The value does not parse for the key.
-    #[error("invalid value '{value}' for topic config '{key}'")]
+    #[error("Invalid value {value} for configuration {key}: {reason}")]
     InvalidValue {
         /// The key.
         key: String,
         /// The value given.
         value: String,
+        /// What is wrong with it.
+        reason: &'static str,
     },
 }
 
@@ -133,10 +141,48 @@ impl TopicConfig {
     }
 
     fn set(&mut self, key: &str, value: &str, broker_limit: usize) -> Result<(), ConfigError> {
-        let invalid = || ConfigError::InvalidValue {
+        let invalid_because = |reason| ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
+            reason,
         };
+        let invalid = || invalid_because("not a value this broker accepts");
+        let known = TOPIC_CONFIG_KEYS
+            .iter()
+            .find(|k| k.name == key)
+            .ok_or_else(|| ConfigError::UnknownKey(key.to_owned()))?;
+        // Every known key's value is checked against its type, as Kafka does, whether or not
+        // this broker acts on it.
+        match known.config_type {
+            BOOLEAN if !matches!(value, "true" | "false") => {
+                return Err(invalid_because("Expected value to be either true or false"))
+            }
+            INT if value.trim().parse::<i32>().is_err() => {
+                return Err(invalid_because("Not a number of type INT"))
+            }
+            LONG if value.trim().parse::<i64>().is_err() => {
+                return Err(invalid_because("Not a number of type LONG"))
+            }
+            LIST if key == "cleanup.policy"
+                && !value
+                    .split(',')
+                    .map(str::trim)
+                    .all(|p| matches!(p, "delete" | "compact")) =>
+            {
+                return Err(invalid_because("String must be one of: compact, delete"))
+            }
+            _ => {}
+        }
+        if key == "compression.type"
+            && !matches!(
+                value,
+                "uncompressed" | "zstd" | "lz4" | "snappy" | "gzip" | "producer"
+            )
+        {
+            return Err(invalid_because(
+                "String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer",
+            ));
+        }
         match key {
             "max.message.bytes" => {
                 self.max_message_bytes = value
@@ -160,8 +206,7 @@ impl TopicConfig {
                     Err(_) => return Err(invalid()),
                 };
             }
-            _ if TOPIC_CONFIG_KEYS.iter().any(|k| k.name == key) => {}
-            _ => return Err(ConfigError::UnknownKey(key.to_owned())),
+            _ => {}
         }
         self.overrides.insert(key.to_owned(), value.to_owned());
         Ok(())

@@ -8,6 +8,7 @@ use super::schema::{Api, Message};
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
+mod alter_configs;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -22,6 +23,7 @@ mod end_txn;
 mod fetch;
 mod find_coordinator;
 mod heartbeat;
+mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
 mod leave_group;
@@ -64,6 +66,8 @@ pub(crate) const APIS: &[Api] = &[
     api(42, "DeleteGroups", &delete_groups::REQUEST, &delete_groups::RESPONSE),
     api(47, "OffsetDelete", &offset_delete::REQUEST, &offset_delete::RESPONSE),
     api(21, "DeleteRecords", &delete_records::REQUEST, &delete_records::RESPONSE),
+    api(44, "IncrementalAlterConfigs", &incremental_alter_configs::REQUEST, &incremental_alter_configs::RESPONSE),
+    api(33, "AlterConfigs", &alter_configs::REQUEST, &alter_configs::RESPONSE),
     api(23, "OffsetForLeaderEpoch", &offset_for_leader_epoch::REQUEST, &offset_for_leader_epoch::RESPONSE),
     api(24, "AddPartitionsToTxn", &add_partitions_to_txn::REQUEST, &add_partitions_to_txn::RESPONSE),
     api(25, "AddOffsetsToTxn", &add_offsets_to_txn::REQUEST, &add_offsets_to_txn::RESPONSE),
