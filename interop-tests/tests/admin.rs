@@ -271,3 +271,82 @@ scenario!(delete_records_answers, |t: &Target| {
     assert_eq!(results(0), expected);
     assert_eq!(results(1), vec![(topic.clone(), 0, -1, 1)]);
 });
+
+// OffsetForLeaderEpoch answers as a new topic's leader gives them: epoch 0 ends at the log end
+// (0 for an empty partition), an epoch the leader never had is unknown (-1, -1), a current
+// epoch newer than the leader's UNKNOWN_LEADER_EPOCH, a partition that does not exist
+// UNKNOWN_TOPIC_OR_PARTITION.
+scenario!(offset_for_leader_epoch_answers, |t: &Target| {
+    use ferrokafka::kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    use ferrokafka::kafka_protocol::messages::{BrokerId, OffsetForLeaderEpochRequest, TopicName};
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+    use ferrokafka::{Client, ClientConfig};
+
+    let topic = unique_topic("epochs");
+    rd::admin::create_topic(&t.bootstrap, &topic, 2, &[]).expect("create");
+    let records: Vec<TestRecord> = (0..3)
+        .map(|i| TestRecord {
+            partition: 0,
+            timestamp: None,
+            key: None,
+            value: Some(vec![b'a' + i]),
+            headers: Vec::new(),
+        })
+        .collect();
+    rd::produce(&t.bootstrap, &topic, &records, &[]);
+    let part = |partition: i32, current: i32, epoch: i32| {
+        OffsetForLeaderPartition::default()
+            .with_partition(partition)
+            .with_current_leader_epoch(current)
+            .with_leader_epoch(epoch)
+    };
+    let request = OffsetForLeaderEpochRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![OffsetForLeaderTopic::default()
+            .with_topic(TopicName(StrBytes::from_string(topic.clone())))
+            .with_partitions(vec![
+                part(0, -1, 0),
+                part(0, 0, 0),
+                part(0, -1, 7),
+                part(0, 5, 0),
+                part(1, -1, 0),
+                part(9, -1, 0),
+            ])]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let answer = rt.block_on(async {
+        let client = Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let leader = client.leader_for(&topic, 0).await.expect("leader");
+        let answer = client
+            .send_to(leader, request)
+            .await
+            .expect("OffsetForLeaderEpoch");
+        client.close().await;
+        answer
+    });
+    let got: Vec<(i32, i16, i32, i64)> = answer
+        .topics
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .map(|p| (p.partition, p.error_code, p.leader_epoch, p.end_offset))
+        .collect();
+    // (partition, error, epoch, end offset): 75 is UNKNOWN_LEADER_EPOCH, 3
+    // UNKNOWN_TOPIC_OR_PARTITION.
+    assert_eq!(
+        got,
+        vec![
+            (0, 0, 0, 3),
+            (0, 0, 0, 3),
+            (0, 0, -1, -1),
+            (0, 75, -1, -1),
+            (1, 0, 0, 0),
+            (9, 3, -1, -1),
+        ]
+    );
+});

@@ -173,6 +173,13 @@ pub const APIS: &[Api] = &[
          transactional id: the transaction coordinator (below)",
     ),
     api(
+        ApiKey::OffsetForLeaderEpoch,
+        2,
+        4,
+        "every partition is in leader epoch 0: epoch 0 ends at the log end offset, other \
+         epochs are unknown (-1, -1); `current_leader_epoch` above 0 UNKNOWN_LEADER_EPOCH",
+    ),
+    api(
         ApiKey::AddPartitionsToTxn,
         0,
         5,

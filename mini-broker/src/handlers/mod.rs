@@ -33,6 +33,7 @@ mod metadata;
 mod offset_commit;
 mod offset_delete;
 mod offset_fetch;
+mod offset_for_leader_epoch;
 mod produce;
 mod sasl_authenticate;
 mod sasl_handshake;
@@ -157,6 +158,9 @@ pub async fn dispatch(
         }
         RequestKind::AlterConfigs(req) => {
             ResponseKind::AlterConfigs(alter_configs::legacy(state, req))
+        }
+        RequestKind::OffsetForLeaderEpoch(req) => {
+            ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(state, req))
         }
         RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(
             describe_cluster::handle(state, &conn.endpoint, version, req),
