@@ -350,3 +350,162 @@ scenario!(offset_for_leader_epoch_answers, |t: &Target| {
         ]
     );
 });
+
+// DescribeProducers, DescribeLogDirs and ElectLeaders as a single broker answers them: an
+// idempotent producer's state in the partitions it wrote, a log directory holding the
+// partitions asked for, and no election needed for a partition led by its only replica.
+scenario!(producers_log_dirs_and_elections, |t: &Target| {
+    use ferrokafka::kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+    use ferrokafka::kafka_protocol::messages::describe_producers_request::TopicRequest;
+    use ferrokafka::kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+    use ferrokafka::kafka_protocol::messages::{
+        DescribeLogDirsRequest, DescribeProducersRequest, ElectLeadersRequest, TopicName,
+    };
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+    use ferrokafka::{Client, ClientConfig};
+
+    let topic = unique_topic("states");
+    rd::admin::create_topic(&t.bootstrap, &topic, 2, &[]).expect("create");
+    let records: Vec<TestRecord> = (0..4)
+        .map(|i| TestRecord {
+            partition: 0,
+            timestamp: Some(1_700_000_000_000 + i64::from(i)),
+            key: None,
+            value: Some(vec![b'a' + i]),
+            headers: Vec::new(),
+        })
+        .collect();
+    rd::produce(
+        &t.bootstrap,
+        &topic,
+        &records,
+        &[("enable.idempotence", "true"), ("linger.ms", "0")],
+    );
+    let name = || TopicName(StrBytes::from_string(topic.clone()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let leader = client.leader_for(&topic, 0).await.expect("leader");
+
+        let producers = client
+            .send_to(
+                leader,
+                DescribeProducersRequest::default().with_topics(vec![TopicRequest::default()
+                    .with_name(name())
+                    .with_partition_indexes(vec![0, 1, 7])]),
+            )
+            .await
+            .expect("DescribeProducers");
+        // (epoch, last sequence, last timestamp, coordinator epoch, open transaction's start)
+        type State = (i32, i32, i64, i32, i64);
+        let got: Vec<(i32, i16, Vec<State>)> = producers.topics[0]
+            .partitions
+            .iter()
+            .map(|p| {
+                let states = p
+                    .active_producers
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.producer_epoch,
+                            s.last_sequence,
+                            s.last_timestamp,
+                            s.coordinator_epoch,
+                            s.current_txn_start_offset,
+                        )
+                    })
+                    .collect();
+                (p.partition_index, p.error_code, states)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 0, vec![(0, 3, 1_700_000_000_003, -1, -1)]),
+                (1, 0, vec![]),
+                (7, 3, vec![]),
+            ],
+            "(partition, error, [(epoch, last sequence, last timestamp, coordinator epoch, \
+             open transaction)]); 3 is UNKNOWN_TOPIC_OR_PARTITION"
+        );
+
+        let dirs = client
+            .send_to(
+                leader,
+                DescribeLogDirsRequest::default().with_topics(Some(vec![
+                    DescribableLogDirTopic::default()
+                        .with_topic(name())
+                        .with_partitions(vec![0, 1]),
+                ])),
+            )
+            .await
+            .expect("DescribeLogDirs");
+        assert_eq!(dirs.error_code, 0);
+        let held: Vec<(i32, bool, i64)> = dirs
+            .results
+            .iter()
+            .flat_map(|d| &d.topics)
+            .filter(|t| t.name.0.as_str() == topic)
+            .flat_map(|t| &t.partitions)
+            .map(|p| (p.partition_index, p.partition_size > 0, p.offset_lag))
+            .collect();
+        let mut held = held;
+        held.sort_unstable();
+        assert_eq!(held, vec![(0, true, 0), (1, false, 0)], "{dirs:?}");
+
+        let controller = client.cluster().controller.unwrap_or(leader);
+        let elected = client
+            .send_to(
+                controller,
+                ElectLeadersRequest::default()
+                    .with_election_type(0)
+                    .with_timeout_ms(10_000)
+                    .with_topic_partitions(Some(vec![TopicPartitions::default()
+                        .with_topic(name())
+                        .with_partitions(vec![0, 9])])),
+            )
+            .await
+            .expect("ElectLeaders");
+        let got: Vec<(i32, i16)> = elected
+            .replica_election_results
+            .iter()
+            .flat_map(|r| &r.partition_result)
+            .map(|p| (p.partition_id, p.error_code))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, 84), (9, 3)],
+            "84 is ELECTION_NOT_NEEDED: {elected:?}"
+        );
+        let all = client
+            .send_to(
+                controller,
+                ElectLeadersRequest::default()
+                    .with_election_type(0)
+                    .with_timeout_ms(10_000)
+                    .with_topic_partitions(None),
+            )
+            .await
+            .expect("ElectLeaders for all");
+        // All partitions: every topic listed, no partition needing an election.
+        assert_eq!(all.error_code, 0);
+        assert!(
+            all.replica_election_results
+                .iter()
+                .any(|r| r.topic.0.as_str() == topic),
+            "{all:?}"
+        );
+        assert!(
+            all.replica_election_results
+                .iter()
+                .all(|r| r.partition_result.is_empty()),
+            "{all:?}"
+        );
+        client.close().await;
+    });
+});

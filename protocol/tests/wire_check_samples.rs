@@ -2098,3 +2098,129 @@ pub mod alter_configs_response {
         m
     }
 }
+
+pub mod describe_producers_request {
+    use super::*;
+    use kafka_protocol::messages::describe_producers_request::*;
+
+    pub fn build(_v: i16, _n: bool) -> DescribeProducersRequest {
+        let mut t = TopicRequest::default();
+        t.name = text().into();
+        t.partition_indexes = vec![3];
+        let mut m = DescribeProducersRequest::default();
+        m.topics = vec![t];
+        m
+    }
+}
+
+pub mod describe_producers_response {
+    use super::*;
+    use kafka_protocol::messages::describe_producers_response::*;
+
+    pub fn build(_v: i16, n: bool) -> DescribeProducersResponse {
+        let mut s = ProducerState::default();
+        s.producer_id = 5.into();
+        s.producer_epoch = 6;
+        s.last_sequence = 7;
+        s.last_timestamp = 8;
+        s.coordinator_epoch = 9;
+        s.current_txn_start_offset = 10;
+        let mut p = PartitionResponse::default();
+        p.partition_index = 3;
+        p.error_code = 2;
+        p.error_message = if n { None } else { Some(text()) };
+        p.active_producers = vec![s];
+        let mut t = TopicResponse::default();
+        t.name = text().into();
+        t.partitions = vec![p];
+        let mut m = DescribeProducersResponse::default();
+        m.throttle_time_ms = 3;
+        m.topics = vec![t];
+        m
+    }
+}
+
+pub mod describe_log_dirs_request {
+    use super::*;
+    use kafka_protocol::messages::describe_log_dirs_request::*;
+
+    pub fn build(_v: i16, n: bool) -> DescribeLogDirsRequest {
+        let mut t = DescribableLogDirTopic::default();
+        t.topic = text().into();
+        t.partitions = vec![3];
+        let mut m = DescribeLogDirsRequest::default();
+        m.topics = if n { None } else { Some(vec![t]) };
+        m
+    }
+}
+
+pub mod describe_log_dirs_response {
+    use super::*;
+    use kafka_protocol::messages::describe_log_dirs_response::*;
+
+    pub fn build(v: i16, _n: bool) -> DescribeLogDirsResponse {
+        let mut p = DescribeLogDirsPartition::default();
+        p.partition_index = 3;
+        p.partition_size = 4;
+        p.offset_lag = 5;
+        p.is_future_key = true;
+        let mut t = DescribeLogDirsTopic::default();
+        t.name = text().into();
+        t.partitions = vec![p];
+        let mut r = DescribeLogDirsResult::default();
+        r.error_code = 2;
+        r.log_dir = text();
+        r.topics = vec![t];
+        if v >= 4 {
+            r.total_bytes = 6;
+            r.usable_bytes = 7;
+        }
+        let mut m = DescribeLogDirsResponse::default();
+        m.throttle_time_ms = 3;
+        if v >= 3 {
+            m.error_code = 2;
+        }
+        m.results = vec![r];
+        m
+    }
+}
+
+pub mod elect_leaders_request {
+    use super::*;
+    use kafka_protocol::messages::elect_leaders_request::*;
+
+    pub fn build(v: i16, n: bool) -> ElectLeadersRequest {
+        let mut t = TopicPartitions::default();
+        t.topic = text().into();
+        t.partitions = vec![3];
+        let mut m = ElectLeadersRequest::default();
+        if v >= 1 {
+            m.election_type = 1;
+        }
+        m.topic_partitions = if n { None } else { Some(vec![t]) };
+        m.timeout_ms = 3;
+        m
+    }
+}
+
+pub mod elect_leaders_response {
+    use super::*;
+    use kafka_protocol::messages::elect_leaders_response::*;
+
+    pub fn build(v: i16, n: bool) -> ElectLeadersResponse {
+        let mut p = PartitionResult::default();
+        p.partition_id = 3;
+        p.error_code = 2;
+        p.error_message = if n { None } else { Some(text()) };
+        let mut r = ReplicaElectionResult::default();
+        r.topic = text().into();
+        r.partition_result = vec![p];
+        let mut m = ElectLeadersResponse::default();
+        m.throttle_time_ms = 3;
+        if v >= 1 {
+            m.error_code = 2;
+        }
+        m.replica_election_results = vec![r];
+        m
+    }
+}

@@ -227,10 +227,31 @@ pub const APIS: &[Api] = &[
     api(ApiKey::SaslAuthenticate, 0, 2, "see \"Secured listeners\""),
     api(ApiKey::CreatePartitions, 0, 3, "grow only; `validate_only`"),
     api(
+        ApiKey::DescribeLogDirs,
+        1,
+        4,
+        "one directory, `memory`: each partition's size is the record bytes held, offset lag \
+         0; total and usable bytes -1",
+    ),
+    api(
+        ApiKey::ElectLeaders,
+        0,
+        2,
+        "never an election to hold: named partitions ELECTION_NOT_NEEDED; null (all): every \
+         topic, no partition results",
+    ),
+    api(
         ApiKey::DescribeCluster,
         0,
         1,
         "this broker, also the controller",
+    ),
+    api(
+        ApiKey::DescribeProducers,
+        0,
+        0,
+        "id, epoch, last sequence and timestamp, open transaction's first offset; \
+         coordinator epoch -1",
     ),
     api(
         ApiKey::DescribeTransactions,

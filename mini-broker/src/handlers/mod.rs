@@ -18,7 +18,10 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
+mod describe_producers;
 mod describe_transactions;
+mod elect_leaders;
 mod end_txn;
 pub mod fetch;
 mod find_coordinator;
@@ -161,6 +164,15 @@ pub async fn dispatch(
         }
         RequestKind::OffsetForLeaderEpoch(req) => {
             ResponseKind::OffsetForLeaderEpoch(offset_for_leader_epoch::handle(state, req))
+        }
+        RequestKind::DescribeProducers(req) => {
+            ResponseKind::DescribeProducers(describe_producers::handle(state, req))
+        }
+        RequestKind::DescribeLogDirs(req) => {
+            ResponseKind::DescribeLogDirs(describe_log_dirs::handle(state, req))
+        }
+        RequestKind::ElectLeaders(req) => {
+            ResponseKind::ElectLeaders(elect_leaders::handle(state, req))
         }
         RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(
             describe_cluster::handle(state, &conn.endpoint, version, req),

@@ -179,6 +179,27 @@ impl ProducerStates {
         Some((entry.epoch, entry.last_seq()?))
     }
 
+    /// Every producer with state here, by id: `(producer id, epoch, last sequence, last
+    /// timestamp)`, -1 for a sequence or timestamp not known (after a marker moved the
+    /// producer to a new epoch).
+    pub fn active(&self) -> Vec<(i64, i16, i32, i64)> {
+        let mut out: Vec<_> = self
+            .producers
+            .iter()
+            .map(|(id, e)| {
+                let last = e.batches.back();
+                (
+                    *id,
+                    e.epoch,
+                    last.map_or(-1, |b| b.last_seq),
+                    last.map_or(-1, |b| b.placement.timestamp),
+                )
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Producers with state in this partition.
     pub fn len(&self) -> usize {
         self.producers.len()

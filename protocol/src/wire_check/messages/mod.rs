@@ -18,7 +18,10 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
+mod describe_producers;
 mod describe_transactions;
+mod elect_leaders;
 mod end_txn;
 mod fetch;
 mod find_coordinator;
@@ -68,6 +71,9 @@ pub(crate) const APIS: &[Api] = &[
     api(21, "DeleteRecords", &delete_records::REQUEST, &delete_records::RESPONSE),
     api(44, "IncrementalAlterConfigs", &incremental_alter_configs::REQUEST, &incremental_alter_configs::RESPONSE),
     api(33, "AlterConfigs", &alter_configs::REQUEST, &alter_configs::RESPONSE),
+    api(61, "DescribeProducers", &describe_producers::REQUEST, &describe_producers::RESPONSE),
+    api(35, "DescribeLogDirs", &describe_log_dirs::REQUEST, &describe_log_dirs::RESPONSE),
+    api(43, "ElectLeaders", &elect_leaders::REQUEST, &elect_leaders::RESPONSE),
     api(23, "OffsetForLeaderEpoch", &offset_for_leader_epoch::REQUEST, &offset_for_leader_epoch::RESPONSE),
     api(24, "AddPartitionsToTxn", &add_partitions_to_txn::REQUEST, &add_partitions_to_txn::RESPONSE),
     api(25, "AddOffsetsToTxn", &add_offsets_to_txn::REQUEST, &add_offsets_to_txn::RESPONSE),
