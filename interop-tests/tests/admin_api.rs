@@ -1,6 +1,8 @@
 //! ferrokafka's [`Admin`] against every target: topics (create, grow, describe, delete),
-//! the cluster, offsets (earliest, latest, by time, max timestamp), DeleteRecords, configs,
-//! and groups (list, describe, committed offsets, delete). The real broker's answers are the
+//! the cluster, offsets (earliest, latest, by time, max timestamp; and the consumer's
+//! offsets_for_times), DeleteRecords, configs (describe, incremental changes), groups (list,
+//! describe, committed offsets, alter and delete them, delete groups), producers,
+//! transactions, log dirs and leader elections. The real broker's answers are the
 //! reference for the mini-broker's; records come from librdkafka, commits from our consumer.
 
 use std::time::Duration;
@@ -223,6 +225,25 @@ scenario!(groups, |t: &Target| {
         let d = described[0].1.as_ref().expect("described");
         assert_eq!((d.state.as_str(), d.members.len()), ("Empty", 0), "{d:?}");
 
+        admin
+            .alter_group_offsets(&group, &[(tp(&topic, 0), 2)])
+            .await
+            .expect("alter group offsets");
+        let removed = admin
+            .delete_group_offsets(&group, &[tp(&topic, 1)])
+            .await
+            .expect("delete group offsets");
+        assert!(removed[0].1.is_ok(), "{removed:?}");
+        let offsets = admin
+            .list_group_offsets(&group)
+            .await
+            .expect("group offsets");
+        assert_eq!(
+            offsets.into_iter().collect::<Vec<_>>(),
+            [(tp(&topic, 0), 2)],
+            "altered and deleted"
+        );
+
         let deleted = admin.delete_groups(&[&group]).await.expect("delete groups");
         assert!(deleted[0].1.is_ok(), "{deleted:?}");
         let again = admin.delete_groups(&[&group]).await.expect("delete again");
@@ -371,3 +392,147 @@ scenario!(config_changes, |t: &Target| {
         admin.close().await;
     });
 });
+
+scenario!(
+    producers_transactions_log_dirs_elections_and_times,
+    |t: &Target| {
+        use ferrokafka::admin::ElectionType;
+        use ferrokafka::{ProducerConfig, ProducerRecord, TransactionalProducer};
+        let rt = runtime();
+        let topic = unique_topic("admin-state");
+        let txn_id = unique_topic("admin-txn");
+        rd::admin::create_topic(&t.bootstrap, &topic, 2, &[]).expect("create");
+        let records: Vec<TestRecord> = (0..3)
+            .map(|i| TestRecord {
+                partition: 0,
+                timestamp: Some(BASE_TS + 100 * i64::from(i)),
+                key: None,
+                value: Some(vec![b'a' + i]),
+                headers: Vec::new(),
+            })
+            .collect();
+        rd::produce(
+            &t.bootstrap,
+            &topic,
+            &records,
+            &[("enable.idempotence", "true"), ("linger.ms", "0")],
+        );
+        rt.block_on(async {
+            let admin = Admin::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+                .await
+                .expect("connect");
+
+            // The consumer's offsetsForTimes, through the same lookup.
+            let config = ConsumerConfig::builder()
+                .client(ClientConfig::new(&t.bootstrap).expect("config"))
+                .build()
+                .expect("consumer config");
+            let consumer = Consumer::new(config).await.expect("consumer");
+            let times = consumer
+                .offsets_for_times(&[(tp(&topic, 0), BASE_TS + 150), (tp(&topic, 1), BASE_TS)])
+                .await
+                .expect("offsets for times");
+            assert_eq!(times.get(&tp(&topic, 0)), Some(&Some((2, BASE_TS + 200))));
+            assert_eq!(times.get(&tp(&topic, 1)), Some(&None), "an empty partition");
+            consumer.close().await.expect("close");
+
+            let producers = admin
+                .describe_producers(&[tp(&topic, 0), tp(&topic, 1)])
+                .await
+                .expect("describe producers");
+            let p0 = producers[0].1.as_ref().expect("partition 0");
+            assert_eq!(p0.len(), 1, "{producers:?}");
+            assert_eq!(
+                (
+                    p0[0].last_sequence,
+                    p0[0].last_timestamp,
+                    p0[0].current_transaction_start_offset
+                ),
+                (2, BASE_TS + 200, None)
+            );
+            assert!(producers[1].1.as_ref().expect("partition 1").is_empty());
+
+            // An open transaction, seen by ListTransactions, DescribeTransactions and
+            // DescribeProducers.
+            let mut c = ProducerConfig::new(&t.bootstrap).expect("producer config");
+            c.set("transactional.id", &txn_id).expect("id");
+            c.set("batch.size", "0").expect("batch");
+            let mut producer = TransactionalProducer::connect(c)
+                .await
+                .expect("txn producer");
+            producer.init_transactions().await.expect("init");
+            let mut txn = producer.begin().await.expect("begin");
+            txn.send(
+                ProducerRecord::new(topic.clone())
+                    .partition(1)
+                    .value("t".to_owned()),
+            )
+            .await
+            .expect("send");
+            txn.flush().await.expect("flush");
+            let listed = admin.list_transactions().await.expect("list transactions");
+            let ours = listed
+                .iter()
+                .find(|l| l.transactional_id == txn_id)
+                .expect("our transaction listed");
+            assert_eq!(ours.state, "Ongoing");
+            let described = admin
+                .describe_transactions(&[&txn_id, "no-such-transactional-id"])
+                .await
+                .expect("describe transactions");
+            let d = described[0].1.as_ref().expect("described");
+            assert_eq!(
+                (d.state.as_str(), d.producer_id, d.partitions.clone()),
+                ("Ongoing", ours.producer_id, vec![tp(&topic, 1)])
+            );
+            assert_eq!(
+                code(&described[1].1),
+                Some(ErrorCode::TRANSACTIONAL_ID_NOT_FOUND)
+            );
+            let producers = admin
+                .describe_producers(&[tp(&topic, 1)])
+                .await
+                .expect("describe producers");
+            let p1 = producers[0].1.as_ref().expect("partition 1");
+            assert_eq!(
+                p1.iter()
+                    .map(|p| (p.producer_id, p.current_transaction_start_offset))
+                    .collect::<Vec<_>>(),
+                [(ours.producer_id, Some(0))]
+            );
+            txn.commit().await.expect("commit");
+            producer.close().await;
+
+            let cluster = admin.describe_cluster().await.expect("cluster");
+            let nodes: Vec<i32> = cluster.brokers.iter().map(|b| b.node_id).collect();
+            let dirs = admin.describe_log_dirs(&nodes).await.expect("log dirs");
+            let held: Vec<(TopicPartition, bool)> = dirs
+                .iter()
+                .flat_map(|(_, r)| r.as_ref().expect("described").clone())
+                .flat_map(|d| d.replicas)
+                .filter(|(tp, _, _)| tp.topic == topic)
+                .map(|(tp, size, _)| (tp, size > 0))
+                .collect();
+            let mut held = held;
+            held.sort();
+            assert_eq!(held, [(tp(&topic, 0), true), (tp(&topic, 1), true)]);
+
+            let elected = admin
+                .elect_leaders(
+                    ElectionType::Preferred,
+                    Some(&[tp(&topic, 0), tp(&topic, 5)]),
+                )
+                .await
+                .expect("elect leaders");
+            let codes: Vec<Option<ErrorCode>> = elected.iter().map(|(_, r)| code(r)).collect();
+            assert_eq!(
+                codes,
+                [
+                    Some(ErrorCode::ELECTION_NOT_NEEDED),
+                    Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+                ]
+            );
+            admin.close().await;
+        });
+    }
+);

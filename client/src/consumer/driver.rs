@@ -18,7 +18,7 @@ use super::config::{AutoOffsetReset, IsolationLevel};
 use super::fetcher::{self, FetchSettings, Outcome, Target};
 use super::group::{Command, GroupEvent};
 use super::listener::{CommitRequest, Rebalance};
-use super::offsets::{self, CommitEntry, EpochQuery, ListQuery};
+use super::offsets::{self, CommitEntry, EpochQuery, Found, ListQuery};
 use super::record::{ConsumerRecord, TopicPartition};
 use super::state::{Chunk, Phase};
 use super::{Consumer, Event, Mode, Revoking};
@@ -512,7 +512,11 @@ impl Consumer {
                         continue;
                     };
                     match answer {
-                        Ok((offset, leader_epoch)) => {
+                        Ok(Found {
+                            offset,
+                            leader_epoch,
+                            ..
+                        }) => {
                             // The leader just named this offset: nothing to validate until
                             // the leader changes again.
                             let current = self.client.cluster().leader_epoch(&tp);

@@ -529,6 +529,33 @@ impl Consumer {
         }
     }
 
+    /// For each partition, the first offset whose record's timestamp is at or after the given
+    /// one, with that record's timestamp (Java's `offsetsForTimes`); `None` where no record is
+    /// that recent. Asked of each partition's leader at this consumer's isolation level; the
+    /// first other error fails the call. Does not move the position.
+    pub async fn offsets_for_times(
+        &self,
+        times: &[(TopicPartition, i64)],
+    ) -> Result<BTreeMap<TopicPartition, Option<(i64, i64)>>, Error> {
+        let specs: Vec<_> = times
+            .iter()
+            .map(|(tp, ts)| (tp.clone(), crate::admin::OffsetSpec::Timestamp(*ts)))
+            .collect();
+        let listed = crate::Admin::new(self.client().clone())
+            .list_offsets_at(&specs, self.config.isolation_level.wire())
+            .await?;
+        let mut out = BTreeMap::new();
+        for (tp, result) in listed {
+            let found = match result {
+                Ok(l) => Some((l.offset, l.timestamp)),
+                Err(err) if err.code() == Some(crate::ErrorCode::OFFSET_NOT_AVAILABLE) => None,
+                Err(err) => return Err(err),
+            };
+            out.insert(tp, found);
+        }
+        Ok(out)
+    }
+
     /// The group's committed offsets for `partitions` (`None` where nothing is committed),
     /// bounded by `default.api.timeout.ms`. Cancel-safe.
     pub async fn committed(

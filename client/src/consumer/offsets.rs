@@ -454,9 +454,18 @@ pub(crate) struct ListQuery {
     pub leader_epoch: i32,
 }
 
-/// ListOffsets answers: per partition `(offset, leader epoch)` or its error; the outer error
-/// is for the request as a whole.
-pub(crate) type Listed = Result<Vec<(TopicPartition, Result<(i64, i32), Error>)>, Error>;
+/// What ListOffsets found for one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub offset: i64,
+    /// The record's timestamp for lookups by time (-1 for earliest and latest).
+    pub timestamp: i64,
+    pub leader_epoch: i32,
+}
+
+/// ListOffsets answers: per partition what was found or its error; the outer error is for
+/// the request as a whole.
+pub(crate) type Listed = Result<Vec<(TopicPartition, Result<Found, Error>)>, Error>;
 
 /// Offsets (and their leader epochs) for `queries`, all led by `node`.
 pub(crate) async fn list_offsets(
@@ -531,7 +540,11 @@ pub(crate) async fn list_offsets(
                                     partition: Some(q.tp.partition),
                                 })
                             } else {
-                                Ok((p.offset, p.leader_epoch))
+                                Ok(Found {
+                                    offset: p.offset,
+                                    timestamp: p.timestamp,
+                                    leader_epoch: p.leader_epoch,
+                                })
                             }
                         })
                 }

@@ -19,8 +19,7 @@
 //! the others are sent once, and a retriable per-item error is returned for the caller to
 //! act on, as [`Client::create_topics`] always has.
 //!
-//! What not (yet): group offset changes, producers, transactions,
-//! log dirs, leader elections (see the README's list).
+//! Producers, transactions, log dirs and leader elections are in `state.rs`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,10 +32,13 @@ use kafka_protocol::messages::delete_records_request::{
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
 use kafka_protocol::messages::incremental_alter_configs_request;
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
 use kafka_protocol::messages::{
     CreatePartitionsRequest, DeleteGroupsRequest, DeleteRecordsRequest, DeleteTopicsRequest,
     DescribeClusterRequest, DescribeConfigsRequest, DescribeGroupsRequest, GroupId,
-    IncrementalAlterConfigsRequest, ListGroupsRequest, TopicName,
+    IncrementalAlterConfigsRequest, ListGroupsRequest, OffsetDeleteRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
@@ -45,11 +47,17 @@ use crate::client::Client;
 use crate::config::ClientConfig;
 use crate::consumer::group::coordinator::{Coordinator, CoordinatorLink};
 use crate::consumer::group::protocol::Assignment;
-use crate::consumer::offsets::{self, ListQuery};
+use crate::consumer::offsets::{self, CommitEntry, Identity, ListQuery};
 use crate::consumer::TopicPartition;
 use crate::error::Error;
 use crate::metadata::{Broker, PartitionInfo};
 use crate::NewTopic;
+
+mod state;
+
+pub use state::{
+    ElectionType, LogDirDescription, ProducerState, TransactionDescription, TransactionListing,
+};
 
 /// Java's `default.api.timeout.ms`.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -95,6 +103,8 @@ impl OffsetSpec {
 pub struct ListedOffset {
     /// The offset.
     pub offset: i64,
+    /// The record's timestamp for lookups by time (-1 for earliest and latest).
+    pub timestamp: i64,
     /// The leader epoch it belongs to (-1 when the broker does not say).
     pub leader_epoch: i32,
 }
@@ -384,36 +394,43 @@ impl Admin {
         &self,
         specs: &[(TopicPartition, OffsetSpec)],
     ) -> Result<Results<TopicPartition, ListedOffset>, Error> {
-        let mut per_leader: BTreeMap<i32, Vec<ListQuery>> = BTreeMap::new();
-        let mut results: BTreeMap<TopicPartition, Result<ListedOffset, Error>> = BTreeMap::new();
-        for (tp, spec) in specs {
-            if results.contains_key(tp) || per_leader.values().flatten().any(|q| q.tp == *tp) {
-                continue;
-            }
-            match self.client.leader_for(&tp.topic, tp.partition).await {
-                Ok(leader) => per_leader.entry(leader).or_default().push(ListQuery {
-                    tp: tp.clone(),
-                    timestamp: spec.wire(),
-                    leader_epoch: -1,
-                }),
-                Err(err) => {
-                    results.insert(tp.clone(), Err(err));
-                }
-            }
-        }
-        for (leader, queries) in per_leader {
-            let answered = offsets::list_offsets(&self.client, leader, &queries, 0).await?;
-            for (q, result) in per_item(&queries, |q| &q.tp, answered) {
-                results.insert(
-                    q.tp.clone(),
-                    result.map(|(offset, leader_epoch)| ListedOffset {
-                        offset,
-                        leader_epoch,
-                    }),
-                );
-            }
-        }
-        Ok(in_order(specs.iter().map(|(tp, _)| tp), results))
+        self.list_offsets_at(specs, 0).await
+    }
+
+    /// [`Admin::list_offsets`] with an isolation level (1: read_committed).
+    pub(crate) async fn list_offsets_at(
+        &self,
+        specs: &[(TopicPartition, OffsetSpec)],
+        isolation_level: i8,
+    ) -> Result<Results<TopicPartition, ListedOffset>, Error> {
+        let queries: Vec<ListQuery> = specs
+            .iter()
+            .map(|(tp, spec)| ListQuery {
+                tp: tp.clone(),
+                timestamp: spec.wire(),
+                leader_epoch: -1,
+            })
+            .collect();
+        self.at_leaders(
+            &queries,
+            |q| &q.tp,
+            |leader, queries| async move {
+                let answered =
+                    offsets::list_offsets(&self.client, leader, &queries, isolation_level).await?;
+                Ok(answered
+                    .into_iter()
+                    .map(|(tp, result)| {
+                        let listed = result.map(|found| ListedOffset {
+                            offset: found.offset,
+                            timestamp: found.timestamp,
+                            leader_epoch: found.leader_epoch,
+                        });
+                        (tp, listed)
+                    })
+                    .collect())
+            },
+        )
+        .await
     }
 
     /// Deletes the records before each given offset (-1: up to the high watermark) on each
@@ -422,69 +439,57 @@ impl Admin {
         &self,
         before: &[(TopicPartition, i64)],
     ) -> Result<Results<TopicPartition, i64>, Error> {
-        let mut per_leader: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
-        let mut results: BTreeMap<TopicPartition, Result<i64, Error>> = BTreeMap::new();
-        for (tp, offset) in before {
-            if results.contains_key(tp) || per_leader.values().flatten().any(|(t, _)| t == tp) {
-                continue;
-            }
-            match self.client.leader_for(&tp.topic, tp.partition).await {
-                Ok(leader) => per_leader
-                    .entry(leader)
-                    .or_default()
-                    .push((tp.clone(), *offset)),
-                Err(err) => {
-                    results.insert(tp.clone(), Err(err));
-                }
-            }
-        }
         let timeout_ms = self.timeout_ms();
-        for (leader, items) in per_leader {
-            let mut by_topic: BTreeMap<&str, Vec<DeleteRecordsPartition>> = BTreeMap::new();
-            for (tp, offset) in &items {
-                by_topic.entry(&tp.topic).or_default().push(
-                    DeleteRecordsPartition::default()
-                        .with_partition_index(tp.partition)
-                        .with_offset(*offset),
-                );
-            }
-            let request = DeleteRecordsRequest::default()
-                .with_timeout_ms(timeout_ms)
-                .with_topics(
-                    by_topic
-                        .into_iter()
-                        .map(|(t, ps)| {
-                            DeleteRecordsTopic::default()
-                                .with_name(topic_name(t))
-                                .with_partitions(ps)
-                        })
-                        .collect(),
-                );
-            let answer = self.client.send_to(leader, request).await?;
-            let answered = items
-                .iter()
-                .map(|(tp, _)| {
-                    let found = answer
-                        .topics
-                        .iter()
-                        .filter(|t| t.name.0.as_str() == tp.topic)
-                        .flat_map(|t| &t.partitions)
-                        .find(|p| p.partition_index == tp.partition);
-                    let result = match found {
-                        None => Err(unanswered(&tp.topic, "DeleteRecords")),
-                        Some(p) => {
-                            Error::check_at(p.error_code, None, Some(&tp.topic), Some(tp.partition))
-                                .map(|()| p.low_watermark)
-                        }
-                    };
-                    (tp.clone(), result)
-                })
-                .collect();
-            for ((tp, _), result) in per_item(&items, |(tp, _)| tp, answered) {
-                results.insert(tp.clone(), result);
-            }
-        }
-        Ok(in_order(before.iter().map(|(tp, _)| tp), results))
+        self.at_leaders(
+            before,
+            |(tp, _)| tp,
+            |leader, items| async move {
+                let request = DeleteRecordsRequest::default()
+                    .with_timeout_ms(timeout_ms)
+                    .with_topics(
+                        by_topic(items.iter().map(|(tp, offset)| (tp, *offset)))
+                            .into_iter()
+                            .map(|(t, ps)| {
+                                DeleteRecordsTopic::default()
+                                    .with_name(topic_name(t))
+                                    .with_partitions(
+                                        ps.into_iter()
+                                            .map(|(p, offset)| {
+                                                DeleteRecordsPartition::default()
+                                                    .with_partition_index(p)
+                                                    .with_offset(offset)
+                                            })
+                                            .collect(),
+                                    )
+                            })
+                            .collect(),
+                    );
+                let answer = self.client.send_to(leader, request).await?;
+                Ok(items
+                    .iter()
+                    .map(|(tp, _)| {
+                        let found = answer
+                            .topics
+                            .iter()
+                            .filter(|t| t.name.0.as_str() == tp.topic)
+                            .flat_map(|t| &t.partitions)
+                            .find(|p| p.partition_index == tp.partition);
+                        let result = match found {
+                            None => Err(unanswered(&tp.topic, "DeleteRecords")),
+                            Some(p) => Error::check_at(
+                                p.error_code,
+                                None,
+                                Some(&tp.topic),
+                                Some(tp.partition),
+                            )
+                            .map(|()| p.low_watermark),
+                        };
+                        (tp.clone(), result)
+                    })
+                    .collect())
+            },
+        )
+        .await
     }
 
     /// Describes configs: topics from any broker, a broker's from that broker.
@@ -681,6 +686,127 @@ impl Admin {
         .await
     }
 
+    /// Sets a group's committed offsets (Java's `alterConsumerGroupOffsets`), as a consumer
+    /// without membership commits: the group must have no active members (else, for
+    /// instance, UNKNOWN_MEMBER_ID). The first partition error is the result.
+    pub async fn alter_group_offsets(
+        &self,
+        id: &str,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<(), Error> {
+        let link = CoordinatorLink::new(self.client.clone(), id.to_owned(), Duration::ZERO);
+        let entries = offsets
+            .iter()
+            .map(|(tp, offset)| {
+                (
+                    tp.clone(),
+                    CommitEntry {
+                        offset: *offset,
+                        leader_epoch: -1,
+                    },
+                )
+            })
+            .collect();
+        let deadline = Instant::now() + self.timeout;
+        offsets::commit(&link, &Identity::Simple, &entries, deadline, RETRY_BACKOFF).await
+    }
+
+    /// Deletes a group's committed offsets for some partitions (OffsetDelete): per partition
+    /// `Ok` or, for instance, GROUP_SUBSCRIBED_TO_TOPIC; the outer error is the group's
+    /// (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP).
+    pub async fn delete_group_offsets(
+        &self,
+        id: &str,
+        partitions: &[TopicPartition],
+    ) -> Result<Results<TopicPartition, ()>, Error> {
+        let request = OffsetDeleteRequest::default()
+            .with_group_id(group_id(id))
+            .with_topics(
+                by_topic(partitions.iter().map(|tp| (tp, ())))
+                    .into_iter()
+                    .map(|(t, ps)| {
+                        OffsetDeleteRequestTopic::default()
+                            .with_name(topic_name(t))
+                            .with_partitions(
+                                ps.into_iter()
+                                    .map(|(p, ())| {
+                                        OffsetDeleteRequestPartition::default()
+                                            .with_partition_index(p)
+                                    })
+                                    .collect(),
+                            )
+                    })
+                    .collect(),
+            );
+        let answer = self
+            .at_coordinator(id, "OffsetDelete", |c| {
+                let request = request.clone();
+                async move {
+                    let answer = c.short().send(request).await?;
+                    Error::check(answer.error_code, None)?;
+                    Ok(answer)
+                }
+            })
+            .await?;
+        Ok(partitions
+            .iter()
+            .map(|tp| {
+                let found = answer
+                    .topics
+                    .iter()
+                    .filter(|t| t.name.0.as_str() == tp.topic)
+                    .flat_map(|t| &t.partitions)
+                    .find(|p| p.partition_index == tp.partition);
+                let result = match found {
+                    Some(p) => {
+                        Error::check_at(p.error_code, None, Some(&tp.topic), Some(tp.partition))
+                    }
+                    None => Err(unanswered(&tp.topic, "OffsetDelete")),
+                };
+                (tp.clone(), result)
+            })
+            .collect())
+    }
+
+    /// Sends one request per partition leader for `items` (each naming its partition by
+    /// `key`) and gathers the per-partition results in the order given: `ask(leader, items)`
+    /// sends the request for the items `leader` leads and answers per partition. A partition
+    /// whose leader cannot be found gets that error; a repeated one INVALID_REQUEST.
+    async fn at_leaders<I, T, K, F, Fut>(
+        &self,
+        items: &[I],
+        key: K,
+        mut ask: F,
+    ) -> Result<Results<TopicPartition, T>, Error>
+    where
+        I: Clone,
+        K: Fn(&I) -> &TopicPartition,
+        F: FnMut(i32, Vec<I>) -> Fut,
+        Fut: std::future::Future<Output = Result<Results<TopicPartition, T>, Error>>,
+    {
+        let mut per_leader: BTreeMap<i32, Vec<I>> = BTreeMap::new();
+        let mut results: BTreeMap<TopicPartition, Result<T, Error>> = BTreeMap::new();
+        for item in items {
+            let tp = key(item);
+            if results.contains_key(tp) || per_leader.values().flatten().any(|i| key(i) == tp) {
+                continue;
+            }
+            match self.client.leader_for(&tp.topic, tp.partition).await {
+                Ok(leader) => per_leader.entry(leader).or_default().push(item.clone()),
+                Err(err) => {
+                    results.insert(tp.clone(), Err(err));
+                }
+            }
+        }
+        for (leader, batch) in per_leader {
+            let answered = ask(leader, batch.clone()).await?;
+            for (item, result) in per_item(&batch, &key, answered) {
+                results.insert(key(item).clone(), result);
+            }
+        }
+        Ok(in_order(items.iter().map(key), results))
+    }
+
     /// Runs `op` at `group`'s coordinator, finding it again and retrying retriable errors
     /// (with `retry.backoff.ms`) until the admin's timeout.
     async fn at_coordinator<T, F, Fut>(&self, group: &str, what: &str, op: F) -> Result<T, Error>
@@ -758,6 +884,19 @@ fn unanswered(item: &str, api: &str) -> Error {
         topic: None,
         partition: None,
     }
+}
+
+/// Partitions (with a value each) grouped by topic, for requests that name topics once.
+fn by_topic<'a, T>(
+    items: impl IntoIterator<Item = (&'a TopicPartition, T)>,
+) -> BTreeMap<&'a str, Vec<(i32, T)>> {
+    let mut out: BTreeMap<&str, Vec<(i32, T)>> = BTreeMap::new();
+    for (tp, value) in items {
+        out.entry(&tp.topic)
+            .or_default()
+            .push((tp.partition, value));
+    }
+    out
 }
 
 fn topic_name(name: &str) -> TopicName {
