@@ -1,6 +1,27 @@
 //! [`Admin`]: the cluster's administrative operations, named as the Java AdminClient names
 //! them, on top of a [`Client`].
 //!
+//! ```no_run
+//! # async fn demo() -> Result<(), ferrokafka::Error> {
+//! use ferrokafka::admin::{AlterConfigOp, ConfigResource, OffsetSpec};
+//! use ferrokafka::{Admin, ClientConfig, NewTopic, TopicPartition};
+//!
+//! let admin = Admin::connect(ClientConfig::new("localhost:9092")?).await?;
+//! for (topic, result) in admin.create_topics(&[NewTopic::new("events").partitions(6)]).await? {
+//!     println!("{topic}: {result:?}"); // Err(TOPIC_ALREADY_EXISTS …) the second time
+//! }
+//! let events0 = TopicPartition { topic: "events".into(), partition: 0 };
+//! admin.incremental_alter_configs(&[(
+//!     ConfigResource::Topic("events".into()),
+//!     vec![AlterConfigOp::Set("retention.ms".into(), "86400000".into())],
+//! )]).await?;
+//! let latest = admin.list_offsets(&[(events0.clone(), OffsetSpec::Latest)]).await?;
+//! admin.delete_records(&[(events0, 100)]).await?; // the log now starts at offset 100
+//! println!("{latest:?} {:?}", admin.list_group_offsets("billing").await?);
+//! admin.close().await;
+//! # Ok(()) }
+//! ```
+//!
 //! Routing: topic creation, deletion and growth go to the controller (or any broker, which
 //! forwards them, when the controller is unknown or unreachable), as [`Client::create_topics`]
 //! does; ListOffsets and DeleteRecords go to each partition's leader, one request per leader;
