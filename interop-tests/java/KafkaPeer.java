@@ -19,6 +19,11 @@
 //       print `closed`, exit 0. Exit 3 if stdin is still open at the timeout.
 //       stdout: `assigned \t <partitions, comma-separated, or ->` whenever the assignment
 //       changes (`-` when it is revoked), `record \t <the 7 fields of consume>` per record.
+//   admin <bootstrap> <topic> <group>
+//       the AdminClient's calls in turn on a topic it creates (2 partitions) and a group it
+//       commits for, printing one line per step, `step \t outcome`; an outcome is a value
+//       or the exception's simple class name. The steps and their expected outcomes are in
+//       interop-tests/tests/admin_java.rs.
 //
 // Encodings: partition/timestamp `-` = none. key/value: standard base64 (padded on output,
 // padding optional on input) or `~` = null. headers: `-` = none, else comma-separated
@@ -82,6 +87,7 @@ public final class KafkaPeer {
             System.err.println("       KafkaPeer consume <bootstrap> <topic> <partition> <start_offset> <count> <timeout_ms> [k=v ...]");
             System.err.println("       KafkaPeer round-trip <bootstrap> <topic> <timeout_ms> [k=v ...]");
             System.err.println("       KafkaPeer group-consume <bootstrap> <topic> <group> <timeout_ms> [k=v ...]");
+            System.err.println("       KafkaPeer admin <bootstrap> <topic> <group>");
             code = EXIT_USAGE;
         } catch (ExecutionException e) {
             (e.getCause() != null ? e.getCause() : e).printStackTrace();
@@ -110,6 +116,9 @@ public final class KafkaPeer {
             case "group-consume":
                 if (args.length < 5) throw new UsageException("group-consume needs 4 arguments");
                 return groupConsume(args[1], args[2], args[3], Long.parseLong(args[4]), config(args, 5));
+            case "admin":
+                if (args.length < 4) throw new UsageException("admin needs <bootstrap> <topic> <group>");
+                return AdminSteps.run(args[1], args[2], args[3]);
             default:
                 throw new UsageException("unknown mode " + args[0]);
         }
@@ -320,5 +329,158 @@ public final class KafkaPeer {
         UsageException(String message) {
             super(message);
         }
+    }
+}
+
+// The `admin` mode: the AdminClient against one broker, step by step.
+final class AdminSteps {
+    interface Step { Object run() throws Exception; }
+
+    static void step(String name, Step body) {
+        Object outcome;
+        try {
+            outcome = body.run();
+        } catch (java.util.concurrent.ExecutionException e) {
+            outcome = (e.getCause() != null ? e.getCause() : e).getClass().getSimpleName();
+        } catch (Exception e) {
+            outcome = e.getClass().getSimpleName();
+        }
+        KafkaPeer.OUT.println(name + "\t" + outcome);
+    }
+
+    static int run(String bootstrap, String topic, String group) throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        org.apache.kafka.common.TopicPartition p0 = new org.apache.kafka.common.TopicPartition(topic, 0);
+        org.apache.kafka.common.config.ConfigResource resource = new org.apache.kafka.common.config.ConfigResource(
+                org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+        long ts0 = 1_700_000_000_000L;
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+            step("create-topic", () -> {
+                admin.createTopics(java.util.List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 2, (short) 1))).all().get();
+                return "ok";
+            });
+            step("create-topic-again", () -> {
+                admin.createTopics(java.util.List.of(new org.apache.kafka.clients.admin.NewTopic(topic, 2, (short) 1))).all().get();
+                return "ok";
+            });
+            step("describe-cluster", () -> admin.describeCluster().nodes().get().isEmpty() ? "no brokers" : "brokers");
+            step("describe-topic", () -> "partitions=" + admin.describeTopics(java.util.List.of(topic))
+                    .allTopicNames().get().get(topic).partitions().size());
+            step("create-partitions", () -> {
+                admin.createPartitions(java.util.Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(3))).all().get();
+                return "ok";
+            });
+            // Five records at known times, idempotent (the Java default), one batch each.
+            java.util.Properties pp = new java.util.Properties();
+            pp.setProperty("bootstrap.servers", bootstrap);
+            pp.setProperty("linger.ms", "0");
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(pp, new ByteArraySerializer(), new ByteArraySerializer())) {
+                for (int i = 0; i < 5; i++) {
+                    producer.send(new ProducerRecord<>(topic, 0, ts0 + 100L * i, null, new byte[] {(byte) i})).get();
+                }
+            }
+            step("list-offsets", () -> {
+                StringBuilder b = new StringBuilder();
+                for (org.apache.kafka.clients.admin.OffsetSpec spec : java.util.List.of(
+                        org.apache.kafka.clients.admin.OffsetSpec.earliest(),
+                        org.apache.kafka.clients.admin.OffsetSpec.latest(),
+                        org.apache.kafka.clients.admin.OffsetSpec.forTimestamp(ts0 + 150),
+                        org.apache.kafka.clients.admin.OffsetSpec.maxTimestamp())) {
+                    b.append(admin.listOffsets(java.util.Map.of(p0, spec)).partitionResult(p0).get().offset()).append(' ');
+                }
+                return b.toString().trim();
+            });
+            step("delete-records", () -> "low=" + admin.deleteRecords(java.util.Map.of(p0,
+                    org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(2))).lowWatermarks().get(p0).get().lowWatermark());
+            step("delete-records-beyond", () -> "low=" + admin.deleteRecords(java.util.Map.of(p0,
+                    org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(99))).lowWatermarks().get(p0).get().lowWatermark());
+            step("alter-config", () -> {
+                admin.incrementalAlterConfigs(java.util.Map.of(resource, java.util.List.of(
+                        new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", "7200000"),
+                                org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get();
+                return "ok";
+            });
+            step("describe-config", () -> {
+                // A KRaft broker shows an accepted change a moment later: bounded wait.
+                long deadline = System.currentTimeMillis() + 15_000;
+                String value;
+                do {
+                    value = admin.describeConfigs(java.util.List.of(resource)).all().get().get(resource).get("retention.ms").value();
+                    if (value.equals("7200000")) break;
+                    Thread.sleep(50);
+                } while (System.currentTimeMillis() < deadline);
+                return "retention.ms=" + value;
+            });
+            step("alter-config-invalid", () -> {
+                admin.incrementalAlterConfigs(java.util.Map.of(resource, java.util.List.of(
+                        new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", "soon"),
+                                org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get();
+                return "ok";
+            });
+            step("describe-producers", () -> {
+                java.util.List<org.apache.kafka.clients.admin.ProducerState> states =
+                        admin.describeProducers(java.util.List.of(p0)).partitionResult(p0).get().activeProducers();
+                return "count=" + states.size() + " lastSequence=" + (states.isEmpty() ? "-" : states.get(0).lastSequence());
+            });
+            step("describe-log-dirs", () -> {
+                java.util.Collection<Integer> ids = new ArrayList<>();
+                for (org.apache.kafka.common.Node n : admin.describeCluster().nodes().get()) ids.add(n.id());
+                boolean held = false;
+                for (java.util.Map<String, org.apache.kafka.clients.admin.LogDirDescription> dirs :
+                        admin.describeLogDirs(ids).allDescriptions().get().values()) {
+                    for (org.apache.kafka.clients.admin.LogDirDescription d : dirs.values()) {
+                        held |= d.replicaInfos().containsKey(p0);
+                    }
+                }
+                return "holds-partition=" + held;
+            });
+            step("elect-leaders", () -> {
+                java.util.Optional<Throwable> r = admin.electLeaders(org.apache.kafka.common.ElectionType.PREFERRED,
+                        java.util.Set.of(p0)).partitions().get().get(p0);
+                return r.map(t -> t.getClass().getSimpleName()).orElse("elected");
+            });
+            step("alter-group-offsets", () -> {
+                admin.alterConsumerGroupOffsets(group, java.util.Map.of(p0, new OffsetAndMetadata(3))).all().get();
+                return "ok";
+            });
+            step("list-group-offsets", () -> "p0=" + admin.listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata().get().get(p0).offset());
+            step("list-groups", () -> {
+                boolean listed = false;
+                for (org.apache.kafka.clients.admin.ConsumerGroupListing l : admin.listConsumerGroups().all().get()) {
+                    listed |= l.groupId().equals(group);
+                }
+                return "listed=" + listed;
+            });
+            step("describe-group", () -> "state=" + admin.describeConsumerGroups(java.util.List.of(group))
+                    .describedGroups().get(group).get().groupState());
+            step("delete-group-offsets", () -> {
+                admin.deleteConsumerGroupOffsets(group, java.util.Set.of(p0)).all().get();
+                return "ok";
+            });
+            step("delete-group", () -> {
+                admin.deleteConsumerGroups(java.util.List.of(group)).all().get();
+                return "ok";
+            });
+            step("delete-group-again", () -> {
+                admin.deleteConsumerGroups(java.util.List.of(group)).all().get();
+                return "ok";
+            });
+            step("list-transactions", () -> {
+                admin.listTransactions().all().get();
+                return "ok";
+            });
+            step("describe-transaction-unknown", () -> {
+                admin.describeTransactions(java.util.List.of(group + "-no-such-id")).all().get();
+                return "ok";
+            });
+            step("delete-topic", () -> {
+                admin.deleteTopics(java.util.List.of(topic)).all().get();
+                return "ok";
+            });
+        }
+        return KafkaPeer.EXIT_OK;
     }
 }

@@ -237,3 +237,16 @@ fn parse_line(line: &str) -> Consumed {
         },
     }
 }
+
+/// Runs the Java AdminClient's steps (KafkaPeer's `admin` mode) on `topic` (which it creates)
+/// and `group`; returns each step's `(name, outcome)`.
+pub fn admin_steps(bootstrap: &str, topic: &str, group: &str) -> Vec<(String, String)> {
+    let args = ["admin", bootstrap, topic, group].map(str::to_owned);
+    let (_, out) = run(&args, "");
+    out.lines()
+        .map(|l| {
+            let (step, outcome) = l.split_once('\t').unwrap_or((l, ""));
+            (step.to_owned(), outcome.to_owned())
+        })
+        .collect()
+}
