@@ -509,3 +509,55 @@ scenario!(producers_log_dirs_and_elections, |t: &Target| {
         client.close().await;
     });
 });
+
+// librdkafka's AlterConfigs (the legacy API: the given keys replace the topic's set) and
+// DeleteGroups, answered as Kafka answers them.
+scenario!(alter_configs_and_delete_groups, |t: &Target| {
+    let topic = unique_topic("legacy-alter");
+    rd::admin::create_topic(&t.bootstrap, &topic, 1, &[("retention.ms", "3600000")])
+        .expect("create");
+    rd::admin::alter_topic_configs(&t.bootstrap, &topic, &[("max.message.bytes", "2048")])
+        .expect("alter");
+    // Accepted changes reach a KRaft broker's own view a moment later: bounded wait.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let configs = loop {
+        let configs = rd::admin::describe_topic_configs(&t.bootstrap, &topic);
+        let settled = configs
+            .iter()
+            .any(|(n, v, _)| n == "max.message.bytes" && v.as_deref() == Some("2048"));
+        if settled || std::time::Instant::now() > deadline {
+            break configs;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let get = |k: &str| configs.iter().find(|(n, _, _)| n == k).cloned();
+    assert_eq!(
+        get("max.message.bytes").map(|(_, v, d)| (v, d)),
+        Some((Some("2048".to_owned()), false))
+    );
+    let retention = get("retention.ms").and_then(|(_, v, _)| v);
+    assert_ne!(
+        retention.as_deref(),
+        Some("3600000"),
+        "retention.ms was not in the new set: back to the broker's default"
+    );
+    // An invalid value changes nothing (the rdkafka crate reports this call's per-resource
+    // result as Ok on every broker, so only the outcome is checked).
+    let _ = rd::admin::alter_topic_configs(&t.bootstrap, &topic, &[("max.message.bytes", "big")]);
+    let configs = rd::admin::describe_topic_configs(&t.bootstrap, &topic);
+    assert!(
+        configs
+            .iter()
+            .any(|(n, v, _)| n == "max.message.bytes" && v.as_deref() == Some("2048")),
+        "{configs:?}"
+    );
+
+    let group = unique_topic("legacy-group");
+    let missing = rd::admin::delete_group(&t.bootstrap, &group);
+    assert!(
+        missing
+            .as_ref()
+            .is_err_and(|e| e.contains("GroupIdNotFound")),
+        "{missing:?}"
+    );
+});

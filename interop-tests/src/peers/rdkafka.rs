@@ -306,6 +306,37 @@ pub mod admin {
             .collect())
     }
 
+    /// librdkafka's AlterConfigs (the legacy API: the given keys replace every key set on
+    /// the topic); `Err` holds the error code's name.
+    pub fn alter_topic_configs(
+        bootstrap: &str,
+        name: &str,
+        configs: &[(&str, &str)],
+    ) -> Result<(), String> {
+        let mut change = rdkafka::admin::AlterConfig::new(ResourceSpecifier::Topic(name));
+        for (k, v) in configs {
+            change = change.set(k, v);
+        }
+        let res =
+            block_on(client(bootstrap).alter_configs([&change], &opts())).expect("alter_configs");
+        res.into_iter()
+            .next()
+            .expect("one result")
+            .map(drop)
+            .map_err(|(_, e)| format!("{e:?}"))
+    }
+
+    /// librdkafka's DeleteGroups for one group; `Err` holds the error code's name.
+    pub fn delete_group(bootstrap: &str, group: &str) -> Result<(), String> {
+        let res =
+            block_on(client(bootstrap).delete_groups(&[group], &opts())).expect("delete_groups");
+        res.into_iter()
+            .next()
+            .expect("one result")
+            .map(drop)
+            .map_err(|(_, e)| format!("{e:?}"))
+    }
+
     /// A topic's configs as `(name, value, is_default)`.
     pub fn describe_topic_configs(
         bootstrap: &str,
