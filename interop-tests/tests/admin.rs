@@ -561,3 +561,75 @@ scenario!(alter_configs_and_delete_groups, |t: &Target| {
         "{missing:?}"
     );
 });
+
+// Authorized operations as Kafka without an authorizer reports them: every operation a topic
+// (known or not) or the cluster supports when asked for, Kafka's "not requested" value
+// (i32::MIN) otherwise.
+scenario!(authorized_operations, |t: &Target| {
+    use ferrokafka::kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use ferrokafka::kafka_protocol::messages::{
+        DescribeClusterRequest, MetadataRequest, TopicName,
+    };
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+    use ferrokafka::{Client, ClientConfig};
+
+    let topic = unique_topic("acl-ops");
+    rd::admin::create_topic(&t.bootstrap, &topic, 1, &[]).expect("create");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let named = |asked: bool| {
+            MetadataRequest::default()
+                .with_topics(Some(vec![
+                    MetadataRequestTopic::default()
+                        .with_name(Some(TopicName(StrBytes::from_string(topic.clone())))),
+                    MetadataRequestTopic::default().with_name(Some(TopicName(
+                        StrBytes::from_string(unique_topic("acl-ops-missing")),
+                    ))),
+                ]))
+                .with_allow_auto_topic_creation(false)
+                .with_include_topic_authorized_operations(asked)
+        };
+        let mut got = Vec::new();
+        for asked in [true, false] {
+            let md = client.send_to_any(named(asked)).await.expect("Metadata");
+            got.push(
+                md.topics
+                    .iter()
+                    .map(|t| (t.error_code, t.topic_authorized_operations))
+                    .collect::<Vec<_>>(),
+            );
+            let cluster = client
+                .send_to_any(
+                    DescribeClusterRequest::default()
+                        .with_include_cluster_authorized_operations(asked),
+                )
+                .await
+                .expect("DescribeCluster");
+            got.push(vec![(
+                cluster.error_code,
+                cluster.cluster_authorized_operations,
+            )]);
+        }
+        client.close().await;
+        // Topic: READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS;
+        // cluster: CREATE, ALTER, DESCRIBE, CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS,
+        // IDEMPOTENT_WRITE (bit n is Kafka's operation code n).
+        let topic_ops = 0b1101_1111_1000;
+        let cluster_ops = 0b1_1111_1010_0000;
+        assert_eq!(
+            got,
+            vec![
+                vec![(0, topic_ops), (3, topic_ops)],
+                vec![(0, cluster_ops)],
+                vec![(0, i32::MIN), (3, i32::MIN)],
+                vec![(0, i32::MIN)],
+            ]
+        );
+    });
+});

@@ -66,7 +66,8 @@ pub const APIS: &[Api] = &[
         ApiKey::Metadata,
         0,
         12,
-        "auto-creates when the broker and the request allow; topics by name or id",
+        "auto-creates when the broker and the request allow; topics by name or id; authorized \
+         operations (every one) when asked",
     ),
     api(
         ApiKey::OffsetCommit,
@@ -244,7 +245,7 @@ pub const APIS: &[Api] = &[
         ApiKey::DescribeCluster,
         0,
         1,
-        "this broker, also the controller",
+        "this broker, also the controller; authorized operations (every one) when asked",
     ),
     api(
         ApiKey::DescribeProducers,

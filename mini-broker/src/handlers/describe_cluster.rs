@@ -24,7 +24,11 @@ pub(super) fn handle(
     let resp = DescribeClusterResponse::default()
         .with_cluster_id(StrBytes::from_string(state.config.cluster_id.clone()))
         .with_controller_id(node)
-        .with_brokers(vec![broker]);
+        .with_brokers(vec![broker])
+        .with_cluster_authorized_operations(super::operations::reported(
+            req.include_cluster_authorized_operations,
+            super::operations::CLUSTER,
+        ));
     if version >= 1 {
         resp.with_endpoint_type(req.endpoint_type)
     } else {

@@ -17,20 +17,15 @@ use kafka_protocol::protocol::StrBytes;
 use crate::state::groups::GroupState;
 use crate::state::BrokerState;
 
-/// Bits of the ACL operations a group resource supports, as Kafka 4.1 reports them without an
-/// authorizer: READ (3), DELETE (6), DESCRIBE (8), DESCRIBE_CONFIGS (10), ALTER_CONFIGS (11).
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
-
 pub(super) fn handle(
     state: &BrokerState,
     version: i16,
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
-    let operations = if version >= 3 && req.include_authorized_operations {
-        GROUP_OPERATIONS
-    } else {
-        i32::MIN
-    };
+    let operations = super::operations::reported(
+        version >= 3 && req.include_authorized_operations,
+        super::operations::GROUP,
+    );
     let groups = req
         .groups
         .into_iter()

@@ -83,6 +83,14 @@ pub(super) fn handle(
         }
     }
     drop(topics);
+    let topic_operations = super::operations::reported(
+        version >= 8 && req.include_topic_authorized_operations,
+        super::operations::TOPIC,
+    );
+    // Kafka fills it in for topics it does not know, too.
+    for t in &mut out {
+        t.topic_authorized_operations = topic_operations;
+    }
     let broker = MetadataResponseBroker::default()
         .with_node_id(BrokerId(node))
         .with_host(StrBytes::from_string(endpoint.host.clone()))
@@ -92,6 +100,10 @@ pub(super) fn handle(
         .with_cluster_id(Some(StrBytes::from_string(state.config.cluster_id.clone())))
         .with_controller_id(BrokerId(node))
         .with_topics(out)
+        .with_cluster_authorized_operations(super::operations::reported(
+            (8..=10).contains(&version) && req.include_cluster_authorized_operations,
+            super::operations::CLUSTER,
+        ))
 }
 
 fn describe(node: i32, name: &str, topic: &Topic) -> MetadataResponseTopic {
