@@ -134,6 +134,12 @@ transaction.abort.timed.out.transaction.cleanup.interval.ms=500
 # with the default 7 days, the retention check (30 s after start, then every 5 min) deletes
 # such a partition whole under a running reader, which then resets to the (new) end.
 log.retention.ms=-1
+# Topics that set retention.ms or cleanup.policy=compact (interop-tests/tests/admin.rs) see
+# retention and the log cleaner within a second, from the start (interop-tests/src/target.rs
+# gives the mini-broker targets the same intervals).
+log.retention.check.interval.ms=500
+log.cleaner.backoff.ms=500
+log.initial.task.delay.ms=0
 # TLS for SSL, SASL_SSL and MTLS: PEM stores made by scripts/tls-certs.sh. Only MTLS asks
 # for a client certificate.
 ssl.keystore.type=PEM

@@ -87,6 +87,15 @@ impl Drop for Target {
     }
 }
 
+/// Tests write records with fixed timestamps (2023, even 0), which a 7-day retention would
+/// delete under a running reader: every target keeps records forever unless a topic sets
+/// `retention.ms` (scripts/real-kafka.sh sets the same).
+const NO_TIME_RETENTION: i64 = -1;
+
+/// How often retention and the log cleaner run on every target (scripts/real-kafka.sh sets
+/// the same), so scenarios about them finish in seconds.
+const LOG_MAINTENANCE_INTERVAL: Duration = Duration::from_millis(500);
+
 fn in_process() -> Target {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -94,7 +103,13 @@ fn in_process() -> Target {
         .build()
         .expect("tokio runtime");
     let broker = runtime
-        .block_on(MiniBroker::start())
+        .block_on(
+            MiniBroker::builder()
+                .log_retention_ms(NO_TIME_RETENTION)
+                .log_retention_check_interval(LOG_MAINTENANCE_INTERVAL)
+                .log_cleaner_backoff(LOG_MAINTENANCE_INTERVAL)
+                .start(),
+        )
         .expect("start in-process mini-broker");
     Target {
         kind: TargetKind::InProcess,
@@ -127,6 +142,15 @@ fn binary() -> Option<Target> {
     };
     let mut child = Command::new(&bin)
         .args(["--listen", "127.0.0.1:0", "--log-level", "warn"])
+        .arg(format!("--log-retention-ms={NO_TIME_RETENTION}"))
+        .arg(format!(
+            "--log-retention-check-interval-ms={}",
+            LOG_MAINTENANCE_INTERVAL.as_millis()
+        ))
+        .arg(format!(
+            "--log-cleaner-backoff-ms={}",
+            LOG_MAINTENANCE_INTERVAL.as_millis()
+        ))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -633,3 +633,186 @@ scenario!(authorized_operations, |t: &Target| {
         );
     });
 });
+
+// A compacted topic refuses records without a key, as Kafka does: INVALID_RECORD for the
+// batch, with Kafka's message (the record errors summed up); keyed records are written.
+scenario!(compacted_topics_refuse_keyless_records, |t: &Target| {
+    use ferrokafka::{Producer, ProducerConfig, ProducerRecord};
+
+    let topic = unique_topic("compacted");
+    rd::admin::create_topic(&t.bootstrap, &topic, 1, &[("cleanup.policy", "compact")])
+        .expect("create");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (keyed, keyless) = rt.block_on(async {
+        let mut config = ProducerConfig::new(&t.bootstrap).expect("config");
+        config.set("linger.ms", "0").expect("linger");
+        let producer = Producer::connect(config).await.expect("producer");
+        let keyed = producer
+            .send(
+                ProducerRecord::new(topic.clone())
+                    .partition(0)
+                    .key("k")
+                    .value("v"),
+            )
+            .await
+            .expect("send")
+            .await;
+        let keyless = producer
+            .send(
+                ProducerRecord::new(topic.clone())
+                    .partition(0)
+                    .value("no key"),
+            )
+            .await
+            .expect("send")
+            .await;
+        producer.close().await;
+        (keyed, keyless)
+    });
+    assert_eq!(keyed.expect("a keyed record is written").offset, Some(0));
+    let cause = match keyless {
+        Err(ferrokafka::Error::NotDelivered { cause, .. }) => cause,
+        other => panic!("a keyless record on a compacted topic: {other:?}"),
+    };
+    match &*cause {
+        ferrokafka::Error::Kafka { code, message, .. } => {
+            assert_eq!(*code, ferrokafka::ErrorCode::INVALID_RECORD);
+            assert_eq!(
+                message.as_deref(),
+                Some(
+                    format!(
+                        "One or more records have been rejected due to 1 record errors in total, \
+                         and only showing the first three errors at most: [RecordError(\
+                         batchIndex=0, message='Compacted topic cannot accept message without \
+                         key in topic partition {topic}-0')]"
+                    )
+                    .as_str()
+                )
+            );
+        }
+        other => panic!("a keyless record on a compacted topic: {other:?}"),
+    }
+});
+
+/// Polls `done` every 200 ms until it holds or `limit` passes; false if it never did.
+fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+// `retention.ms` acts, and a change through AlterConfigs takes effect without a restart:
+// records an hour old go once the topic keeps a minute; newer ones stay, and reads start at
+// the new log start offset.
+scenario!(retention_ms_deletes_old_records, |t: &Target| {
+    let topic = unique_topic("retention-ms");
+    rd::admin::create_topic(&t.bootstrap, &topic, 1, &[]).expect("create");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let record = |timestamp, value: &str| TestRecord {
+        partition: 0,
+        timestamp: Some(timestamp),
+        key: None,
+        value: Some(value.as_bytes().to_vec()),
+        headers: Vec::new(),
+    };
+    let old: Vec<TestRecord> = (0..3)
+        .map(|i| record(now - 3_600_000, &format!("old-{i}")))
+        .collect();
+    rd::produce(&t.bootstrap, &topic, &old, &[]);
+    assert_eq!(rd::watermarks(&t.bootstrap, &topic, 0), (0, 3));
+
+    rd::admin::alter_topic_configs(&t.bootstrap, &topic, &[("retention.ms", "60000")])
+        .expect("alter retention.ms");
+    assert!(
+        eventually(Duration::from_secs(30), || rd::watermarks(
+            &t.bootstrap,
+            &topic,
+            0
+        ) == (3, 3)),
+        "{:?}: records an hour old still held: {:?}",
+        t.kind,
+        rd::watermarks(&t.bootstrap, &topic, 0)
+    );
+    let fresh = rd::produce(&t.bootstrap, &topic, &[record(now, "fresh")], &[]);
+    assert_eq!(fresh, vec![(0, 3)]);
+    let left = rd::read_all(&t.bootstrap, &topic, 0, Duration::from_secs(20));
+    let values: Vec<_> = left
+        .iter()
+        .map(|c| (c.offset, c.record.value.clone()))
+        .collect();
+    assert_eq!(values, vec![(3, Some(b"fresh".to_vec()))]);
+});
+
+// `cleanup.policy=compact`: the log cleaner keeps the latest value of each key, at its
+// original offset, and removes tombstones after `delete.retention.ms` (0 here). Kafka never
+// cleans its active segment, so the scenario keeps writing a filler key (with `segment.ms`
+// tiny, each write rolls a segment on the real broker) until the cleaner has done its work.
+scenario!(compaction_keeps_the_latest_value_per_key, |t: &Target| {
+    let topic = unique_topic("compacted");
+    rd::admin::create_topic(
+        &t.bootstrap,
+        &topic,
+        1,
+        &[
+            ("cleanup.policy", "compact"),
+            ("delete.retention.ms", "0"),
+            ("segment.ms", "100"),
+            ("min.cleanable.dirty.ratio", "0.01"),
+            ("min.compaction.lag.ms", "0"),
+        ],
+    )
+    .expect("create");
+    let keyed = |key: &str, value: Option<&str>| TestRecord {
+        partition: 0,
+        timestamp: None,
+        key: Some(key.as_bytes().to_vec()),
+        value: value.map(|v| v.as_bytes().to_vec()),
+        headers: Vec::new(),
+    };
+    let written = rd::produce(
+        &t.bootstrap,
+        &topic,
+        &[
+            keyed("k1", Some("a")),
+            keyed("k2", Some("x")),
+            keyed("k1", Some("b")),
+            keyed("k2", None),
+        ],
+        &[],
+    );
+    assert_eq!(written, vec![(0, 0), (0, 1), (0, 2), (0, 3)]);
+
+    let mut fillers = 0;
+    let mut last = Vec::new();
+    let compacted = eventually(Duration::from_secs(90), || {
+        fillers += 1;
+        rd::produce(&t.bootstrap, &topic, &[keyed("filler", Some("f"))], &[]);
+        last = rd::read_all(&t.bootstrap, &topic, 0, Duration::from_secs(20))
+            .into_iter()
+            .filter(|c| c.record.key.as_deref() != Some(b"filler".as_slice()))
+            .map(|c| (c.offset, c.record.key, c.record.value))
+            .collect::<Vec<_>>();
+        last == vec![(2, Some(b"k1".to_vec()), Some(b"b".to_vec()))]
+    });
+    eprintln!("{:?}: compacted after {fillers} filler records", t.kind);
+    assert!(
+        compacted,
+        "{:?}: not compacted within 90 s: {last:?}",
+        t.kind
+    );
+    // The history before the cleaner ran is gone; the high watermark is where it was.
+    assert_eq!(rd::watermarks(&t.bootstrap, &topic, 0).1, 4 + fillers);
+});

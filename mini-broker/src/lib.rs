@@ -97,6 +97,14 @@ pub struct BrokerConfig {
     /// How often open transactions are checked against their timeouts and aborted
     /// (`transaction.abort.timed.out.transaction.cleanup.interval.ms`, 10 s); tests lower it.
     pub transaction_abort_interval: Duration,
+    /// `retention.ms` of topics that do not set it (Kafka's `log.retention.ms`: 7 days; -1
+    /// keeps records forever).
+    pub log_retention_ms: i64,
+    /// How often time retention runs (`log.retention.check.interval.ms`, Kafka's 5 min).
+    pub log_retention_check_interval: Duration,
+    /// How often the log cleaner passes over compacted topics (`log.cleaner.backoff.ms`,
+    /// Kafka's 15 s).
+    pub log_cleaner_backoff: Duration,
 }
 
 impl Default for BrokerConfig {
@@ -123,6 +131,9 @@ impl Default for BrokerConfig {
             group_max_session_timeout: Duration::from_millis(1_800_000),
             transaction_max_timeout: Duration::from_millis(900_000),
             transaction_abort_interval: Duration::from_millis(10_000),
+            log_retention_ms: state::topics::DEFAULT_RETENTION_MS,
+            log_retention_check_interval: Duration::from_millis(300_000),
+            log_cleaner_backoff: Duration::from_millis(15_000),
         }
     }
 }
@@ -263,6 +274,27 @@ impl MiniBrokerBuilder {
         self
     }
 
+    /// `retention.ms` of topics that do not set it (default 7 days, as Kafka's
+    /// `log.retention.ms`; -1 keeps records forever).
+    pub fn log_retention_ms(mut self, ms: i64) -> Self {
+        self.config.log_retention_ms = ms;
+        self
+    }
+
+    /// How often time retention (`retention.ms`) runs (default 5 min, as Kafka's
+    /// `log.retention.check.interval.ms`).
+    pub fn log_retention_check_interval(mut self, interval: Duration) -> Self {
+        self.config.log_retention_check_interval = interval;
+        self
+    }
+
+    /// How often the log cleaner passes over compacted topics (default 15 s, as Kafka's
+    /// `log.cleaner.backoff.ms`).
+    pub fn log_cleaner_backoff(mut self, interval: Duration) -> Self {
+        self.config.log_cleaner_backoff = interval;
+        self
+    }
+
     /// The whole config at once.
     pub fn config(mut self, config: BrokerConfig) -> Self {
         self.config = config;
@@ -342,11 +374,30 @@ impl MiniBrokerBuilder {
         let state = Arc::new(BrokerState::new(config));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let faults = Faults::default();
-        let txn_timeouts = tokio::spawn(state::transactions::abort_timed_out(
-            Arc::clone(&state),
-            state.config.transaction_abort_interval,
-            shutdown_rx.clone(),
-        ));
+        let periodic = {
+            let (txns, retention, cleaner) =
+                (Arc::clone(&state), Arc::clone(&state), Arc::clone(&state));
+            let c = &state.config;
+            vec![
+                tokio::spawn(state::every(
+                    c.transaction_abort_interval,
+                    shutdown_rx.clone(),
+                    move || {
+                        txns.abort_timed_out_transactions();
+                    },
+                )),
+                tokio::spawn(state::every(
+                    c.log_retention_check_interval,
+                    shutdown_rx.clone(),
+                    move || retention.expire_logs(state::now_ms()),
+                )),
+                tokio::spawn(state::every(
+                    c.log_cleaner_backoff,
+                    shutdown_rx.clone(),
+                    move || cleaner.clean_logs(state::now_ms()),
+                )),
+            ]
+        };
         let mut tasks = Vec::with_capacity(bound.len());
         for (tcp, addr, listener) in bound {
             tracing::info!(listener = %listener.protocol, %addr, "mini-broker listening");
@@ -366,7 +417,7 @@ impl MiniBrokerBuilder {
             faults,
             shutdown_tx,
             tasks,
-            txn_timeouts: Some(txn_timeouts),
+            periodic,
         })
     }
 }
@@ -396,8 +447,9 @@ pub struct MiniBroker {
     shutdown_tx: watch::Sender<bool>,
     /// One accept loop per listener.
     tasks: Vec<JoinHandle<()>>,
-    /// Aborts timed-out transactions; ends with the shutdown signal.
-    txn_timeouts: Option<JoinHandle<()>>,
+    /// The periodic tasks (timed-out transactions, retention, the log cleaner); they end
+    /// with the shutdown signal.
+    periodic: Vec<JoinHandle<()>>,
 }
 
 impl MiniBroker {
@@ -457,14 +509,9 @@ impl MiniBroker {
     /// Stops accepting, closes every connection, and waits until all are closed.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown_tx.send(true);
-        for task in self.tasks.drain(..) {
+        for task in self.tasks.drain(..).chain(self.periodic.drain(..)) {
             if let Err(err) = task.await {
                 tracing::error!(%err, "mini-broker task failed");
-            }
-        }
-        if let Some(task) = self.txn_timeouts.take() {
-            if let Err(err) = task.await {
-                tracing::error!(%err, "transaction timeout task failed");
             }
         }
     }

@@ -132,12 +132,12 @@ pub fn append_raw(
         let mut patched = BytesMut::with_capacity(bytes.len());
         patched.put_i64(base);
         patched.put_slice(&bytes[8..]);
-        log.append(StoredBatch {
-            base_offset: base,
-            last_offset: base + count - 1,
-            max_timestamp: 0,
-            bytes: patched.freeze(),
-        });
+        log.append(StoredBatch::new(
+            base,
+            base + count - 1,
+            0,
+            patched.freeze(),
+        ));
         base
     };
     broker.state().notify_appended();

@@ -157,6 +157,36 @@ pub fn consume(
     out
 }
 
+/// Reads `partition` from its earliest offset up to the end (librdkafka's partition EOF),
+/// within `timeout`: everything the log holds, gaps (compaction) and all.
+pub fn read_all(bootstrap: &str, topic: &str, partition: i32, timeout: Duration) -> Vec<Consumed> {
+    let consumer: BaseConsumer = config(bootstrap, &[])
+        .set("group.id", "ferrokafka-interop-assign")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .create()
+        .expect("rdkafka consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Beginning)
+        .expect("tpl");
+    consumer.assign(&tpl).expect("assign");
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "rdkafka did not reach the end of {topic}-{partition} in {timeout:?}"
+        );
+        match consumer.poll(left.min(Duration::from_millis(500))) {
+            Some(Ok(m)) => out.push(convert(&m)),
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => return out,
+            Some(Err(e)) => panic!("rdkafka consume error: {e}"),
+            None => {}
+        }
+    }
+}
+
 fn convert(m: &BorrowedMessage<'_>) -> Consumed {
     let headers = m
         .headers()

@@ -75,6 +75,18 @@ struct Args {
     /// Bytes kept in memory per partition before the oldest data is dropped.
     #[arg(long, default_value_t = 256 * 1024 * 1024)]
     retention_bytes: usize,
+    /// retention.ms of topics that do not set it, as Kafka's log.retention.ms (7 days; -1
+    /// keeps records forever).
+    #[arg(long, default_value_t = 604_800_000, allow_hyphen_values = true)]
+    log_retention_ms: i64,
+    /// How often time retention (topics' retention.ms) runs, as Kafka's
+    /// log.retention.check.interval.ms.
+    #[arg(long, default_value_t = 300_000)]
+    log_retention_check_interval_ms: u64,
+    /// How often the log cleaner compacts topics with cleanup.policy=compact, as Kafka's
+    /// log.cleaner.backoff.ms.
+    #[arg(long, default_value_t = 15_000)]
+    log_cleaner_backoff_ms: u64,
     /// Log filter, as RUST_LOG (error, warn, info, debug, trace, or per-module directives).
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -142,6 +154,9 @@ async fn run(args: Args) -> ExitCode {
         default_partitions: args.partitions,
         auto_create_topics: args.auto_create_topics,
         partition_retention_bytes: args.retention_bytes,
+        log_retention_ms: args.log_retention_ms,
+        log_retention_check_interval: Duration::from_millis(args.log_retention_check_interval_ms),
+        log_cleaner_backoff: Duration::from_millis(args.log_cleaner_backoff_ms),
         ..BrokerConfig::default()
     };
     let broker = match MiniBroker::builder().config(config).start().await {

@@ -39,7 +39,8 @@ pub const APIS: &[Api] = &[
         3,
         12,
         "acks 0, 1, -1 (1 and -1 are the same: one replica); whole v2 batches only; CRC, \
-         record count and `max.message.bytes` checked; LogAppendTime stamped; all batches of \
+         record count and `max.message.bytes` checked; keys required on compacted topics; \
+         LogAppendTime stamped; all batches of \
          a partition or none; idempotent producers' sequences checked and retries \
          de-duplicated (below); transactional batches verified against their transaction \
          (below)",

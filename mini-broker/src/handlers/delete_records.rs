@@ -53,11 +53,7 @@ pub(super) fn handle(state: &BrokerState, req: DeleteRecordsRequest) -> DeleteRe
 
 /// `(low watermark, error)` for one partition.
 fn delete(topic: &mut Topic, partition: i32, offset: i64) -> (i64, ErrorCode) {
-    let deletes = topic
-        .config
-        .overrides
-        .get("cleanup.policy")
-        .is_none_or(|policy| policy.split(',').any(|p| p.trim() == "delete"));
+    let deletes = topic.config.deletes();
     let Some(log) = topic.partition_mut(partition) else {
         return (-1, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
     };

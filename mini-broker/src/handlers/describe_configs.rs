@@ -12,7 +12,7 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::state::topics::TOPIC_CONFIG_KEYS;
+use crate::state::topics::{DEFAULT_RETENTION_MS, TOPIC_CONFIG_KEYS};
 use crate::state::BrokerState;
 
 /// Resource types of the config APIs.
@@ -84,6 +84,17 @@ fn topic_entries(state: &BrokerState, name: &str) -> Result<Vec<Entry>, (ErrorCo
                 source: SOURCE_TOPIC,
                 config_type: key.config_type,
             },
+            // The broker's log.retention.ms, when set, is the topics' default.
+            None if key.name == "retention.ms"
+                && state.config.log_retention_ms != DEFAULT_RETENTION_MS =>
+            {
+                Entry {
+                    name: key.name.to_owned(),
+                    value: state.config.log_retention_ms.to_string(),
+                    source: SOURCE_STATIC_BROKER,
+                    config_type: key.config_type,
+                }
+            }
             None => Entry {
                 name: key.name.to_owned(),
                 value: key.default.to_owned(),
@@ -121,6 +132,7 @@ fn broker_entries(
             c.partition_retention_bytes.to_string(),
             5,
         ),
+        entry("log.retention.ms", c.log_retention_ms.to_string(), 5),
     ])
 }
 

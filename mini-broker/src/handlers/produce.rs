@@ -1,9 +1,11 @@
 //! Produce (key 0), versions 3–12.
 //!
 //! Each partition's records must be whole magic-v2 batches with valid CRCs, consistent record
-//! counts, and no larger than the topic's `max.message.bytes`; a partition that fails any check
-//! gets an error (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, UNSUPPORTED_FOR_MESSAGE_FORMAT) and none
-//! of its batches is written, while other partitions of the same request are unaffected. The
+//! counts, and no larger than the topic's `max.message.bytes`; on a compacted topic every
+//! record needs a key. A partition that fails any check gets an error (CORRUPT_MESSAGE,
+//! MESSAGE_TOO_LARGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_RECORD with the keyless records
+//! listed in `record_errors` as Kafka lists them) and none of its batches is written, while
+//! other partitions of the same request are unaffected. The
 //! broker assigns offsets by rewriting each batch's base offset, and stamps LogAppendTime
 //! topics with the append time. `acks=0` writes and sends nothing back; acks 1 and -1 are the
 //! same here, as this broker is the only replica.
@@ -43,12 +45,12 @@
 //! Not here: KIP-890's transaction version 2 (a v12 request does not add its partitions
 //! implicitly; no `transaction.version` feature is advertised, so clients do not expect it).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bytes::Bytes;
 use ferrokafka_protocol::record::{RecordBatch, RecordError, MAGIC_V2};
 use ferrokafka_protocol::ErrorCode;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
@@ -59,7 +61,7 @@ use crate::state::producers::{
 };
 use crate::state::topics::{TimestampType, Topic};
 use crate::state::transactions::{Transactions, TxnBatchError};
-use crate::state::BrokerState;
+use crate::state::{now_ms, BrokerState};
 
 /// What the transactional checks of one request need.
 struct TxnContext<'a> {
@@ -102,12 +104,12 @@ pub(super) async fn handle(
                 .map(|p| {
                     let result = PartitionProduceResponse::default().with_index(p.index);
                     let outcome = if !acks_ok {
-                        Err((ErrorCode::INVALID_REQUIRED_ACKS, "acks must be -1, 0 or 1".into()))
+                        Err((ErrorCode::INVALID_REQUIRED_ACKS, "acks must be -1, 0 or 1".into()).into())
                     } else if no_transactional_id {
                         Err((
                             ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
                             "transactional records need the request's transactional id".into(),
-                        ))
+                        ).into())
                     } else {
                         match topic.as_deref_mut() {
                             Some(t) => {
@@ -116,7 +118,7 @@ pub(super) async fn handle(
                             None => Err((
                                 ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
                                 format!("unknown topic '{name}'"),
-                            )),
+                            ).into()),
                         }
                     };
                     match outcome {
@@ -127,11 +129,27 @@ pub(super) async fn handle(
                                 .with_log_append_time_ms(done.log_append_time)
                                 .with_log_start_offset(done.log_start_offset)
                         }
-                        Err((code, message)) => {
+                        Err(Rejection {
+                            code,
+                            message,
+                            record_errors,
+                        }) => {
                             tracing::debug!(topic = %name, partition = p.index, %code, %message, "produce rejected");
                             let result = result.with_error_code(code.0).with_base_offset(-1);
                             if version >= 8 {
-                                result.with_error_message(Some(StrBytes::from_string(message)))
+                                let record_errors = record_errors
+                                    .into_iter()
+                                    .map(|(index, message)| {
+                                        BatchIndexAndErrorMessage::default()
+                                            .with_batch_index(index)
+                                            .with_batch_index_error_message(Some(
+                                                StrBytes::from_string(message),
+                                            ))
+                                    })
+                                    .collect();
+                                result
+                                    .with_error_message(Some(StrBytes::from_string(message)))
+                                    .with_record_errors(record_errors)
                             } else {
                                 result
                             }
@@ -173,7 +191,24 @@ struct Appended {
     log_start_offset: i64,
 }
 
-type Rejection = (ErrorCode, String);
+/// Why a partition's records were refused: Kafka's error, its message, and for a batch
+/// refused because of some of its records, each such record's index in the batch with why
+/// (Produce v8+ `record_errors`).
+struct Rejection {
+    code: ErrorCode,
+    message: String,
+    record_errors: Vec<(i32, String)>,
+}
+
+impl From<(ErrorCode, String)> for Rejection {
+    fn from((code, message): (ErrorCode, String)) -> Self {
+        Rejection {
+            code,
+            message,
+            record_errors: Vec::new(),
+        }
+    }
+}
 
 /// Validates every batch for one partition, then appends them all, or none.
 fn append(
@@ -188,13 +223,18 @@ fn append(
         TimestampType::LogAppendTime => Some(now_ms()),
         TimestampType::CreateTime => None,
     };
+    // Kafka names the partition in its message about keyless records.
+    let keys_required = topic
+        .config
+        .compacted()
+        .then(|| format!("{topic_name}-{partition}"));
     let log = topic.partition_mut(partition).ok_or_else(|| {
-        (
+        Rejection::from((
             ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
             format!("no partition {partition}"),
-        )
+        ))
     })?;
-    let batches = validate(records, max_bytes)?;
+    let batches = validate(records, max_bytes, keys_required.as_deref())?;
     verify_transactional(txn, topic_name, partition, &batches)?;
     let base_offset = log.next_offset();
     let changes = match check_sequences(log.producers(), &batches, base_offset, append_time)? {
@@ -219,12 +259,12 @@ fn append(
             .into_stored(next, 0, append_time)
             .map_err(corrupt)?
             .into_bytes();
-        log.append(StoredBatch {
-            base_offset: next,
-            last_offset: next + count - 1,
+        log.append(StoredBatch::new(
+            next,
+            next + count - 1,
             max_timestamp,
             bytes,
-        });
+        ));
         next += count;
     }
     log.producers_mut().apply(changes);
@@ -288,7 +328,8 @@ fn check_sequences(
             "the request mixes batches written before with new ones; resend retries as they \
              were first sent"
                 .into(),
-        )),
+        )
+            .into()),
     }
 }
 
@@ -304,7 +345,8 @@ fn verify_transactional(
         return Err((
             ErrorCode::INVALID_RECORD,
             "clients may not write control batches".into(),
-        ));
+        )
+            .into());
     }
     let (Some(id), Some(txns)) = (txn.id, txn.txns) else {
         // Without a transactional id the request was refused as a whole (see `handle`).
@@ -328,7 +370,8 @@ fn verify_transactional(
                 "transactional id '{id}' (producer {producer_id}, epoch {epoch}) has no ongoing \
                  transaction holding {topic}-{partition}"
             ),
-        ));
+        )
+            .into());
     }
     Ok(())
 }
@@ -345,7 +388,7 @@ fn check_open_transactions(log: &PartitionLog, batches: &[RecordBatch]) -> Resul
             return Err((
                 ErrorCode::INVALID_TXN_STATE,
                 format!("producer {producer_id} has a transaction open here: expected a transactional write"),
-            ));
+            ).into());
         }
     }
     Ok(())
@@ -358,14 +401,19 @@ fn out_of_sequence(err: SequenceError) -> Rejection {
             ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
         }
     };
-    (code, err.to_string())
+    (code, err.to_string()).into()
 }
 
-/// Checks what Kafka checks before writing: whole v2 batches, sizes, CRCs, and records that
-/// parse and agree with the batch header.
-fn validate(records: Bytes, max_bytes: usize) -> Result<Vec<RecordBatch>, Rejection> {
+/// Checks what Kafka checks before writing: whole v2 batches, sizes, CRCs, records that
+/// parse and agree with the batch header, and on a compacted topic (`keys_required` names
+/// its partition) a key on every record.
+fn validate(
+    records: Bytes,
+    max_bytes: usize,
+    keys_required: Option<&str>,
+) -> Result<Vec<RecordBatch>, Rejection> {
     if records.is_empty() {
-        return Err((ErrorCode::CORRUPT_MESSAGE, "no record batches".into()));
+        return Err((ErrorCode::CORRUPT_MESSAGE, "no record batches".into()).into());
     }
     let mut iter = RecordBatch::iter_blob(records);
     let mut batches = Vec::new();
@@ -375,7 +423,8 @@ fn validate(records: Bytes, max_bytes: usize) -> Result<Vec<RecordBatch>, Reject
             return Err((
                 ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT,
                 format!("message format v{} is not supported; use v2", batch.magic()),
-            ));
+            )
+                .into());
         }
         if batch.size() > max_bytes {
             return Err((
@@ -384,7 +433,8 @@ fn validate(records: Bytes, max_bytes: usize) -> Result<Vec<RecordBatch>, Reject
                     "batch of {} bytes exceeds max.message.bytes {max_bytes}",
                     batch.size()
                 ),
-            ));
+            )
+                .into());
         }
         batch.verify_crc().map_err(corrupt)?;
         let declared = batch.records_count();
@@ -395,18 +445,33 @@ fn validate(records: Bytes, max_bytes: usize) -> Result<Vec<RecordBatch>, Reject
                     "batch declares {declared} records but a last offset delta of {}",
                     batch.last_offset_delta()
                 ),
-            ));
+            )
+                .into());
         }
         let mut seen = 0i32;
+        let mut keyless = Vec::new();
         for record in batch.records().map_err(corrupt)? {
-            record.map_err(corrupt)?;
+            let record = record.map_err(corrupt)?;
+            if let (Some(partition), None) = (keys_required, &record.key) {
+                keyless.push((
+                    seen,
+                    format!(
+                        "Compacted topic cannot accept message without key in topic partition \
+                         {partition}"
+                    ),
+                ));
+            }
             seen += 1;
         }
         if seen != declared {
             return Err((
                 ErrorCode::CORRUPT_MESSAGE,
                 format!("batch declares {declared} records but holds {seen}"),
-            ));
+            )
+                .into());
+        }
+        if !keyless.is_empty() {
+            return Err(invalid_records(keyless));
         }
         batches.push(batch);
     }
@@ -414,17 +479,31 @@ fn validate(records: Bytes, max_bytes: usize) -> Result<Vec<RecordBatch>, Reject
         return Err((
             ErrorCode::CORRUPT_MESSAGE,
             "the last record batch is truncated".into(),
-        ));
+        )
+            .into());
     }
     Ok(batches)
 }
 
-fn corrupt(err: RecordError) -> Rejection {
-    (ErrorCode::CORRUPT_MESSAGE, err.to_string())
+/// A batch refused for some of its records, with Kafka's summary as the partition's message.
+fn invalid_records(record_errors: Vec<(i32, String)>) -> Rejection {
+    let shown: Vec<String> = record_errors
+        .iter()
+        .take(3)
+        .map(|(index, message)| format!("RecordError(batchIndex={index}, message='{message}')"))
+        .collect();
+    Rejection {
+        code: ErrorCode::INVALID_RECORD,
+        message: format!(
+            "One or more records have been rejected due to {} record errors in total, and only \
+             showing the first three errors at most: [{}]",
+            record_errors.len(),
+            shown.join(", ")
+        ),
+        record_errors,
+    }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+fn corrupt(err: RecordError) -> Rejection {
+    (ErrorCode::CORRUPT_MESSAGE, err.to_string()).into()
 }

@@ -19,7 +19,7 @@
 //! principal builders. The principal is the user name; nothing authorises it further.
 
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ferrokafka_protocol::sasl::scram::{ScramCredential, ScramHash, ScramServer, MIN_ITERATIONS};
@@ -30,6 +30,7 @@ use kafka_protocol::messages::ApiKey;
 use tokio::sync::Semaphore;
 
 use super::users::UserStore;
+use crate::state::now_ms;
 
 /// Kafka's `sasl.server.max.receive.size`: the largest frame accepted before authentication.
 pub const MAX_RECEIVE_SIZE: usize = 524_288;
@@ -549,12 +550,6 @@ fn api_name(api_key: i16) -> String {
         Ok(key) => format!("{key:?}"),
         Err(()) => format!("unknown ({api_key})"),
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -33,6 +33,23 @@ pub struct StoredBatch {
     pub max_timestamp: i64,
     /// The whole batch, ready to send.
     pub bytes: Bytes,
+    /// Set by the first cleaning pass that kept a tombstone or a transaction marker here, to
+    /// that pass's time plus `delete.retention.ms`; passes after it remove them (Kafka's
+    /// delete horizon, KIP-534, kept beside the batch rather than in its header).
+    delete_horizon: Option<i64>,
+}
+
+impl StoredBatch {
+    /// A batch as appended: its offsets, its newest timestamp and its stored bytes.
+    pub fn new(base_offset: i64, last_offset: i64, max_timestamp: i64, bytes: Bytes) -> Self {
+        StoredBatch {
+            base_offset,
+            last_offset,
+            max_timestamp,
+            bytes,
+            delete_horizon: None,
+        }
+    }
 }
 
 /// The in-memory log of one partition.
@@ -48,6 +65,18 @@ pub struct PartitionLog {
     open_txns: HashMap<i64, i64>,
     /// Aborted transactions, in marker order (so also ordered by last offset).
     aborted: VecDeque<AbortedTxn>,
+    /// The last stable offset at the last cleaning pass: a pass with nothing new to clean and
+    /// no delete horizon come due does nothing.
+    cleaned_to: i64,
+}
+
+/// What one cleaning pass removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Cleaned {
+    /// Records removed: older values, tombstones and markers past their horizon, aborted data.
+    pub records: usize,
+    /// Bytes of batch data freed.
+    pub bytes: usize,
 }
 
 /// An aborted transaction in one partition: what read_committed readers must skip.
@@ -84,6 +113,7 @@ impl PartitionLog {
             producers: ProducerStates::default(),
             open_txns: HashMap::new(),
             aborted: VecDeque::new(),
+            cleaned_to: 0,
         }
     }
 
@@ -163,6 +193,148 @@ impl PartitionLog {
         self.log_start_offset
     }
 
+    /// Time retention (`retention.ms`): drops batches from the start whose newest timestamp is
+    /// below `oldest_kept`, as Kafka deletes whole segments from the start once their largest
+    /// timestamp is too old; the log start offset moves past them. Returns how many records
+    /// went.
+    pub fn expire_before(&mut self, oldest_kept: i64) -> usize {
+        let mut records = 0usize;
+        while self
+            .batches
+            .front()
+            .is_some_and(|b| b.max_timestamp < oldest_kept)
+        {
+            if let Some(old) = self.batches.pop_front() {
+                self.bytes_held -= old.bytes.len();
+                self.log_start_offset = old.last_offset + 1;
+                records += usize::try_from(old.last_offset - old.base_offset + 1).unwrap_or(0);
+            }
+        }
+        self.forget_aborted_below_start();
+        records
+    }
+
+    /// One pass of Kafka's log cleaner (`cleanup.policy=compact`) at `now_ms`. It cleans the
+    /// stable part of the log (below the last stable offset) except the last batch, which
+    /// stands for Kafka's active segment, never cleaned:
+    /// - of each key only the record at its latest offset stays (records without a key go, as
+    ///   the cleaner drops them); offsets are kept, so the log has gaps;
+    /// - data of aborted transactions goes;
+    /// - tombstones (null values) and transaction markers stay until `delete.retention.ms`
+    ///   after the first pass that saw them, then go; a marker only once no data of its
+    ///   transaction is left before it.
+    ///
+    /// The log start offset does not move. A pass with nothing new below the last stable
+    /// offset and no horizon come due does nothing.
+    pub fn compact(&mut self, now_ms: i64, delete_retention_ms: i64) -> Cleaned {
+        let end = self.last_stable_offset();
+        let cleanable = self
+            .batches
+            .partition_point(|b| b.last_offset < end)
+            .min(self.batches.len().saturating_sub(1));
+        let due = |b: &StoredBatch| b.delete_horizon.is_some_and(|h| h <= now_ms);
+        let horizon_due = self.batches.range(..cleanable).any(due);
+        if end == self.cleaned_to && !horizon_due {
+            return Cleaned::default();
+        }
+        self.cleaned_to = end;
+        let horizon = now_ms.saturating_add(delete_retention_ms.max(0));
+
+        // The latest offset of every key in the cleanable part, aborted data left out.
+        let mut latest: HashMap<Bytes, i64> = HashMap::new();
+        for stored in self.batches.range(..cleanable) {
+            let Ok(batch) = RecordBatch::new(stored.bytes.clone()) else {
+                continue;
+            };
+            if batch.is_control() || self.is_aborted(&batch) {
+                continue;
+            }
+            for record in batch.records().into_iter().flatten().flatten() {
+                if let Some(key) = record.key.clone() {
+                    latest.insert(key, record.offset(&batch));
+                }
+            }
+        }
+
+        let mut cleaned = Cleaned::default();
+        let mut kept = VecDeque::with_capacity(self.batches.len());
+        // Per producer: whether data of its current transaction is still in the log.
+        let mut txn_data_left: HashMap<i64, bool> = HashMap::new();
+        let mut removed_aborts = Vec::new();
+        for (index, mut stored) in std::mem::take(&mut self.batches).into_iter().enumerate() {
+            let Some(batch) = (index < cleanable)
+                .then(|| RecordBatch::new(stored.bytes.clone()).ok())
+                .flatten()
+            else {
+                kept.push_back(stored);
+                continue;
+            };
+            let past_horizon = due(&stored);
+            let before = stored.bytes.len();
+            let records = usize::try_from(batch.records_count()).unwrap_or(0);
+            let retained = if batch.is_control() {
+                let data_left = txn_data_left
+                    .insert(batch.producer_id(), false)
+                    .unwrap_or(false);
+                if past_horizon && !data_left {
+                    removed_aborts.push(stored.base_offset);
+                    None
+                } else {
+                    Some(batch)
+                }
+            } else if self.is_aborted(&batch) {
+                None
+            } else {
+                batch
+                    .retain(|r| {
+                        let newest = r
+                            .key
+                            .as_ref()
+                            .is_some_and(|k| latest.get(k) == Some(&r.offset(&batch)));
+                        newest && (r.value.is_some() || !past_horizon)
+                    })
+                    .unwrap_or(Some(batch))
+            };
+            let Some(retained) = retained else {
+                cleaned.records += records;
+                cleaned.bytes += before;
+                continue;
+            };
+            if retained.is_transactional() && !retained.is_control() {
+                txn_data_left.insert(retained.producer_id(), true);
+            }
+            cleaned.records += records - usize::try_from(retained.records_count()).unwrap_or(0);
+            let has_deletes = retained.is_control()
+                || retained
+                    .records()
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|r| r.value.is_none());
+            if has_deletes && stored.delete_horizon.is_none() {
+                stored.delete_horizon = Some(horizon);
+            }
+            stored.bytes = retained.into_bytes();
+            cleaned.bytes += before - stored.bytes.len();
+            kept.push_back(stored);
+        }
+        self.batches = kept;
+        self.bytes_held -= cleaned.bytes;
+        self.aborted
+            .retain(|a| !removed_aborts.contains(&a.last_offset));
+        cleaned
+    }
+
+    /// Whether `batch` is data of a transaction that was aborted here.
+    fn is_aborted(&self, batch: &RecordBatch) -> bool {
+        batch.is_transactional()
+            && !batch.is_control()
+            && self.aborted.iter().any(|a| {
+                a.producer_id == batch.producer_id()
+                    && (a.first_offset..=a.last_offset).contains(&batch.base_offset())
+            })
+    }
+
     fn forget_aborted_below_start(&mut self) {
         while self
             .aborted
@@ -224,12 +396,7 @@ impl PartitionLog {
                 .into_stored(offset, 0, Some(now_ms))?
                 .into_bytes();
         }
-        self.append(StoredBatch {
-            base_offset: offset,
-            last_offset: offset,
-            max_timestamp: now_ms,
-            bytes,
-        });
+        self.append(StoredBatch::new(offset, offset, now_ms, bytes));
         if let Some(first_offset) = self.open_txns.remove(&producer_id) {
             if !commit {
                 self.aborted.push_back(AbortedTxn {
@@ -350,12 +517,7 @@ mod tests {
             .unwrap();
         }
         let bytes = b.build().unwrap();
-        StoredBatch {
-            base_offset: base,
-            last_offset: base + n - 1,
-            max_timestamp: ts + n - 1,
-            bytes,
-        }
+        StoredBatch::new(base, base + n - 1, ts + n - 1, bytes)
     }
 
     #[test]
@@ -461,5 +623,150 @@ mod tests {
         assert_eq!(log.log_start_offset(), 8);
         assert_eq!(log.locate(7), ReadStart::OutOfRange);
         assert_eq!(log.locate(8), ReadStart::Batch(0));
+    }
+
+    /// A batch of keyed records (`None` value: a tombstone), optionally transactional for
+    /// `producer`.
+    fn keyed(base: i64, records: &[(&str, Option<&str>)], producer: Option<i64>) -> StoredBatch {
+        let mut b = BatchBuilder::new().base_offset(base);
+        if let Some(id) = producer {
+            b = b.producer(id, 0).base_sequence(0).transactional(true);
+        }
+        for (key, value) in records {
+            b.push(RecordInput {
+                timestamp: 1_000,
+                key: Some(Bytes::copy_from_slice(key.as_bytes())),
+                value: value.map(|v| Bytes::copy_from_slice(v.as_bytes())),
+                ..Default::default()
+            })
+            .unwrap();
+        }
+        let n = records.len() as i64;
+        StoredBatch::new(base, base + n - 1, 1_000, b.build().unwrap())
+    }
+
+    /// Every record left, as (offset, key, value), batch by batch.
+    fn contents(log: &PartitionLog) -> Vec<(i64, String, Option<String>)> {
+        let text = |b: Option<Bytes>| b.map(|b| String::from_utf8(b.to_vec()).unwrap());
+        let mut out = Vec::new();
+        for stored in &log.batches {
+            let batch = RecordBatch::new(stored.bytes.clone()).unwrap();
+            batch.verify_crc().unwrap();
+            if batch.is_control() {
+                out.push((batch.base_offset(), "<marker>".to_owned(), None));
+                continue;
+            }
+            for r in batch.records().unwrap() {
+                let r = r.unwrap();
+                out.push((r.offset(&batch), text(r.key).unwrap(), text(r.value)));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn compaction_keeps_the_latest_value_per_key_and_tombstones_until_their_horizon() {
+        let mut log = PartitionLog::new(usize::MAX);
+        log.append(keyed(0, &[("a", Some("1")), ("b", Some("1"))], None));
+        log.append(keyed(2, &[("a", Some("2")), ("b", None)], None));
+        log.append(keyed(4, &[("c", Some("1"))], None));
+        log.append(keyed(5, &[("a", Some("3"))], None)); // the last batch: never cleaned
+        let before = log.bytes_held();
+        let first = log.compact(10_000, 100);
+        assert_eq!(first.records, 2, "a=1 and b=1");
+        assert_eq!(
+            contents(&log),
+            vec![
+                (2, "a".into(), Some("2".into())),
+                (3, "b".into(), None),
+                (4, "c".into(), Some("1".into())),
+                (5, "a".into(), Some("3".into())),
+            ]
+        );
+        assert_eq!(log.bytes_held(), before - first.bytes);
+        assert_eq!((log.log_start_offset(), log.next_offset()), (0, 6));
+        assert_eq!(log.locate(0), ReadStart::Batch(0), "reads skip the gap");
+
+        // Nothing new and no horizon due: nothing happens.
+        assert_eq!(log.compact(10_050, 100), Cleaned::default());
+        // The tombstone's horizon (10_000 + 100) has passed: it goes.
+        let second = log.compact(10_100, 100);
+        assert_eq!(second.records, 1);
+        assert_eq!(
+            contents(&log),
+            vec![
+                (2, "a".into(), Some("2".into())),
+                (4, "c".into(), Some("1".into())),
+                (5, "a".into(), Some("3".into())),
+            ]
+        );
+        // A new record makes a = 3 cleanable: a = 2 goes.
+        log.append(keyed(6, &[("d", Some("1"))], None));
+        log.compact(10_200, 100);
+        assert_eq!(
+            contents(&log),
+            vec![
+                (4, "c".into(), Some("1".into())),
+                (5, "a".into(), Some("3".into())),
+                (6, "d".into(), Some("1".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn compaction_drops_aborted_data_then_markers_and_stops_at_open_transactions() {
+        let mut log = PartitionLog::new(usize::MAX);
+        log.begin_transaction(7, 0);
+        log.append(keyed(0, &[("a", Some("aborted"))], Some(7)));
+        log.append_marker(7, 0, false, 1_000, false).unwrap(); // 1
+        log.begin_transaction(8, 2);
+        log.append(keyed(2, &[("a", Some("committed"))], Some(8)));
+        log.append_marker(8, 0, true, 1_000, false).unwrap(); // 3
+        log.begin_transaction(9, 4);
+        log.append(keyed(4, &[("a", Some("open"))], Some(9)));
+        log.append(keyed(5, &[("z", Some("1"))], None));
+        log.compact(10_000, 0);
+        assert_eq!(
+            contents(&log),
+            vec![
+                (1, "<marker>".into(), None),
+                (2, "a".into(), Some("committed".into())),
+                (3, "<marker>".into(), None),
+                (4, "a".into(), Some("open".into())),
+                (5, "z".into(), Some("1".into())),
+            ],
+            "aborted data gone; open transaction (above the LSO) untouched"
+        );
+        // Past the horizon: the ABORT marker goes with its index entry; the COMMIT marker
+        // stays while its transaction's data does.
+        log.compact(10_001, 0);
+        assert_eq!(
+            contents(&log),
+            vec![
+                (2, "a".into(), Some("committed".into())),
+                (3, "<marker>".into(), None),
+                (4, "a".into(), Some("open".into())),
+                (5, "z".into(), Some("1".into())),
+            ]
+        );
+        assert!(log.aborted_transactions(0, 10).is_empty());
+    }
+
+    #[test]
+    fn time_retention_drops_old_batches_from_the_start() {
+        let mut log = PartitionLog::new(usize::MAX);
+        log.append(batch(0, 2, 100, 10));
+        log.append(batch(2, 2, 300, 10));
+        log.append(batch(4, 2, 200, 10));
+        assert_eq!(log.expire_before(150), 2);
+        assert_eq!(log.log_start_offset(), 2);
+        assert_eq!(
+            log.expire_before(250),
+            0,
+            "from the start only, as segments go"
+        );
+        assert_eq!(log.expire_before(1_000), 4);
+        assert_eq!((log.log_start_offset(), log.next_offset()), (6, 6));
+        assert_eq!(log.bytes_held(), 0);
     }
 }

@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 
 use crate::BrokerConfig;
 use groups::{GroupConfig, GroupCoordinator};
+use log::Cleaned;
 use topics::{is_valid_topic_name, ConfigError, Topic, TopicConfig};
 use transactions::TransactionCoordinator;
 
@@ -247,13 +248,18 @@ impl BrokerState {
         &self,
         pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
     ) -> Result<TopicConfig, ConfigError> {
-        TopicConfig::from_overrides(pairs, self.config.partition_retention_bytes)
+        TopicConfig::from_overrides(
+            pairs,
+            self.config.partition_retention_bytes,
+            self.config.log_retention_ms,
+        )
     }
 
     /// Replaces the explicitly set configs of topic `name` with `overrides` (validated as on
     /// creation), unless `validate_only`; the broker acts on the new values at once
-    /// (`retention.bytes` trims the partitions now, `max.message.bytes` and
-    /// `message.timestamp.type` apply to the next produce).
+    /// (`retention.bytes` and `retention.ms` trim the partitions now, a compacting
+    /// `cleanup.policy` cleans them now, `max.message.bytes` and `message.timestamp.type` apply
+    /// to the next produce).
     pub fn alter_topic_config(
         &self,
         name: &str,
@@ -274,8 +280,33 @@ impl BrokerState {
                 log.set_retention_bytes(config.retention_bytes);
             }
             topic.config = config;
+            let now = now_ms();
+            topic.expire(now);
+            topic.clean(now);
         }
         Ok(())
+    }
+
+    /// Time retention (`retention.ms`) at `now_ms` on every topic whose policy deletes
+    /// (Kafka's `log.retention.check.interval.ms` task).
+    pub fn expire_logs(&self, now_ms: i64) {
+        for (name, topic) in self.topics().iter_mut() {
+            let records = topic.expire(now_ms);
+            if records > 0 {
+                tracing::info!(topic = %name, records, "retention.ms: deleted expired records");
+            }
+        }
+    }
+
+    /// A cleaning pass at `now_ms` on every compacted topic (Kafka's log cleaner, every
+    /// `log.cleaner.backoff.ms`).
+    pub fn clean_logs(&self, now_ms: i64) {
+        for (name, topic) in self.topics().iter_mut() {
+            let Cleaned { records, bytes } = topic.clean(now_ms);
+            if records > 0 {
+                tracing::info!(topic = %name, records, bytes, "log cleaner: compacted");
+            }
+        }
     }
 
     /// Creates `name` with default settings if auto-creation is on and it does not exist.
@@ -287,7 +318,7 @@ impl BrokerState {
         if !self.config.auto_create_topics {
             return false;
         }
-        let config = TopicConfig::from_overrides([], self.config.partition_retention_bytes);
+        let config = self.topic_config([]);
         match config.map_err(CreateTopicError::from).and_then(|config| {
             self.create_topic(topics, name, self.config.default_partitions, config)
         }) {
@@ -299,6 +330,30 @@ impl BrokerState {
                 tracing::debug!(topic = name, %err, "not auto-creating topic");
                 false
             }
+        }
+    }
+}
+
+/// Wall-clock milliseconds since the epoch, as Kafka stamps records, transactions and tokens.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Runs `tick` every `interval` until `shutdown` turns true: the broker's periodic tasks
+/// (aborting timed-out transactions, time retention, the log cleaner).
+pub(crate) async fn every(
+    interval: std::time::Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    mut tick: impl FnMut(),
+) {
+    let mut ticks = tokio::time::interval(interval.max(std::time::Duration::from_millis(1)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => tick(),
+            _ = shutdown.wait_for(|stop| *stop) => return,
         }
     }
 }

@@ -7,10 +7,14 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
-use super::log::PartitionLog;
+use super::log::{Cleaned, PartitionLog};
 
 /// Kafka's default `max.message.bytes`.
 pub const DEFAULT_MAX_MESSAGE_BYTES: i32 = 1_048_588;
+/// Kafka's default `retention.ms` (7 days, its `log.retention.hours` of 168).
+pub const DEFAULT_RETENTION_MS: i64 = 604_800_000;
+/// Kafka's default `delete.retention.ms` (1 day).
+const DEFAULT_DELETE_RETENTION_MS: i64 = 86_400_000;
 
 /// How record timestamps are set (`message.timestamp.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +35,10 @@ pub struct TopicConfig {
     /// In-memory bytes kept per partition; the smaller of `retention.bytes` and the broker's
     /// per-partition limit.
     pub retention_bytes: usize,
+    /// `retention.ms`: batches whose newest record is older go (-1: kept forever).
+    pub retention_ms: i64,
+    /// `delete.retention.ms`: how long a compacted topic keeps tombstones and markers.
+    pub delete_retention_ms: i64,
     /// Every key set explicitly at creation or later, as given.
     pub overrides: BTreeMap<String, String>,
 }
@@ -51,10 +59,12 @@ pub struct ConfigKey {
 const BOOLEAN: i8 = 1;
 const INT: i8 = 3;
 const LONG: i8 = 5;
+const DOUBLE: i8 = 6;
 const LIST: i8 = 7;
 
-/// The topic configs we know and report. The broker acts on `max.message.bytes`,
-/// `message.timestamp.type` and `retention.bytes`; the rest are accepted and echoed.
+/// The topic configs we know and report. The broker acts on `cleanup.policy`,
+/// `delete.retention.ms`, `max.message.bytes`, `message.timestamp.type`, `retention.bytes` and
+/// `retention.ms`; the rest are accepted and echoed.
 pub const TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
     ConfigKey {
         name: "cleanup.policy",
@@ -67,6 +77,11 @@ pub const TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
         config_type: 2,
     },
     ConfigKey {
+        name: "delete.retention.ms",
+        default: "86400000",
+        config_type: 5,
+    },
+    ConfigKey {
         name: "max.message.bytes",
         default: "1048588",
         config_type: 3,
@@ -75,6 +90,16 @@ pub const TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
         name: "message.timestamp.type",
         default: "CreateTime",
         config_type: 2,
+    },
+    ConfigKey {
+        name: "min.cleanable.dirty.ratio",
+        default: "0.5",
+        config_type: 6,
+    },
+    ConfigKey {
+        name: "min.compaction.lag.ms",
+        default: "0",
+        config_type: 5,
     },
     ConfigKey {
         name: "min.insync.replicas",
@@ -95,6 +120,11 @@ pub const TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
         name: "segment.bytes",
         default: "1073741824",
         config_type: 3,
+    },
+    ConfigKey {
+        name: "segment.ms",
+        default: "604800000",
+        config_type: 5,
     },
     ConfigKey {
         name: "unclean.leader.election.enable",
@@ -126,11 +156,14 @@ impl TopicConfig {
     pub fn from_overrides<'a>(
         pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
         partition_retention_bytes: usize,
+        default_retention_ms: i64,
     ) -> Result<Self, ConfigError> {
         let mut config = TopicConfig {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             timestamp_type: TimestampType::CreateTime,
             retention_bytes: partition_retention_bytes,
+            retention_ms: default_retention_ms,
+            delete_retention_ms: DEFAULT_DELETE_RETENTION_MS,
             overrides: BTreeMap::new(),
         };
         for (key, value) in pairs {
@@ -138,6 +171,24 @@ impl TopicConfig {
             config.set(key, value, partition_retention_bytes)?;
         }
         Ok(config)
+    }
+
+    /// Whether `cleanup.policy` includes `compact`: records need keys.
+    pub fn compacted(&self) -> bool {
+        self.cleanup_policies().any(|p| p == "compact")
+    }
+
+    /// Whether `cleanup.policy` includes `delete`: records may be deleted by offset.
+    pub fn deletes(&self) -> bool {
+        self.cleanup_policies().any(|p| p == "delete")
+    }
+
+    fn cleanup_policies(&self) -> impl Iterator<Item = &str> {
+        self.overrides
+            .get("cleanup.policy")
+            .map_or("delete", String::as_str)
+            .split(',')
+            .map(str::trim)
     }
 
     fn set(&mut self, key: &str, value: &str, broker_limit: usize) -> Result<(), ConfigError> {
@@ -162,6 +213,9 @@ impl TopicConfig {
             }
             LONG if value.trim().parse::<i64>().is_err() => {
                 return Err(invalid_because("Not a number of type LONG"))
+            }
+            DOUBLE if value.trim().parse::<f64>().is_err() => {
+                return Err(invalid_because("Not a number of type DOUBLE"))
             }
             LIST if key == "cleanup.policy"
                 && !value
@@ -198,6 +252,14 @@ impl TopicConfig {
                     _ => return Err(invalid()),
                 };
             }
+            "retention.ms" => {
+                self.retention_ms = at_least(value, -1)
+                    .ok_or_else(|| invalid_because("Value must be at least -1"))?;
+            }
+            "delete.retention.ms" => {
+                self.delete_retention_ms = at_least(value, 0)
+                    .ok_or_else(|| invalid_because("Value must be at least 0"))?;
+            }
             "retention.bytes" => {
                 let v: i64 = value.parse().map_err(|_| invalid())?;
                 self.retention_bytes = match usize::try_from(v) {
@@ -211,6 +273,11 @@ impl TopicConfig {
         self.overrides.insert(key.to_owned(), value.to_owned());
         Ok(())
     }
+}
+
+/// `value` as a number of at least `min` (its type was checked before).
+fn at_least(value: &str, min: i64) -> Option<i64> {
+    value.trim().parse().ok().filter(|v| *v >= min)
 }
 
 /// A topic: its id, partitions and config.
@@ -254,6 +321,34 @@ impl Topic {
     pub fn partition_mut(&mut self, index: i32) -> Option<&mut PartitionLog> {
         self.partitions.get_mut(usize::try_from(index).ok()?)
     }
+
+    /// Time retention at `now_ms` on every partition, if the policy deletes and `retention.ms`
+    /// is not -1. Returns the records expired.
+    pub fn expire(&mut self, now_ms: i64) -> usize {
+        if !self.config.deletes() || self.config.retention_ms < 0 {
+            return 0;
+        }
+        let oldest_kept = now_ms.saturating_sub(self.config.retention_ms);
+        self.partitions
+            .iter_mut()
+            .map(|log| log.expire_before(oldest_kept))
+            .sum()
+    }
+
+    /// A cleaning pass at `now_ms` on every partition, if the policy compacts.
+    pub fn clean(&mut self, now_ms: i64) -> Cleaned {
+        if !self.config.compacted() {
+            return Cleaned::default();
+        }
+        let delete_retention_ms = self.config.delete_retention_ms;
+        self.partitions
+            .iter_mut()
+            .map(|log| log.compact(now_ms, delete_retention_ms))
+            .fold(Cleaned::default(), |a, b| Cleaned {
+                records: a.records + b.records,
+                bytes: a.bytes + b.bytes,
+            })
+    }
 }
 
 /// Whether `name` is a legal topic name: 1 to 249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
@@ -287,11 +382,12 @@ mod tests {
                 ("retention.bytes", Some("100")),
             ],
             1000,
+            -1,
         )
         .unwrap();
         assert_eq!(c.timestamp_type, TimestampType::LogAppendTime);
         assert_eq!(c.retention_bytes, 100);
-        assert!(TopicConfig::from_overrides([("nope", Some("1"))], 1).is_err());
-        assert!(TopicConfig::from_overrides([("max.message.bytes", Some("x"))], 1).is_err());
+        assert!(TopicConfig::from_overrides([("nope", Some("1"))], 1, -1).is_err());
+        assert!(TopicConfig::from_overrides([("max.message.bytes", Some("x"))], 1, -1).is_err());
     }
 }

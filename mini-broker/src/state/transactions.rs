@@ -22,15 +22,14 @@
 //! (no `transaction.version` feature is advertised), KIP-939's prepared transactions.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use ferrokafka_protocol::ErrorCode;
-use tokio::sync::watch;
 
 use super::groups::CommittedOffset;
 use super::topics::{TimestampType, Topic};
-use super::BrokerState;
+use super::{now_ms, BrokerState};
 
 /// No producer epoch yet (Kafka's `RecordBatch.NO_PRODUCER_EPOCH`).
 const NO_EPOCH: i16 = -1;
@@ -349,13 +348,6 @@ impl TransactionCoordinator {
             .collect();
         (listed, unknown)
     }
-}
-
-/// Wall-clock milliseconds, as Kafka stamps transactions.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl BrokerState {
@@ -692,25 +684,6 @@ fn write_marker(
             // Building a one-record control batch cannot fail; if it ever does, say so.
             tracing::error!(%err, partition, "could not write a transaction marker");
             false
-        }
-    }
-}
-
-/// Aborts timed-out transactions every `interval` until `shutdown` turns true (Kafka's
-/// `transaction.abort.timed.out.transaction.cleanup.interval.ms` task).
-pub(crate) async fn abort_timed_out(
-    state: Arc<BrokerState>,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(1)));
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {
-                state.abort_timed_out_transactions();
-            }
-            _ = shutdown.wait_for(|stop| *stop) => return,
         }
     }
 }

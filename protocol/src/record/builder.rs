@@ -218,21 +218,14 @@ impl BatchBuilder {
         }
 
         self.buf.reserve(total);
-        put_varint(&mut self.buf, body_len_i32);
-        self.buf.push(0); // attributes
-        put_varlong(&mut self.buf, timestamp_delta);
-        put_varint(&mut self.buf, offset_delta);
-        put_nullable(&mut self.buf, record.key);
-        put_nullable(&mut self.buf, record.value);
-        // Checked by `body_len`, so the fallback is never taken.
-        put_varint(
+        put_record(
             &mut self.buf,
-            i32::try_from(record.headers.len()).unwrap_or(i32::MAX),
+            &record,
+            0,
+            timestamp_delta,
+            offset_delta,
+            body_len_i32,
         );
-        for header in record.headers {
-            put_nullable(&mut self.buf, Some(header.key.as_bytes()));
-            put_nullable(&mut self.buf, header.value.as_deref());
-        }
 
         self.count = next_count;
         self.base_timestamp = Some(base_timestamp);
@@ -342,6 +335,55 @@ pub fn control_batch(
     BatchBuilder::new()
         .producer(producer_id, producer_epoch)
         .end_txn_marker(marker, timestamp)
+}
+
+/// Encodes one record: its length prefix (`body_len`, from [`body_len`]), attributes, deltas,
+/// key, value and headers.
+fn put_record(
+    out: &mut Vec<u8>,
+    record: &RecordRef<'_>,
+    attributes: i8,
+    timestamp_delta: i64,
+    offset_delta: i32,
+    body_len: i32,
+) {
+    put_varint(out, body_len);
+    out.push(attributes.to_be_bytes()[0]);
+    put_varlong(out, timestamp_delta);
+    put_varint(out, offset_delta);
+    put_nullable(out, record.key);
+    put_nullable(out, record.value);
+    // Checked by `body_len`, so the fallback is never taken.
+    put_varint(out, i32::try_from(record.headers.len()).unwrap_or(i32::MAX));
+    for header in record.headers {
+        put_nullable(out, Some(header.key.as_bytes()));
+        put_nullable(out, header.value.as_deref());
+    }
+}
+
+/// Encodes a record read from a batch as it was: same attributes and deltas (the cleaner's
+/// rewrite keeps every record's offset and timestamp).
+pub(crate) fn put_existing_record(
+    out: &mut Vec<u8>,
+    record: &super::Record,
+) -> Result<(), RecordError> {
+    let borrowed = RecordRef {
+        timestamp: 0,
+        key: record.key.as_deref(),
+        value: record.value.as_deref(),
+        headers: &record.headers,
+    };
+    let len = body_len(&borrowed, record.timestamp_delta, record.offset_delta)?;
+    let len = to_i32(len, "record")?;
+    put_record(
+        out,
+        &borrowed,
+        record.attributes,
+        record.timestamp_delta,
+        record.offset_delta,
+        len,
+    );
+    Ok(())
 }
 
 fn to_i32(n: usize, what: &'static str) -> Result<i32, RecordError> {

@@ -17,6 +17,7 @@ pub(crate) const CRC: usize = 17;
 /// The CRC covers from here to the end of the batch.
 pub(crate) const ATTRIBUTES: usize = 21;
 pub(crate) const MAX_TIMESTAMP: usize = 35;
+pub(crate) const RECORDS_COUNT: usize = 57;
 
 /// Size of the fixed v2 header, i.e. of a batch holding no records.
 pub const RECORD_BATCH_OVERHEAD: usize = 61;

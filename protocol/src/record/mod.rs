@@ -14,8 +14,9 @@
 //!
 //! What not: legacy message sets (magic 0 and 1) are recognised and refused with
 //! [`RecordError::UnsupportedMagic`], never decoded or converted. No streaming decompression (a
-//! compressed batch is inflated in one go, under the cap), no compaction, no validation of
-//! producer sequences; those belong to the broker's state.
+//! compressed batch is inflated in one go, under the cap), no decision about what compaction
+//! keeps (only the rewrite, [`RecordBatch::retain`]), no validation of producer sequences;
+//! those belong to the broker's state.
 
 #![deny(
     clippy::indexing_slicing,
@@ -34,6 +35,7 @@ mod cursor;
 mod error;
 mod layout;
 mod records;
+mod retain;
 mod stored;
 pub mod varint;
 
