@@ -3,7 +3,7 @@
 #
 # Produces two separate folders, so two SLF4J bindings never share a classpath:
 #   $FERROKAFKA_CACHE/$KAFKA_VERSION/broker/   kafka_2.13 + runtime deps + log4j-slf4j-impl
-#   $FERROKAFKA_CACHE/$KAFKA_VERSION/clients/  kafka-clients + runtime deps + slf4j-simple
+#   $FERROKAFKA_CACHE/$KAFKA_VERSION/clients/  kafka-clients, kafka-streams + runtime deps + slf4j-simple
 #                                               + jackson-databind (for OAUTHBEARER)
 # Each folder gets a `.complete` marker; a folder with the marker and a jar for every
 # artifact asked for is never fetched again (one that lacks an artifact added here later is).
@@ -102,6 +102,7 @@ JACKSON_VERSION="${jackson[0]##*/jackson-databind-}"
 JACKSON_VERSION="${JACKSON_VERSION%.jar}"
 fetch_folder clients \
   "org.apache.kafka:kafka-clients:$KAFKA_VERSION" \
+  "org.apache.kafka:kafka-streams:$KAFKA_VERSION" \
   "org.slf4j:slf4j-simple:$SLF4J_SIMPLE_VERSION" \
   "com.fasterxml.jackson.core:jackson-databind:$JACKSON_VERSION"
 

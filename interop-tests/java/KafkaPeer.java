@@ -1,6 +1,6 @@
 // KafkaPeer — the official Java client as a line-oriented peer for ferrokafka's interop tests.
 //
-// Built and run by scripts/java-peer.sh (javac against kafka-clients only; no other libs).
+// Built and run by scripts/java-peer.sh (javac against kafka-clients and kafka-streams).
 //
 //   produce <bootstrap> <topic> [key=value ...]
 //       stdin, one record per line:  partition \t timestamp_ms \t key \t value \t headers
@@ -24,6 +24,15 @@
 //       commits for, printing one line per step, `step \t outcome`; an outcome is a value
 //       or the exception's simple class name. The steps and their expected outcomes are in
 //       interop-tests/tests/admin_java.rs.
+//   streams <bootstrap> <application_id> <input> <output> [key=value ...]
+//       a Kafka Streams word count: lines (values of <input>) split into lower-case words,
+//       re-keyed by word (a repartition topic, `<application_id>-words-repartition`), counted
+//       in an in-memory store backed by a changelog topic (`<application_id>-counts-changelog`),
+//       each new count written to <output> (key: the word, value: the count in decimal).
+//       processing.guarantee=exactly_once_v2, commit.interval.ms=100 and
+//       repartition.purge.interval.ms=500 unless key=value says otherwise. Prints
+//       `state 	 <STATE>` at every state change; runs until stdin closes, then closes the
+//       application and exits 0 (1 if it ended in ERROR).
 //
 // Encodings: partition/timestamp `-` = none. key/value: standard base64 (padded on output,
 // padding optional on input) or `~` = null. headers: `-` = none, else comma-separated
@@ -69,6 +78,16 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.state.Stores;
 
 public final class KafkaPeer {
     static final int EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3;
@@ -88,6 +107,7 @@ public final class KafkaPeer {
             System.err.println("       KafkaPeer round-trip <bootstrap> <topic> <timeout_ms> [k=v ...]");
             System.err.println("       KafkaPeer group-consume <bootstrap> <topic> <group> <timeout_ms> [k=v ...]");
             System.err.println("       KafkaPeer admin <bootstrap> <topic> <group>");
+            System.err.println("       KafkaPeer streams <bootstrap> <application_id> <input> <output> [k=v ...]");
             code = EXIT_USAGE;
         } catch (ExecutionException e) {
             (e.getCause() != null ? e.getCause() : e).printStackTrace();
@@ -119,6 +139,9 @@ public final class KafkaPeer {
             case "admin":
                 if (args.length < 4) throw new UsageException("admin needs <bootstrap> <topic> <group>");
                 return AdminSteps.run(args[1], args[2], args[3]);
+            case "streams":
+                if (args.length < 5) throw new UsageException("streams needs 4 arguments");
+                return WordCount.run(args[1], args[2], args[3], args[4], config(args, 5));
             default:
                 throw new UsageException("unknown mode " + args[0]);
         }
@@ -398,7 +421,7 @@ final class AdminSteps {
                     org.apache.kafka.clients.admin.RecordsToDelete.beforeOffset(99))).lowWatermarks().get(p0).get().lowWatermark());
             step("alter-config", () -> {
                 admin.incrementalAlterConfigs(java.util.Map.of(resource, java.util.List.of(
-                        new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", "7200000"),
+                        new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", "630720000000"),
                                 org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get();
                 return "ok";
             });
@@ -408,7 +431,7 @@ final class AdminSteps {
                 String value;
                 do {
                     value = admin.describeConfigs(java.util.List.of(resource)).all().get().get(resource).get("retention.ms").value();
-                    if (value.equals("7200000")) break;
+                    if (value.equals("630720000000")) break;
                     Thread.sleep(50);
                 } while (System.currentTimeMillis() < deadline);
                 return "retention.ms=" + value;
@@ -482,5 +505,48 @@ final class AdminSteps {
             });
         }
         return KafkaPeer.EXIT_OK;
+    }
+}
+
+// The `streams` mode: a word count with a repartition step and a changelog-backed store.
+final class WordCount {
+    static int run(String bootstrap, String appId, String input, String output,
+                   Properties opts) throws Exception {
+        Properties p = new Properties();
+        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(StreamsConfig.APPLICATION_ID_CONFIG, appId);
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
+        p.put(StreamsConfig.REPARTITION_PURGE_INTERVAL_MS_CONFIG, "500");
+        p.put(StreamsConfig.STATE_DIR_CONFIG,
+                java.nio.file.Files.createTempDirectory("ferrokafka-streams").toString());
+        p.putAll(opts);
+
+        StreamsBuilder builder = new StreamsBuilder();
+        builder.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
+                .flatMapValues(line -> java.util.Arrays.asList(line.toLowerCase().split("\\s+")))
+                .filter((key, word) -> !word.isEmpty())
+                .selectKey((key, word) -> word)
+                .groupByKey(Grouped.with("words", Serdes.String(), Serdes.String()))
+                .count(Materialized.<String, Long>as(Stores.inMemoryKeyValueStore("counts"))
+                        .withKeySerde(Serdes.String())
+                        .withValueSerde(Serdes.Long()))
+                .toStream()
+                .mapValues(count -> Long.toString(count))
+                .to(output, Produced.with(Serdes.String(), Serdes.String()));
+
+        KafkaStreams streams = new KafkaStreams(builder.build(), p);
+        streams.setStateListener((now, before) -> KafkaPeer.OUT.println("state\t" + now));
+        streams.setUncaughtExceptionHandler(e -> {
+            e.printStackTrace();
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
+        streams.start();
+        while (System.in.read() != -1) {
+            // Runs until the test closes stdin.
+        }
+        boolean ended = streams.state() == KafkaStreams.State.ERROR;
+        streams.close(Duration.ofSeconds(30));
+        return ended ? KafkaPeer.EXIT_ERROR : KafkaPeer.EXIT_OK;
     }
 }

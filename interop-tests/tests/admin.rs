@@ -748,7 +748,7 @@ scenario!(retention_ms_deletes_old_records, |t: &Target| {
     );
     let fresh = rd::produce(&t.bootstrap, &topic, &[record(now, "fresh")], &[]);
     assert_eq!(fresh, vec![(0, 3)]);
-    let left = rd::read_all(&t.bootstrap, &topic, 0, Duration::from_secs(20));
+    let left = rd::read_all(&t.bootstrap, &topic, 0, Duration::from_secs(20), &[]);
     let values: Vec<_> = left
         .iter()
         .map(|c| (c.offset, c.record.value.clone()))
@@ -800,7 +800,7 @@ scenario!(compaction_keeps_the_latest_value_per_key, |t: &Target| {
     let compacted = eventually(Duration::from_secs(90), || {
         fillers += 1;
         rd::produce(&t.bootstrap, &topic, &[keyed("filler", Some("f"))], &[]);
-        last = rd::read_all(&t.bootstrap, &topic, 0, Duration::from_secs(20))
+        last = rd::read_all(&t.bootstrap, &topic, 0, Duration::from_secs(20), &[])
             .into_iter()
             .filter(|c| c.record.key.as_deref() != Some(b"filler".as_slice()))
             .map(|c| (c.offset, c.record.key, c.record.value))

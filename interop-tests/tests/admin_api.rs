@@ -5,7 +5,7 @@
 //! transactions, log dirs and leader elections. The real broker's answers are the
 //! reference for the mini-broker's; records come from librdkafka, commits from our consumer.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferrokafka::admin::{ConfigResource, OffsetSpec};
 use ferrokafka::{
@@ -46,7 +46,7 @@ scenario!(topics_offsets_and_configs, |t: &Target| {
             .create_topics(&[
                 NewTopic::new(&topic)
                     .partitions(1)
-                    .config("retention.ms", "3600000"),
+                    .config("retention.ms", "315360000000"),
                 NewTopic::new(&other).partitions(2),
             ])
             .await
@@ -69,10 +69,23 @@ scenario!(topics_offsets_and_configs, |t: &Target| {
             "one topic failing does not fail the other: {grown:?}"
         );
 
-        let described = admin
-            .describe_topics(&[&other, &missing])
-            .await
-            .expect("describe topics");
+        // Kafka's brokers learn of new partitions a moment after CreatePartitions answers:
+        // a bounded wait for them.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let described = loop {
+            let described = admin
+                .describe_topics(&[&other, &missing])
+                .await
+                .expect("describe topics");
+            let grown = described[0]
+                .1
+                .as_ref()
+                .is_ok_and(|d| d.partitions.len() == 3);
+            if grown || Instant::now() > deadline {
+                break described;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         let d = described[0].1.as_ref().expect("other described");
         assert_eq!(
             d.partitions.iter().map(|p| p.partition).collect::<Vec<_>>(),
@@ -95,7 +108,7 @@ scenario!(topics_offsets_and_configs, |t: &Target| {
             .expect("retention.ms");
         assert_eq!(
             (retention.value.as_deref(), retention.is_default),
-            (Some("3600000"), false)
+            (Some("315360000000"), false)
         );
         let policy = entries
             .iter()
@@ -307,14 +320,14 @@ scenario!(config_changes, |t: &Target| {
             .incremental_alter_configs(&[(
                 resource.clone(),
                 vec![
-                    Set("retention.ms".into(), "7200000".into()),
+                    Set("retention.ms".into(), "630720000000".into()),
                     Append("cleanup.policy".into(), "compact".into()),
                 ],
             )])
             .await
             .expect("alter");
         assert!(changed[0].1.is_ok(), "{changed:?}");
-        let want = ("7200000".to_owned(), false);
+        let want = ("630720000000".to_owned(), false);
         assert_eq!(settled("retention.ms", want.clone()).await, want);
         let want = ("delete,compact".to_owned(), false);
         assert_eq!(settled("cleanup.policy", want.clone()).await, want);

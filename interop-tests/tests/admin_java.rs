@@ -23,7 +23,7 @@ scenario!(java_admin_client, |t: &Target| {
         ("delete-records", "low=2"),
         ("delete-records-beyond", "OffsetOutOfRangeException"),
         ("alter-config", "ok"),
-        ("describe-config", "retention.ms=7200000"),
+        ("describe-config", "retention.ms=630720000000"),
         ("alter-config-invalid", "InvalidConfigurationException"),
         ("describe-producers", "count=1 lastSequence=4"),
         ("describe-log-dirs", "holds-partition=true"),

@@ -2,8 +2,9 @@
 //! by `scripts/java-peer.sh`. Records cross the process boundary as tab-separated lines with
 //! base64 fields (see the header of KafkaPeer.java).
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::OnceLock;
 
 use base64::engine::general_purpose::STANDARD;
@@ -44,18 +45,49 @@ pub fn available() -> bool {
     }
 }
 
-fn run(args: &[String], stdin: &str) -> (i32, String) {
-    let mut child = Command::new("timeout")
-        .arg("120")
+/// Starts the peer with `args`, killed by `timeout` after `limit_secs`; stdin and stdout
+/// piped.
+fn peer(args: &[String], limit_secs: u32, stderr: Stdio) -> std::process::Child {
+    Command::new("timeout")
+        .arg(limit_secs.to_string())
         .arg("bash")
         .arg(script())
         .arg("run")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(stderr)
         .spawn()
-        .expect("spawn java peer");
+        .unwrap_or_else(|e| panic!("spawn java peer {args:?}: {e}"))
+}
+
+/// A long-running peer: the child (killed by `timeout` after `limit_secs`), its stdin, and
+/// its stdout lines as a thread forwards them; stderr is inherited.
+pub(crate) fn spawn_lines(
+    args: &[String],
+    limit_secs: u32,
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    Receiver<String>,
+) {
+    let mut child = peer(args, limit_secs, Stdio::inherit());
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stdin = child.stdin.take().expect("piped stdin");
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, stdin, lines)
+}
+
+fn run(args: &[String], stdin: &str) -> (i32, String) {
+    let mut child = peer(args, 120, Stdio::piped());
     // Written from another thread: the peer answers line by line, and with more output than
     // a pipe holds, writing all input first would deadlock against its blocked stdout.
     let mut input = child.stdin.take().expect("stdin");

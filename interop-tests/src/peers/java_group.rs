@@ -4,9 +4,8 @@
 //! The peer reports its assignment and the records it reads as lines on stdout, which a
 //! thread forwards here; closing its stdin makes it commit, leave the group and exit.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Child, ChildStdin};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -14,7 +13,6 @@ use base64::Engine;
 
 use super::rdkafka_group::Received;
 use super::Settings;
-use crate::repo_root;
 
 /// The Java member, running.
 #[derive(Debug)]
@@ -37,30 +35,14 @@ impl JavaGroupMember {
         member: usize,
         settings: Settings,
     ) -> Self {
-        let mut child = Command::new("timeout")
-            .arg("120")
-            .arg("bash")
-            .arg(repo_root().join("scripts/java-peer.sh"))
-            .arg("run")
-            .args(["group-consume", bootstrap, topic, group, "110000"])
-            .args(settings.iter().map(|(k, v)| format!("{k}={v}")))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn java group peer");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let args: Vec<String> = ["group-consume", bootstrap, topic, group, "110000"]
+            .iter()
+            .map(|a| (*a).to_owned())
+            .chain(settings.iter().map(|(k, v)| format!("{k}={v}")))
+            .collect();
+        let (child, stdin, lines) = super::java::spawn_lines(&args, 120);
         JavaGroupMember {
-            stdin: child.stdin.take(),
+            stdin: Some(stdin),
             child,
             lines,
             assigned: Vec::new(),

@@ -1,9 +1,11 @@
 //! Third-party clients driven by the scenarios: librdkafka (the `rdkafka` crate, with group
 //! consumers in [`rdkafka_group`]), kcat, the Java `kafka-clients` library (a group member in
-//! [`java_group`]), and kafka-python ([`python`]).
+//! [`java_group`]; a Kafka Streams application in [`java_streams`]), and kafka-python
+//! ([`python`]).
 
 pub mod java;
 pub mod java_group;
+pub mod java_streams;
 pub mod kcat;
 pub mod python;
 pub mod rdkafka;

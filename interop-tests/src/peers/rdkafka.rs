@@ -158,9 +158,16 @@ pub fn consume(
 }
 
 /// Reads `partition` from its earliest offset up to the end (librdkafka's partition EOF),
-/// within `timeout`: everything the log holds, gaps (compaction) and all.
-pub fn read_all(bootstrap: &str, topic: &str, partition: i32, timeout: Duration) -> Vec<Consumed> {
-    let consumer: BaseConsumer = config(bootstrap, &[])
+/// within `timeout`: everything the log holds, gaps (compaction) and all. `settings` go to
+/// the consumer (`isolation.level`, ...).
+pub fn read_all(
+    bootstrap: &str,
+    topic: &str,
+    partition: i32,
+    timeout: Duration,
+    settings: Settings,
+) -> Vec<Consumed> {
+    let consumer: BaseConsumer = config(bootstrap, settings)
         .set("group.id", "ferrokafka-interop-assign")
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
