@@ -10,6 +10,8 @@
 #   mvn              must exist; checked, not installed
 #   kafka-python     the Python client peer, latest from PyPI, in the venv .cache/python-venv
 #                    (skipped when the venv has it)
+#   confluent-kafka  librdkafka's full admin API for the admin peer, latest from PyPI (its
+#                    wheel bundles librdkafka), in the same venv (skipped when there)
 #   Kafka jars       scripts/kafka-jars.sh (skipped when cached)
 #   Java peer        scripts/java-peer.sh build (skipped when up to date)
 # Prints KAFKA_PYTHON=<the venv's python> on stdout (`eval "$(scripts/setup.sh)"`).
@@ -108,6 +110,17 @@ else
   "$VENV/bin/python" -c 'import kafka' || die "kafka-python is not importable after pip install"
   version="$(kafka_python_version)" || die "pip installed kafka-python, but not where expected"
   log "kafka-python: $version installed ($VENV)"
+fi
+
+# --- confluent-kafka in the same venv ----------------------------------------------------
+if compgen -G "$VENV/lib/python3*/site-packages/confluent_kafka-*.dist-info" >/dev/null; then
+  log "confluent-kafka: present ($VENV)"
+else
+  log "confluent-kafka: installing the latest from PyPI into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check confluent-kafka >&2 ||
+    die "pip install confluent-kafka failed"
+  "$VENV/bin/python" -c 'import confluent_kafka' ||
+    die "confluent-kafka is not importable after pip install"
 fi
 
 # --- Kafka jars and the Java peer ------------------------------------------------------

@@ -52,6 +52,11 @@ pub enum Error {
         #[source]
         cause: std::sync::Arc<Error>,
     },
+    /// One failure shared by several items: an admin request to one partition leader that
+    /// failed as a whole (the broker unreachable, say) fails each partition it carried with
+    /// the same cause, while partitions of other leaders get their own answers.
+    #[error(transparent)]
+    Shared(std::sync::Arc<Error>),
     /// A socket operation failed (connect, read or write).
     #[error("i/o error with {broker}: {source}")]
     Io {
@@ -235,7 +240,7 @@ impl Error {
     /// "unsupported" errors are not: the same request would fail the same way.
     pub fn is_retriable(&self) -> bool {
         match self {
-            Error::NotDelivered { cause, .. } => cause.is_retriable(),
+            Error::NotDelivered { cause, .. } | Error::Shared(cause) => cause.is_retriable(),
             Error::Kafka { code, .. } => code.is_retriable(),
             Error::Io { .. }
             | Error::Timeout { .. }
@@ -262,6 +267,7 @@ impl Error {
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
             Error::Kafka { code, .. } => Some(*code),
+            Error::Shared(cause) => cause.code(),
             _ => None,
         }
     }
@@ -272,7 +278,7 @@ impl Error {
     /// never fatal; other errors fail one request or record and leave the client usable.
     pub fn is_fatal(&self) -> bool {
         match self {
-            Error::NotDelivered { cause, .. } => cause.is_fatal(),
+            Error::NotDelivered { cause, .. } | Error::Shared(cause) => cause.is_fatal(),
             Error::Kafka { code, .. } => matches!(
                 *code,
                 ErrorCode::CLUSTER_AUTHORIZATION_FAILED

@@ -304,3 +304,42 @@ async fn requests_for_any_broker_survive_the_known_brokers_dying() {
     );
     client.close().await;
 }
+
+/// A partition leader's admin request that fails as a whole (its connection dropped) fails
+/// each partition it carried, with the shared cause, and the call still answers; the next
+/// call reconnects and succeeds.
+#[tokio::test]
+async fn admin_partition_requests_fail_per_partition_when_their_leader_does() {
+    use ferrokafka::{Admin, TopicPartition};
+    use ferrokafka_mini_broker::When;
+
+    let broker = MiniBroker::start().await.unwrap();
+    let admin = Admin::connect(config(&broker.bootstrap())).await.unwrap();
+    admin
+        .create_topics(&[NewTopic::new("trim").partitions(2).replication_factor(1)])
+        .await
+        .unwrap()[0]
+        .1
+        .as_ref()
+        .unwrap();
+    let before = [
+        (TopicPartition::new("trim", 0), 0),
+        (TopicPartition::new("trim", 1), 0),
+    ];
+    broker
+        .faults()
+        .drop_connection(ApiKey::DeleteRecords, 1, When::BeforeApplying);
+    let results = within("DeleteRecords", admin.delete_records(&before))
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 2);
+    for (tp, result) in &results {
+        let err = result.as_ref().unwrap_err();
+        assert!(matches!(err, Error::Shared(_)), "{tp:?}: {err:?}");
+        assert!(err.is_retriable(), "{tp:?}: {err:?}");
+    }
+    let again = within("DeleteRecords again", admin.delete_records(&before))
+        .await
+        .unwrap();
+    assert!(again.iter().all(|(_, r)| matches!(r, Ok(0))), "{again:?}");
+}

@@ -305,10 +305,15 @@ async fn log_append_time_topics_are_stamped_by_the_broker() {
 }
 
 /// IncrementalAlterConfigs takes effect at once: a smaller `retention.bytes` drops the oldest
-/// batches now, and a smaller `max.message.bytes` refuses the next produce.
+/// batches now, and a smaller `max.message.bytes` refuses the next produce. (The records are
+/// stamped 2023: no time retention here, or the change would expire them all at once.)
 #[tokio::test]
 async fn altered_topic_configs_act_at_once() {
-    let broker = MiniBroker::start().await.unwrap();
+    let broker = MiniBroker::builder()
+        .log_retention_ms(-1)
+        .start()
+        .await
+        .unwrap();
     let mut conn = RawConn::connect(&broker.bootstrap()).await;
     create(&mut conn, "alter", 1, &[]).await;
     for _ in 0..6 {

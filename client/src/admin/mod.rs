@@ -432,26 +432,29 @@ impl Admin {
                 leader_epoch: -1,
             })
             .collect();
-        self.at_leaders(
-            &queries,
-            |q| &q.tp,
-            |leader, queries| async move {
-                let answered =
-                    offsets::list_offsets(&self.client, leader, &queries, isolation_level).await?;
-                Ok(answered
-                    .into_iter()
-                    .map(|(tp, result)| {
-                        let listed = result.map(|found| ListedOffset {
-                            offset: found.offset,
-                            timestamp: found.timestamp,
-                            leader_epoch: found.leader_epoch,
-                        });
-                        (tp, listed)
-                    })
-                    .collect())
-            },
-        )
-        .await
+        let listed = self
+            .at_leaders(
+                &queries,
+                |q| &q.tp,
+                |leader, queries| async move {
+                    let answered =
+                        offsets::list_offsets(&self.client, leader, &queries, isolation_level)
+                            .await?;
+                    Ok(answered
+                        .into_iter()
+                        .map(|(tp, result)| {
+                            let listed = result.map(|found| ListedOffset {
+                                offset: found.offset,
+                                timestamp: found.timestamp,
+                                leader_epoch: found.leader_epoch,
+                            });
+                            (tp, listed)
+                        })
+                        .collect())
+                },
+            )
+            .await;
+        Ok(listed)
     }
 
     /// Deletes the records before each given offset (-1: up to the high watermark) on each
@@ -461,56 +464,58 @@ impl Admin {
         before: &[(TopicPartition, i64)],
     ) -> Result<Results<TopicPartition, i64>, Error> {
         let timeout_ms = self.timeout_ms();
-        self.at_leaders(
-            before,
-            |(tp, _)| tp,
-            |leader, items| async move {
-                let request = DeleteRecordsRequest::default()
-                    .with_timeout_ms(timeout_ms)
-                    .with_topics(
-                        by_topic(items.iter().map(|(tp, offset)| (tp, *offset)))
-                            .into_iter()
-                            .map(|(t, ps)| {
-                                DeleteRecordsTopic::default()
-                                    .with_name(topic_name(t))
-                                    .with_partitions(
-                                        ps.into_iter()
-                                            .map(|(p, offset)| {
-                                                DeleteRecordsPartition::default()
-                                                    .with_partition_index(p)
-                                                    .with_offset(offset)
-                                            })
-                                            .collect(),
-                                    )
-                            })
-                            .collect(),
-                    );
-                let answer = self.client.send_to(leader, request).await?;
-                Ok(items
-                    .iter()
-                    .map(|(tp, _)| {
-                        let found = answer
-                            .topics
-                            .iter()
-                            .filter(|t| t.name.0.as_str() == tp.topic)
-                            .flat_map(|t| &t.partitions)
-                            .find(|p| p.partition_index == tp.partition);
-                        let result = match found {
-                            None => Err(unanswered(&tp.topic, "DeleteRecords")),
-                            Some(p) => Error::check_at(
-                                p.error_code,
-                                None,
-                                Some(&tp.topic),
-                                Some(tp.partition),
-                            )
-                            .map(|()| p.low_watermark),
-                        };
-                        (tp.clone(), result)
-                    })
-                    .collect())
-            },
-        )
-        .await
+        let deleted = self
+            .at_leaders(
+                before,
+                |(tp, _)| tp,
+                |leader, items| async move {
+                    let request = DeleteRecordsRequest::default()
+                        .with_timeout_ms(timeout_ms)
+                        .with_topics(
+                            by_topic(items.iter().map(|(tp, offset)| (tp, *offset)))
+                                .into_iter()
+                                .map(|(t, ps)| {
+                                    DeleteRecordsTopic::default()
+                                        .with_name(topic_name(t))
+                                        .with_partitions(
+                                            ps.into_iter()
+                                                .map(|(p, offset)| {
+                                                    DeleteRecordsPartition::default()
+                                                        .with_partition_index(p)
+                                                        .with_offset(offset)
+                                                })
+                                                .collect(),
+                                        )
+                                })
+                                .collect(),
+                        );
+                    let answer = self.client.send_to(leader, request).await?;
+                    Ok(items
+                        .iter()
+                        .map(|(tp, _)| {
+                            let found = answer
+                                .topics
+                                .iter()
+                                .filter(|t| t.name.0.as_str() == tp.topic)
+                                .flat_map(|t| &t.partitions)
+                                .find(|p| p.partition_index == tp.partition);
+                            let result = match found {
+                                None => Err(unanswered(&tp.topic, "DeleteRecords")),
+                                Some(p) => Error::check_at(
+                                    p.error_code,
+                                    None,
+                                    Some(&tp.topic),
+                                    Some(tp.partition),
+                                )
+                                .map(|()| p.low_watermark),
+                            };
+                            (tp.clone(), result)
+                        })
+                        .collect())
+                },
+            )
+            .await;
+        Ok(deleted)
     }
 
     /// Describes configs: topics from any broker, a broker's from that broker.
@@ -792,13 +797,14 @@ impl Admin {
     /// Sends one request per partition leader for `items` (each naming its partition by
     /// `key`) and gathers the per-partition results in the order given: `ask(leader, items)`
     /// sends the request for the items `leader` leads and answers per partition. A partition
-    /// whose leader cannot be found gets that error; a repeated one INVALID_REQUEST.
+    /// whose leader cannot be found gets that error, one whose leader's request failed as a
+    /// whole that failure ([`Error::Shared`]); a repeated one INVALID_REQUEST.
     async fn at_leaders<I, T, K, F, Fut>(
         &self,
         items: &[I],
         key: K,
         mut ask: F,
-    ) -> Result<Results<TopicPartition, T>, Error>
+    ) -> Results<TopicPartition, T>
     where
         I: Clone,
         K: Fn(&I) -> &TopicPartition,
@@ -820,12 +826,23 @@ impl Admin {
             }
         }
         for (leader, batch) in per_leader {
-            let answered = ask(leader, batch.clone()).await?;
-            for (item, result) in per_item(&batch, &key, answered) {
-                results.insert(key(item).clone(), result);
+            match ask(leader, batch.clone()).await {
+                Ok(answered) => {
+                    for (item, result) in per_item(&batch, &key, answered) {
+                        results.insert(key(item).clone(), result);
+                    }
+                }
+                // This leader's partitions fail; the other leaders' are still asked.
+                Err(err) => {
+                    tracing::warn!(leader, %err, partitions = batch.len(), "admin request to a partition leader failed");
+                    let err = Arc::new(err);
+                    for item in &batch {
+                        results.insert(key(item).clone(), Err(Error::Shared(Arc::clone(&err))));
+                    }
+                }
             }
         }
-        Ok(in_order(items.iter().map(key), results))
+        in_order(items.iter().map(key), results)
     }
 
     /// Runs `op` at `group`'s coordinator, finding it again and retrying retriable errors

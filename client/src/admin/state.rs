@@ -88,61 +88,65 @@ impl Admin {
         &self,
         partitions: &[TopicPartition],
     ) -> Result<Results<TopicPartition, Vec<ProducerState>>, Error> {
-        self.at_leaders(
-            partitions,
-            |tp| tp,
-            |leader, tps| async move {
-                let request = DescribeProducersRequest::default().with_topics(
-                    by_topic(tps.iter().map(|tp| (tp, ())))
-                        .into_iter()
-                        .map(|(t, ps)| {
-                            TopicRequest::default()
-                                .with_name(topic_name(t))
-                                .with_partition_indexes(ps.into_iter().map(|(p, ())| p).collect())
+        let described = self
+            .at_leaders(
+                partitions,
+                |tp| tp,
+                |leader, tps| async move {
+                    let request = DescribeProducersRequest::default().with_topics(
+                        by_topic(tps.iter().map(|tp| (tp, ())))
+                            .into_iter()
+                            .map(|(t, ps)| {
+                                TopicRequest::default()
+                                    .with_name(topic_name(t))
+                                    .with_partition_indexes(
+                                        ps.into_iter().map(|(p, ())| p).collect(),
+                                    )
+                            })
+                            .collect(),
+                    );
+                    let answer = self.client.send_to(leader, request).await?;
+                    Ok(tps
+                        .iter()
+                        .map(|tp| {
+                            let found = answer
+                                .topics
+                                .iter()
+                                .filter(|t| t.name.0.as_str() == tp.topic)
+                                .flat_map(|t| &t.partitions)
+                                .find(|p| p.partition_index == tp.partition);
+                            let result = match found {
+                                None => Err(unanswered(&tp.topic, "DescribeProducers")),
+                                Some(p) => Error::check_at(
+                                    p.error_code,
+                                    p.error_message.as_deref(),
+                                    Some(&tp.topic),
+                                    Some(tp.partition),
+                                )
+                                .map(|()| {
+                                    p.active_producers
+                                        .iter()
+                                        .map(|s| ProducerState {
+                                            producer_id: s.producer_id.0,
+                                            producer_epoch: s.producer_epoch,
+                                            last_sequence: s.last_sequence,
+                                            last_timestamp: s.last_timestamp,
+                                            coordinator_epoch: s.coordinator_epoch,
+                                            current_transaction_start_offset: (s
+                                                .current_txn_start_offset
+                                                >= 0)
+                                                .then_some(s.current_txn_start_offset),
+                                        })
+                                        .collect()
+                                }),
+                            };
+                            (tp.clone(), result)
                         })
-                        .collect(),
-                );
-                let answer = self.client.send_to(leader, request).await?;
-                Ok(tps
-                    .iter()
-                    .map(|tp| {
-                        let found = answer
-                            .topics
-                            .iter()
-                            .filter(|t| t.name.0.as_str() == tp.topic)
-                            .flat_map(|t| &t.partitions)
-                            .find(|p| p.partition_index == tp.partition);
-                        let result = match found {
-                            None => Err(unanswered(&tp.topic, "DescribeProducers")),
-                            Some(p) => Error::check_at(
-                                p.error_code,
-                                p.error_message.as_deref(),
-                                Some(&tp.topic),
-                                Some(tp.partition),
-                            )
-                            .map(|()| {
-                                p.active_producers
-                                    .iter()
-                                    .map(|s| ProducerState {
-                                        producer_id: s.producer_id.0,
-                                        producer_epoch: s.producer_epoch,
-                                        last_sequence: s.last_sequence,
-                                        last_timestamp: s.last_timestamp,
-                                        coordinator_epoch: s.coordinator_epoch,
-                                        current_transaction_start_offset: (s
-                                            .current_txn_start_offset
-                                            >= 0)
-                                            .then_some(s.current_txn_start_offset),
-                                    })
-                                    .collect()
-                            }),
-                        };
-                        (tp.clone(), result)
-                    })
-                    .collect())
-            },
-        )
-        .await
+                        .collect())
+                },
+            )
+            .await;
+        Ok(described)
     }
 
     /// Every transaction on every broker (ListTransactions to each).

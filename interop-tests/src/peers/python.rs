@@ -1,5 +1,7 @@
-//! kafka-python through `interop-tests/python/peer.py`, run with the interpreter of the venv
-//! `scripts/setup.sh` installs it into (`KAFKA_PYTHON`, else `.cache/python-venv/bin/python`).
+//! kafka-python through `interop-tests/python/peer.py`, and librdkafka's admin API through
+//! confluent-kafka (`interop-tests/python/rdkafka_admin.py`), run with the interpreter of the
+//! venv `scripts/setup.sh` installs both into (`KAFKA_PYTHON`, else
+//! `.cache/python-venv/bin/python`).
 //! Settings are kafka-python's keyword arguments ([`crate::secured::Dialect::KafkaPython`]),
 //! handed over as one JSON object.
 
@@ -103,4 +105,61 @@ pub fn round_trip(
         String::from_utf8_lossy(&out.stderr)
     );
     got
+}
+
+/// True when the interpreter imports confluent-kafka; otherwise reports it missing (a failure
+/// in CI).
+pub fn confluent_kafka_available() -> bool {
+    static FOUND: OnceLock<Result<(), String>> = OnceLock::new();
+    let found = FOUND.get_or_init(|| {
+        let python = interpreter();
+        let out = Command::new(&python)
+            .args(["-c", "import confluent_kafka"])
+            .output()
+            .map_err(|e| format!("{}: {e}", python.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    });
+    match found {
+        Ok(()) => true,
+        Err(why) => {
+            missing(
+                "confluent-kafka (librdkafka's admin API)",
+                &format!("run scripts/setup.sh (installs it into .cache/python-venv); {why}"),
+            );
+            false
+        }
+    }
+}
+
+/// Runs librdkafka's admin steps (`interop-tests/python/rdkafka_admin.py`) on `topic` and
+/// `group`: `(step, outcome)` per line. Check [`confluent_kafka_available`] first.
+pub fn rdkafka_admin_steps(bootstrap: &str, topic: &str, group: &str) -> Vec<(String, String)> {
+    let peer = repo_root().join("interop-tests/python/rdkafka_admin.py");
+    let out = Command::new("timeout")
+        .arg("120")
+        .arg(interpreter())
+        .arg(&peer)
+        .args([bootstrap, topic, group])
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", peer.display()));
+    assert!(
+        out.status.success(),
+        "{} exited with {}: {}",
+        peer.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let (step, outcome) = line
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("rdkafka admin peer line: {line:?}"));
+            (step.to_owned(), outcome.to_owned())
+        })
+        .collect()
 }

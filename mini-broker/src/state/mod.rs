@@ -341,14 +341,16 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Runs `tick` every `interval` until `shutdown` turns true: the broker's periodic tasks
-/// (aborting timed-out transactions, time retention, the log cleaner).
+/// Runs `tick` every `interval`, the first time one interval after the start, until
+/// `shutdown` turns true: the broker's periodic tasks (aborting timed-out transactions, time
+/// retention, the log cleaner).
 pub(crate) async fn every(
     interval: std::time::Duration,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     mut tick: impl FnMut(),
 ) {
-    let mut ticks = tokio::time::interval(interval.max(std::time::Duration::from_millis(1)));
+    let interval = interval.max(std::time::Duration::from_millis(1));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
