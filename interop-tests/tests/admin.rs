@@ -816,3 +816,115 @@ scenario!(compaction_keeps_the_latest_value_per_key, |t: &Target| {
     // The history before the cleaner ran is gone; the high watermark is where it was.
     assert_eq!(rd::watermarks(&t.bootstrap, &topic, 0).1, 4 + fillers);
 });
+
+// Kafka's internal topics, as other clients' test suites see them: once a group coordinator
+// and a transaction coordinator were looked for, Metadata lists `__consumer_offsets` and
+// `__transaction_state` with `is_internal`, ordinary topics without it, and a write to an
+// internal topic is refused with INVALID_TOPIC_EXCEPTION (Kafka gives no message).
+scenario!(
+    internal_topics_are_listed_and_refuse_writes,
+    |t: &Target| {
+        use ferrokafka::kafka_protocol::messages::produce_request::{
+            PartitionProduceData, TopicProduceData,
+        };
+        use ferrokafka::kafka_protocol::messages::{
+            FindCoordinatorRequest, MetadataRequest, ProduceRequest, TopicName,
+        };
+        use ferrokafka::kafka_protocol::protocol::StrBytes;
+        use ferrokafka::{Client, ClientConfig};
+        use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
+
+        let topic = unique_topic("not-internal");
+        rd::admin::create_topic(&t.bootstrap, &topic, 1, &[]).expect("create");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let client = Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+                .await
+                .expect("connect");
+            for (key_type, key) in [(0, unique_topic("group")), (1, unique_topic("txn"))] {
+                let found = client
+                    .send_to_any(
+                        FindCoordinatorRequest::default()
+                            .with_key_type(key_type)
+                            .with_coordinator_keys(vec![StrBytes::from_string(key)]),
+                    )
+                    .await
+                    .expect("FindCoordinator");
+                assert!(
+                    found.coordinators.iter().all(|c| c.error_code == 0),
+                    "{found:?}"
+                );
+            }
+            // The coordinators' topics may take a moment to appear on Kafka: a bounded wait.
+            let deadline = std::time::Instant::now() + Duration::from_secs(15);
+            let listed = loop {
+                let md = client
+                    .send_to_any(MetadataRequest::default().with_topics(None))
+                    .await
+                    .expect("Metadata");
+                let listed: Vec<(String, bool, i16, usize)> = md
+                    .topics
+                    .iter()
+                    .filter_map(|t| {
+                        let name = t.name.as_ref()?.0.to_string();
+                        (name.starts_with("__") || name == topic).then_some((
+                            name,
+                            t.is_internal,
+                            t.error_code,
+                            t.partitions.len(),
+                        ))
+                    })
+                    .collect();
+                if listed.len() == 3 || std::time::Instant::now() > deadline {
+                    break listed;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            let mut listed = listed;
+            listed.sort();
+            assert_eq!(
+                listed,
+                vec![
+                    ("__consumer_offsets".to_owned(), true, 0, 1),
+                    ("__transaction_state".to_owned(), true, 0, 1),
+                    (topic.clone(), false, 0, 1),
+                ],
+                "{:?}",
+                t.kind
+            );
+
+            let mut batch = BatchBuilder::new();
+            batch
+                .push(RecordInput {
+                    timestamp: 1_700_000_000_000,
+                    key: Some(bytes::Bytes::from_static(b"k")),
+                    value: Some(bytes::Bytes::from_static(b"v")),
+                    headers: Vec::new(),
+                })
+                .expect("record");
+            let produce = ProduceRequest::default()
+                .with_acks(1)
+                .with_timeout_ms(10_000)
+                .with_topic_data(vec![TopicProduceData::default()
+                    .with_name(TopicName(StrBytes::from_static_str("__consumer_offsets")))
+                    .with_partition_data(vec![PartitionProduceData::default()
+                        .with_index(0)
+                        .with_records(Some(batch.build().expect("batch")))])]);
+            let answer = client.send_to_any(produce).await.expect("Produce");
+            let p = &answer.responses[0].partition_responses[0];
+            assert_eq!(
+                (
+                    p.error_code,
+                    p.error_message.as_ref().map(|m| m.to_string())
+                ),
+                (ferrokafka::ErrorCode::INVALID_TOPIC_EXCEPTION.0, None),
+                "{:?}",
+                t.kind
+            );
+            client.close().await;
+        });
+    }
+);

@@ -225,6 +225,251 @@ fn outlives_sessions(target: &SecuredTarget, mechanism: Mechanism) {
     });
 }
 
+/// SCRAM credentials over the wire (DescribeUserScramCredentials, AlterUserScramCredentials):
+/// a user added with a salted password logs in at once, is described with its mechanism and
+/// iterations, and cannot log in once deleted; bad requests get Kafka's codes and messages.
+/// On real Kafka a change reaches the broker a moment after the controller took it: logins
+/// and describes are retried within a bound there.
+fn scram_credentials_over_the_wire(target: &SecuredTarget) {
+    use ferrokafka::kafka_protocol::messages::alter_user_scram_credentials_request::{
+        ScramCredentialDeletion, ScramCredentialUpsertion,
+    };
+    use ferrokafka::kafka_protocol::messages::describe_user_scram_credentials_request::UserName;
+    use ferrokafka::kafka_protocol::messages::{
+        AlterUserScramCredentialsRequest, DescribeUserScramCredentialsRequest,
+    };
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+    use ferrokafka::Client;
+    use ferrokafka_protocol::sasl::scram::ScramHash;
+
+    let Some(bootstrap) = target.endpoint(Listener::SaslSsl) else {
+        return;
+    };
+    let admin_settings = target.settings(
+        Listener::SaslSsl,
+        Some(Mechanism::ScramSha512),
+        Dialect::Librdkafka,
+    );
+    let user = unique_topic("bob");
+    let password = "bob-secret";
+    let as_user = |name: &str, password: &str| -> Vec<(String, String)> {
+        admin_settings
+            .iter()
+            .map(|(k, v)| match k.as_str() {
+                "sasl.username" => (k.clone(), name.to_owned()),
+                "sasl.password" => (k.clone(), password.to_owned()),
+                _ => (k.clone(), v.clone()),
+            })
+            .collect()
+    };
+    let config = |settings: &[(String, String)]| {
+        apply(
+            ClientConfig::new(bootstrap).unwrap(),
+            settings,
+            |c, k, v| c.set(k, v).map(drop),
+        )
+    };
+    let name = |s: &str| StrBytes::from_string(s.to_owned());
+    let upsert = |user: &str, mechanism: i8, iterations: i32| {
+        let salt = b"pepper-and-salt".to_vec();
+        let salted = ScramHash::Sha512.salted_password(
+            password,
+            &salt,
+            u32::try_from(iterations.clamp(4096, 16384)).unwrap(),
+        );
+        ScramCredentialUpsertion::default()
+            .with_name(name(user))
+            .with_mechanism(mechanism)
+            .with_iterations(iterations)
+            .with_salt(salt.into())
+            .with_salted_password(salted.into())
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let admin = Client::connect(config(&admin_settings))
+            .await
+            .unwrap_or_else(|e| panic!("{}: admin: {e}", target.name));
+        let altered = admin
+            .send_to_any(
+                AlterUserScramCredentialsRequest::default()
+                    .with_upsertions(vec![upsert(&user, 2, 8192)]),
+            )
+            .await
+            .expect("AlterUserScramCredentials");
+        assert_eq!(
+            altered
+                .results
+                .iter()
+                .map(|r| (r.user.to_string(), r.error_code))
+                .collect::<Vec<_>>(),
+            vec![(user.clone(), 0)],
+            "{}",
+            target.name
+        );
+
+        // The new user logs in (a bounded wait for Kafka's broker to learn of it).
+        let deadline = Instant::now() + WAIT;
+        let client = loop {
+            match Client::connect(config(&as_user(&user, password))).await {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("{}: {user} not yet accepted: {e}", target.name);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("{}: {user} cannot log in: {e}", target.name),
+            }
+        };
+        client.close().await;
+        // Client::connect names every bootstrap server it tried; the refusal is among them.
+        let auth_refused = |r: &Result<Client, ferrokafka::Error>| {
+            r.as_ref()
+                .is_err_and(|e| e.to_string().contains("SASL_AUTHENTICATION_FAILED"))
+        };
+        let wrong = Client::connect(config(&as_user(&user, "not-the-password"))).await;
+        assert!(auth_refused(&wrong), "{}: {wrong:?}", target.name);
+
+        let describe = |users: Option<Vec<&str>>| {
+            DescribeUserScramCredentialsRequest::default().with_users(users.map(|u| {
+                u.into_iter()
+                    .map(|n| UserName::default().with_name(name(n)))
+                    .collect()
+            }))
+        };
+        let described = admin
+            .send_to_any(describe(Some(vec![
+                &user,
+                "nobody-at-all",
+                "twice",
+                "twice",
+            ])))
+            .await
+            .expect("DescribeUserScramCredentials");
+        // (user, error code, message, (mechanism, iterations) per credential)
+        type Described = (String, i16, Option<String>, Vec<(i8, i32)>);
+        let mut got: Vec<Described> = described
+            .results
+            .iter()
+            .map(|r| {
+                (
+                    r.user.to_string(),
+                    r.error_code,
+                    r.error_message.as_ref().map(|m| m.to_string()),
+                    r.credential_infos
+                        .iter()
+                        .map(|c| (c.mechanism, c.iterations))
+                        .collect(),
+                )
+            })
+            .collect();
+        got.sort();
+        let mut want = vec![
+            // Kafka leaves the message of a found user empty, not null.
+            (user.clone(), 0, Some(String::new()), vec![(2, 8192)]),
+            (
+                "nobody-at-all".to_owned(),
+                91,
+                Some(
+                    "Attempt to describe a user credential that does not exist: nobody-at-all"
+                        .to_owned(),
+                ),
+                vec![],
+            ),
+            (
+                "twice".to_owned(),
+                92,
+                Some(
+                    "Cannot describe SCRAM credentials for the same user twice in a single \
+                     request: twice"
+                        .to_owned(),
+                ),
+                vec![],
+            ),
+        ];
+        want.sort();
+        assert_eq!(got, want, "{}", target.name);
+
+        // Refusals, one per user, and nothing changed for those users.
+        let refused = admin
+            .send_to_any(
+                AlterUserScramCredentialsRequest::default()
+                    .with_deletions(vec![ScramCredentialDeletion::default()
+                        .with_name(name("ghost"))
+                        .with_mechanism(1)])
+                    .with_upsertions(vec![
+                        upsert("", 2, 8192),
+                        upsert("few", 2, 1000),
+                        upsert("many", 2, 20000),
+                        upsert("mech", 0, 8192),
+                        upsert("dup", 1, 8192),
+                        upsert("dup", 2, 8192),
+                    ]),
+            )
+            .await
+            .expect("AlterUserScramCredentials");
+        let mut got: Vec<(String, i16, Option<String>)> = refused
+            .results
+            .iter()
+            .map(|r| {
+                (
+                    r.user.to_string(),
+                    r.error_code,
+                    r.error_message.as_ref().map(|m| m.to_string()),
+                )
+            })
+            .collect();
+        got.sort();
+        let refusal = |user: &str, code: i16, message: &str| {
+            (user.to_owned(), code, Some(message.to_owned()))
+        };
+        assert_eq!(
+            got,
+            vec![
+                refusal("", 93, "Username must not be empty"),
+                refusal(
+                    "dup",
+                    92,
+                    "A user credential cannot be altered twice in the same request"
+                ),
+                refusal("few", 93, "Too few iterations"),
+                refusal(
+                    "ghost",
+                    91,
+                    "Attempt to delete a user credential that does not exist"
+                ),
+                refusal("many", 93, "Too many iterations"),
+                refusal("mech", 33, "Unknown SCRAM mechanism"),
+            ],
+            "{}",
+            target.name
+        );
+
+        // Deleted, the user can no longer log in.
+        let deleted = admin
+            .send_to_any(
+                AlterUserScramCredentialsRequest::default().with_deletions(vec![
+                    ScramCredentialDeletion::default()
+                        .with_name(name(&user))
+                        .with_mechanism(2),
+                ]),
+            )
+            .await
+            .expect("AlterUserScramCredentials");
+        assert_eq!(deleted.results[0].error_code, 0, "{deleted:?}");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match Client::connect(config(&as_user(&user, password))).await {
+                r if auth_refused(&r) => break,
+                Ok(client) if Instant::now() < deadline => {
+                    client.close().await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => panic!("{}: {user} after deletion: {other:?}", target.name),
+            }
+        }
+        admin.close().await;
+    });
+}
+
 /// The same tests on each target.
 macro_rules! on_target {
     ($module:ident, $start:expr) => {
@@ -242,6 +487,13 @@ macro_rules! on_target {
             fn a_connection_outlives_its_sessions_by_reauthenticating_scram() {
                 if let Some(target) = $start {
                     outlives_sessions(&target, Mechanism::ScramSha512);
+                }
+            }
+
+            #[test]
+            fn scram_credentials_can_be_managed_over_the_wire() {
+                if let Some(target) = $start {
+                    scram_credentials_over_the_wire(&target);
                 }
             }
 

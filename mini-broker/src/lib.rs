@@ -42,7 +42,7 @@ pub use kafka_protocol::messages::ApiKey;
 use security::sasl::SaslSettings;
 use security::tls::TlsServer;
 pub use security::tls::TlsSource;
-pub use security::users::UserStore;
+pub use security::users::{LiveUsers, UserStore};
 pub use security::{ListenerSpec, SecurityProtocol};
 pub use state::ConnectionStats;
 use state::{BrokerState, Endpoint};
@@ -315,7 +315,7 @@ impl MiniBrokerBuilder {
         if config.sasl_users.is_empty() && config.listeners.iter().any(|l| l.protocol.uses_sasl()) {
             tracing::warn!("SASL listener without users: only OAUTHBEARER logins can succeed");
         }
-        let users = Arc::new(config.sasl_users.clone());
+        let users = LiveUsers::new(config.sasl_users.clone());
         let derivations = SaslSettings::derivation_limit();
         let advertised = |spec: &ListenerSpec| {
             config
@@ -349,7 +349,7 @@ impl MiniBrokerBuilder {
             };
             let sasl = SaslSettings {
                 mechanisms: security::enabled_mechanisms(&config, spec.protocol),
-                users: Arc::clone(&users),
+                users: users.clone(),
                 max_reauth: Some(config.connections_max_reauth).filter(|d| !d.is_zero()),
                 auth_timeout: config.sasl_auth_timeout,
                 derivations: Arc::clone(&derivations),
@@ -371,7 +371,7 @@ impl MiniBrokerBuilder {
             .or(listeners.first())
             .cloned()
             .ok_or_else(|| invalid_input(security::SecurityConfigError::NoListener))?;
-        let state = Arc::new(BrokerState::new(config));
+        let state = Arc::new(BrokerState::with_users(config, users));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let faults = Faults::default();
         let periodic = {

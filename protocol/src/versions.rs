@@ -64,6 +64,8 @@ pub const SUPPORTED: &[ApiRange] = &[
     ApiRange::new(ApiKey::DescribeLogDirs, 1, 4),
     ApiRange::new(ApiKey::ElectLeaders, 0, 2),
     ApiRange::new(ApiKey::DescribeProducers, 0, 0),
+    ApiRange::new(ApiKey::DescribeUserScramCredentials, 0, 0),
+    ApiRange::new(ApiKey::AlterUserScramCredentials, 0, 0),
     ApiRange::new(ApiKey::CreatePartitions, 0, 3),
     ApiRange::new(ApiKey::DescribeCluster, 0, 1),
     // Transactions, classic protocol (transaction version 1): EndTxn v5 and TxnOffsetCommit

@@ -127,13 +127,15 @@ fn cases() -> Vec<Case> {
         DescribeProducersRequest / DescribeProducersResponse = describe_producers_request / describe_producers_response;
         DescribeLogDirsRequest / DescribeLogDirsResponse = describe_log_dirs_request / describe_log_dirs_response;
         ElectLeadersRequest / ElectLeadersResponse = elect_leaders_request / elect_leaders_response;
+        DescribeUserScramCredentialsRequest / DescribeUserScramCredentialsResponse = describe_user_scram_credentials_request / describe_user_scram_credentials_response;
+        AlterUserScramCredentialsRequest / AlterUserScramCredentialsResponse = alter_user_scram_credentials_request / alter_user_scram_credentials_response;
     }
 }
 
 /// The API keys the broker needs, first the ten needed now.
-const WANTED: [i16; 37] = [
+const WANTED: [i16; 39] = [
     18, 3, 0, 1, 2, 19, 20, 37, 32, 60, 22, 10, 11, 14, 12, 13, 8, 9, 15, 16, 42, 47, 24, 25, 28,
-    26, 65, 66, 17, 23, 36, 21, 44, 33, 61, 35, 43,
+    26, 65, 66, 17, 23, 36, 21, 44, 33, 61, 35, 43, 50, 51,
 ];
 
 #[test]

@@ -2224,3 +2224,75 @@ pub mod elect_leaders_response {
         m
     }
 }
+
+pub mod describe_user_scram_credentials_request {
+    use super::*;
+    use kafka_protocol::messages::describe_user_scram_credentials_request::*;
+
+    pub fn build(_v: i16, n: bool) -> DescribeUserScramCredentialsRequest {
+        let mut u = UserName::default();
+        u.name = text();
+        let mut m = DescribeUserScramCredentialsRequest::default();
+        m.users = if n { None } else { Some(vec![u]) };
+        m
+    }
+}
+
+pub mod describe_user_scram_credentials_response {
+    use super::*;
+    use kafka_protocol::messages::describe_user_scram_credentials_response::*;
+
+    pub fn build(_v: i16, n: bool) -> DescribeUserScramCredentialsResponse {
+        let mut c = CredentialInfo::default();
+        c.mechanism = 2;
+        c.iterations = 4096;
+        let mut r = DescribeUserScramCredentialsResult::default();
+        r.user = text();
+        r.error_code = 3;
+        r.error_message = if n { None } else { Some(text()) };
+        r.credential_infos = vec![c];
+        let mut m = DescribeUserScramCredentialsResponse::default();
+        m.throttle_time_ms = 4;
+        m.error_code = 5;
+        m.error_message = if n { None } else { Some(text()) };
+        m.results = vec![r];
+        m
+    }
+}
+
+pub mod alter_user_scram_credentials_request {
+    use super::*;
+    use kafka_protocol::messages::alter_user_scram_credentials_request::*;
+
+    pub fn build(_v: i16, _n: bool) -> AlterUserScramCredentialsRequest {
+        let mut d = ScramCredentialDeletion::default();
+        d.name = text();
+        d.mechanism = 1;
+        let mut u = ScramCredentialUpsertion::default();
+        u.name = text();
+        u.mechanism = 2;
+        u.iterations = 8192;
+        u.salt = Bytes::from_static(b"salt");
+        u.salted_password = Bytes::from_static(b"salted");
+        let mut m = AlterUserScramCredentialsRequest::default();
+        m.deletions = vec![d];
+        m.upsertions = vec![u];
+        m
+    }
+}
+
+pub mod alter_user_scram_credentials_response {
+    use super::*;
+    use kafka_protocol::messages::alter_user_scram_credentials_response::*;
+
+    pub fn build(_v: i16, n: bool) -> AlterUserScramCredentialsResponse {
+        let mut r = AlterUserScramCredentialsResult::default();
+        r.user = text();
+        r.error_code = 3;
+        r.error_message = if n { None } else { Some(text()) };
+        let mut m = AlterUserScramCredentialsResponse::default();
+        m.throttle_time_ms = 4;
+        m.results = vec![r];
+        m
+    }
+}

@@ -243,6 +243,20 @@ pub const APIS: &[Api] = &[
          topic, no partition results",
     ),
     api(
+        ApiKey::DescribeUserScramCredentials,
+        0,
+        0,
+        "the live SASL users: every one with a credential, or those named (RESOURCE_NOT_FOUND \
+         without one)",
+    ),
+    api(
+        ApiKey::AlterUserScramCredentials,
+        0,
+        0,
+        "deletions and upsertions (salted passwords) of the live SASL users, checked as Kafka \
+         checks them; the next login uses them",
+    ),
+    api(
         ApiKey::DescribeCluster,
         0,
         1,
@@ -382,6 +396,8 @@ mod tests {
             CreatePartitions,
             DeleteGroups,
             ElectLeaders,
+            DescribeUserScramCredentials,
+            AlterUserScramCredentials,
             IncrementalAlterConfigs,
             OffsetDelete,
             DescribeCluster,

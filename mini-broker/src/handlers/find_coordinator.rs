@@ -4,7 +4,8 @@
 //! (key type 1) is answered with our node id and the address of the listener the request came
 //! in on. Up to v3 a single key is asked and answered in the top-level fields; from v4 keys
 //! come batched in `coordinator_keys` and each gets its own entry. Any other key type gets
-//! INVALID_REQUEST.
+//! INVALID_REQUEST. The first lookup of a kind creates its internal topic (`__consumer_offsets`,
+//! `__transaction_state`), as Kafka does.
 //!
 //! Not here: share-group coordinators (key type 2, KIP-932).
 
@@ -13,6 +14,7 @@ use kafka_protocol::messages::find_coordinator_response::Coordinator;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::state::topics::INTERNAL_TOPICS;
 use crate::state::{BrokerState, Endpoint};
 
 const GROUP: i8 = 0;
@@ -25,6 +27,15 @@ pub(super) fn handle(
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let known = matches!(req.key_type, GROUP | TRANSACTION);
+    // Kafka creates a coordinator's internal topic when one is first looked for.
+    let internal = match req.key_type {
+        GROUP => Some(INTERNAL_TOPICS[0]),
+        TRANSACTION => Some(INTERNAL_TOPICS[1]),
+        _ => None,
+    };
+    if let Some(name) = internal {
+        state.ensure_internal_topic(&mut state.topics(), name);
+    }
     let host = StrBytes::from_string(endpoint.host.clone());
     let node = BrokerId(state.config.node_id);
     let port = endpoint.port;

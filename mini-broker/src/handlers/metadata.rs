@@ -120,5 +120,6 @@ fn describe(node: i32, name: &str, topic: &Topic) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(name.to_owned()))))
         .with_topic_id(topic.id)
+        .with_is_internal(topic.internal)
         .with_partitions(partitions)
 }

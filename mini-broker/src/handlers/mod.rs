@@ -41,6 +41,7 @@ mod operations;
 mod produce;
 mod sasl_authenticate;
 mod sasl_handshake;
+mod scram_credentials;
 mod sync_group;
 mod txn_offset_commit;
 
@@ -174,6 +175,12 @@ pub async fn dispatch(
         }
         RequestKind::ElectLeaders(req) => {
             ResponseKind::ElectLeaders(elect_leaders::handle(state, req))
+        }
+        RequestKind::DescribeUserScramCredentials(req) => {
+            ResponseKind::DescribeUserScramCredentials(scram_credentials::describe(state, req))
+        }
+        RequestKind::AlterUserScramCredentials(req) => {
+            ResponseKind::AlterUserScramCredentials(scram_credentials::alter(state, req))
         }
         RequestKind::DescribeCluster(req) => ResponseKind::DescribeCluster(
             describe_cluster::handle(state, &conn.endpoint, version, req),

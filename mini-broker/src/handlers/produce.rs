@@ -112,6 +112,10 @@ pub(super) async fn handle(
                         ).into())
                     } else {
                         match topic.as_deref_mut() {
+                            // Kafka answers this one without a message.
+                            Some(t) if t.internal => {
+                                Err((ErrorCode::INVALID_TOPIC_EXCEPTION, String::new()).into())
+                            }
                             Some(t) => {
                                 append(t, &name, p.index, p.records.unwrap_or_default(), &txn)
                             }
@@ -137,6 +141,9 @@ pub(super) async fn handle(
                             tracing::debug!(topic = %name, partition = p.index, %code, %message, "produce rejected");
                             let result = result.with_error_code(code.0).with_base_offset(-1);
                             if version >= 8 {
+                                let message = Some(message)
+                                    .filter(|m| !m.is_empty())
+                                    .map(StrBytes::from_string);
                                 let record_errors = record_errors
                                     .into_iter()
                                     .map(|(index, message)| {
@@ -148,7 +155,7 @@ pub(super) async fn handle(
                                     })
                                     .collect();
                                 result
-                                    .with_error_message(Some(StrBytes::from_string(message)))
+                                    .with_error_message(message)
                                     .with_record_errors(record_errors)
                             } else {
                                 result

@@ -29,7 +29,7 @@ use ferrokafka_protocol::sasl::{
 use kafka_protocol::messages::ApiKey;
 use tokio::sync::Semaphore;
 
-use super::users::UserStore;
+use super::users::LiveUsers;
 use crate::state::now_ms;
 
 /// Kafka's `sasl.server.max.receive.size`: the largest frame accepted before authentication.
@@ -44,7 +44,7 @@ pub struct SaslSettings {
     /// The mechanisms clients may ask for, in the order the handshake lists them.
     pub mechanisms: Vec<Mechanism>,
     /// Who may log in with PLAIN and SCRAM.
-    pub users: Arc<UserStore>,
+    pub users: LiveUsers,
     /// `connections.max.reauth.ms`; `None` when 0 (sessions last, unless a token expires).
     pub max_reauth: Option<Duration>,
     /// How long a client has to authenticate (or re-authenticate) once it starts.
@@ -439,7 +439,7 @@ async fn plain_login(settings: &SaslSettings, token: Bytes) -> Result<Progress, 
         .acquire()
         .await
         .map_err(|_| SaslError::Invalid("the PLAIN check is shut down".to_owned()))?;
-    let users = Arc::clone(&settings.users);
+    let users = settings.users.clone();
     let checked = tokio::task::spawn_blocking(move || {
         let message = plain::parse(&token)?;
         if !message.authzid.is_empty() && message.authzid != message.username {
@@ -449,7 +449,8 @@ async fn plain_login(settings: &SaslSettings, token: Bytes) -> Result<Progress, 
                     .to_owned(),
             ));
         }
-        let valid = match users.plain(message.username) {
+        let found = users.read().plain(message.username);
+        let valid = match found {
             Some((hash, credential)) => credential.verify_password(hash, message.password),
             None => {
                 // Derive anyway, so that an unknown user takes as long as a wrong password.
@@ -489,13 +490,13 @@ fn decoy() -> Option<&'static ScramCredential> {
 fn scram_step(
     server: &mut ScramServer,
     answered_first: &mut bool,
-    users: &UserStore,
+    users: &LiveUsers,
     token: &[u8],
     mechanism: Mechanism,
 ) -> Result<Progress, SaslError> {
     if !*answered_first {
         let hash = scram_hash(mechanism);
-        let first = server.server_first(token, |name| users.scram(name, hash))?;
+        let first = server.server_first(token, |name| users.read().scram(name, hash))?;
         *answered_first = true;
         return Ok(Progress::Challenge(first));
     }
@@ -559,7 +560,7 @@ mod tests {
     fn session(max_reauth: Option<Duration>) -> SaslSession {
         let settings = SaslSettings {
             mechanisms: vec![Mechanism::Plain, Mechanism::OAuthBearer],
-            users: Arc::new(UserStore::new()),
+            users: LiveUsers::default(),
             max_reauth,
             auth_timeout: Duration::from_secs(10),
             derivations: SaslSettings::derivation_limit(),

@@ -7,12 +7,16 @@
 //! (`SCRAM-SHA-256 NAME salt=…,stored_key=…,server_key=…,iterations=N`) has that one
 //! credential: SCRAM works for that hash only, and PLAIN checks against it.
 //!
-//! Not here: adding or removing users while the broker runs (Kafka's
-//! AlterUserScramCredentials), delegation tokens.
+//! While the broker runs the store is [`LiveUsers`]: shared by the SASL listeners and the
+//! credential APIs (DescribeUserScramCredentials, AlterUserScramCredentials), so a credential
+//! added over the wire is the one the next login is checked against.
+//!
+//! Not here: delegation tokens.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ferrokafka_protocol::sasl::scram::{ScramCredential, ScramHash, MIN_ITERATIONS};
 use ferrokafka_protocol::sasl::Mechanism;
@@ -48,6 +52,32 @@ impl Credentials {
 impl fmt::Debug for UserStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_set().entries(self.users.keys()).finish()
+    }
+}
+
+/// The users of a running broker, shared by its listeners and its credential APIs.
+#[derive(Debug, Clone, Default)]
+pub struct LiveUsers(Arc<RwLock<UserStore>>);
+
+impl LiveUsers {
+    /// Starts from `store`.
+    pub fn new(store: UserStore) -> Self {
+        LiveUsers(Arc::new(RwLock::new(store)))
+    }
+
+    /// The store to read. A panic while it was written left a consistent map (every change
+    /// is one insert or remove), so keep serving.
+    pub fn read(&self) -> RwLockReadGuard<'_, UserStore> {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The store to change.
+    pub fn write(&self) -> RwLockWriteGuard<'_, UserStore> {
+        self.0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -231,11 +261,40 @@ impl UserStore {
     }
 
     /// The credential a PLAIN login is checked against: SCRAM-SHA-512's, else SCRAM-SHA-256's.
-    pub fn plain(&self, name: &str) -> Option<(ScramHash, &ScramCredential)> {
+    pub fn plain(&self, name: &str) -> Option<(ScramHash, ScramCredential)> {
         let user = self.users.get(name)?;
         [ScramHash::Sha512, ScramHash::Sha256]
             .into_iter()
-            .find_map(|hash| Some((hash, user.get(hash)?)))
+            .find_map(|hash| Some((hash, user.get(hash)?.clone())))
+    }
+
+    /// Each user's mechanisms with their iteration counts, sorted by name.
+    pub fn credentials(&self) -> impl Iterator<Item = (&str, Vec<(ScramHash, u32)>)> {
+        self.users.iter().map(|(name, c)| {
+            let infos = [ScramHash::Sha256, ScramHash::Sha512]
+                .into_iter()
+                .filter_map(|hash| Some((hash, c.get(hash)?.iterations)))
+                .collect();
+            (name.as_str(), infos)
+        })
+    }
+
+    /// Sets (adds or replaces) `name`'s credential for `hash`.
+    pub fn set_credential(&mut self, name: &str, hash: ScramHash, credential: ScramCredential) {
+        *self.users.entry(name.to_owned()).or_default().slot(hash) = Some(credential);
+    }
+
+    /// Removes `name`'s credential for `hash` (and the user with its last one); false if
+    /// there was none.
+    pub fn remove_credential(&mut self, name: &str, hash: ScramHash) -> bool {
+        let Some(user) = self.users.get_mut(name) else {
+            return false;
+        };
+        let had = user.slot(hash).take().is_some();
+        if user.sha256.is_none() && user.sha512.is_none() {
+            self.users.remove(name);
+        }
+        had
     }
 }
 

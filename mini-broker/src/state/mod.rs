@@ -18,6 +18,7 @@ use std::sync::{Mutex, MutexGuard};
 use ferrokafka_protocol::ErrorCode;
 use tokio::sync::Notify;
 
+use crate::security::users::LiveUsers;
 use crate::BrokerConfig;
 use groups::{GroupConfig, GroupCoordinator};
 use log::Cleaned;
@@ -66,6 +67,9 @@ pub struct ConnectionStats {
 pub struct BrokerState {
     /// Settings fixed at start.
     pub config: BrokerConfig,
+    /// The SASL users, as logins see them and the credential APIs change them (the start-up
+    /// list is `config.sasl_users`).
+    pub users: LiveUsers,
     /// Consumer groups and committed offsets.
     pub groups: GroupCoordinator,
     /// Transactional ids and their transactions (`transactions.rs`).
@@ -143,6 +147,12 @@ pub const MAX_PARTITIONS: i32 = 10_000;
 impl BrokerState {
     /// Fresh state for a broker with these settings.
     pub fn new(config: BrokerConfig) -> Self {
+        let users = LiveUsers::new(config.sasl_users.clone());
+        BrokerState::with_users(config, users)
+    }
+
+    /// Like [`BrokerState::new`], with the users the listeners check logins against.
+    pub fn with_users(config: BrokerConfig, users: LiveUsers) -> Self {
         let groups = GroupCoordinator::new(GroupConfig {
             min_session_timeout: config.group_min_session_timeout,
             max_session_timeout: config.group_max_session_timeout,
@@ -150,6 +160,7 @@ impl BrokerState {
         let transactions = TransactionCoordinator::new(config.transaction_max_timeout);
         BrokerState {
             config,
+            users,
             groups,
             transactions,
             topics: Mutex::new(BTreeMap::new()),
@@ -309,11 +320,39 @@ impl BrokerState {
         }
     }
 
-    /// Creates `name` with default settings if auto-creation is on and it does not exist.
-    /// Returns whether the topic exists afterwards.
+    /// Creates internal topic `name` (one of [`topics::INTERNAL_TOPICS`]) if it does not
+    /// exist: one partition (Kafka's `offsets.topic.num.partitions` and
+    /// `transaction.state.log.num.partitions` are 1 here), compacted, 100 MiB segments, as
+    /// Kafka configures them.
+    pub fn ensure_internal_topic(&self, topics: &mut BTreeMap<String, Topic>, name: &str) {
+        if topics.contains_key(name) || !topics::INTERNAL_TOPICS.contains(&name) {
+            return;
+        }
+        let config = self.topic_config([
+            ("cleanup.policy", Some("compact")),
+            ("segment.bytes", Some("104857600")),
+        ]);
+        match config {
+            Ok(config) => {
+                let mut topic = Topic::new(1, config);
+                topic.internal = true;
+                topics.insert(name.to_owned(), topic);
+                tracing::info!(topic = name, "created internal topic");
+            }
+            Err(err) => tracing::error!(topic = name, %err, "cannot configure internal topic"),
+        }
+    }
+
+    /// Creates `name` with default settings if auto-creation is on and it does not exist
+    /// (an internal topic whatever the setting, as Kafka creates those). Returns whether the
+    /// topic exists afterwards.
     pub fn auto_create(&self, topics: &mut BTreeMap<String, Topic>, name: &str) -> bool {
         if topics.contains_key(name) {
             return true;
+        }
+        if topics::INTERNAL_TOPICS.contains(&name) {
+            self.ensure_internal_topic(topics, name);
+            return topics.contains_key(name);
         }
         if !self.config.auto_create_topics {
             return false;

@@ -289,7 +289,16 @@ pub struct Topic {
     pub partitions: Vec<PartitionLog>,
     /// The topic's configuration.
     pub config: TopicConfig,
+    /// One of Kafka's internal topics ([`INTERNAL_TOPICS`]): listed with `is_internal`, and
+    /// clients may not write to it.
+    pub internal: bool,
 }
+
+/// Kafka's internal topics: the group coordinator's log and the transaction coordinator's.
+/// Kafka creates each when a coordinator of its kind is first looked for (or a client asks
+/// for it by name); so does this broker. Here they hold no records: the coordinators keep
+/// their state in memory.
+pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
 
 impl Topic {
     /// A new topic with `partitions` empty partitions.
@@ -301,6 +310,7 @@ impl Topic {
             id: Uuid::new_v4(),
             partitions: logs,
             config,
+            internal: false,
         }
     }
 

@@ -76,7 +76,9 @@ impl ScramHash {
     }
 
     /// `Hi(password, salt, i)` of RFC 5802, which is PBKDF2 with HMAC of this hash.
-    fn salted_password(self, password: &str, salt: &[u8], iterations: u32) -> Vec<u8> {
+    /// `Hi(password, salt, iterations)` of RFC 5802 (PBKDF2 with this hash's HMAC): what a
+    /// client sends as the salted password to set a credential (AlterUserScramCredentials).
+    pub fn salted_password(self, password: &str, salt: &[u8], iterations: u32) -> Vec<u8> {
         let mut out = vec![0; self.output_len()];
         match self {
             ScramHash::Sha256 => {
@@ -194,12 +196,27 @@ impl ScramCredential {
         salt: &[u8],
         iterations: u32,
     ) -> Result<ScramCredential, SaslError> {
+        // Before the derivation, whose cost the iteration count sets.
+        check_iterations(iterations)?;
+        let salted = hash.salted_password(password, salt, iterations);
+        ScramCredential::from_salted_password(hash, &salted, salt, iterations)
+    }
+
+    /// The credential for a password already salted by the client (`salted_password` =
+    /// PBKDF2 of the password with `salt` and `iterations`), as AlterUserScramCredentials
+    /// carries it; checks the iteration range and that the salt is not empty. The salted
+    /// password is taken as given (as Kafka takes it): a wrong one only fails the logins.
+    pub fn from_salted_password(
+        hash: ScramHash,
+        salted_password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<ScramCredential, SaslError> {
         check_iterations(iterations)?;
         if salt.is_empty() {
             return Err(SaslError::Invalid("SCRAM salt must not be empty".into()));
         }
-        let salted = hash.salted_password(password, salt, iterations);
-        let (client_key, server_key) = hash.client_and_server_keys(&salted)?;
+        let (client_key, server_key) = hash.client_and_server_keys(salted_password)?;
         Ok(ScramCredential {
             salt: salt.to_vec(),
             iterations,

@@ -9,6 +9,7 @@ use super::schema::{Api, Message};
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
+mod alter_user_scram_credentials;
 mod api_versions;
 mod create_partitions;
 mod create_topics;
@@ -21,6 +22,7 @@ mod describe_groups;
 mod describe_log_dirs;
 mod describe_producers;
 mod describe_transactions;
+mod describe_user_scram_credentials;
 mod elect_leaders;
 mod end_txn;
 mod fetch;
@@ -74,6 +76,8 @@ pub(crate) const APIS: &[Api] = &[
     api(61, "DescribeProducers", &describe_producers::REQUEST, &describe_producers::RESPONSE),
     api(35, "DescribeLogDirs", &describe_log_dirs::REQUEST, &describe_log_dirs::RESPONSE),
     api(43, "ElectLeaders", &elect_leaders::REQUEST, &elect_leaders::RESPONSE),
+    api(50, "DescribeUserScramCredentials", &describe_user_scram_credentials::REQUEST, &describe_user_scram_credentials::RESPONSE),
+    api(51, "AlterUserScramCredentials", &alter_user_scram_credentials::REQUEST, &alter_user_scram_credentials::RESPONSE),
     api(23, "OffsetForLeaderEpoch", &offset_for_leader_epoch::REQUEST, &offset_for_leader_epoch::RESPONSE),
     api(24, "AddPartitionsToTxn", &add_partitions_to_txn::REQUEST, &add_partitions_to_txn::RESPONSE),
     api(25, "AddOffsetsToTxn", &add_offsets_to_txn::REQUEST, &add_offsets_to_txn::RESPONSE),
