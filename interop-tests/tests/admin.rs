@@ -844,19 +844,30 @@ scenario!(
             let client = Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
                 .await
                 .expect("connect");
+            // Kafka answers the lookup that creates a coordinator's topic with
+            // COORDINATOR_NOT_AVAILABLE until the topic is ready: a bounded retry.
             for (key_type, key) in [(0, unique_topic("group")), (1, unique_topic("txn"))] {
-                let found = client
-                    .send_to_any(
-                        FindCoordinatorRequest::default()
-                            .with_key_type(key_type)
-                            .with_coordinator_keys(vec![StrBytes::from_string(key)]),
-                    )
-                    .await
-                    .expect("FindCoordinator");
-                assert!(
-                    found.coordinators.iter().all(|c| c.error_code == 0),
-                    "{found:?}"
-                );
+                let deadline = std::time::Instant::now() + Duration::from_secs(30);
+                loop {
+                    let found = client
+                        .send_to_any(
+                            FindCoordinatorRequest::default()
+                                .with_key_type(key_type)
+                                .with_coordinator_keys(vec![StrBytes::from_string(key.clone())]),
+                        )
+                        .await
+                        .expect("FindCoordinator");
+                    let code = found.coordinators.first().map_or(-1, |c| c.error_code);
+                    if code == 0 {
+                        break;
+                    }
+                    assert!(
+                        code == ferrokafka::ErrorCode::COORDINATOR_NOT_AVAILABLE.0
+                            && std::time::Instant::now() < deadline,
+                        "{found:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
             // The coordinators' topics may take a moment to appear on Kafka: a bounded wait.
             let deadline = std::time::Instant::now() + Duration::from_secs(15);

@@ -549,3 +549,174 @@ scenario!(
         });
     }
 );
+
+// Every topic config Kafka knows is accepted, and its value checked as Kafka checks it: each
+// bad value gets INVALID_CONFIG with Kafka's message (checked on real Kafka, where these
+// strings come from); a topic with only good values is created, and DescribeConfigs reports
+// every key Kafka reports, with Kafka's types.
+scenario!(
+    topic_config_values_are_checked_as_kafka_checks_them,
+    |t: &Target| {
+        let rt = runtime();
+        rt.block_on(async {
+            let admin = Admin::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+                .await
+                .expect("connect");
+            let refused = [
+            (
+                "segment.bytes",
+                "20000",
+                "Invalid value 20000 for configuration segment.bytes: Value must be at least \
+                 1048576",
+            ),
+            (
+                "min.cleanable.dirty.ratio",
+                "2",
+                "Invalid value 2.0 for configuration min.cleanable.dirty.ratio: Value must be \
+                 no more than 1",
+            ),
+            (
+                "compression.type",
+                "brotli",
+                "Invalid value brotli for configuration compression.type: String must be one \
+                 of: uncompressed, zstd, lz4, snappy, gzip, producer",
+            ),
+            (
+                "cleanup.policy",
+                "compact,shred",
+                "Invalid value shred for configuration cleanup.policy: String must be one of: \
+                 compact, delete",
+            ),
+            (
+                "compression.gzip.level",
+                "12",
+                "Invalid value 12 for configuration compression.gzip.level: Value must be \
+                 between 1 and 9 or equal to -1",
+            ),
+            (
+                "preallocate",
+                "yes",
+                "Invalid value yes for configuration preallocate: Expected value to be either \
+                 true or false",
+            ),
+            (
+                "max.message.bytes",
+                "2147483648",
+                "Invalid value 2147483648 for configuration max.message.bytes: Not a number of \
+                 type INT",
+            ),
+            (
+                "message.timestamp.after.max.ms",
+                "-1",
+                "Invalid value -1 for configuration message.timestamp.after.max.ms: Value must \
+                 be at least 0",
+            ),
+            (
+                "message.downconversion.enable",
+                "true",
+                "Unknown topic config name: message.downconversion.enable",
+            ),
+            (
+                "remote.storage.enable",
+                "true",
+                "Tiered Storage functionality is disabled in the broker. Topic cannot be \
+                 configured with remote log storage.",
+            ),
+        ];
+            let topics: Vec<String> = (0..refused.len())
+                .map(|i| unique_topic(&format!("bad-config-{i}")))
+                .collect();
+            let created = admin
+                .create_topics(
+                    &refused
+                        .iter()
+                        .zip(&topics)
+                        .map(|((k, v, _), name)| NewTopic::new(name).partitions(1).config(*k, *v))
+                        .collect::<Vec<_>>(),
+                )
+                .await
+                .expect("create");
+            let got: Vec<(Option<ErrorCode>, Option<String>)> = created
+                .iter()
+                .map(|(_, r)| match r {
+                    Err(ferrokafka::Error::Kafka { code, message, .. }) => {
+                        (Some(*code), message.clone())
+                    }
+                    other => (None, Some(format!("{other:?}"))),
+                })
+                .collect();
+            let want: Vec<(Option<ErrorCode>, Option<String>)> = refused
+                .iter()
+                .map(|(_, _, m)| (Some(ErrorCode::INVALID_CONFIG), Some((*m).to_owned())))
+                .collect();
+            assert_eq!(got, want, "{:?}", t.kind);
+
+            // Good values of keys the broker only stores are accepted and reported.
+            let good = unique_topic("good-config");
+            let created = admin
+                .create_topics(&[NewTopic::new(&good)
+                    .partitions(1)
+                    .config("compression.zstd.level", "7")
+                    .config("preallocate", "TRUE")
+                    .config("leader.replication.throttled.replicas", "0:1")
+                    .config("max.compaction.lag.ms", "86400000")])
+                .await
+                .expect("create");
+            assert!(created[0].1.is_ok(), "{:?}: {created:?}", t.kind);
+            let configs = admin
+                .describe_configs(&[ConfigResource::Topic(good.clone())])
+                .await
+                .expect("describe configs");
+            let entries = configs[0].1.as_ref().expect("topic configs");
+            let mut names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names.len(), 33, "{:?}: {names:?}", t.kind);
+            assert!(!names.contains(&"internal.segment.bytes"), "{names:?}");
+            let value = |k: &str| {
+                entries
+                    .iter()
+                    .find(|e| e.name == k)
+                    .and_then(|e| e.value.clone())
+            };
+            assert_eq!(value("compression.zstd.level").as_deref(), Some("7"));
+            assert_eq!(
+                value("leader.replication.throttled.replicas").as_deref(),
+                Some("0:1")
+            );
+            assert_eq!(
+                value("message.timestamp.after.max.ms").as_deref(),
+                Some("3600000")
+            );
+            admin.close().await;
+        });
+    }
+);
+
+// ApiVersions lists Produce from v0, as Kafka 4.x does for older librdkafka's sake (it
+// serves v3 and up); every other range starts where it is served.
+scenario!(api_versions_lists_produce_from_v0, |t: &Target| {
+    use ferrokafka::kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+    let rt = runtime();
+    rt.block_on(async {
+        let client = ferrokafka::Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let versions = client
+            .send_to_any(
+                // Kafka refuses v3+ requests without a valid client software name.
+                ApiVersionsRequest::default()
+                    .with_client_software_name("ferrokafka-interop".into())
+                    .with_client_software_version("1.0".into()),
+            )
+            .await
+            .expect("ApiVersions");
+        let produce = versions
+            .api_keys
+            .iter()
+            .find(|k| k.api_key == ApiKey::Produce as i16)
+            .expect("Produce listed");
+        assert_eq!(produce.min_version, 0, "{:?}: {produce:?}", t.kind);
+        assert!(produce.max_version >= 12, "{:?}: {produce:?}", t.kind);
+        client.close().await;
+    });
+});

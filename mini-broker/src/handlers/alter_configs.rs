@@ -19,16 +19,13 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::describe_configs::{BROKER, TOPIC};
-use crate::state::topics::TOPIC_CONFIG_KEYS;
+use crate::state::topic_configs::{self, ConfigType};
 use crate::state::{AlterConfigError, BrokerState};
 
 const SET: i8 = 0;
 const DELETE: i8 = 1;
 const APPEND: i8 = 2;
 const SUBTRACT: i8 = 3;
-
-/// Kafka's config type code of a list (see `TOPIC_CONFIG_KEYS`).
-const LIST: i8 = 7;
 
 pub(super) fn incremental(
     state: &BrokerState,
@@ -143,10 +140,8 @@ fn operate(
     operation: i8,
     value: Option<&str>,
 ) -> Result<(), AlterConfigError> {
-    let list = TOPIC_CONFIG_KEYS
-        .iter()
-        .find(|k| k.name == key)
-        .is_some_and(|k| k.config_type == LIST);
+    let known = topic_configs::find(key);
+    let list = known.is_some_and(|k| k.config_type == ConfigType::List);
     let items = |v: Option<&str>| -> Vec<String> {
         v.unwrap_or_default()
             .split(',')
@@ -163,10 +158,7 @@ fn operate(
             configs.remove(key);
         }
         APPEND | SUBTRACT if list => {
-            let default = TOPIC_CONFIG_KEYS
-                .iter()
-                .find(|k| k.name == key)
-                .map_or("", |k| k.default);
+            let default = known.map_or("", |k| k.default);
             let mut now = items(Some(configs.get(key).map_or(default, String::as_str)));
             for item in items(value) {
                 if operation == APPEND && !now.contains(&item) {

@@ -1,13 +1,14 @@
 //! ApiVersions (key 18), versions 0–4.
 //!
-//! Lists every API of the broker's table (`apis.rs`), with the versions it serves. A request for a
+//! Lists every API of the broker's table (`apis.rs`), with the versions it serves (Produce from
+//! v0, as Kafka 4.x lists it, though v0–2 are refused). A request for a
 //! version above ours is answered in v0 with UNSUPPORTED_VERSION and the same list, so that a
 //! newer client can retry with a version we speak. No feature flags are advertised (so clients
 //! do not enable transaction protocol v2 or share groups).
 
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
 
 use super::served;
 
@@ -24,9 +25,13 @@ pub(super) fn unsupported() -> ApiVersionsResponse {
 fn api_keys() -> Vec<ApiVersion> {
     served()
         .map(|r| {
+            // Kafka 4.x lists Produce from v0 though it serves v3 and up (KAFKA-18659: older
+            // librdkafka gives up on a broker whose Produce range lacks v0); so does this one,
+            // and a request below v3 is refused as before.
+            let min = if r.key == ApiKey::Produce { 0 } else { r.min };
             ApiVersion::default()
                 .with_api_key(r.key as i16)
-                .with_min_version(r.min)
+                .with_min_version(min)
                 .with_max_version(r.max)
         })
         .collect()

@@ -3,7 +3,8 @@
 //! Creates in-memory topics. Replication factor must be -1 or 1 (there is one broker); a
 //! manual assignment is accepted when it names only this broker, one replica per partition.
 //! `validate_only` checks everything and creates nothing. Topic configs from
-//! [`crate::state::topics::TOPIC_CONFIG_KEYS`] are accepted; unknown keys are INVALID_CONFIG.
+//! [`crate::state::topic_configs::TOPIC_CONFIG_KEYS`] are accepted and checked as Kafka checks
+//! them; unknown keys are INVALID_CONFIG.
 //! v5+ responses echo the partition count, replication factor and the topic's configs.
 
 use ferrokafka_protocol::ErrorCode;
@@ -14,7 +15,8 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::state::topics::{TopicConfig, TOPIC_CONFIG_KEYS};
+use crate::state::topic_configs::TOPIC_CONFIG_KEYS;
+use crate::state::topics::TopicConfig;
 use crate::state::BrokerState;
 
 pub(super) fn handle(
@@ -134,6 +136,7 @@ fn describe(config: &TopicConfig, version: i16) -> Vec<CreatableTopicConfigs> {
     }
     TOPIC_CONFIG_KEYS
         .iter()
+        .filter(|key| !key.internal || config.overrides.contains_key(key.name))
         .map(|key| {
             let set = config.overrides.get(key.name);
             CreatableTopicConfigs::default()

@@ -1,7 +1,8 @@
 //! DescribeConfigs (key 32), versions 1–4.
 //!
 //! Topic resources (type 2) report every key in
-//! [`crate::state::topics::TOPIC_CONFIG_KEYS`], marked as set on the topic (source 1) or a
+//! [`crate::state::topic_configs::TOPIC_CONFIG_KEYS`] (internal ones only where set), marked
+//! as set on the topic (source 1) or a
 //! default (source 5). Broker resources (type 4) report the few broker settings that shape
 //! what clients see. Documentation is not provided; other resource types are INVALID_REQUEST.
 
@@ -12,7 +13,8 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::state::topics::{DEFAULT_RETENTION_MS, TOPIC_CONFIG_KEYS};
+use crate::state::topic_configs::TOPIC_CONFIG_KEYS;
+use crate::state::topics::DEFAULT_RETENTION_MS;
 use crate::state::BrokerState;
 
 /// Resource types of the config APIs.
@@ -77,12 +79,14 @@ fn topic_entries(state: &BrokerState, name: &str) -> Result<Vec<Entry>, (ErrorCo
         .ok_or((ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, "no such topic"))?;
     Ok(TOPIC_CONFIG_KEYS
         .iter()
+        // Kafka's internal keys are reported only where set.
+        .filter(|key| !key.internal || topic.config.overrides.contains_key(key.name))
         .map(|key| match topic.config.overrides.get(key.name) {
             Some(value) => Entry {
                 name: key.name.to_owned(),
                 value: value.clone(),
                 source: SOURCE_TOPIC,
-                config_type: key.config_type,
+                config_type: key.config_type as i8,
             },
             // The broker's log.retention.ms, when set, is the topics' default.
             None if key.name == "retention.ms"
@@ -92,14 +96,14 @@ fn topic_entries(state: &BrokerState, name: &str) -> Result<Vec<Entry>, (ErrorCo
                     name: key.name.to_owned(),
                     value: state.config.log_retention_ms.to_string(),
                     source: SOURCE_STATIC_BROKER,
-                    config_type: key.config_type,
+                    config_type: key.config_type as i8,
                 }
             }
             None => Entry {
                 name: key.name.to_owned(),
                 value: key.default.to_owned(),
                 source: SOURCE_DEFAULT,
-                config_type: key.config_type,
+                config_type: key.config_type as i8,
             },
         })
         .collect())

@@ -8,6 +8,7 @@
 pub mod groups;
 pub mod log;
 pub mod producers;
+pub mod topic_configs;
 pub mod topics;
 pub mod transactions;
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::log::{Cleaned, PartitionLog};
+use super::topic_configs;
 
 /// Kafka's default `max.message.bytes`.
 pub const DEFAULT_MAX_MESSAGE_BYTES: i32 = 1_048_588;
@@ -43,112 +44,25 @@ pub struct TopicConfig {
     pub overrides: BTreeMap<String, String>,
 }
 
-/// A topic config key with its default, as DescribeConfigs reports it.
-#[derive(Debug, Clone, Copy)]
-pub struct ConfigKey {
-    /// The key.
-    pub name: &'static str,
-    /// Kafka's default value.
-    pub default: &'static str,
-    /// Kafka's config type code for DescribeConfigs v3+ (1 boolean, 2 string, 3 int, 5 long,
-    /// 7 list).
-    pub config_type: i8,
-}
-
-/// Kafka's config type codes (DescribeConfigs v3+).
-const BOOLEAN: i8 = 1;
-const INT: i8 = 3;
-const LONG: i8 = 5;
-const DOUBLE: i8 = 6;
-const LIST: i8 = 7;
-
-/// The topic configs we know and report. The broker acts on `cleanup.policy`,
-/// `delete.retention.ms`, `max.message.bytes`, `message.timestamp.type`, `retention.bytes` and
-/// `retention.ms`; the rest are accepted and echoed.
-pub const TOPIC_CONFIG_KEYS: &[ConfigKey] = &[
-    ConfigKey {
-        name: "cleanup.policy",
-        default: "delete",
-        config_type: 7,
-    },
-    ConfigKey {
-        name: "compression.type",
-        default: "producer",
-        config_type: 2,
-    },
-    ConfigKey {
-        name: "delete.retention.ms",
-        default: "86400000",
-        config_type: 5,
-    },
-    ConfigKey {
-        name: "max.message.bytes",
-        default: "1048588",
-        config_type: 3,
-    },
-    ConfigKey {
-        name: "message.timestamp.type",
-        default: "CreateTime",
-        config_type: 2,
-    },
-    ConfigKey {
-        name: "min.cleanable.dirty.ratio",
-        default: "0.5",
-        config_type: 6,
-    },
-    ConfigKey {
-        name: "min.compaction.lag.ms",
-        default: "0",
-        config_type: 5,
-    },
-    ConfigKey {
-        name: "min.insync.replicas",
-        default: "1",
-        config_type: 3,
-    },
-    ConfigKey {
-        name: "retention.bytes",
-        default: "-1",
-        config_type: 5,
-    },
-    ConfigKey {
-        name: "retention.ms",
-        default: "604800000",
-        config_type: 5,
-    },
-    ConfigKey {
-        name: "segment.bytes",
-        default: "1073741824",
-        config_type: 3,
-    },
-    ConfigKey {
-        name: "segment.ms",
-        default: "604800000",
-        config_type: 5,
-    },
-    ConfigKey {
-        name: "unclean.leader.election.enable",
-        default: "false",
-        config_type: 1,
-    },
-];
-
 /// Why a config could not be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The key is not a topic config we know.
     #[error("Unknown topic config name: {0}")]
     UnknownKey(String),
-    /// The value does not parse for the key.
+    /// The value does not parse for the key, or breaks its rule.
     #[error("Invalid value {value} for configuration {key}: {reason}")]
     InvalidValue {
         /// The key.
         key: String,
-        /// The value given.
+        /// The value, as Kafka shows it (as given when it does not parse, else as parsed).
         value: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
     },
+    /// Values that contradict each other, or a feature this broker lacks (Kafka's message).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl TopicConfig {
@@ -170,7 +84,41 @@ impl TopicConfig {
             let Some(value) = value else { continue };
             config.set(key, value, partition_retention_bytes)?;
         }
+        config.check_together()?;
         Ok(config)
+    }
+
+    /// Kafka's checks across keys: the compaction lags in order, and no tiered storage (this
+    /// broker has none, as a Kafka broker without `remote.log.storage.system.enable`).
+    fn check_together(&self) -> Result<(), ConfigError> {
+        let long = |k: &str, default: i64| {
+            self.overrides
+                .get(k)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(default)
+        };
+        let (min_lag, max_lag) = (
+            long("min.compaction.lag.ms", 0),
+            long("max.compaction.lag.ms", i64::MAX),
+        );
+        if min_lag > max_lag {
+            return Err(ConfigError::Conflict(format!(
+                "conflict topic config setting min.compaction.lag.ms ({min_lag}) > \
+                 max.compaction.lag.ms ({max_lag})"
+            )));
+        }
+        let remote = self
+            .overrides
+            .get("remote.storage.enable")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if remote {
+            return Err(ConfigError::Conflict(
+                "Tiered Storage functionality is disabled in the broker. Topic cannot be \
+                 configured with remote log storage."
+                    .to_owned(),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether `cleanup.policy` includes `compact`: records need keys.
@@ -192,51 +140,17 @@ impl TopicConfig {
     }
 
     fn set(&mut self, key: &str, value: &str, broker_limit: usize) -> Result<(), ConfigError> {
-        let invalid_because = |reason| ConfigError::InvalidValue {
+        // Every known key's value is checked as Kafka checks it, whether or not this broker
+        // acts on it; the values below have passed.
+        topic_configs::find(key)
+            .ok_or_else(|| ConfigError::UnknownKey(key.to_owned()))?
+            .check(value)?;
+        let invalid = || ConfigError::InvalidValue {
             key: key.to_owned(),
             value: value.to_owned(),
-            reason,
+            reason: "not a value this broker accepts".to_owned(),
         };
-        let invalid = || invalid_because("not a value this broker accepts");
-        let known = TOPIC_CONFIG_KEYS
-            .iter()
-            .find(|k| k.name == key)
-            .ok_or_else(|| ConfigError::UnknownKey(key.to_owned()))?;
-        // Every known key's value is checked against its type, as Kafka does, whether or not
-        // this broker acts on it.
-        match known.config_type {
-            BOOLEAN if !matches!(value, "true" | "false") => {
-                return Err(invalid_because("Expected value to be either true or false"))
-            }
-            INT if value.trim().parse::<i32>().is_err() => {
-                return Err(invalid_because("Not a number of type INT"))
-            }
-            LONG if value.trim().parse::<i64>().is_err() => {
-                return Err(invalid_because("Not a number of type LONG"))
-            }
-            DOUBLE if value.trim().parse::<f64>().is_err() => {
-                return Err(invalid_because("Not a number of type DOUBLE"))
-            }
-            LIST if key == "cleanup.policy"
-                && !value
-                    .split(',')
-                    .map(str::trim)
-                    .all(|p| matches!(p, "delete" | "compact")) =>
-            {
-                return Err(invalid_because("String must be one of: compact, delete"))
-            }
-            _ => {}
-        }
-        if key == "compression.type"
-            && !matches!(
-                value,
-                "uncompressed" | "zstd" | "lz4" | "snappy" | "gzip" | "producer"
-            )
-        {
-            return Err(invalid_because(
-                "String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer",
-            ));
-        }
+        let value = value.trim();
         match key {
             "max.message.bytes" => {
                 self.max_message_bytes = value
@@ -252,32 +166,21 @@ impl TopicConfig {
                     _ => return Err(invalid()),
                 };
             }
-            "retention.ms" => {
-                self.retention_ms = at_least(value, -1)
-                    .ok_or_else(|| invalid_because("Value must be at least -1"))?;
-            }
+            "retention.ms" => self.retention_ms = value.parse().map_err(|_| invalid())?,
             "delete.retention.ms" => {
-                self.delete_retention_ms = at_least(value, 0)
-                    .ok_or_else(|| invalid_because("Value must be at least 0"))?;
+                self.delete_retention_ms = value.parse().map_err(|_| invalid())?;
             }
             "retention.bytes" => {
+                // Kafka takes any long; a negative one is "no limit" (here: the broker's).
                 let v: i64 = value.parse().map_err(|_| invalid())?;
-                self.retention_bytes = match usize::try_from(v) {
-                    Ok(v) => v.min(broker_limit),
-                    Err(_) if v == -1 => broker_limit,
-                    Err(_) => return Err(invalid()),
-                };
+                self.retention_bytes =
+                    usize::try_from(v).map_or(broker_limit, |v| v.min(broker_limit));
             }
             _ => {}
         }
         self.overrides.insert(key.to_owned(), value.to_owned());
         Ok(())
     }
-}
-
-/// `value` as a number of at least `min` (its type was checked before).
-fn at_least(value: &str, min: i64) -> Option<i64> {
-    value.trim().parse().ok().filter(|v| *v >= min)
 }
 
 /// A topic: its id, partitions and config.
