@@ -499,6 +499,60 @@ final class AdminSteps {
                 admin.describeTransactions(java.util.List.of(group + "-no-such-id")).all().get();
                 return "ok";
             });
+            step("list-internal-topics", () -> {
+                for (org.apache.kafka.clients.admin.TopicListing l : admin.listTopics(
+                        new org.apache.kafka.clients.admin.ListTopicsOptions().listInternal(true)).listings().get()) {
+                    if (l.name().equals("__consumer_offsets")) return "consumer-offsets-internal=" + l.isInternal();
+                }
+                return "no __consumer_offsets";
+            });
+            org.apache.kafka.common.config.ConfigResource groupResource = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.GROUP, group);
+            step("describe-group-config", () -> "consumer.session.timeout.ms=" + admin.describeConfigs(
+                    java.util.List.of(groupResource)).all().get().get(groupResource).get("consumer.session.timeout.ms").value());
+            step("alter-group-config", () -> {
+                admin.incrementalAlterConfigs(java.util.Map.of(groupResource, java.util.List.of(
+                        new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry("consumer.heartbeat.interval.ms", "6000"),
+                                org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get();
+                return "ok";
+            });
+            step("alter-group-config-invalid", () -> {
+                admin.incrementalAlterConfigs(java.util.Map.of(groupResource, java.util.List.of(
+                        new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry("consumer.session.timeout.ms", "1"),
+                                org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get();
+                return "ok";
+            });
+            String user = group + "-user";
+            step("upsert-scram-credential", () -> {
+                admin.alterUserScramCredentials(java.util.List.of(new org.apache.kafka.clients.admin.UserScramCredentialUpsertion(
+                        user, new org.apache.kafka.clients.admin.ScramCredentialInfo(
+                                org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256, 4096), "user-secret"))).all().get();
+                return "ok";
+            });
+            step("describe-scram-credential", () -> {
+                // A KRaft broker learns of the credential a moment after the controller took it.
+                long deadline = System.currentTimeMillis() + 15_000;
+                while (true) {
+                    try {
+                        org.apache.kafka.clients.admin.UserScramCredentialsDescription d =
+                                admin.describeUserScramCredentials(java.util.List.of(user)).description(user).get();
+                        org.apache.kafka.clients.admin.ScramCredentialInfo info = d.credentialInfos().get(0);
+                        return info.mechanism() + "/" + info.iterations();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        if (System.currentTimeMillis() > deadline) throw e;
+                        Thread.sleep(50);
+                    }
+                }
+            });
+            step("delete-scram-credential", () -> {
+                admin.alterUserScramCredentials(java.util.List.of(new org.apache.kafka.clients.admin.UserScramCredentialDeletion(
+                        user, org.apache.kafka.clients.admin.ScramMechanism.SCRAM_SHA_256))).all().get();
+                return "ok";
+            });
+            step("describe-scram-credential-unknown", () -> {
+                admin.describeUserScramCredentials(java.util.List.of(group + "-nobody")).description(group + "-nobody").get();
+                return "ok";
+            });
             step("delete-topic", () -> {
                 admin.deleteTopics(java.util.List.of(topic)).all().get();
                 return "ok";

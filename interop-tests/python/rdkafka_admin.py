@@ -32,6 +32,10 @@ from confluent_kafka.admin import (
     NewPartitions,
     NewTopic,
     OffsetSpec,
+    ScramCredentialInfo,
+    ScramMechanism,
+    UserScramCredentialDeletion,
+    UserScramCredentialUpsertion,
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -44,6 +48,18 @@ def step(name, body):
     except KafkaException as e:
         outcome = e.args[0].name() if e.args and hasattr(e.args[0], "name") else str(e)
     print(f"{name}\t{outcome}", flush=True)
+
+
+def eventually(call, limit_s=15):
+    """`call()`, retried every 50 ms while it raises KafkaException, for up to `limit_s`."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            return call()
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def only(futures):
@@ -66,15 +82,8 @@ def main(bootstrap, topic, group):
 
     def describe_topic():
         # A KRaft broker's metadata shows a new topic a moment after CreateTopics answers.
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                found = only(admin.describe_topics(TopicCollection([topic])))
-                return f"partitions={len(found.partitions)}"
-            except KafkaException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        found = eventually(lambda: only(admin.describe_topics(TopicCollection([topic]))))
+        return f"partitions={len(found.partitions)}"
 
     step("describe-topic", describe_topic)
     step("create-partitions", lambda: only(admin.create_partitions([NewPartitions(topic, 3)])) or "ok")
@@ -164,6 +173,43 @@ def main(bootstrap, topic, group):
     )
     step("delete-group", lambda: only(admin.delete_consumer_groups([group])) or "ok")
     step("delete-group-again", lambda: only(admin.delete_consumer_groups([group])) or "ok")
+    user = f"{group}-user"
+    step(
+        "upsert-scram-credential",
+        lambda: only(
+            admin.alter_user_scram_credentials(
+                [
+                    UserScramCredentialUpsertion(
+                        user,
+                        ScramCredentialInfo(ScramMechanism.SCRAM_SHA_256, 4096),
+                        b"user-secret",
+                    )
+                ]
+            )
+        )
+        or "ok",
+    )
+
+    def describe_scram():
+        # A KRaft broker learns of the credential a moment after the controller took it.
+        found = eventually(lambda: only(admin.describe_user_scram_credentials([user])))
+        info = found.scram_credential_infos[0]
+        return f"{info.mechanism.name}/{info.iterations}"
+
+    step("describe-scram-credential", describe_scram)
+    step(
+        "delete-scram-credential",
+        lambda: only(
+            admin.alter_user_scram_credentials(
+                [UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_256)]
+            )
+        )
+        or "ok",
+    )
+    step(
+        "describe-scram-credential-unknown",
+        lambda: only(admin.describe_user_scram_credentials([f"{group}-nobody"])) and "ok",
+    )
     step("delete-topic", lambda: only(admin.delete_topics([topic])) or "ok")
     return EXIT_OK
 

@@ -720,3 +720,175 @@ scenario!(api_versions_lists_produce_from_v0, |t: &Target| {
         client.close().await;
     });
 });
+
+// Group configs (resource type 32), as clients of KIP-848 and share groups use them: every
+// key reported with Kafka's default for any group id, a change through
+// IncrementalAlterConfigs reported as set on the group, and bad changes refused with
+// INVALID_CONFIG and Kafka's messages (the broker's bounds named by their settings).
+scenario!(group_configs_are_checked_and_reported, |t: &Target| {
+    use ferrokafka::kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+    use ferrokafka::kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    use ferrokafka::kafka_protocol::messages::{
+        DescribeConfigsRequest, IncrementalAlterConfigsRequest,
+    };
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+
+    let group = unique_topic("configured-group");
+    let rt = runtime();
+    rt.block_on(async {
+        let client = ferrokafka::Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let describe = |name: &str| {
+            DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(32)
+                    .with_resource_name(StrBytes::from_string(name.to_owned())),
+            ])
+        };
+        let values = |r: &ferrokafka::kafka_protocol::messages::DescribeConfigsResponse| {
+            let mut v: Vec<(String, String, i8)> = r.results[0]
+                .configs
+                .iter()
+                .map(|c| {
+                    (
+                        c.name.to_string(),
+                        c.value.as_ref().map(|v| v.to_string()).unwrap_or_default(),
+                        c.config_source,
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let alter = |configs: &[(&str, &str)]| {
+            IncrementalAlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(32)
+                    .with_resource_name(StrBytes::from_string(group.clone()))
+                    .with_configs(
+                        configs
+                            .iter()
+                            .map(|(k, v)| {
+                                AlterableConfig::default()
+                                    .with_name(StrBytes::from_string((*k).to_owned()))
+                                    .with_config_operation(0)
+                                    .with_value(Some(StrBytes::from_string((*v).to_owned())))
+                            })
+                            .collect(),
+                    ),
+            ])
+        };
+
+        let before = client
+            .send_to_any(describe(&group))
+            .await
+            .expect("describe");
+        assert_eq!(before.results[0].error_code, 0, "{before:?}");
+        let before = values(&before);
+        assert_eq!(before.len(), 10, "{:?}: {before:?}", t.kind);
+        for (name, value) in [
+            ("consumer.session.timeout.ms", "45000"),
+            ("share.auto.offset.reset", "latest"),
+            ("share.isolation.level", "read_uncommitted"),
+        ] {
+            assert!(
+                before.contains(&(name.to_owned(), value.to_owned(), 5)),
+                "{:?}: {before:?}",
+                t.kind
+            );
+        }
+
+        let altered = client
+            .send_to_any(alter(&[
+                ("consumer.session.timeout.ms", "50000"),
+                ("share.auto.offset.reset", "earliest"),
+            ]))
+            .await
+            .expect("alter");
+        assert_eq!(altered.responses[0].error_code, 0, "{altered:?}");
+        // Kafka's brokers learn of the change a moment after the controller took it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let after = loop {
+            let after = values(
+                &client
+                    .send_to_any(describe(&group))
+                    .await
+                    .expect("describe"),
+            );
+            let done = after.contains(&("consumer.session.timeout.ms".into(), "50000".into(), 8));
+            if done || std::time::Instant::now() > deadline {
+                break after;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        for (name, value) in [
+            ("consumer.session.timeout.ms", "50000"),
+            ("share.auto.offset.reset", "earliest"),
+        ] {
+            assert!(
+                after.contains(&(name.to_owned(), value.to_owned(), 8)),
+                "{:?}: {after:?}",
+                t.kind
+            );
+        }
+
+        let refused = [
+            (("nope", "1"), "Unknown group config name: nope"),
+            (
+                ("consumer.session.timeout.ms", "10000"),
+                "consumer.session.timeout.ms must be greater than or equal to \
+                 group.consumer.min.session.timeout.ms",
+            ),
+            (
+                ("consumer.heartbeat.interval.ms", "20000"),
+                "consumer.heartbeat.interval.ms must be less than or equal to \
+                 group.consumer.max.heartbeat.interval.ms",
+            ),
+            (
+                ("share.auto.offset.reset", "sometimes"),
+                "Invalid value sometimes for configuration share.auto.offset.reset: Invalid \
+                 value `sometimes` for configuration share.auto.offset.reset. The value must be \
+                 either 'earliest', 'latest' or of the format 'by_duration:<PnDTnHnMn.nS>'.",
+            ),
+            (
+                ("share.record.lock.duration.ms", "abc"),
+                "Invalid value abc for configuration share.record.lock.duration.ms: Not a \
+                 number of type INT",
+            ),
+        ];
+        for ((k, v), message) in refused {
+            let answer = client.send_to_any(alter(&[(k, v)])).await.expect("alter");
+            let r = &answer.responses[0];
+            assert_eq!(
+                (
+                    r.error_code,
+                    r.error_message.as_ref().map(|m| m.to_string())
+                ),
+                (ErrorCode::INVALID_CONFIG.0, Some(message.to_owned())),
+                "{:?}: {k}={v}",
+                t.kind
+            );
+        }
+
+        let unnamed = client.send_to_any(describe("")).await.expect("describe");
+        assert_eq!(
+            (
+                unnamed.results[0].error_code,
+                unnamed.results[0]
+                    .error_message
+                    .as_ref()
+                    .map(|m| m.to_string())
+            ),
+            (
+                ErrorCode::INVALID_REQUEST.0,
+                Some("Group name must not be empty".to_owned())
+            ),
+            "{:?}",
+            t.kind
+        );
+        client.close().await;
+    });
+});

@@ -40,6 +40,20 @@ scenario!(java_admin_client, |t: &Target| {
             "describe-transaction-unknown",
             "TransactionalIdNotFoundException",
         ),
+        ("list-internal-topics", "consumer-offsets-internal=true"),
+        ("describe-group-config", "consumer.session.timeout.ms=45000"),
+        ("alter-group-config", "ok"),
+        (
+            "alter-group-config-invalid",
+            "InvalidConfigurationException",
+        ),
+        ("upsert-scram-credential", "ok"),
+        ("describe-scram-credential", "SCRAM_SHA_256/4096"),
+        ("delete-scram-credential", "ok"),
+        (
+            "describe-scram-credential-unknown",
+            "ResourceNotFoundException",
+        ),
         ("delete-topic", "ok"),
     ];
     let expected: Vec<(String, String)> = expected

@@ -33,6 +33,10 @@ scenario!(librdkafka_admin_api, |t: &Target| {
         ("describe-group", "state=EMPTY"),
         ("delete-group", "ok"),
         ("delete-group-again", "GROUP_ID_NOT_FOUND"),
+        ("upsert-scram-credential", "ok"),
+        ("describe-scram-credential", "SCRAM_SHA_256/4096"),
+        ("delete-scram-credential", "ok"),
+        ("describe-scram-credential-unknown", "RESOURCE_NOT_FOUND"),
         ("delete-topic", "ok"),
     ];
     let expected: Vec<(String, String)> = expected

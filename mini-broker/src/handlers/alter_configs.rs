@@ -1,12 +1,14 @@
 //! IncrementalAlterConfigs (key 44), versions 0–1, and AlterConfigs (key 33), versions 0–2.
 //!
-//! Topic resources only: IncrementalAlterConfigs applies SET, DELETE (back to the default),
+//! Topic and group resources: IncrementalAlterConfigs applies SET, DELETE (back to the default),
 //! APPEND and SUBTRACT (list configs only: `cleanup.policy`) to the topic's explicitly set
 //! configs; AlterConfigs replaces them with the given set, as Kafka's legacy API does. Each
 //! resource is validated whole and changed whole (or not at all: `validate_only`), and the
 //! broker acts on the new values at once. Unknown topics get UNKNOWN_TOPIC_OR_PARTITION,
 //! unknown keys, bad values and operations a key does not support INVALID_CONFIG with a
-//! message; broker resources INVALID_REQUEST (this broker's settings are fixed at start-up),
+//! message; a group's configs are checked as Kafka checks them (`state/group_configs.rs`),
+//! whether or not the group exists; broker resources INVALID_REQUEST (this broker's settings
+//! are fixed at start-up),
 //! other resource types INVALID_REQUEST.
 
 use std::collections::BTreeMap;
@@ -18,7 +20,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::describe_configs::{BROKER, TOPIC};
+use super::describe_configs::{BROKER, GROUP, TOPIC};
 use crate::state::topic_configs::{self, ConfigType};
 use crate::state::{AlterConfigError, BrokerState};
 
@@ -103,6 +105,22 @@ fn apply(
 ) -> Result<(), (ErrorCode, String)> {
     match resource_type {
         TOPIC => {}
+        GROUP if name.is_empty() => {
+            return Err((
+                ErrorCode::INVALID_REQUEST,
+                "Default group resources are not allowed.".into(),
+            ))
+        }
+        GROUP => {
+            let group = name.as_str();
+            let current = state.group_configs(group);
+            return change(&current)
+                .and_then(|new| state.alter_group_configs(group, &new, validate_only))
+                .map_err(|err| {
+                    tracing::debug!(group, %err, "group config change refused");
+                    (err.code(), err.to_string())
+                });
+        }
         BROKER => {
             return Err((
                 ErrorCode::INVALID_REQUEST,

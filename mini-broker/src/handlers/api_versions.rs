@@ -8,7 +8,7 @@
 
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
-use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse};
+use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
 
 use super::served;
 
@@ -25,13 +25,9 @@ pub(super) fn unsupported() -> ApiVersionsResponse {
 fn api_keys() -> Vec<ApiVersion> {
     served()
         .map(|r| {
-            // Kafka 4.x lists Produce from v0 though it serves v3 and up (KAFKA-18659: older
-            // librdkafka gives up on a broker whose Produce range lacks v0); so does this one,
-            // and a request below v3 is refused as before.
-            let min = if r.key == ApiKey::Produce { 0 } else { r.min };
             ApiVersion::default()
                 .with_api_key(r.key as i16)
-                .with_min_version(min)
+                .with_min_version(r.min)
                 .with_max_version(r.max)
         })
         .collect()

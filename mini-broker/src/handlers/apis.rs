@@ -288,11 +288,13 @@ pub fn find(key: ApiKey) -> Option<&'static Api> {
     APIS.iter().find(|a| a.key == key)
 }
 
-/// The version ranges served, as ApiVersions lists them.
+/// The version ranges as ApiVersions lists them: the table's, except Produce, listed from
+/// v0 as Kafka 4.x lists it (KAFKA-18659: older librdkafka gives up on a broker whose
+/// Produce range lacks v0) though v0–2 are refused as the table says.
 pub fn served() -> impl Iterator<Item = ApiRange> {
     APIS.iter().map(|a| ApiRange {
         key: a.key,
-        min: a.min,
+        min: if a.key == ApiKey::Produce { 0 } else { a.min },
         max: a.max,
     })
 }

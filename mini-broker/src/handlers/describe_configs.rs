@@ -4,7 +4,9 @@
 //! [`crate::state::topic_configs::TOPIC_CONFIG_KEYS`] (internal ones only where set), marked
 //! as set on the topic (source 1) or a
 //! default (source 5). Broker resources (type 4) report the few broker settings that shape
-//! what clients see. Documentation is not provided; other resource types are INVALID_REQUEST.
+//! what clients see. Group resources (type 32) report every group config, set on the group
+//! (source 8) or the default (5). Documentation is not provided; other resource types are
+//! INVALID_REQUEST.
 
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::describe_configs_response::{
@@ -13,6 +15,7 @@ use kafka_protocol::messages::describe_configs_response::{
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use crate::state::group_configs::GROUP_CONFIG_KEYS;
 use crate::state::topic_configs::TOPIC_CONFIG_KEYS;
 use crate::state::topics::DEFAULT_RETENTION_MS;
 use crate::state::BrokerState;
@@ -20,9 +23,11 @@ use crate::state::BrokerState;
 /// Resource types of the config APIs.
 pub(super) const TOPIC: i8 = 2;
 pub(super) const BROKER: i8 = 4;
+pub(super) const GROUP: i8 = 32;
 const SOURCE_TOPIC: i8 = 1;
 const SOURCE_STATIC_BROKER: i8 = 4;
 const SOURCE_DEFAULT: i8 = 5;
+const SOURCE_GROUP: i8 = 8;
 
 /// One config entry before it becomes a response row.
 struct Entry {
@@ -48,14 +53,16 @@ pub(super) fn handle(
             let entries = match res.resource_type {
                 TOPIC => topic_entries(state, &name),
                 BROKER => broker_entries(state, &name),
+                GROUP => group_entries(state, &name),
                 _ => Err((
                     ErrorCode::INVALID_REQUEST,
-                    "only topic and broker resources",
+                    "only topic, broker and group resources",
                 )),
             };
             match entries {
                 Ok(entries) => {
-                    let keys = res.configuration_keys.as_ref();
+                    // Null or empty: every key, as Kafka answers.
+                    let keys = res.configuration_keys.as_ref().filter(|k| !k.is_empty());
                     let configs = entries
                         .into_iter()
                         .filter(|e| keys.is_none_or(|k| k.iter().any(|k| k.as_str() == e.name)))
@@ -105,6 +112,30 @@ fn topic_entries(state: &BrokerState, name: &str) -> Result<Vec<Entry>, (ErrorCo
                 source: SOURCE_DEFAULT,
                 config_type: key.config_type as i8,
             },
+        })
+        .collect())
+}
+
+/// A group's configs: every key, set on the group (source 8) or Kafka's default (5); a
+/// group never configured (or never seen) gets the defaults, as from Kafka.
+fn group_entries(state: &BrokerState, name: &str) -> Result<Vec<Entry>, (ErrorCode, &'static str)> {
+    if name.is_empty() {
+        return Err((ErrorCode::INVALID_REQUEST, "Group name must not be empty"));
+    }
+    let set = state.group_configs(name);
+    Ok(GROUP_CONFIG_KEYS
+        .iter()
+        .map(|key| {
+            let (value, source) = match set.get(key.name) {
+                Some(value) => (value.clone(), SOURCE_GROUP),
+                None => (key.default.to_owned(), SOURCE_DEFAULT),
+            };
+            Entry {
+                name: key.name.to_owned(),
+                value,
+                source,
+                config_type: key.config_type as i8,
+            }
         })
         .collect())
 }

@@ -5,6 +5,7 @@
 //! back into responses. One mutex guards the topic map; every critical section is short and
 //! never awaits, so a std mutex is the right tool.
 
+pub mod group_configs;
 pub mod groups;
 pub mod log;
 pub mod producers;
@@ -76,6 +77,8 @@ pub struct BrokerState {
     /// Transactional ids and their transactions (`transactions.rs`).
     pub transactions: TransactionCoordinator,
     topics: Mutex<BTreeMap<String, Topic>>,
+    /// Group configs set through IncrementalAlterConfigs, per group id.
+    group_configs: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     appended: Notify,
     next_producer_id: AtomicI64,
     stats: Mutex<ConnectionStats>,
@@ -165,6 +168,7 @@ impl BrokerState {
             groups,
             transactions,
             topics: Mutex::new(BTreeMap::new()),
+            group_configs: Mutex::new(BTreeMap::new()),
             appended: Notify::new(),
             next_producer_id: AtomicI64::new(1000),
             stats: Mutex::new(ConnectionStats::default()),
@@ -319,6 +323,39 @@ impl BrokerState {
                 tracing::info!(topic = %name, records, bytes, "log cleaner: compacted");
             }
         }
+    }
+
+    /// The configs set on group `group` (none for a group never configured).
+    pub fn group_configs(&self, group: &str) -> BTreeMap<String, String> {
+        self.group_configs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(group)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Replaces the configs set on group `group` with `configs` (checked as Kafka checks
+    /// them), unless `validate_only`.
+    pub fn alter_group_configs(
+        &self,
+        group: &str,
+        configs: &BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<(), AlterConfigError> {
+        group_configs::validate(configs)?;
+        if !validate_only {
+            let mut all = self
+                .group_configs
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if configs.is_empty() {
+                all.remove(group);
+            } else {
+                all.insert(group.to_owned(), configs.clone());
+            }
+        }
+        Ok(())
     }
 
     /// Creates internal topic `name` (one of [`topics::INTERNAL_TOPICS`]) if it does not

@@ -36,6 +36,9 @@ pub enum Check {
     GzipLevel,
     /// The throttled-replica lists: `*` or `partition:broker,…`.
     ThrottledReplicas,
+    /// `share.auto.offset.reset` (a group config): `earliest`, `latest` or
+    /// `by_duration:<ISO-8601 duration>`.
+    ShareAutoOffsetReset,
 }
 
 /// One topic config key.
@@ -206,13 +209,23 @@ impl ConfigKey {
                 self.check_number(number)
                     .map_err(|reason| invalid(shown, reason))?;
             }
-            String => {
-                if let OneOf(allowed) = self.check {
-                    if !allowed.contains(&trimmed) {
-                        return Err(invalid(trimmed.to_owned(), one_of(allowed)));
-                    }
+            String => match self.check {
+                OneOf(allowed) if !allowed.contains(&trimmed) => {
+                    return Err(invalid(trimmed.to_owned(), one_of(allowed)));
                 }
-            }
+                ShareAutoOffsetReset if !is_share_auto_offset_reset(trimmed) => {
+                    return Err(invalid(
+                        trimmed.to_owned(),
+                        format!(
+                            "Invalid value `{trimmed}` for configuration {}. The value must be \
+                             either 'earliest', 'latest' or of the format \
+                             'by_duration:<PnDTnHnMn.nS>'.",
+                            self.name
+                        ),
+                    ));
+                }
+                _ => {}
+            },
             List => {
                 let items: Vec<&str> = trimmed
                     .split(',')
@@ -261,6 +274,25 @@ impl ConfigKey {
             _ => Ok(()),
         }
     }
+}
+
+/// `earliest`, `latest`, or `by_duration:` and a non-negative ISO-8601 duration (`P`, then
+/// days and a time part, as Java's `Duration.parse` reads them; checked by shape).
+fn is_share_auto_offset_reset(value: &str) -> bool {
+    if matches!(value, "earliest" | "latest") {
+        return true;
+    }
+    let Some(duration) = value.strip_prefix("by_duration:") else {
+        return false;
+    };
+    let Some(rest) = duration.strip_prefix(['P', 'p']) else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest.chars().all(|c| {
+            c.is_ascii_digit()
+                || matches!(c.to_ascii_uppercase(), 'D' | 'T' | 'H' | 'M' | 'S' | '.')
+        })
 }
 
 /// ValidString's message.
