@@ -939,3 +939,82 @@ scenario!(
         });
     }
 );
+
+// The same Produce to a compacted topic, raw, on every target: a batch of a keyed and two
+// keyless records is refused whole with INVALID_RECORD, Kafka's summary as the message, and
+// one record error per keyless record (its index in the batch and Kafka's message).
+scenario!(keyless_records_get_kafkas_record_errors, |t: &Target| {
+    use ferrokafka::kafka_protocol::messages::produce_request::{
+        PartitionProduceData, TopicProduceData,
+    };
+    use ferrokafka::kafka_protocol::messages::{ProduceRequest, TopicName};
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+    use ferrokafka::{Client, ClientConfig};
+    use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
+
+    let topic = unique_topic("compacted-raw");
+    rd::admin::create_topic(&t.bootstrap, &topic, 1, &[("cleanup.policy", "compact")])
+        .expect("create");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let mut batch = BatchBuilder::new();
+        for key in [Some("k"), None, None] {
+            batch
+                .push(RecordInput {
+                    timestamp: 1_700_000_000_000,
+                    key: key.map(|k: &'static str| bytes::Bytes::from_static(k.as_bytes())),
+                    value: Some(bytes::Bytes::from_static(b"v")),
+                    headers: Vec::new(),
+                })
+                .expect("record");
+        }
+        let produce = ProduceRequest::default()
+            .with_acks(1)
+            .with_timeout_ms(10_000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(TopicName(StrBytes::from_string(topic.clone())))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(batch.build().expect("batch")))])]);
+        let answer = client.send_to_any(produce).await.expect("Produce");
+        let p = &answer.responses[0].partition_responses[0];
+        let why = format!(
+            "Compacted topic cannot accept message without key in topic partition {topic}-0"
+        );
+        let errors: Vec<(i32, Option<String>)> = p
+            .record_errors
+            .iter()
+            .map(|e| {
+                (
+                    e.batch_index,
+                    e.batch_index_error_message.as_ref().map(|m| m.to_string()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            (
+                p.error_code,
+                p.error_message.as_ref().map(|m| m.to_string()),
+                errors
+            ),
+            (
+                ferrokafka::ErrorCode::INVALID_RECORD.0,
+                Some(format!(
+                    "One or more records have been rejected due to 2 record errors in total, \
+                     and only showing the first three errors at most: [RecordError(batchIndex=1, \
+                     message='{why}'), RecordError(batchIndex=2, message='{why}')]"
+                )),
+                vec![(1, Some(why.clone())), (2, Some(why.clone()))]
+            ),
+            "{:?}",
+            t.kind
+        );
+        client.close().await;
+    });
+});
