@@ -892,3 +892,69 @@ scenario!(group_configs_are_checked_and_reported, |t: &Target| {
         client.close().await;
     });
 });
+
+// DescribeGroups with `include_authorized_operations`, as Kafka without an authorizer
+// answers it: every group operation allowed (READ, DELETE, DESCRIBE, DESCRIBE_CONFIGS,
+// ALTER_CONFIGS: bit n is Kafka's operation code n), and "not asked" when not asked.
+scenario!(group_authorized_operations, |t: &Target| {
+    use ferrokafka::kafka_protocol::messages::{DescribeGroupsRequest, GroupId};
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+
+    let topic = unique_topic("group-ops");
+    let group = unique_topic("group-ops-group");
+    let rt = runtime();
+    rt.block_on(async {
+        let admin = Admin::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        admin
+            .create_topics(&[NewTopic::new(&topic).partitions(1)])
+            .await
+            .expect("create")[0]
+            .1
+            .as_ref()
+            .expect("created");
+        admin
+            .alter_group_offsets(&group, &[(tp(&topic, 0), 0)])
+            .await
+            .expect("commit an offset: the group exists, empty");
+        let client = ferrokafka::Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
+            .await
+            .expect("connect");
+        let coordinator = client
+            .find_coordinator(ferrokafka::CoordinatorType::Group, &group)
+            .await
+            .expect("coordinator")
+            .node_id;
+        let mut got = Vec::new();
+        for asked in [true, false] {
+            let described = client
+                .send_to(
+                    coordinator,
+                    DescribeGroupsRequest::default()
+                        .with_groups(vec![GroupId(StrBytes::from_string(group.clone()))])
+                        .with_include_authorized_operations(asked),
+                )
+                .await
+                .expect("DescribeGroups");
+            let g = &described.groups[0];
+            got.push((
+                g.error_code,
+                g.group_state.to_string(),
+                g.authorized_operations,
+            ));
+        }
+        let group_ops = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
+        assert_eq!(
+            got,
+            vec![
+                (0, "Empty".to_owned(), group_ops),
+                (0, "Empty".to_owned(), i32::MIN)
+            ],
+            "{:?}",
+            t.kind
+        );
+        client.close().await;
+        admin.close().await;
+    });
+});
