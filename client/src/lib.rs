@@ -8,6 +8,35 @@
 //! idempotence; see [`producer`]) and [`Consumer`] (assignment or group membership, pipelined
 //! fetching, commits; see [`consumer`]), with delivery semantics as types in [`semantics`].
 //!
+//! Read a topic in a group, at least once, a batch at a time:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ferrokafka::{AtLeastOnce, Batches, Consumer, ConsumerConfig};
+//!
+//! let mut consumer = Consumer::new(
+//!     ConsumerConfig::builder()
+//!         .bootstrap_servers(["localhost:9092"])
+//!         .group_id("billing")
+//!         .enable_auto_commit(false)
+//!         .build()?,
+//! )
+//! .await?;
+//! consumer.subscribe(["invoices"])?;
+//! // Each batch's offsets are committed after the handler finished it; a crash re-delivers
+//! // at most the batch in hand and the one whose commit was under way, never loses one.
+//! consumer
+//!     .process_batches(Batches::new(AtLeastOnce), |records| async move {
+//!         for record in records {
+//!             println!("{}@{}", record.partition, record.offset);
+//!         }
+//!     })
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The client underneath, for one request by hand:
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferrokafka::Error> {
 //! use ferrokafka::{Client, ClientConfig};
@@ -72,5 +101,5 @@ pub use producer::{
 pub use security::{
     Mechanism, OAuthBearerToken, OAuthBearerTokenProvider, Secret, SecurityConfig, SecurityProtocol,
 };
-pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, ExactlyOnce, ProcessError};
+pub use semantics::{AtLeastOnce, AtMostOnce, AutoCommit, Batches, ExactlyOnce, ProcessError};
 pub use transaction::{Transaction, TransactionalProducer, TxnError};

@@ -1,12 +1,44 @@
 //! Delivery semantics as types: which offsets a consumer commits, and when, decides what a
-//! crash can do to the records being processed. [`Consumer::process`] (one record after the
-//! other, for ever) and [`Consumer::process_one`] make that choice one word.
+//! crash can do to the records being processed. The fast form works on `poll` batches:
+//! [`Consumer::process_batches`] (for ever) and [`Consumer::process_batch`] (one batch), with
+//! the discipline and its commit policy in a [`Batches`] value:
+//!
+//! ```no_run
+//! # async fn demo(mut consumer: ferrokafka::Consumer) -> Result<(), Box<dyn std::error::Error>> {
+//! use ferrokafka::semantics::{AtLeastOnce, Batches};
+//!
+//! // Commit after each batch was handled; the commit overlaps the next fetch.
+//! consumer
+//!     .process_batches(Batches::new(AtLeastOnce), |records| async move {
+//!         for r in &records {
+//!             println!("{}-{}@{}", r.topic, r.partition, r.offset);
+//!         }
+//!     })
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The per-record form, [`Consumer::process`] and [`Consumer::process_one`], commits once per
+//! record and waits for each commit: one round trip per record, for handlers whose every
+//! record must be settled before the next is read.
 //!
 //! | semantics | commits | after a crash | a handler error |
 //! |---|---|---|---|
-//! | [`AtMostOnce`] | `offset + 1` *before* the handler runs | the record being handled is lost, never seen twice | the record is skipped |
-//! | [`AtLeastOnce`] | `offset + 1` *after* the handler succeeded | the record being handled is handled again, never lost | nothing committed; the consumer seeks back and the record comes again on the next call |
-//! | [`AutoCommit`] | the position, every `auto.commit.interval.ms`, inside `recv`/`poll` | see below | the record is skipped |
+//! | [`AtMostOnce`], per record | `offset + 1` *before* the handler runs | the record being handled is lost, never seen twice | the record is skipped |
+//! | [`AtMostOnce`], per batch | the batch's next offsets *before* the handler gets the batch | the rest of the batch being handled is lost (at most `max.poll.records`), never seen twice | the batch is skipped |
+//! | [`AtLeastOnce`], per record | `offset + 1` *after* the handler succeeded | the record being handled is handled again, never lost | nothing committed; the consumer seeks back and the record comes again on the next call |
+//! | [`AtLeastOnce`], per batch | the batch's next offsets *after* the handler succeeded, per the [`Batches`] policy, in the background | handled again, never lost: the batch in hand and the records handled since the last commit that completed (see below) | nothing committed for the batch; the consumer seeks back to its first offsets and the batch comes again on the next call |
+//! | [`AutoCommit`] | the position, every `auto.commit.interval.ms`, inside `recv`/`poll` | see below | the record (batch) is skipped |
+//!
+//! **At-least-once per batch, what a crash re-delivers**: a commit starts once a batch was
+//! handled and the policy says it is due; it runs while the next batch is fetched and handled,
+//! and at most one runs at a time (a commit that falls due while the previous one runs waits
+//! for it). So a crash re-delivers, besides the batch in hand: with
+//! [`Batches::new`] (every batch) at most one more batch, the one whose commit was under way;
+//! with [`Batches::commit_every_records`]`(n)` fewer than `n` more records plus one batch;
+//! with [`Batches::commit_every`]`(t)` what was handled in the last `t` plus one batch. A
+//! rebalance can re-deliver the same (the new owner starts from the last commit);
+//! [`Batches::commit_pending`] commits what is handled at once (call it before closing).
 //!
 //! **Auto-commit's real guarantee** (Java's default, `enable.auto.commit=true`): the
 //! position of a partition covers every record *handed out*, and it is committed at the start
@@ -18,9 +50,9 @@
 //! nor at-most-once. A rebalance commits the positions of the revoked partitions first
 //! (same caveat), and `close` commits everything.
 //!
-//! Commits from `AtMostOnce` and `AtLeastOnce` are synchronous, one round trip per record:
-//! correct, not fast. For throughput, process a `poll` batch and commit it with
-//! [`Consumer::commit_offsets`] (the duplicate or loss window is then the batch).
+//! Handlers return `()` (they cannot fail) or `Result<(), E>` ([`HandlerOutput`]); a closure
+//! that only ever returns `Ok(())` must name its error type (`Ok::<(), MyError>(())`), as
+//! any Rust closure must.
 //!
 //! **Exactly once** ([`ExactlyOnce`], with [`Consumer::process_exactly_once`]) is for
 //! consume-transform-produce: the application's transform turns each input record into
@@ -40,18 +72,21 @@
 //! Downstream readers must use `isolation.level=read_committed`; `read_uncommitted` readers
 //! also see the outputs of aborted attempts.
 //!
-//! Rebalances cannot come between a handler and its commit: revocations are only acted on
-//! inside `recv`, which `process_one` calls before the handler. A member that lost its
+//! Rebalances cannot come between a per-record handler and its commit: revocations are only
+//! acted on inside `recv`, which `process_one` calls before the handler. A member that lost its
 //! partitions while the handler ran (session timeout) gets a commit error that says so
 //! (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS); `AtLeastOnce` then goes on,
 //! since the new owner re-reads the record, which at-least-once allows.
 
-use std::future::Future;
-
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
 use std::time::Duration;
 
-use crate::consumer::{Consumer, ConsumerRecord, TopicPartition};
+use tokio::time::Instant;
+
+use crate::consumer::{Consumer, ConsumerRecord, PendingCommit, TopicPartition};
 use crate::error::Error;
 use crate::producer::ProducerRecord;
 use crate::transaction::{TransactionalProducer, TxnError};
@@ -102,6 +137,31 @@ impl Semantics for AutoCommit {
     const KIND: Kind = Kind::AutoCommit;
 }
 
+/// What a handler returns: `()` when it cannot fail, or `Result<(), E>`.
+pub trait HandlerOutput {
+    /// The handler's error type (`Infallible` for `()`).
+    type Error;
+    /// As a `Result`.
+    fn into_result(self) -> Result<(), Self::Error>;
+}
+
+impl HandlerOutput for () {
+    type Error = Infallible;
+    fn into_result(self) -> Result<(), Infallible> {
+        Ok(())
+    }
+}
+
+impl<E> HandlerOutput for Result<(), E> {
+    type Error = E;
+    fn into_result(self) -> Result<(), E> {
+        self
+    }
+}
+
+/// The error type of a handler whose future is `Fut`.
+pub type HandlerError<Fut> = <<Fut as Future>::Output as HandlerOutput>::Error;
+
 /// Why processing stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError<E> {
@@ -114,6 +174,17 @@ pub enum ProcessError<E> {
         partition: i32,
         /// The record's offset.
         offset: i64,
+        /// The handler's error.
+        error: E,
+    },
+    /// The handler failed on a batch ([`Consumer::process_batch`]); under [`AtLeastOnce`]
+    /// the batch comes again, under [`AtMostOnce`] it is skipped.
+    #[error("the handler failed on a batch of {records} records: {error}")]
+    Batch {
+        /// Records in the batch.
+        records: usize,
+        /// The first offset of each partition in the batch.
+        first: BTreeMap<TopicPartition, i64>,
         /// The handler's error.
         error: E,
     },
@@ -193,15 +264,16 @@ impl Consumer {
     /// consumer fails. Cancel-safe in the sense of the semantics: dropped under
     /// [`AtLeastOnce`], the record being handled comes again; under [`AtMostOnce`], it may be
     /// lost.
-    pub async fn process<S, F, Fut, E>(
+    pub async fn process<S, F, Fut>(
         &mut self,
         semantics: S,
         mut handler: F,
-    ) -> Result<(), ProcessError<E>>
+    ) -> Result<(), ProcessError<HandlerError<Fut>>>
     where
         S: Semantics,
         F: FnMut(ConsumerRecord) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
+        Fut: Future,
+        Fut::Output: HandlerOutput,
     {
         loop {
             self.process_one(semantics, &mut handler).await?;
@@ -210,21 +282,22 @@ impl Consumer {
 
     /// Receives one record and handles it with `semantics`; returns the record's
     /// `(partition, offset)` once it is done (handled and, per the semantics, committed).
-    pub async fn process_one<S, F, Fut, E>(
+    pub async fn process_one<S, F, Fut>(
         &mut self,
         _semantics: S,
         handler: F,
-    ) -> Result<(TopicPartition, i64), ProcessError<E>>
+    ) -> Result<(TopicPartition, i64), ProcessError<HandlerError<Fut>>>
     where
         S: Semantics,
         F: FnOnce(ConsumerRecord) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
+        Fut: Future,
+        Fut::Output: HandlerOutput,
     {
         self.check_semantics(S::KIND)?;
         let record = self.recv().await?;
         let tp = record.topic_partition();
         let offset = record.offset;
-        let failed = |error: E, tp: &TopicPartition| ProcessError::Handler {
+        let failed = |error, tp: &TopicPartition| ProcessError::Handler {
             topic: tp.topic.clone(),
             partition: tp.partition,
             offset,
@@ -240,7 +313,10 @@ impl Consumer {
                     let _ = self.seek(&tp, offset);
                     return Err(err.into());
                 }
-                handler(record).await.map_err(|e| failed(e, &tp))?;
+                handler(record)
+                    .await
+                    .into_result()
+                    .map_err(|e| failed(e, &tp))?;
             }
             Kind::AtLeastOnce => {
                 let mut guard = SeekBack {
@@ -250,7 +326,10 @@ impl Consumer {
                     armed: true,
                 };
                 // On error the guard seeks back: the record comes again.
-                handler(record).await.map_err(|e| failed(e, &tp))?;
+                handler(record)
+                    .await
+                    .into_result()
+                    .map_err(|e| failed(e, &tp))?;
                 let committed = guard
                     .consumer
                     .commit_offsets([(tp.clone(), offset.saturating_add(1))])
@@ -265,11 +344,257 @@ impl Consumer {
                 }
             }
             Kind::AutoCommit => {
-                handler(record).await.map_err(|e| failed(e, &tp))?;
+                handler(record)
+                    .await
+                    .into_result()
+                    .map_err(|e| failed(e, &tp))?;
             }
         }
         Ok((tp, offset))
     }
+}
+
+/// When [`AtLeastOnce`] per batch commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommitPolicy {
+    EveryBatch,
+    EveryRecords(usize),
+    Every(Duration),
+}
+
+/// Per-batch processing with semantics `S` ([`AtLeastOnce`], [`AtMostOnce`] or
+/// [`AutoCommit`]), for [`Consumer::process_batches`] and [`Consumer::process_batch`]. It
+/// also carries what is handled and not yet committed, so keep one value per consumer across
+/// calls. See the module docs for what a crash can do in each mode.
+#[derive(Debug)]
+pub struct Batches<S> {
+    policy: CommitPolicy,
+    poll_timeout: Duration,
+    /// Next offsets of handled records not yet in a commit.
+    uncommitted: BTreeMap<TopicPartition, i64>,
+    /// Records handled since the last commit started.
+    handled: usize,
+    last_commit: Instant,
+    in_flight: Option<PendingCommit>,
+    _semantics: PhantomData<S>,
+}
+
+impl<S: Semantics> Batches<S> {
+    /// `semantics` per batch: [`AtLeastOnce`] commits after every batch (in the background,
+    /// see the module docs); `poll` waits up to 100 ms for a batch.
+    pub fn new(_semantics: S) -> Self {
+        Batches {
+            policy: CommitPolicy::EveryBatch,
+            poll_timeout: Duration::from_millis(100),
+            uncommitted: BTreeMap::new(),
+            handled: 0,
+            last_commit: Instant::now(),
+            in_flight: None,
+            _semantics: PhantomData,
+        }
+    }
+
+    /// How long each `poll` waits for a batch (default 100 ms).
+    pub fn poll_timeout(mut self, timeout: Duration) -> Self {
+        self.poll_timeout = timeout;
+        self
+    }
+
+    /// Whether a commit is due (for [`AtLeastOnce`]).
+    fn commit_due(&self) -> bool {
+        if self.uncommitted.is_empty() {
+            return false;
+        }
+        match self.policy {
+            CommitPolicy::EveryBatch => true,
+            CommitPolicy::EveryRecords(n) => self.handled >= n,
+            CommitPolicy::Every(t) => self.last_commit.elapsed() >= t,
+        }
+    }
+
+    /// Waits for the commit under way, if any; a commit refused because the group moved on
+    /// is only logged (the new owner re-reads those records, which at-least-once allows).
+    async fn settle_in_flight(&mut self) -> Result<(), Error> {
+        let Some(pending) = self.in_flight.take() else {
+            return Ok(());
+        };
+        match pending.await {
+            Ok(()) => Ok(()),
+            Err(err) if group_moved(&err) => {
+                tracing::info!(%err, "handled but not committed: the group moved on; the new owner will handle those records again");
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Starts a commit of what is handled when the policy says so; waits for the previous
+    /// commit first if it is still running (one at a time bounds what a crash re-delivers).
+    async fn maybe_commit(&mut self, consumer: &Consumer) -> Result<(), Error> {
+        if self
+            .in_flight
+            .as_ref()
+            .is_some_and(PendingCommit::is_finished)
+        {
+            self.settle_in_flight().await?;
+        }
+        if !self.commit_due() {
+            return Ok(());
+        }
+        self.settle_in_flight().await?;
+        let offsets = std::mem::take(&mut self.uncommitted);
+        self.handled = 0;
+        self.last_commit = Instant::now();
+        self.in_flight = Some(consumer.commit_offsets_async(offsets));
+        Ok(())
+    }
+
+    /// Commits everything handled so far and waits for it (and for a commit under way).
+    /// Call it before closing the consumer, so a restart does not re-deliver those records.
+    pub async fn commit_pending(&mut self, consumer: &Consumer) -> Result<(), Error> {
+        self.settle_in_flight().await?;
+        if self.uncommitted.is_empty() {
+            return Ok(());
+        }
+        let offsets = std::mem::take(&mut self.uncommitted);
+        self.handled = 0;
+        self.last_commit = Instant::now();
+        match consumer.commit_offsets(offsets).await {
+            Err(err) if !group_moved(&err) => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Batches<AtLeastOnce> {
+    /// Commits once at least `records` records were handled since the last commit (and at
+    /// [`commit_pending`](Self::commit_pending)), instead of after every batch.
+    pub fn commit_every_records(mut self, records: usize) -> Self {
+        self.policy = CommitPolicy::EveryRecords(records.max(1));
+        self
+    }
+
+    /// Commits once `interval` has passed since the last commit (checked after each batch
+    /// and each empty poll), instead of after every batch.
+    pub fn commit_every(mut self, interval: Duration) -> Self {
+        self.policy = CommitPolicy::Every(interval);
+        self
+    }
+}
+
+impl Consumer {
+    /// Runs [`process_batch`](Self::process_batch) for ever: until the handler or the
+    /// consumer fails.
+    pub async fn process_batches<S, F, Fut>(
+        &mut self,
+        mut batches: Batches<S>,
+        mut handler: F,
+    ) -> Result<(), ProcessError<HandlerError<Fut>>>
+    where
+        S: Semantics,
+        F: FnMut(Vec<ConsumerRecord>) -> Fut,
+        Fut: Future,
+        Fut::Output: HandlerOutput,
+    {
+        loop {
+            self.process_batch(&mut batches, &mut handler).await?;
+        }
+    }
+
+    /// Polls one batch (up to `max.poll.records`, waiting up to the [`Batches`] poll timeout)
+    /// and hands it to `handler` with the semantics of `batches`; returns how many records it
+    /// handled (0 after an empty poll).
+    ///
+    /// [`AtMostOnce`]: the batch's offsets are committed (and the commit awaited) before the
+    /// handler runs; a handler error skips the batch. [`AtLeastOnce`]: after the handler
+    /// succeeded the batch's offsets join the next commit (see [`Batches`]); a handler error
+    /// seeks back to the batch's first offsets, so the batch comes again on the next call.
+    ///
+    /// Cancel-safe in the sense of the semantics: dropped while the handler runs, under
+    /// [`AtLeastOnce`] the batch comes again.
+    pub async fn process_batch<S, F, Fut>(
+        &mut self,
+        batches: &mut Batches<S>,
+        handler: F,
+    ) -> Result<usize, ProcessError<HandlerError<Fut>>>
+    where
+        S: Semantics,
+        F: FnOnce(Vec<ConsumerRecord>) -> Fut,
+        Fut: Future,
+        Fut::Output: HandlerOutput,
+    {
+        self.check_semantics(S::KIND)?;
+        if S::KIND == Kind::AtLeastOnce {
+            // A commit that came due by time while nothing arrived.
+            batches.maybe_commit(self).await?;
+        }
+        let records = self.poll(batches.poll_timeout).await?;
+        if records.is_empty() {
+            return Ok(0);
+        }
+        let count = records.len();
+        let (first, next) = batch_offsets(&records);
+        let failed = |error, first| ProcessError::Batch {
+            records: count,
+            first,
+            error,
+        };
+        match S::KIND {
+            Kind::AtMostOnce => {
+                if let Err(err) = self.commit_offsets(next).await {
+                    // Not committed, so not handled: it comes again.
+                    for (tp, offset) in &first {
+                        let _ = self.seek(tp, *offset);
+                    }
+                    return Err(err.into());
+                }
+                if let Err(error) = handler(records).await.into_result() {
+                    return Err(failed(error, first));
+                }
+            }
+            Kind::AtLeastOnce => {
+                let mut rewind = Rewind {
+                    consumer: self,
+                    to: first,
+                    armed: true,
+                };
+                // On error (or cancellation) the guard seeks back: the batch comes again.
+                if let Err(error) = handler(records).await.into_result() {
+                    let first = rewind.to.clone();
+                    return Err(failed(error, first));
+                }
+                rewind.armed = false;
+                let consumer = &*rewind.consumer;
+                for (tp, offset) in next {
+                    let n = batches.uncommitted.entry(tp).or_insert(offset);
+                    *n = (*n).max(offset);
+                }
+                batches.handled = batches.handled.saturating_add(count);
+                batches.maybe_commit(consumer).await?;
+            }
+            Kind::AutoCommit => {
+                if let Err(error) = handler(records).await.into_result() {
+                    return Err(failed(error, first));
+                }
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// The first offset and the next offset to read of each partition in `records`.
+fn batch_offsets(
+    records: &[ConsumerRecord],
+) -> (BTreeMap<TopicPartition, i64>, BTreeMap<TopicPartition, i64>) {
+    let mut first: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+    let mut next: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+    for r in records {
+        let tp = r.topic_partition();
+        first.entry(tp.clone()).or_insert(r.offset);
+        let n = next.entry(tp).or_insert(r.offset);
+        *n = (*n).max(r.offset.saturating_add(1));
+    }
+    (first, next)
 }
 
 /// Consume-transform-produce in transactions: see the module docs and
@@ -378,14 +703,7 @@ impl Consumer {
         let Some(group) = self.group_metadata() else {
             return Err(Error::InvalidState("ExactlyOnce needs a group".into()).into());
         };
-        let mut first: BTreeMap<TopicPartition, i64> = BTreeMap::new();
-        let mut next: BTreeMap<TopicPartition, i64> = BTreeMap::new();
-        for r in &records {
-            let tp = r.topic_partition();
-            first.entry(tp.clone()).or_insert(r.offset);
-            let n = next.entry(tp).or_insert(r.offset);
-            *n = (*n).max(r.offset.saturating_add(1));
-        }
+        let (first, next) = batch_offsets(&records);
         let count = records.len();
         let mut rewind = Rewind {
             consumer: self,

@@ -444,13 +444,18 @@ scenario!(
 
 // Crash test with real processes (see `ferrokafka_interop_tests::crash`): SIGKILLs at random
 // moments never lose a record under AtLeastOnce and never process one twice under
-// AtMostOnce, on every target. (`crash-harness` runs the same with more kills and prints the
+// AtMostOnce, per record and per batch, on every target. (`crash-harness` runs the same with more kills and prints the
 // counts.)
 scenario!(sigkilled_consumers_keep_their_semantics, |t: &Target| {
     use ferrokafka_interop_tests::crash::{run, Options};
     use ferrokafka_interop_tests::TargetKind;
     let real = t.kind == TargetKind::RealKafka;
-    for (semantics, seed) in [("at-least-once", 11), ("at-most-once", 12)] {
+    for (semantics, seed) in [
+        ("at-least-once", 11),
+        ("at-most-once", 12),
+        ("at-least-once-batch", 13),
+        ("at-most-once-batch", 14),
+    ] {
         let started = Instant::now();
         let report = run(&Options {
             seed,
@@ -478,9 +483,10 @@ scenario!(sigkilled_consumers_keep_their_semantics, |t: &Target| {
             report.duplicated,
             started.elapsed().as_secs_f64()
         );
-        match semantics {
-            "at-least-once" => assert_eq!(report.lost, 0, "{report:?}"),
-            _ => assert_eq!(report.duplicated, 0, "{report:?}"),
+        if semantics.starts_with("at-least-once") {
+            assert_eq!(report.lost, 0, "{report:?}");
+        } else {
+            assert_eq!(report.duplicated, 0, "{report:?}");
         }
         assert_eq!(report.processed + report.lost, report.records, "{report:?}");
     }

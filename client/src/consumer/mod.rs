@@ -23,7 +23,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use ferrokafka::{AtLeastOnce, Consumer, ConsumerConfig};
+//! use ferrokafka::{AtLeastOnce, Batches, Consumer, ConsumerConfig};
 //!
 //! let config = ConsumerConfig::builder()
 //!     .bootstrap_servers(["localhost:9092"])
@@ -33,11 +33,13 @@
 //!     .build()?;
 //! let mut consumer = Consumer::new(config).await?;
 //! consumer.subscribe(["invoices"])?;
-//! // One record at a time; each committed once the handler succeeded.
+//! // A poll batch at a time; its offsets are committed once the handler finished it (in the
+//! // background, while the next batch is fetched).
 //! consumer
-//!     .process(AtLeastOnce, |record| async move {
-//!         println!("{}@{}: {:?}", record.partition, record.offset, record.value);
-//!         Ok::<_, std::io::Error>(())
+//!     .process_batches(Batches::new(AtLeastOnce), |records| async move {
+//!         for record in records {
+//!             println!("{}@{}: {:?}", record.partition, record.offset, record.value);
+//!         }
 //!     })
 //!     .await?;
 //! # Ok(()) }
@@ -912,6 +914,14 @@ impl PendingCommit {
     fn failed(err: Error) -> Self {
         PendingCommit {
             inner: PendingInner::Failed(Some(err)),
+        }
+    }
+
+    /// Whether awaiting it would return at once.
+    pub fn is_finished(&self) -> bool {
+        match &self.inner {
+            PendingInner::Running(handle) => handle.is_finished(),
+            PendingInner::Failed(_) => true,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The main job on the embedded default: start an in-process mini-broker, write records with
 //! the ferrokafka `Producer` (acks=all, idempotent, lz4), and read them back with a `Consumer`
-//! in a group that commits after processing (at-least-once).
+//! in a group that commits each batch after processing it (at-least-once, per batch).
 //!
 //! Run: `cargo run -p ferrokafka-examples --bin quickstart`
 //! Against another broker: `cargo run -p ferrokafka-examples --bin quickstart -- HOST:PORT`
@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use ferrokafka::{
-    AtLeastOnce, AutoOffsetReset, Client, ClientConfig, Consumer, ConsumerConfig, NewTopic,
-    Producer, ProducerConfig, ProducerRecord,
+    AtLeastOnce, AutoOffsetReset, Batches, Client, ClientConfig, Consumer, ConsumerConfig,
+    NewTopic, Producer, ProducerConfig, ProducerRecord,
 };
 use ferrokafka_mini_broker::MiniBroker;
 
@@ -72,31 +72,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     consumer.subscribe([TOPIC])?;
+    // At-least-once per poll batch: the batch's offsets are committed only after the handler
+    // finished it, and that commit runs while the next batch is fetched.
+    let mut batches = Batches::new(AtLeastOnce);
     let mut read = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while read < RECORDS {
-        // At-least-once: the offset is committed only after the handler returns Ok.
-        let outcome = tokio::time::timeout(
-            Duration::from_secs(30),
-            consumer.process_one(AtLeastOnce, |record| {
-                println!(
-                    "read partition {} offset {}: {} = {}",
-                    record.partition,
-                    record.offset,
-                    String::from_utf8_lossy(record.key.as_deref().unwrap_or_default()),
-                    String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()),
-                );
-                async { Ok::<(), std::convert::Infallible>(()) }
-            }),
-        )
-        .await;
-        match outcome {
-            Ok(result) => {
-                result.map_err(|e| format!("processing failed: {e}"))?;
-            }
-            Err(_) => return Err("no record within 30 s".into()),
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("only {read} of {RECORDS} records within 30 s").into());
         }
-        read += 1;
+        read += consumer
+            .process_batch(&mut batches, |records| async move {
+                for record in records {
+                    println!(
+                        "read partition {} offset {}: {} = {}",
+                        record.partition,
+                        record.offset,
+                        String::from_utf8_lossy(record.key.as_deref().unwrap_or_default()),
+                        String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()),
+                    );
+                }
+            })
+            .await?;
     }
+    batches.commit_pending(&consumer).await?;
     println!("read all {RECORDS} records; offsets committed for group 'quickstart'");
     consumer.close().await?;
 

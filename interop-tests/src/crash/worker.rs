@@ -1,5 +1,7 @@
 //! `crash-consumer`: the process the crash harness kills. It joins a group as a static member
-//! and processes records with `AtLeastOnce` or `AtMostOnce`; processing a record appends
+//! and processes records with `AtLeastOnce` or `AtMostOnce`, one record at a time
+//! (`at-least-once`, `at-most-once`) or per poll batch (`at-least-once-batch`,
+//! `at-most-once-batch`, committing after every batch); processing a record appends
 //! `partition offset` to `--out` in one `write` call. With `--until-idle-ms` it exits cleanly
 //! once no record came for that long; without, it runs until killed.
 
@@ -7,7 +9,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use ferrokafka::{
-    AtLeastOnce, AtMostOnce, AutoOffsetReset, ClientConfig, Consumer, ConsumerConfig,
+    AtLeastOnce, AtMostOnce, AutoOffsetReset, Batches, ClientConfig, Consumer, ConsumerConfig,
     ConsumerRecord,
 };
 
@@ -91,6 +93,12 @@ async fn run() -> Result<(), String> {
     consumer
         .subscribe([a.topic.as_str()])
         .map_err(|e| e.to_string())?;
+    let mut at_least_once = Batches::new(AtLeastOnce);
+    let mut at_most_once = Batches::new(AtMostOnce);
+    let handle_batch = |records: Vec<ConsumerRecord>, out: &mut std::fs::File| {
+        let result = records.iter().try_for_each(|r| process(out, r));
+        async move { result }
+    };
     loop {
         if let Some(idle) = a.until_idle {
             // Drained once nothing came for `idle`; `process_one` then never starts, so no
@@ -114,9 +122,23 @@ async fn run() -> Result<(), String> {
                 })
                 .await
                 .map(drop),
+            "at-least-once-batch" => consumer
+                .process_batch(&mut at_least_once, |records| {
+                    handle_batch(records, &mut out)
+                })
+                .await
+                .map(drop),
+            "at-most-once-batch" => consumer
+                .process_batch(&mut at_most_once, |records| handle_batch(records, &mut out))
+                .await
+                .map(drop),
             other => return Err(format!("unknown semantics {other}")),
         };
         done.map_err(|e| e.to_string())?;
     }
+    at_least_once
+        .commit_pending(&consumer)
+        .await
+        .map_err(|e| e.to_string())?;
     consumer.close().await.map_err(|e| e.to_string())
 }
