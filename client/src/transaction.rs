@@ -19,53 +19,58 @@
 //!
 //! How: the producer finds its transaction coordinator (FindCoordinator, key type 1) and gets
 //! a producer id and epoch for its `transactional.id` (InitProducerId, which also fences any
-//! older producer with the same id). Records are buffered per partition inside the
-//! transaction; before a partition's first batch goes out it is added to the transaction
-//! (AddPartitionsToTxn v3, the client form). Batches carry the transactional flag and
-//! per-partition sequence numbers, are sent one request per leader and retried with the same
-//! sequence on retriable errors, so a retry is never written twice. `commit` sends what is
-//! buffered and then EndTxn(commit); `abort` drops the buffer and sends EndTxn(abort).
-//! Consumer offsets join the transaction with [`Transaction::send_offsets`]
-//! (AddOffsetsToTxn, then TxnOffsetCommit to the group coordinator with the member's
-//! generation, member id and instance id, KIP-447): they are applied only if it commits.
+//! older producer with the same id). Records go through the same accumulator and sender as a
+//! [`crate::Producer`]'s (`linger.ms`, `batch.size`, the configured partitioner, up to
+//! `max.in.flight.requests.per.connection` batches per partition with idempotent ordering);
+//! the batches carry the transactional flag. `commit` flushes and then sends
+//! EndTxn(commit); `abort` fails what is still queued, waits for what is in flight, and sends
+//! EndTxn(abort). Consumer offsets join the transaction with [`Transaction::send_offsets`]
+//! (TxnOffsetCommit to the group coordinator with the member's generation, member id and
+//! instance id, KIP-447): they are applied only if it commits.
+//!
+//! Two protocol versions, chosen at `init_transactions` from the coordinator's finalized
+//! `transaction.version` feature, as the Java client does:
+//! - **version 2** (KIP-890, the default of Kafka 4.x): partitions join the transaction with
+//!   their first Produce (v12), offsets with TxnOffsetCommit v5 (no AddOffsetsToTxn), and
+//!   every EndTxn (v5) bumps the epoch and returns it, so each transaction runs under its own
+//!   epoch and sequences start from 0.
+//! - **version 1** (older brokers, or a broker with `transaction.version` < 2): the sender
+//!   adds each partition with AddPartitionsToTxn before its first batch (one request for all
+//!   the partitions that came up meanwhile), Produce stays at v11, offsets are added with
+//!   AddOffsetsToTxn, and the epoch changes only after an error (KIP-360 bump).
 //!
 //! Errors are [`TxnError`]: `Fatal` (fenced by a newer producer with the same id, not
 //! authorized, unsupported) leaves the producer unusable — every later call returns the same
 //! error; `Abortable` (any other failure inside a transaction, TRANSACTION_ABORTABLE
-//! included) leaves only [`Transaction::abort`] (a failed `commit` aborts by itself). After
-//! an abort caused by an error the producer bumps its epoch (KIP-360) so that sequence
-//! numbers start over cleanly.
+//! included; a batch the partition leader refused for a stale epoch too, as in Java:
+//! the abort then finds out whether a newer producer fenced this one) leaves only
+//! [`Transaction::abort`] (a failed `commit` aborts by itself). After an abort caused by an
+//! error the producer takes a new epoch (version 1: InitProducerId, KIP-360; version 2: the
+//! abort's own EndTxn) so that sequence numbers start over cleanly.
 //!
-//! Cancellation: dropping a `send`, `send_offsets` or `commit` future half-way leaves the
-//! transaction in doubt (something may have reached the broker), so it can then only be
-//! aborted (`Abortable`), and the abort takes a new epoch. `abort` may be dropped and called
-//! again (through `begin`).
+//! Cancellation: dropping a `send_offsets` or `commit` future half-way leaves the transaction
+//! in doubt (something may have reached the broker), so it can then only be aborted
+//! (`Abortable`), and the abort takes a new epoch. `send` is cancel-safe (the record was taken
+//! or not). `abort` may be dropped and called again (through `begin`).
 //!
 //! Dropping a [`Transaction`] without `commit` or `abort` aborts it, best effort: `Drop`
 //! cannot wait for the network, so the abort is sent by the next call on the producer
 //! (`begin`, `close`); if the process ends first, the coordinator aborts the transaction after
 //! `transaction.timeout.ms`.
 //!
-//! What not: the transaction version 2 protocol (KIP-890; implicit partition adds), a
-//! `send` that returns record offsets (they are known at commit), pipelining several
-//! requests per broker (one Produce per leader at a time), compression of transactional
-//! batches beyond `compression.type`.
+//! What not: moving from version 1 to 2 while running (the version is chosen at
+//! `init_transactions`); two-phase commit (KIP-939).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
 use ferrokafka_protocol::ErrorCode;
-use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, GroupId,
-    InitProducerIdRequest, ProduceRequest, ProducerId, TopicName, TransactionalId,
-    TxnOffsetCommitRequest,
+    AddOffsetsToTxnRequest, ApiKey, EndTxnRequest, GroupId, InitProducerIdRequest, ProducerId,
+    TopicName, TransactionalId, TxnOffsetCommitRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
@@ -74,12 +79,13 @@ use crate::client::{coordinator_gone, Client, CoordinatorType};
 use crate::connection::backoff::Backoff;
 use crate::consumer::{GroupMetadata, TopicPartition};
 use crate::error::Error;
-use crate::partitioner::partition_for_key;
-use crate::producer::{ProducerConfig, ProducerRecord};
+use crate::producer::txn_link::TxnLink;
+use crate::producer::{Producer, ProducerConfig, ProducerRecord};
 use crate::stall::Stall;
 
-/// AddPartitionsToTxn v4+ is the brokers' batched form; clients use v3 and below.
-const ADD_PARTITIONS_MAX_VERSION: i16 = 3;
+/// EndTxn and TxnOffsetCommit v5 belong to transaction version 2 (KIP-890); version 1 stays
+/// below.
+const TXN_V1_MAX_VERSION: i16 = 4;
 
 /// What went wrong in a transactional call, and what is still allowed afterwards.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -117,10 +123,9 @@ impl TxnError {
     }
 }
 
-impl From<Error> for TxnError {
-    fn from(err: Error) -> Self {
-        TxnError::Config(Arc::new(err))
-    }
+/// A setup error, before or outside any transaction.
+fn setup(err: Error) -> TxnError {
+    TxnError::Config(Arc::new(err))
 }
 
 /// The producer epoch was refused as stale: fenced by a newer instance, or the coordinator
@@ -130,31 +135,6 @@ fn epoch_outdated(err: &Error) -> bool {
         err.code(),
         Some(ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::PRODUCER_FENCED)
     )
-}
-
-/// A transactional Produce refused by the partition leader for a stale epoch means the
-/// coordinator has aborted the transaction with a new epoch (after `transaction.timeout.ms`):
-/// abortable, as for the Java client (KIP-588), with the epoch renewed by the abort. A
-/// newer instance is detected there, when the coordinator refuses our epoch for good.
-fn produce_error_in_txn(err: Error) -> Error {
-    match err {
-        Error::Kafka {
-            code: ErrorCode::INVALID_PRODUCER_EPOCH,
-            message,
-            topic,
-            partition,
-        } => Error::Kafka {
-            code: ErrorCode::TRANSACTION_ABORTABLE,
-            message: Some(format!(
-                "the partition leader refused the producer epoch (INVALID_PRODUCER_EPOCH{}): \
-                 the coordinator aborted the transaction",
-                message.map(|m| format!(": {m}")).unwrap_or_default()
-            )),
-            topic,
-            partition,
-        },
-        other => other,
-    }
 }
 
 /// Errors after which the transactional producer cannot go on: [`Error::is_fatal`] plus the
@@ -197,40 +177,23 @@ enum Status {
 fn interrupted() -> Status {
     Status::MustAbort {
         cause: Some(Arc::new(Error::InvalidState(
-            "a send, send_offsets or commit was cancelled half-way; the transaction must be \
-             aborted"
+            "a send_offsets or commit was cancelled half-way; the transaction must be aborted"
                 .into(),
         ))),
         bump: true,
     }
 }
 
-/// Records waiting to be sent for one partition.
-#[derive(Debug, Default)]
-struct PendingBatch {
-    records: Vec<RecordInput>,
-    bytes: usize,
-}
-
 /// A producer whose writes (and consumer offsets) become visible to `read_committed` readers
 /// all together or not at all. See the module docs.
 #[derive(Debug)]
 pub struct TransactionalProducer {
-    client: Client,
-    config: ProducerConfig,
+    producer: Producer,
+    link: Arc<TxnLink>,
     transactional_id: String,
-    producer: Option<(i64, i16)>,
-    coordinator: Option<i32>,
-    /// Next sequence number per partition, under `producer`.
-    sequences: BTreeMap<TopicPartition, i32>,
     status: Status,
-    /// Partitions added to the open transaction.
-    added: BTreeSet<TopicPartition>,
-    /// Whether AddOffsetsToTxn was sent in the open transaction.
+    /// Whether offsets were added to the open transaction.
     offsets_added: bool,
-    pending: BTreeMap<TopicPartition, PendingBatch>,
-    /// Round-robin counter for records without key or partition.
-    next_unkeyed: u32,
     /// Retries without progress, for the warn line.
     stall: Stall,
 }
@@ -239,45 +202,47 @@ impl TransactionalProducer {
     /// Validates `config` (it needs `transactional.id`) and connects. Call
     /// [`init_transactions`](Self::init_transactions) next.
     pub async fn connect(config: ProducerConfig) -> Result<TransactionalProducer, TxnError> {
-        config.validate()?;
+        config.validate().map_err(setup)?;
         let Some(transactional_id) = config.transactional_id.clone() else {
-            return Err(Error::invalid_config(
+            return Err(setup(Error::invalid_config(
                 "transactional.id",
                 "",
                 "a TransactionalProducer needs a transactional.id",
-            )
-            .into());
+            )));
         };
-        let client = Client::connect(config.client.clone()).await?;
+        let link = TxnLink::new(&transactional_id);
+        let producer = Producer::start(config, Some(Arc::clone(&link)))
+            .await
+            .map_err(setup)?;
         Ok(TransactionalProducer {
-            client,
-            config,
+            producer,
+            link,
             transactional_id,
-            producer: None,
-            coordinator: None,
-            sequences: BTreeMap::new(),
             status: Status::Uninitialized,
-            added: BTreeSet::new(),
             offsets_added: false,
-            pending: BTreeMap::new(),
-            next_unkeyed: 0,
             stall: Stall::default(),
         })
     }
 
     /// The settings this producer runs with.
     pub fn config(&self) -> &ProducerConfig {
-        &self.config
+        self.producer.config()
     }
 
     /// The client under this producer.
     pub fn client(&self) -> &Client {
-        &self.client
+        self.producer.client()
     }
 
     /// The producer id and epoch, once initialized.
     pub fn producer_id_and_epoch(&self) -> Option<(i64, i16)> {
-        self.producer
+        self.link.lock().producer
+    }
+
+    /// Whether the transactions run the version 2 protocol (KIP-890), as the coordinator's
+    /// finalized `transaction.version` said at `init_transactions`.
+    pub fn transaction_version_2(&self) -> bool {
+        self.link.lock().v2
     }
 
     /// Registers the `transactional.id` with its coordinator and gets a producer id and
@@ -292,10 +257,28 @@ impl TransactionalProducer {
             return Err(TxnError::Fatal(Arc::clone(e)));
         }
         match self.init_producer_id(None).await {
-            Ok(()) => Ok(()),
-            Err(err) if is_fatal_for_txn(&err) => Err(self.fail(err)),
-            Err(err) => Err(TxnError::Config(Arc::new(err))),
+            Ok(()) => {}
+            Err(err) if is_fatal_for_txn(&err) => return Err(self.fail(err)),
+            Err(err) => return Err(setup(err)),
         }
+        let v2 = match self.txn_coordinator().await {
+            Ok(node) => match self.client().connection(node).await {
+                Ok(conn) => {
+                    let versions = conn.versions();
+                    versions
+                        .finalized_feature("transaction.version")
+                        .unwrap_or(0)
+                        >= 2
+                        && versions.get(ApiKey::EndTxn).unwrap_or(0) >= 5
+                        && versions.get(ApiKey::TxnOffsetCommit).unwrap_or(0) >= 5
+                }
+                Err(err) => return Err(setup(err)),
+            },
+            Err(err) => return Err(setup(err)),
+        };
+        self.link.lock().v2 = v2;
+        tracing::debug!(id = %self.transactional_id, v2, "transaction protocol");
+        Ok(())
     }
 
     /// Starts a transaction. A transaction left by a dropped guard (or a failed commit) is
@@ -321,7 +304,7 @@ impl TransactionalProducer {
     /// Aborts whatever a dropped guard left open, and closes the connections.
     pub async fn close(mut self) {
         let _ = self.settle().await;
-        self.client.close().await;
+        self.producer.close().await;
     }
 
     /// Brings a transaction that must be aborted to its end; `Ok` when the producer is ready
@@ -341,7 +324,8 @@ impl TransactionalProducer {
         let err = Arc::new(err);
         tracing::warn!(%err, id = %self.transactional_id, "transactional producer failed fatally");
         self.status = Status::Fatal(Arc::clone(&err));
-        self.pending.clear();
+        self.link.fail(Arc::clone(&err), false);
+        self.producer.wake_sender();
         TxnError::Fatal(err)
     }
 
@@ -356,22 +340,42 @@ impl TransactionalProducer {
             cause: Some(Arc::clone(&err)),
             bump,
         };
-        self.pending.clear();
+        self.link.fail(Arc::clone(&err), bump);
+        self.producer.wake_sender();
         TxnError::Abortable(err)
     }
 
+    /// What dooms the open transaction on the sender's side (a batch or an add failed), or
+    /// the producer's fatal error.
+    fn sender_failure(&self) -> Option<(Error, bool)> {
+        if let Some(fatal) = self.producer.fatal_error() {
+            return Some((Error::Shared(fatal), false));
+        }
+        let state = self.link.lock();
+        state
+            .failure
+            .as_ref()
+            .map(|f| (Error::Shared(Arc::clone(&f.cause)), f.bump))
+    }
+
     /// Checks that the open transaction may go on.
-    fn check_open(&self) -> Result<(), TxnError> {
+    fn check_open(&mut self) -> Result<(), TxnError> {
         match &self.status {
-            Status::InTransaction => Ok(()),
-            Status::Fatal(e) => Err(TxnError::Fatal(Arc::clone(e))),
-            Status::MustAbort { cause: Some(e), .. } => Err(TxnError::Abortable(Arc::clone(e))),
-            _ => Err(TxnError::InvalidState("no transaction is open")),
+            Status::InTransaction => {}
+            Status::Fatal(e) => return Err(TxnError::Fatal(Arc::clone(e))),
+            Status::MustAbort { cause: Some(e), .. } => {
+                return Err(TxnError::Abortable(Arc::clone(e)))
+            }
+            _ => return Err(TxnError::InvalidState("no transaction is open")),
+        }
+        match self.sender_failure() {
+            Some((err, bump)) => Err(self.fail_txn(err, bump)),
+            None => Ok(()),
         }
     }
 
     fn deadline(&self) -> Instant {
-        Instant::now() + self.config.max_block
+        Instant::now() + self.config().max_block
     }
 
     /// Waits the retry backoff for `attempt` (`retry.backoff.ms` doubling up to
@@ -382,8 +386,8 @@ impl TransactionalProducer {
             format_args!("for transactional.id {}", self.transactional_id),
             &err,
         );
-        let wait =
-            Backoff::new(self.config.retry_backoff, self.config.retry_backoff_max).delay(attempt);
+        let config = self.config();
+        let wait = Backoff::new(config.retry_backoff, config.retry_backoff_max).delay(attempt);
         let until = Instant::now() + wait;
         if until >= deadline {
             return Err(err);
@@ -393,16 +397,26 @@ impl TransactionalProducer {
     }
 
     async fn txn_coordinator(&mut self) -> Result<i32, Error> {
-        if let Some(node) = self.coordinator {
+        let known = self.link.lock().coordinator;
+        if let Some(node) = known {
             return Ok(node);
         }
         let node = self
-            .client
+            .client()
             .find_coordinator(CoordinatorType::Transaction, &self.transactional_id)
             .await?
             .node_id;
-        self.coordinator = Some(node);
+        self.link.lock().coordinator = Some(node);
         Ok(node)
+    }
+
+    /// The highest version of EndTxn and TxnOffsetCommit to use.
+    fn txn_max_version(&self) -> i16 {
+        if self.link.lock().v2 {
+            i16::MAX
+        } else {
+            TXN_V1_MAX_VERSION
+        }
     }
 
     /// Sends one request to the transaction coordinator, built by `build` at the version,
@@ -424,7 +438,7 @@ impl TransactionalProducer {
         loop {
             let result = async {
                 let node = self.txn_coordinator().await?;
-                let conn = self.client.connection(node).await?;
+                let conn = self.client().connection(node).await?;
                 let response = conn.send_capped(max, &build).await?;
                 code(&response)?;
                 Ok::<_, Error>(response)
@@ -435,7 +449,7 @@ impl TransactionalProducer {
                 Err(err) => err,
             };
             if coordinator_gone(&err) {
-                self.coordinator = None;
+                self.link.lock().coordinator = None;
             }
             if !err.is_retriable() {
                 return Err(err);
@@ -445,13 +459,20 @@ impl TransactionalProducer {
         }
     }
 
+    /// Takes `producer` as the id and epoch of the next batches: the sender renumbers every
+    /// partition from 0.
+    fn adopt(&mut self, producer: (i64, i16)) {
+        self.link.lock().producer = Some(producer);
+        self.producer.wake_sender();
+    }
+
     /// InitProducerId; with `current` (our id and epoch) it is a KIP-360 bump, which also
     /// aborts an open transaction.
     async fn init_producer_id(&mut self, current: Option<(i64, i16)>) -> Result<(), Error> {
         let (pid, epoch) = current.unwrap_or((-1, -1));
         let id = self.transactional_id.clone();
         let timeout_ms =
-            i32::try_from(self.config.transaction_timeout.as_millis()).unwrap_or(i32::MAX);
+            i32::try_from(self.config().transaction_timeout.as_millis()).unwrap_or(i32::MAX);
         let response = self
             .call_coordinator(
                 i16::MAX,
@@ -471,38 +492,47 @@ impl TransactionalProducer {
                 |r| Error::check(r.error_code, None),
             )
             .await?;
-        self.producer = Some((response.producer_id.0, response.producer_epoch));
-        self.sequences.clear();
-        self.added.clear();
+        self.adopt((response.producer_id.0, response.producer_epoch));
+        self.link.next_transaction();
         self.offsets_added = false;
-        self.pending.clear();
         self.status = Status::Ready;
         tracing::debug!(id = %self.transactional_id, pid = response.producer_id.0, epoch = response.producer_epoch, "producer id");
         Ok(())
     }
 
-    /// Ends the open transaction with an abort (EndTxn, when anything was added to it);
-    /// `bump` then takes a new epoch (KIP-360, as the Java client does after an error), so
-    /// that sequence numbers in doubt start over.
+    /// Whether the open transaction reached a broker (a partition or offsets were added), so
+    /// that it needs an EndTxn.
+    fn started(&self) -> bool {
+        self.offsets_added || self.link.lock().started
+    }
+
+    /// Ends the open transaction with an abort: what is still queued fails, what is in
+    /// flight is waited for, then EndTxn (when anything was added); `bump` then takes a new
+    /// epoch (KIP-360, as the Java client does after an error) so that sequence numbers in
+    /// doubt start over. With transaction version 2 the EndTxn itself gives the new epoch.
     async fn abort_now(&mut self, bump: bool) -> Result<(), TxnError> {
-        self.pending.clear();
-        let started = !self.added.is_empty() || self.offsets_added;
-        let ended = if started {
+        self.link.lock().aborting = true;
+        self.producer.wake_sender();
+        self.producer.flush().await;
+        let v2 = self.link.lock().v2;
+        let bump = bump && !v2;
+        let ended = if self.started() {
             self.end_txn(false).await
         } else {
             Ok(())
         };
+        let current = self.producer_id_and_epoch();
         let result = match ended {
-            Ok(()) if bump => self.init_producer_id(self.producer).await,
+            Ok(()) if bump => self.init_producer_id(current).await,
             Ok(()) => Ok(()),
             // The coordinator aborted the transaction itself with a new epoch (it timed out,
             // typically while the coordinator moved), so our epoch is stale. InitProducerId
             // with our id and epoch lets the coordinator tell that case (KIP-588: it knows our
             // epoch as the one before its own) from a newer instance of the same
             // transactional id, which it answers with PRODUCER_FENCED: fatal below.
-            Err(err) if bump && epoch_outdated(&err) => {
+            Err(err) if epoch_outdated(&err) => {
                 tracing::info!(%err, id = %self.transactional_id, "abort with a stale epoch; asking for a new one");
-                self.init_producer_id(self.producer).await
+                self.init_producer_id(current).await
             }
             Err(err) if err.is_fatal() => Err(err),
             // The coordinator is unsure of this transaction, or it already ended (a commit
@@ -512,7 +542,7 @@ impl TransactionalProducer {
         };
         match result {
             Ok(()) => {
-                self.added.clear();
+                self.link.next_transaction();
                 self.offsets_added = false;
                 self.status = Status::Ready;
                 Ok(())
@@ -529,284 +559,58 @@ impl TransactionalProducer {
         }
     }
 
+    /// EndTxn; with transaction version 2 its answer carries the epoch of the next
+    /// transaction, which the producer takes.
     async fn end_txn(&mut self, commit: bool) -> Result<(), Error> {
-        let (pid, epoch) = self.producer.unwrap_or((-1, -1));
+        let (pid, epoch) = self.producer_id_and_epoch().unwrap_or((-1, -1));
         let id = self.transactional_id.clone();
-        self.call_coordinator(
-            i16::MAX,
-            |_| {
-                EndTxnRequest::default()
-                    .with_transactional_id(TransactionalId(StrBytes::from_string(id.clone())))
-                    .with_producer_id(ProducerId(pid))
-                    .with_producer_epoch(epoch)
-                    .with_committed(commit)
-            },
-            |r| Error::check(r.error_code, None),
-        )
-        .await?;
+        let max = self.txn_max_version();
+        let response = self
+            .call_coordinator(
+                max,
+                |_| {
+                    EndTxnRequest::default()
+                        .with_transactional_id(TransactionalId(StrBytes::from_string(id.clone())))
+                        .with_producer_id(ProducerId(pid))
+                        .with_producer_epoch(epoch)
+                        .with_committed(commit)
+                },
+                |r| Error::check(r.error_code, None),
+            )
+            .await?;
+        if response.producer_id.0 >= 0 && response.producer_epoch >= 0 {
+            self.adopt((response.producer_id.0, response.producer_epoch));
+        }
         Ok(())
     }
 
-    /// Chooses the partition of `record`: explicit, by key (murmur2, as Java), or round robin.
-    async fn partition_of(&mut self, record: &ProducerRecord) -> Result<i32, Error> {
-        if let Some(p) = record.partition {
-            return Ok(p);
-        }
-        let mut cluster = self.client.cluster();
-        if !cluster.topics.contains_key(&*record.topic) {
-            cluster = self.client.metadata(&[&record.topic]).await?;
-        }
-        let count = cluster
-            .topics
-            .get(&*record.topic)
-            .map_or(0, |t| t.partitions.len());
-        let count = i32::try_from(count).unwrap_or(i32::MAX);
-        if count == 0 {
-            return Err(Error::Kafka {
-                code: ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
-                message: None,
-                topic: Some(record.topic.to_string()),
-                partition: None,
-            });
-        }
-        Ok(match &record.key {
-            Some(key) => partition_for_key(key, count),
-            None => {
-                self.next_unkeyed = self.next_unkeyed.wrapping_add(1);
-                i32::try_from(self.next_unkeyed % count.unsigned_abs()).unwrap_or(0)
-            }
-        })
-    }
-
-    /// AddPartitionsToTxn for every pending partition not yet in the transaction.
-    async fn add_partitions(&mut self) -> Result<(), Error> {
-        let new: Vec<TopicPartition> = self
-            .pending
-            .keys()
-            .filter(|tp| !self.added.contains(*tp))
-            .cloned()
-            .collect();
-        if new.is_empty() {
-            return Ok(());
-        }
-        let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-        for tp in &new {
-            by_topic.entry(&tp.topic).or_default().push(tp.partition);
-        }
-        let topics: Vec<AddPartitionsToTxnTopic> = by_topic
-            .into_iter()
-            .map(|(topic, partitions)| {
-                AddPartitionsToTxnTopic::default()
-                    .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
-                    .with_partitions(partitions)
-            })
-            .collect();
-        let (pid, epoch) = self.producer.unwrap_or((-1, -1));
-        let id = self.transactional_id.clone();
-        self.call_coordinator(
-            ADD_PARTITIONS_MAX_VERSION,
-            |_| {
-                AddPartitionsToTxnRequest::default()
-                    .with_v3_and_below_transactional_id(TransactionalId(StrBytes::from_string(
-                        id.clone(),
-                    )))
-                    .with_v3_and_below_producer_id(ProducerId(pid))
-                    .with_v3_and_below_producer_epoch(epoch)
-                    .with_v3_and_below_topics(topics.clone())
-            },
-            |r| {
-                // OPERATION_NOT_ATTEMPTED marks the partitions that were fine but not added
-                // because another one failed: report the one that failed.
-                let mut worst = None;
-                for t in &r.results_by_topic_v3_and_below {
-                    for p in &t.results_by_partition {
-                        let code = ErrorCode(p.partition_error_code);
-                        if code.is_ok() {
-                            continue;
-                        }
-                        if worst.is_none() || code != ErrorCode::OPERATION_NOT_ATTEMPTED {
-                            worst = Some((code, t.name.0.to_string(), p.partition_index));
-                        }
-                    }
-                }
-                match worst {
-                    Some((code, topic, partition)) => {
-                        Error::check_at(code.0, None, Some(&topic), Some(partition))
-                    }
-                    None => Error::check(r.error_code, None),
-                }
-            },
-        )
-        .await?;
-        self.added.extend(new);
-        Ok(())
-    }
-
-    /// Sends every pending batch (adding partitions first), one Produce request per leader,
-    /// retrying retriable errors with the same sequence numbers.
-    async fn flush_pending(&mut self) -> Result<(), Error> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        // Until this returns: dropped half-way, the transaction can only be aborted.
-        self.status = interrupted();
-        self.add_partitions().await?;
-        let (pid, epoch) = self.producer.unwrap_or((-1, -1));
-        // Build each batch once: retries resend the same bytes (same sequence).
-        let mut batches: BTreeMap<TopicPartition, (Bytes, i32)> = BTreeMap::new();
-        for (tp, batch) in std::mem::take(&mut self.pending) {
-            let count = i32::try_from(batch.records.len()).unwrap_or(i32::MAX);
-            let seq = self.sequences.get(&tp).copied().unwrap_or(0);
-            let mut builder = BatchBuilder::new()
-                .compression(self.config.compression)
-                .producer(pid, epoch)
-                .base_sequence(seq)
-                .transactional(true);
-            for record in batch.records {
-                builder.push(record).map_err(|e| Error::Encode {
-                    api: kafka_protocol::messages::ApiKey::Produce,
-                    version: 0,
-                    reason: e.to_string(),
-                })?;
-            }
-            let bytes = builder.build().map_err(|e| Error::Encode {
-                api: kafka_protocol::messages::ApiKey::Produce,
-                version: 0,
-                reason: e.to_string(),
-            })?;
-            batches.insert(tp, (bytes, count));
-        }
-        let deadline = Instant::now() + self.config.effective_delivery_timeout();
-        let mut attempt = 0;
-        while !batches.is_empty() {
-            let mut by_leader: BTreeMap<i32, Vec<TopicPartition>> = BTreeMap::new();
-            let mut last_err = None;
-            for tp in batches.keys() {
-                match self.client.leader_for(&tp.topic, tp.partition).await {
-                    Ok(node) => by_leader.entry(node).or_default().push(tp.clone()),
-                    Err(err) if err.is_retriable() => last_err = Some(err),
-                    Err(err) => return Err(err),
-                }
-            }
-            for (node, tps) in by_leader {
-                match self.produce_to(node, &tps, &batches).await {
-                    Ok(done) => {
-                        for tp in done {
-                            if let Some((_, count)) = batches.remove(&tp) {
-                                let seq = self.sequences.entry(tp).or_insert(0);
-                                *seq = next_sequence(*seq, count);
-                            }
-                        }
-                    }
-                    Err(err) if err.is_retriable() => last_err = Some(err),
-                    Err(err) => return Err(produce_error_in_txn(err)),
-                }
-            }
-            if let Some(err) = last_err {
-                if !batches.is_empty() {
-                    let _ = self.client.metadata(&[]).await;
-                    self.backoff(attempt, deadline, err).await?;
-                    attempt += 1;
-                }
-            }
-        }
-        self.status = Status::InTransaction;
-        Ok(())
-    }
-
-    /// One Produce request to `node` with the batches of `tps`; returns the partitions
-    /// written. A retriable partition error comes back as `Err` only when nothing else
-    /// failed worse.
-    async fn produce_to(
-        &self,
-        node: i32,
-        tps: &[TopicPartition],
-        batches: &BTreeMap<TopicPartition, (Bytes, i32)>,
-    ) -> Result<Vec<TopicPartition>, Error> {
-        let mut topics: Vec<TopicProduceData> = Vec::new();
-        for tp in tps {
-            let Some((bytes, _)) = batches.get(tp) else {
-                continue;
-            };
-            let data = PartitionProduceData::default()
-                .with_index(tp.partition)
-                .with_records(Some(bytes.clone()));
-            match topics.iter_mut().find(|t| t.name.0.as_str() == tp.topic) {
-                Some(t) => t.partition_data.push(data),
-                None => topics.push(
-                    TopicProduceData::default()
-                        .with_name(TopicName(StrBytes::from_string(tp.topic.clone())))
-                        .with_partition_data(vec![data]),
-                ),
-            }
-        }
-        let timeout_ms =
-            i32::try_from(self.config.client.request_timeout.as_millis()).unwrap_or(i32::MAX);
-        let request = ProduceRequest::default()
-            .with_transactional_id(Some(TransactionalId(StrBytes::from_string(
-                self.transactional_id.clone(),
-            ))))
-            .with_acks(-1)
-            .with_timeout_ms(timeout_ms)
-            .with_topic_data(topics);
-        let response = self.client.send_to(node, request).await?;
-        let mut done = Vec::new();
-        let mut retriable = None;
-        for t in &response.responses {
-            for p in &t.partition_responses {
-                let tp = TopicPartition::new(t.name.0.to_string(), p.index);
-                if !tps.contains(&tp) {
-                    continue;
-                }
-                let code = ErrorCode(p.error_code);
-                if code.is_ok() || code == ErrorCode::DUPLICATE_SEQUENCE_NUMBER {
-                    done.push(tp);
-                    continue;
-                }
-                let err = Error::Kafka {
-                    code,
-                    message: p.error_message.as_ref().map(|m| m.to_string()),
-                    topic: Some(tp.topic.clone()),
-                    partition: Some(tp.partition),
-                };
-                // OUT_OF_ORDER_SEQUENCE is retriable in the table, but for one batch at a
-                // time per partition it means the broker lost our state: abort.
-                if err.is_retriable() && code != ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER {
-                    retriable = Some(err);
-                } else {
-                    return Err(err);
-                }
-            }
-        }
-        if done.is_empty() {
-            if let Some(err) = retriable {
-                return Err(err);
-            }
-        }
-        Ok(done)
-    }
-
-    /// AddOffsetsToTxn, then TxnOffsetCommit to the group's coordinator.
+    /// AddOffsetsToTxn (transaction version 1), then TxnOffsetCommit to the group's
+    /// coordinator.
     async fn add_offsets(
         &mut self,
         offsets: Vec<(TopicPartition, i64)>,
         group: &GroupMetadata,
     ) -> Result<(), Error> {
-        let (pid, epoch) = self.producer.unwrap_or((-1, -1));
+        let (pid, epoch) = self.producer_id_and_epoch().unwrap_or((-1, -1));
         let id = self.transactional_id.clone();
         let group_id = group.group_id.clone();
-        self.call_coordinator(
-            i16::MAX,
-            |_| {
-                AddOffsetsToTxnRequest::default()
-                    .with_transactional_id(TransactionalId(StrBytes::from_string(id.clone())))
-                    .with_producer_id(ProducerId(pid))
-                    .with_producer_epoch(epoch)
-                    .with_group_id(GroupId(StrBytes::from_string(group_id.clone())))
-            },
-            |r| Error::check(r.error_code, None),
-        )
-        .await?;
+        let max = self.txn_max_version();
+        if max == TXN_V1_MAX_VERSION {
+            self.call_coordinator(
+                i16::MAX,
+                |_| {
+                    AddOffsetsToTxnRequest::default()
+                        .with_transactional_id(TransactionalId(StrBytes::from_string(id.clone())))
+                        .with_producer_id(ProducerId(pid))
+                        .with_producer_epoch(epoch)
+                        .with_group_id(GroupId(StrBytes::from_string(group_id.clone())))
+                },
+                |r| Error::check(r.error_code, None),
+            )
+            .await?;
+        }
+        // Version 2 adds the offsets with the TxnOffsetCommit itself: from here on the
+        // transaction may hold them.
         self.offsets_added = true;
         let mut by_topic: BTreeMap<String, Vec<TxnOffsetCommitRequestPartition>> = BTreeMap::new();
         for (tp, offset) in offsets {
@@ -833,7 +637,7 @@ impl TransactionalProducer {
                     Some(n) => n,
                     None => {
                         let n = self
-                            .client
+                            .client()
                             .find_coordinator(CoordinatorType::Group, &group.group_id)
                             .await?
                             .node_id;
@@ -841,9 +645,9 @@ impl TransactionalProducer {
                         n
                     }
                 };
-                let conn = self.client.connection(coordinator).await?;
+                let conn = self.client().connection(coordinator).await?;
                 let response = conn
-                    .send_with(|version| {
+                    .send_capped(max, |version| {
                         let req = TxnOffsetCommitRequest::default()
                             .with_transactional_id(TransactionalId(StrBytes::from_string(
                                 id.clone(),
@@ -902,58 +706,30 @@ pub struct Transaction<'a> {
 }
 
 impl Transaction<'_> {
-    /// Adds `record` to the transaction. Records are buffered per partition and sent when a
-    /// partition's buffer reaches `batch.size`, and at commit; so an error here may concern
-    /// earlier records. On any error but `Fatal` the transaction can only be aborted.
+    /// Adds `record` to the transaction: appended to its partition's batch like
+    /// [`Producer::send`](crate::Producer::send) (waiting only for `buffer.memory` or the
+    /// topic's metadata), sent after `linger.ms` or when the batch is full, and at commit.
+    /// Its outcome is known at commit: a record that fails dooms the transaction, and the
+    /// next call says so. On any error but `Fatal` the transaction can only be aborted.
+    ///
+    /// Cancel-safe: dropped before it resolves, the record was not taken.
     pub async fn send(&mut self, record: ProducerRecord) -> Result<(), TxnError> {
         let p = &mut *self.producer;
         p.check_open()?;
-        let partition = match p.partition_of(&record).await {
-            Ok(partition) => partition,
-            Err(err) => return Err(p.fail_txn(err, false)),
-        };
-        let size = record.size_upper_bound();
-        let tp = TopicPartition::new(record.topic.to_string(), partition);
-        let ProducerRecord {
-            key,
-            value,
-            headers,
-            timestamp,
-            ..
-        } = record;
-        let timestamp = timestamp.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        });
-        let pending = p.pending.entry(tp).or_default();
-        pending.records.push(RecordInput {
-            timestamp,
-            key,
-            value,
-            headers,
-        });
-        pending.bytes = pending.bytes.saturating_add(size);
-        let full = pending.bytes >= p.config.batch_size;
-        if full {
-            if let Err(err) = p.flush_pending().await {
-                return Err(p.fail_txn(err, true));
-            }
+        match p.producer.send(record).await {
+            Ok(_delivery) => Ok(()),
+            Err(err) => Err(p.fail_txn(err, false)),
         }
-        Ok(())
     }
 
-    /// Sends every buffered record now (adding their partitions to the transaction first),
-    /// without ending the transaction. `commit` does this anyway; call it to bound what is
-    /// buffered, or to have the records in the log (for `read_uncommitted` readers) before
-    /// the transaction ends.
+    /// Sends every buffered record now and waits for their outcome, without ending the
+    /// transaction. `commit` does this anyway; call it to have the records in the log (for
+    /// `read_uncommitted` readers) before the transaction ends.
     pub async fn flush(&mut self) -> Result<(), TxnError> {
         let p = &mut *self.producer;
         p.check_open()?;
-        if let Err(err) = p.flush_pending().await {
-            return Err(p.fail_txn(err, true));
-        }
-        Ok(())
+        p.producer.flush().await;
+        p.check_open()
     }
 
     /// Adds consumer offsets to the transaction: they are committed for `group` if and only
@@ -982,27 +758,30 @@ impl Transaction<'_> {
         Ok(())
     }
 
-    /// Sends what is buffered, then commits. On an abortable error the transaction is
-    /// aborted before this returns (or, if that fails too, on the next `begin`).
+    /// Sends what is buffered, waits for it, then commits. On an abortable error the
+    /// transaction is aborted before this returns (or, if that fails too, on the next
+    /// `begin`).
     pub async fn commit(mut self) -> Result<(), TxnError> {
         self.done = true;
         let p = &mut *self.producer;
         p.check_open()?;
-        if let Err(err) = p.flush_pending().await {
-            let failed = p.fail_txn(err, true);
+        p.status = interrupted();
+        p.producer.flush().await;
+        if let Some((err, bump)) = p.sender_failure() {
+            let failed = p.fail_txn(err, bump);
             if !failed.is_fatal() {
                 let _ = p.settle().await;
             }
             return Err(failed);
         }
-        if p.added.is_empty() && !p.offsets_added {
+        if !p.started() {
+            p.link.next_transaction();
             p.status = Status::Ready;
             return Ok(());
         }
-        p.status = interrupted();
         match p.end_txn(true).await {
             Ok(()) => {
-                p.added.clear();
+                p.link.next_transaction();
                 p.offsets_added = false;
                 p.status = Status::Ready;
                 Ok(())
@@ -1017,7 +796,7 @@ impl Transaction<'_> {
         }
     }
 
-    /// Drops what is buffered and aborts. Allowed after any non-fatal error.
+    /// Fails what is still queued and aborts. Allowed after any non-fatal error.
     pub async fn abort(mut self) -> Result<(), TxnError> {
         self.done = true;
         let p = &mut *self.producer;
@@ -1035,22 +814,15 @@ impl Drop for Transaction<'_> {
             return;
         }
         let p = &mut *self.producer;
-        p.pending.clear();
         if let Status::InTransaction = p.status {
             p.status = Status::MustAbort {
                 cause: None,
                 bump: false,
             };
         }
-    }
-}
-
-/// `seq + by`, wrapping from `i32::MAX` to 0 as Kafka sequences do.
-fn next_sequence(seq: i32, by: i32) -> i32 {
-    if seq > i32::MAX - by {
-        by - (i32::MAX - seq) - 1
-    } else {
-        seq + by
+        // Nothing more of it goes out; the next call on the producer sends the abort.
+        p.link.lock().aborting = true;
+        p.producer.wake_sender();
     }
 }
 
@@ -1086,12 +858,5 @@ mod tests {
         ] {
             assert!(!is_fatal_for_txn(&kafka(code)), "{code:?}");
         }
-    }
-
-    #[test]
-    fn sequences_wrap_like_kafka() {
-        assert_eq!(next_sequence(0, 5), 5);
-        assert_eq!(next_sequence(i32::MAX, 1), 0);
-        assert_eq!(next_sequence(i32::MAX - 1, 3), 1);
     }
 }

@@ -8,6 +8,8 @@ mod consumer_support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+mod producer_support;
+
 use consumer_support::{broker, client, config, create_topic, DEADLINE};
 use ferrokafka::consumer::TopicPartition;
 use ferrokafka::{
@@ -90,14 +92,21 @@ async fn committed_records_are_visible_and_aborted_ones_only_uncommitted() {
     t.send(rec("vis", "a1")).await.unwrap();
     t.send(rec("vis", "a2")).await.unwrap();
     t.commit().await.unwrap();
+    // Flushed, so they are in the log (an abort drops what is still queued).
     let mut t = p.begin().await.unwrap();
     t.send(rec("vis", "b1")).await.unwrap();
     t.send(rec("vis", "b2")).await.unwrap();
+    t.flush().await.unwrap();
     t.abort().await.unwrap();
     // Dropped without commit: aborted by the next begin.
     let mut t = p.begin().await.unwrap();
     t.send(rec("vis", "d1")).await.unwrap();
+    t.flush().await.unwrap();
     drop(t);
+    // Queued when the transaction is aborted: never written at all.
+    let mut t = p.begin().await.unwrap();
+    t.send(rec("vis", "never")).await.unwrap();
+    t.abort().await.unwrap();
     let mut t = p.begin().await.unwrap();
     t.send(rec("vis", "c1")).await.unwrap();
     t.send(rec("vis", "end")).await.unwrap();
@@ -119,9 +128,13 @@ async fn interleaved_transactions_on_one_partition() {
     let mut tx = x.begin().await.unwrap();
     let mut ty = y.begin().await.unwrap();
     tx.send(rec("mix", "x1")).await.unwrap();
+    tx.flush().await.unwrap();
     ty.send(rec("mix", "y1")).await.unwrap();
+    ty.flush().await.unwrap();
     tx.send(rec("mix", "x2")).await.unwrap();
+    tx.flush().await.unwrap();
     ty.send(rec("mix", "y2")).await.unwrap();
+    ty.flush().await.unwrap();
     // Nothing is stable yet: a read_committed reader gets nothing.
     let mut early = reader(&b, "mix", IsolationLevel::ReadCommitted).await;
     assert!(early
@@ -147,12 +160,19 @@ async fn a_second_producer_with_the_same_id_fences_the_first() {
     let mut old = txn_producer(&b, "zombie-1", 60_000).await;
     let mut t = old.begin().await.unwrap();
     t.send(rec("zombie", "old-1")).await.unwrap();
+    t.flush().await.unwrap();
     let mut new = txn_producer(&b, "zombie-1", 60_000).await;
     // The new producer's init aborted the old transaction and bumped the epoch. The partition
     // leader refuses the old epoch (INVALID_PRODUCER_EPOCH): abortable, as for Java (KIP-588),
     // since the coordinator may have aborted on its own...
-    let err = t.send(rec("zombie", "old-2")).await.unwrap_err();
+    t.send(rec("zombie", "old-2")).await.unwrap();
+    let err = t.flush().await.unwrap_err();
     assert!(matches!(err, TxnError::Abortable(_)), "{err}");
+    let err = t.send(rec("zombie", "old-3")).await.unwrap_err();
+    assert!(
+        matches!(err, TxnError::Abortable(_)),
+        "only abort is left: {err}"
+    );
     drop(t);
     // ...and the abort asks the coordinator, which knows a newer instance: fenced for good.
     let err = old.begin().await.unwrap_err();
@@ -490,20 +510,80 @@ async fn exactly_once_through_a_rebalance() {
 }
 
 #[tokio::test]
-async fn a_send_cancelled_half_way_leaves_only_abort() {
+async fn a_commit_cancelled_half_way_is_aborted_by_the_next_begin() {
     let broker = setup("cut").await;
     let b = broker.bootstrap();
     let mut p = txn_producer(&b, "cut-1", 60_000).await;
     let mut t = p.begin().await.unwrap();
     t.send(rec("cut", "first")).await.unwrap();
-    // Polled once, then dropped: the batch may or may not have reached the broker.
-    let cut = futures::FutureExt::now_or_never(t.send(rec("cut", "cut")));
-    assert!(cut.is_none(), "the send finished within one poll");
-    let err = t.commit().await.unwrap_err();
-    assert!(matches!(err, TxnError::Abortable(_)), "{err}");
+    t.flush().await.unwrap();
+    t.send(rec("cut", "cut")).await.unwrap();
+    // Polled once (the flush of "cut" is under way), then dropped: in doubt, so aborted.
+    let cut = futures::FutureExt::now_or_never(t.commit());
+    assert!(cut.is_none(), "the commit finished within one poll");
     let mut t = p.begin().await.unwrap();
     t.send(rec("cut", "end")).await.unwrap();
     t.commit().await.unwrap();
     let seen = read_until(&b, "cut", IsolationLevel::ReadCommitted, "end").await;
     assert_eq!(seen, ["end"]);
+}
+
+// One produce path: a transactional producer places records with the configured partitioner
+// (here round robin over the partitions, keys ignored) and batches them by `linger.ms` like
+// `Producer`, adding each partition to the transaction before its first batch.
+#[tokio::test]
+async fn transactional_records_follow_the_configured_partitioner_and_batching() {
+    let broker = broker(1).await;
+    let b = broker.bootstrap();
+    let c = client(&b).await;
+    create_topic(&c, "rr", 3).await;
+    let mut config = ProducerConfig::new(&b).unwrap();
+    config
+        .set("transactional.id", "rr-1")
+        .unwrap()
+        .set(
+            "partitioner.class",
+            "org.apache.kafka.clients.producer.RoundRobinPartitioner",
+        )
+        .unwrap()
+        .set("linger.ms", "50")
+        .unwrap();
+    let mut p = TransactionalProducer::connect(config).await.unwrap();
+    p.init_transactions().await.unwrap();
+    let mut t = p.begin().await.unwrap();
+    for i in 0..9 {
+        let record = ProducerRecord::new("rr")
+            .key("same-key")
+            .value(format!("v{i}"));
+        t.send(record).await.unwrap();
+    }
+    t.commit().await.unwrap();
+    let (pid, epoch) = p.producer_id_and_epoch().unwrap();
+    for partition in 0..3 {
+        // Markers (control batches) carry no sequence.
+        let records: Vec<_> = producer_support::fetch_all(&c, "rr", partition)
+            .await
+            .into_iter()
+            .filter(|r| r.producer.2 >= 0)
+            .collect();
+        let values: Vec<String> = records
+            .iter()
+            .filter_map(|r| r.value.as_ref())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        // Round robin ignores the key: three records on each partition, in send order.
+        let expected: Vec<String> = (0..3).map(|k| format!("v{}", k * 3 + partition)).collect();
+        assert_eq!(values, expected, "partition {partition}");
+        // Lingered together: one transactional batch (one base sequence), then the marker.
+        let data = &records;
+        assert!(
+            data.iter()
+                .all(|r| r.producer.0 == pid && r.producer.2 == 0),
+            "{data:?}"
+        );
+        // Transaction version 2 moves the epoch at the commit; version 1 keeps it.
+        assert!(data.iter().all(|r| r.producer.1 <= epoch), "{data:?}");
+    }
+    c.close().await;
+    p.close().await;
 }

@@ -59,7 +59,13 @@ fn ours_write(t: &Target, topic: &str, parts: &[Vec<TestRecord>]) {
             .unwrap();
         let mut producer = TransactionalProducer::connect(config).await.unwrap();
         producer.init_transactions().await.unwrap();
+        // Kafka 4.x finalizes transaction.version 2 (KIP-890): every EndTxn moves the epoch.
+        let v2 = producer.transaction_version_2();
+        if t.kind == TargetKind::RealKafka {
+            assert!(v2, "Kafka 4.x runs transaction version 2");
+        }
         for (i, part) in parts.iter().enumerate() {
+            let (_, before) = producer.producer_id_and_epoch().unwrap();
             let mut txn = producer.begin().await.unwrap();
             for r in part {
                 txn.send(to_producer_record(topic, r)).await.unwrap();
@@ -71,6 +77,12 @@ fn ours_write(t: &Target, topic: &str, parts: &[Vec<TestRecord>]) {
             } else {
                 txn.commit().await.unwrap();
             }
+            let (_, after) = producer.producer_id_and_epoch().unwrap();
+            let expected = if v2 { before + 1 } else { before };
+            assert_eq!(
+                after, expected,
+                "epoch after transaction {i} (version 2: {v2})"
+            );
         }
         producer.close().await;
     });

@@ -4,8 +4,10 @@
 //! with UNSUPPORTED_VERSION and its own list (KIP-511); we then ask again at the highest
 //! version both sides speak. The result is [`versions::negotiate`] over the broker's list.
 //!
-//! What not: no feature flags (finalized features are ignored), no re-negotiation on a live
-//! connection.
+//! Finalized features (KIP-584) are kept as the broker states them (`transaction.version`
+//! decides the transaction protocol); a broker that sends an epoch of -1 states none.
+//!
+//! What not: no re-negotiation on a live connection.
 
 use ferrokafka_protocol::versions::{self, ApiRange};
 use ferrokafka_protocol::ErrorCode;
@@ -20,6 +22,8 @@ use crate::error::Error;
 pub struct NegotiatedVersions {
     chosen: Vec<(ApiKey, i16)>,
     broker: Vec<(i16, i16, i16)>,
+    /// Finalized features: name and max version level.
+    finalized: Vec<(String, i16)>,
 }
 
 impl NegotiatedVersions {
@@ -34,6 +38,15 @@ impl NegotiatedVersions {
     /// Every API with its chosen version, in the order of our version table.
     pub fn iter(&self) -> impl Iterator<Item = (ApiKey, i16)> + '_ {
         self.chosen.iter().copied()
+    }
+
+    /// The level of a finalized feature (e.g. `transaction.version`), when the broker
+    /// stated one.
+    pub fn finalized_feature(&self, name: &str) -> Option<i16> {
+        self.finalized
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, level)| *level)
     }
 
     /// The `(min, max)` the broker advertised for `api_key`, including APIs we do not speak.
@@ -62,7 +75,20 @@ pub(super) async fn negotiate(pipeline: &Pipeline) -> Result<NegotiatedVersions,
         .map(|k| (k.api_key, k.min_version, k.max_version))
         .collect();
     let chosen = versions::negotiate(&broker);
-    Ok(NegotiatedVersions { chosen, broker })
+    let finalized = if response.finalized_features_epoch >= 0 {
+        response
+            .finalized_features
+            .iter()
+            .map(|f| (f.name.to_string(), f.max_version_level))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(NegotiatedVersions {
+        chosen,
+        broker,
+        finalized,
+    })
 }
 
 /// The highest ApiVersions version both speak, from the broker's UNSUPPORTED_VERSION answer;

@@ -25,7 +25,8 @@
 //! what is queued and stops. Dropping the last handle closes in the background (queued
 //! records are still delivered while the runtime runs).
 //!
-//! Transactions are a separate type on the same settings: [`crate::TransactionalProducer`].
+//! Transactions are a separate type on the same settings and the same accumulator and sender:
+//! [`crate::TransactionalProducer`].
 //!
 //! What not: custom partitioners, serializers, interceptors, metrics.
 
@@ -35,6 +36,7 @@ mod delivery;
 mod record;
 mod sender;
 mod sequence;
+pub(crate) mod txn_link;
 
 use std::sync::{Arc, Mutex};
 
@@ -61,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) config: ProducerConfig,
     pub(crate) client: Client,
     pub(crate) accumulator: Accumulator,
+    /// Set for the producer under a [`crate::TransactionalProducer`].
+    pub(crate) txn: Option<Arc<txn_link::TxnLink>>,
     fatal: Mutex<Option<Arc<Error>>>,
     /// `fatal` is set: checked on every `send` without taking the lock.
     failed: std::sync::atomic::AtomicBool,
@@ -114,6 +118,14 @@ impl Producer {
     ///
     /// Cancel-safe: dropped before it resolves, nothing is left running.
     pub async fn connect(config: ProducerConfig) -> Result<Producer, Error> {
+        Producer::start(config, None).await
+    }
+
+    /// [`Producer::connect`], for a transactional producer's records when `txn` is set.
+    pub(crate) async fn start(
+        config: ProducerConfig,
+        txn: Option<Arc<txn_link::TxnLink>>,
+    ) -> Result<Producer, Error> {
         config.validate()?;
         // Two connection slots beyond the Produce limit, for Metadata and InitProducerId, so
         // neither waits behind Produce requests and the sender's requests go out in order.
@@ -125,6 +137,7 @@ impl Producer {
             accumulator: Accumulator::new(&config),
             config,
             client,
+            txn,
             fatal: Mutex::new(None),
             failed: std::sync::atomic::AtomicBool::new(false),
             stopped: watch::channel(false).0,
@@ -143,6 +156,16 @@ impl Producer {
     /// The client under this producer (metadata, connections).
     pub fn client(&self) -> &Client {
         &self.handle.shared.client
+    }
+
+    /// The error that stopped this producer, if one did.
+    pub(crate) fn fatal_error(&self) -> Option<Arc<Error>> {
+        self.handle.shared.fatal()
+    }
+
+    /// Wakes the sender to look at its transaction link again.
+    pub(crate) fn wake_sender(&self) {
+        self.handle.shared.accumulator.wake.notify_one();
     }
 
     /// Appends `record` to its partition's batch and returns at once with a future for its

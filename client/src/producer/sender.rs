@@ -25,8 +25,18 @@
 //! for a retry, or in flight (may have been written; the request's answer then only updates
 //! the bookkeeping).
 //!
+//! Transactions (the sender of a [`crate::TransactionalProducer`], see `txn_link.rs`): the
+//! producer id and epoch come from the transactional producer instead of an InitProducerId
+//! of our own; batches carry the transactional flag and Produce the transactional id; with
+//! transaction version 1 a partition's batches wait until AddPartitionsToTxn (one request
+//! for every partition that came up meanwhile, as Java batches them) has added it to the
+//! open transaction, and Produce stays at v11; with version 2 Produce v12 adds it. A batch
+//! that fails, an add that fails, or a numbering gap dooms the open transaction: the sender
+//! records the first such error in the link and fails what is still queued, so a commit's
+//! flush ends and the transaction is aborted.
+//!
 //! What not: no splitting of batches the broker finds too large, no throttling
-//! (`throttle_time_ms` is ignored), no transactions.
+//! (`throttle_time_ms` is ignored).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -37,9 +47,11 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use ferrokafka_protocol::record::{RecordBatch, NO_SEQUENCE};
 use ferrokafka_protocol::ErrorCode;
+use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    InitProducerIdRequest, ProduceRequest, ProduceResponse, ProducerId, TopicName,
+    AddPartitionsToTxnRequest, InitProducerIdRequest, ProduceRequest, ProduceResponse, ProducerId,
+    TopicName, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::mpsc;
@@ -49,7 +61,10 @@ use super::accumulator::{Front, OpenBatch, PartitionQueue};
 use super::config::Acks;
 use super::delivery::{Completion, Outcome};
 use super::sequence::{ProducerIdEpoch, SequenceVerdict, Sequences};
+use super::txn_link::TxnLink;
 use super::Shared;
+use crate::client::{coordinator_gone, CoordinatorType};
+use crate::connection::backoff::Backoff;
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::metadata::Cluster;
@@ -57,9 +72,12 @@ use crate::metadata::Cluster;
 /// Batches one partition may have unfinished with idempotence: the broker remembers five.
 const MAX_UNFINISHED_PER_PARTITION: usize = 5;
 
-/// The producer's transaction timeout, sent in InitProducerId as Java does even when there
-/// are no transactions (`transaction.timeout.ms`, default 60 s).
-const TRANSACTION_TIMEOUT_MS: i32 = 60_000;
+/// The highest Produce version with transaction version 1 semantics: from v12 the partition
+/// leader adds a transactional batch's partition to the transaction itself (KIP-890).
+const PRODUCE_MAX_TXN_V1: i16 = 11;
+
+/// AddPartitionsToTxn v4+ is the brokers' batched form; clients use v3 and below.
+const ADD_PARTITIONS_MAX_VERSION: i16 = 3;
 
 /// What the spawned I/O tasks report.
 #[derive(Debug)]
@@ -77,6 +95,32 @@ enum Event {
     },
     Metadata(Result<Arc<Cluster>, Error>),
     ProducerId(Result<ProducerIdEpoch, Error>),
+    /// AddPartitionsToTxn answered: the error code of each queue index asked for.
+    PartitionsAdded {
+        generation: u64,
+        queues: Vec<usize>,
+        result: Result<Vec<(usize, ErrorCode)>, Error>,
+    },
+}
+
+/// The sender's side of a transaction (see `txn_link.rs`).
+#[derive(Debug)]
+struct TxnSender {
+    link: Arc<TxnLink>,
+    /// The link's generation the fields below belong to.
+    generation: u64,
+    v2: bool,
+    /// The open transaction cannot commit, or is being aborted: nothing more is sent.
+    blocked: Option<Arc<Error>>,
+    /// Queue indexes added to the open transaction.
+    added: std::collections::HashSet<usize>,
+    /// Queue indexes with records that wait for AddPartitionsToTxn.
+    wanted: std::collections::BTreeSet<usize>,
+    adding: bool,
+    add_failures: u32,
+    add_retry_at: Option<Instant>,
+    /// `started` was set in the link for this generation.
+    started: bool,
 }
 
 /// Where a sent batch is.
@@ -176,6 +220,8 @@ pub(crate) struct Sender {
     max_in_flight: usize,
     /// Rotates the partition a drain pass starts at, so no partition is always last.
     drain_start: usize,
+    backoff: Backoff,
+    txn: Option<TxnSender>,
 }
 
 impl std::fmt::Debug for Sender {
@@ -192,7 +238,24 @@ impl Sender {
     pub(crate) fn new(shared: Arc<Shared>) -> Sender {
         let (events_tx, events) = mpsc::unbounded_channel();
         let config = &shared.config;
+        let txn = shared.txn.as_ref().map(|link| TxnSender {
+            link: Arc::clone(link),
+            generation: 0,
+            v2: false,
+            blocked: None,
+            added: Default::default(),
+            wanted: Default::default(),
+            adding: false,
+            add_failures: 0,
+            add_retry_at: None,
+            started: false,
+        });
         Sender {
+            backoff: Backoff::new(
+                config.retry_backoff,
+                config.retry_backoff_max.max(config.retry_backoff),
+            ),
+            txn,
             idempotent: config.idempotent(),
             acks: config.acks,
             delivery_timeout: config.effective_delivery_timeout(),
@@ -244,11 +307,16 @@ impl Sender {
             self.sync_cluster();
             let mut next = now + Duration::from_secs(3600);
             self.expire(now, &mut next);
-            if self.idempotent {
+            if self.txn.is_some() {
+                self.sync_txn();
+                self.resolve_sequences();
+                self.txn_bump_wanted();
+            } else if self.idempotent {
                 self.resolve_sequences();
                 self.maybe_init_producer_id(now, &mut next);
             }
             let again = self.send_ready(now, &mut next);
+            self.maybe_add_partitions(now, &mut next);
             self.maybe_refresh_metadata(now, &mut next);
             if self.finished() {
                 break;
@@ -370,6 +438,258 @@ impl Sender {
                 }
             }
             Event::ProducerId(result) => self.on_producer_id(result),
+            Event::PartitionsAdded {
+                generation,
+                queues,
+                result,
+            } => self.on_partitions_added(generation, queues, result),
+        }
+    }
+
+    // ---- transactions ------------------------------------------------------------------
+
+    /// Takes in what the transactional producer changed: a new producer id or epoch, a new
+    /// transaction, an abort; and fails what is queued while the transaction is doomed.
+    fn sync_txn(&mut self) {
+        let Some(txn) = &mut self.txn else { return };
+        let (producer, blocked) = {
+            let state = txn.link.lock();
+            if state.generation != txn.generation {
+                txn.generation = state.generation;
+                txn.added.clear();
+                txn.wanted.clear();
+                txn.started = false;
+                txn.add_failures = 0;
+                txn.add_retry_at = None;
+            }
+            txn.v2 = state.v2;
+            let blocked = match (&state.failure, state.aborting) {
+                (Some(failure), _) => Some(Arc::clone(&failure.cause)),
+                (None, true) => Some(Arc::new(Error::Kafka {
+                    code: ErrorCode::TRANSACTION_ABORTABLE,
+                    message: Some("the transaction was aborted before this batch was sent".into()),
+                    topic: None,
+                    partition: None,
+                })),
+                (None, false) => None,
+            };
+            (state.producer, blocked)
+        };
+        txn.blocked = blocked.clone();
+        if producer != self.producer.current {
+            // A new epoch (after InitProducerId or EndTxn v5): every partition starts again
+            // from sequence 0 once nothing of it is unfinished (see `resolve_sequences`).
+            self.producer.current = producer;
+            self.producer.bump_wanted = false;
+        }
+        if let Some(cause) = blocked {
+            for queue in &self.queues {
+                for batch in queue.drain() {
+                    fail_open_shared(&self.shared, batch, Arc::clone(&cause));
+                }
+            }
+        }
+    }
+
+    /// A numbering gap needs a new epoch; in a transaction only its abort can give one.
+    fn txn_bump_wanted(&mut self) {
+        let Some(txn) = &self.txn else { return };
+        if self.producer.bump_wanted && txn.blocked.is_none() {
+            txn.link.fail(
+                Arc::new(Error::Kafka {
+                    code: ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER,
+                    message: Some(
+                        "a batch's fate left a gap in the sequence numbers; the transaction                          must be aborted"
+                            .into(),
+                    ),
+                    topic: None,
+                    partition: None,
+                }),
+                true,
+            );
+            self.shared.accumulator.wake.notify_one();
+        }
+    }
+
+    /// Whether queue `i`'s batches may be sent in the open transaction; asks for its
+    /// AddPartitionsToTxn when not (transaction version 1).
+    fn txn_allows(&mut self, i: usize) -> bool {
+        let Some(txn) = &mut self.txn else {
+            return true;
+        };
+        if txn.blocked.is_some() || self.producer.current.is_none() {
+            return false;
+        }
+        if txn.v2 || txn.added.contains(&i) {
+            if !txn.started {
+                txn.started = true;
+                txn.link.lock().started = true;
+            }
+            return true;
+        }
+        txn.wanted.insert(i);
+        false
+    }
+
+    /// Sends AddPartitionsToTxn for the partitions waiting for it, one request at a time.
+    fn maybe_add_partitions(&mut self, now: Instant, next: &mut Instant) {
+        let Some(txn) = &mut self.txn else { return };
+        if txn.wanted.is_empty() || txn.adding || txn.blocked.is_some() {
+            return;
+        }
+        if let Some(at) = txn.add_retry_at {
+            if now < at {
+                *next = (*next).min(at);
+                return;
+            }
+        }
+        let Some((pid, epoch)) = self.producer.current else {
+            return;
+        };
+        let queues: Vec<usize> = std::mem::take(&mut txn.wanted).into_iter().collect();
+        let mut topics: Vec<AddPartitionsToTxnTopic> = Vec::new();
+        for i in &queues {
+            let Some(queue) = self.queues.get(*i) else {
+                continue;
+            };
+            match topics
+                .iter_mut()
+                .find(|t| t.name.0.as_str() == &*queue.topic)
+            {
+                Some(t) => t.partitions.push(queue.partition),
+                None => topics.push(
+                    AddPartitionsToTxnTopic::default()
+                        .with_name(TopicName(StrBytes::from_string(queue.topic.to_string())))
+                        .with_partitions(vec![queue.partition]),
+                ),
+            }
+        }
+        let places: Vec<(usize, Arc<str>, i32)> = queues
+            .iter()
+            .filter_map(|i| {
+                self.queues
+                    .get(*i)
+                    .map(|q| (*i, Arc::clone(&q.topic), q.partition))
+            })
+            .collect();
+        txn.adding = true;
+        let generation = txn.generation;
+        let link = Arc::clone(&txn.link);
+        let client = self.shared.client.clone();
+        let tx = self.events_tx.clone();
+        tokio::spawn(async move {
+            let id = StrBytes::from_string(link.transactional_id.to_string());
+            let result = async {
+                let known = link.lock().coordinator;
+                let node = match known {
+                    Some(node) => node,
+                    None => {
+                        let node = client
+                            .find_coordinator(CoordinatorType::Transaction, &link.transactional_id)
+                            .await?
+                            .node_id;
+                        link.lock().coordinator = Some(node);
+                        node
+                    }
+                };
+                let conn = client.connection(node).await?;
+                let response = conn
+                    .send_capped(ADD_PARTITIONS_MAX_VERSION, |_| {
+                        AddPartitionsToTxnRequest::default()
+                            .with_v3_and_below_transactional_id(TransactionalId(id))
+                            .with_v3_and_below_producer_id(ProducerId(pid))
+                            .with_v3_and_below_producer_epoch(epoch)
+                            .with_v3_and_below_topics(topics)
+                    })
+                    .await?;
+                Error::check(response.error_code, None)?;
+                let mut codes = Vec::new();
+                for (i, topic, partition) in &places {
+                    let code = response
+                        .results_by_topic_v3_and_below
+                        .iter()
+                        .filter(|t| t.name.0.as_str() == &**topic)
+                        .flat_map(|t| t.results_by_partition.iter())
+                        .find(|p| p.partition_index == *partition)
+                        .map_or(ErrorCode::UNKNOWN_SERVER_ERROR, |p| {
+                            ErrorCode(p.partition_error_code)
+                        });
+                    codes.push((*i, code));
+                }
+                Ok(codes)
+            }
+            .await;
+            if let Err(err) = &result {
+                if coordinator_gone(err) {
+                    link.lock().coordinator = None;
+                }
+            }
+            let _ = tx.send(Event::PartitionsAdded {
+                generation,
+                queues,
+                result,
+            });
+        });
+    }
+
+    fn on_partitions_added(
+        &mut self,
+        generation: u64,
+        queues: Vec<usize>,
+        result: Result<Vec<(usize, ErrorCode)>, Error>,
+    ) {
+        let backoff = self.backoff;
+        let Some(txn) = &mut self.txn else { return };
+        if generation != txn.generation {
+            return; // an answer about a transaction that has ended
+        }
+        txn.adding = false;
+        let mut retry = Vec::new();
+        let mut failed: Option<Error> = None;
+        match result {
+            Ok(codes) => {
+                for (i, code) in codes {
+                    if code.is_ok() {
+                        txn.added.insert(i);
+                    } else if code.is_retriable() || code == ErrorCode::OPERATION_NOT_ATTEMPTED {
+                        if code == ErrorCode::NOT_COORDINATOR
+                            || code == ErrorCode::COORDINATOR_NOT_AVAILABLE
+                        {
+                            txn.link.lock().coordinator = None;
+                        }
+                        retry.push(i);
+                    } else if failed.is_none() {
+                        let topic = self
+                            .queues
+                            .get(i)
+                            .map(|q| (q.topic.to_string(), q.partition));
+                        failed = Some(Error::Kafka {
+                            code,
+                            message: Some("AddPartitionsToTxn refused the partition".into()),
+                            topic: topic.as_ref().map(|(t, _)| t.clone()),
+                            partition: topic.map(|(_, p)| p),
+                        });
+                    }
+                }
+            }
+            Err(err) if err.is_retriable() => {
+                tracing::debug!(%err, "AddPartitionsToTxn failed; retrying");
+                retry = queues;
+            }
+            Err(err) => failed = Some(err),
+        }
+        if let Some(err) = failed {
+            txn.link.fail(Arc::new(err), false);
+            self.shared.accumulator.wake.notify_one();
+            return;
+        }
+        if retry.is_empty() {
+            txn.add_failures = 0;
+            txn.add_retry_at = None;
+        } else {
+            txn.wanted.extend(retry);
+            txn.add_retry_at = Some(Instant::now() + backoff.delay(txn.add_failures));
+            txn.add_failures = txn.add_failures.saturating_add(1);
         }
     }
 
@@ -401,13 +721,16 @@ impl Sender {
         };
         let client = self.shared.client.clone();
         let tx = self.events_tx.clone();
+        // Sent as Java does even without transactions (`transaction.timeout.ms`).
+        let timeout_ms =
+            i32::try_from(self.shared.config.transaction_timeout.as_millis()).unwrap_or(i32::MAX);
         tokio::spawn(async move {
             let result = async {
                 let response = client
                     .send_any_with(|version| {
                         let req = InitProducerIdRequest::default()
                             .with_transactional_id(None)
-                            .with_transaction_timeout_ms(TRANSACTION_TIMEOUT_MS);
+                            .with_transaction_timeout_ms(timeout_ms);
                         // KIP-360: from v3 the current id and epoch ask for a bump.
                         match current {
                             Some((id, epoch)) if version >= 3 => req
@@ -449,8 +772,9 @@ impl Sender {
                     self.producer.bump_wanted = true;
                 }
                 self.producer.failures = self.producer.failures.saturating_add(1);
-                self.producer.retry_at =
-                    Some(Instant::now() + self.backoff(self.producer.failures));
+                self.producer.retry_at = Some(
+                    Instant::now() + self.backoff.delay(self.producer.failures.saturating_sub(1)),
+                );
                 if matches!(err, Error::Disconnected { .. } | Error::Io { .. }) {
                     self.want_metadata();
                 }
@@ -592,6 +916,9 @@ impl Sender {
                 Phase::InFlight => {
                     // The answer may still come; the caller hears now, the bookkeeping later.
                     let cause = Arc::new(self.timeout_error(&queue, "in flight"));
+                    if let Some(link) = &self.shared.txn {
+                        link.fail(Arc::clone(&cause), true);
+                    }
                     let Some(batch) = self.batches.get_mut(&id) else {
                         continue;
                     };
@@ -753,8 +1080,12 @@ impl Sender {
                 return None;
             }
         }
-        let queue = self.queues.get(i)?;
-        match queue.front(now, linger, batch_size, force) {
+        let queue = Arc::clone(self.queues.get(i)?);
+        let front = queue.front(now, linger, batch_size, force);
+        if front != Front::Empty && !self.txn_allows(i) {
+            return None;
+        }
+        match front {
             Front::Empty => None,
             Front::Ready => Some(Pick::New(batch_size)),
             Front::LingersUntil(at) => {
@@ -786,6 +1117,7 @@ impl Sender {
         let built = builder
             .producer(producer.0, producer.1)
             .base_sequence(base_seq)
+            .transactional(self.txn.is_some())
             .build();
         let bytes = match built {
             Ok(bytes) => bytes,
@@ -887,9 +1219,17 @@ impl Sender {
         let timeout_ms = i32::try_from(self.shared.config.client.request_timeout.as_millis())
             .unwrap_or(i32::MAX);
         let request = ProduceRequest::default()
+            .with_transactional_id(self.txn.as_ref().map(|t| {
+                TransactionalId(StrBytes::from_string(t.link.transactional_id.to_string()))
+            }))
             .with_acks(self.acks.as_i16())
             .with_timeout_ms(timeout_ms)
             .with_topic_data(topics);
+        // Transaction version 1: below v12, which would add the partition on its own.
+        let max_version = match &self.txn {
+            Some(txn) if !txn.v2 => PRODUCE_MAX_TXN_V1,
+            _ => i16::MAX,
+        };
         if let Some(state) = self.nodes.get_mut(&node) {
             state.in_flight += 1;
         }
@@ -902,7 +1242,7 @@ impl Sender {
                 result,
             });
         } else {
-            let fut = async move { conn.send(request).await.map(Some) };
+            let fut = async move { conn.send_capped(max_version, |_| request).await.map(Some) };
             self.start_in_order(fut, move |result| Event::Produced {
                 node,
                 batches,
@@ -1051,6 +1391,10 @@ impl Sender {
     }
 
     fn on_batch_error(&mut self, id: u64, err: Arc<Error>, unknown: bool, log_start_offset: i64) {
+        let err = match &self.txn {
+            Some(_) => produce_error_in_txn(err),
+            None => err,
+        };
         let Some(batch) = self.batches.get_mut(&id) else {
             return;
         };
@@ -1115,7 +1459,7 @@ impl Sender {
         let expired = now >= self.batches.get(&id).map_or(now, |b| b.deadline);
         let can_retry = retriable && !fatal && !expired && attempts <= self.shared.config.retries;
         if can_retry {
-            let at = now + self.backoff(attempts);
+            let at = now + self.backoff.delay(attempts.saturating_sub(1));
             if let Some(batch) = self.batches.get_mut(&id) {
                 batch.phase = Phase::Waiting(at);
             }
@@ -1141,6 +1485,7 @@ impl Sender {
         if fatal {
             self.shared.set_fatal(Arc::clone(&err));
         }
+
         // Out of time rather than out of luck: say so, as Java does, with the last error.
         let err = match self.queues.get(part) {
             Some(queue) if retriable && expired => {
@@ -1152,6 +1497,11 @@ impl Sender {
     }
 
     fn settle_failed(&self, batch: SentBatch, cause: Arc<Error>, may_be_written: bool) {
+        if let Some(link) = &self.shared.txn {
+            // Java: any batch that fails in a transaction makes it abortable; its sequence
+            // numbers are spent, so the abort takes a new epoch.
+            link.fail(Arc::clone(&cause), true);
+        }
         if !batch.reported {
             batch.completion.complete(Outcome::Failed {
                 cause,
@@ -1160,15 +1510,6 @@ impl Sender {
         }
         self.shared.accumulator.finished(batch.id);
         self.shared.accumulator.release(batch.reserved);
-    }
-
-    fn backoff(&self, attempts: u32) -> Duration {
-        let config = &self.shared.config;
-        let shift = attempts.saturating_sub(1).min(20);
-        config
-            .retry_backoff
-            .saturating_mul(1u32 << shift)
-            .min(config.retry_backoff_max.max(config.retry_backoff))
     }
 
     /// Fails every batch, queued or sent, with `cause` (the producer cannot go on).
@@ -1196,12 +1537,44 @@ enum Pick {
     New(usize),
 }
 
+/// A transactional Produce refused by the partition leader for a stale epoch means the
+/// coordinator has aborted the transaction with a new epoch (after `transaction.timeout.ms`),
+/// or a newer instance fenced us: abortable, as for the Java client (KIP-588); the abort then
+/// learns which (the coordinator answers PRODUCER_FENCED to a fenced instance).
+fn produce_error_in_txn(err: Arc<Error>) -> Arc<Error> {
+    match &*err {
+        Error::Kafka {
+            code: ErrorCode::INVALID_PRODUCER_EPOCH,
+            message,
+            topic,
+            partition,
+        } => Arc::new(Error::Kafka {
+            code: ErrorCode::TRANSACTION_ABORTABLE,
+            message: Some(format!(
+                "the partition leader refused the producer epoch (INVALID_PRODUCER_EPOCH{}): \
+                 the coordinator aborted the transaction, or a newer producer fenced this one",
+                message
+                    .as_ref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            )),
+            topic: topic.clone(),
+            partition: *partition,
+        }),
+        _ => err,
+    }
+}
+
 /// Fails a batch that was never sent.
 fn fail_open(shared: &Shared, batch: OpenBatch, cause: Error) {
     fail_open_shared(shared, batch, Arc::new(cause));
 }
 
 fn fail_open_shared(shared: &Shared, batch: OpenBatch, cause: Arc<Error>) {
+    if let Some(link) = &shared.txn {
+        // A record of the open transaction that will not be written: it cannot commit.
+        link.fail(Arc::clone(&cause), false);
+    }
     batch.completion.complete(Outcome::Failed {
         cause,
         may_be_written: false,
