@@ -582,6 +582,33 @@ impl Consumer {
     }
 }
 
+/// Transforms every record of `records` and sends the outputs in `txn`.
+async fn transform_into<F, Fut, E>(
+    txn: &mut crate::transaction::Transaction<'_>,
+    records: Vec<ConsumerRecord>,
+    transform: &mut F,
+) -> Result<(), ProcessError<E>>
+where
+    F: FnMut(ConsumerRecord) -> Fut,
+    Fut: Future<Output = Result<Vec<ProducerRecord>, E>>,
+{
+    for record in records {
+        let (tp, offset) = (record.topic_partition(), record.offset);
+        let outputs = transform(record)
+            .await
+            .map_err(|error| ProcessError::Handler {
+                topic: tp.topic,
+                partition: tp.partition,
+                offset,
+                error,
+            })?;
+        for out in outputs {
+            txn.send(out).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The first offset and the next offset to read of each partition in `records`.
 fn batch_offsets(
     records: &[ConsumerRecord],
@@ -605,15 +632,27 @@ pub struct ExactlyOnce<'p> {
     pub producer: &'p mut TransactionalProducer,
     /// How long each `poll` waits for a batch (default 100 ms).
     pub poll_timeout: Duration,
+    /// How long one transaction takes in more poll batches after its first (default zero:
+    /// one transaction per poll batch). Longer transactions cost fewer commits; a crash or
+    /// an error sends the whole span's records through again.
+    pub transaction_span: Duration,
 }
 
 impl<'p> ExactlyOnce<'p> {
-    /// Exactly-once with `producer` and the default poll timeout.
+    /// Exactly-once with `producer`, the default poll timeout, one transaction per batch.
     pub fn new(producer: &'p mut TransactionalProducer) -> Self {
         ExactlyOnce {
             producer,
             poll_timeout: Duration::from_millis(100),
+            transaction_span: Duration::ZERO,
         }
+    }
+
+    /// One transaction per `span` (Java users commit on a timer the same way) instead of
+    /// one per poll batch.
+    pub fn transaction_every(mut self, span: Duration) -> Self {
+        self.transaction_span = span;
+        self
     }
 }
 
@@ -656,8 +695,9 @@ impl Consumer {
         }
     }
 
-    /// One `poll` batch in one transaction: transform every record, send the outputs and the
-    /// batch's offsets, commit. Returns how many input records were committed (0 when the
+    /// One `poll` batch in one transaction (or the batches of one
+    /// [`ExactlyOnce::transaction_every`] span): transform every record, send the outputs and
+    /// the batch's offsets, commit. Returns how many input records were committed (0 when the
     /// poll came back empty). On any error the transaction is aborted and the consumer seeks
     /// back to the batch's first offsets, so the same records come again.
     ///
@@ -703,42 +743,57 @@ impl Consumer {
         let Some(group) = self.group_metadata() else {
             return Err(Error::InvalidState("ExactlyOnce needs a group".into()).into());
         };
-        let (first, next) = batch_offsets(&records);
-        let count = records.len();
+        let started = Instant::now();
+        let (first, mut next) = batch_offsets(&records);
+        let mut count = records.len();
         let mut rewind = Rewind {
             consumer: self,
             to: first,
             armed: true,
         };
         let mut txn = semantics.producer.begin().await?;
-        for record in records {
-            let (tp, offset) = (record.topic_partition(), record.offset);
-            let outputs = match transform(record).await {
-                Ok(outputs) => outputs,
-                Err(error) => {
-                    let _ = txn.abort().await;
-                    return Err(ProcessError::Handler {
-                        topic: tp.topic,
-                        partition: tp.partition,
-                        offset,
-                        error,
-                    });
-                }
-            };
-            for out in outputs {
-                if let Err(err) = txn.send(out).await {
-                    if !err.is_fatal() {
-                        let _ = txn.abort().await;
-                    }
-                    return Err(err.into());
-                }
+        let mut batch = records;
+        let outcome = loop {
+            if let Err(err) = transform_into(&mut txn, batch, &mut transform).await {
+                break Err(err);
             }
-        }
-        if let Err(err) = txn.send_offsets(next, &group).await {
-            if !err.is_fatal() {
+            // More batches while the span lasts. A rebalance in these polls is safe: the
+            // offsets go with the generation of the first batch, which the coordinator then
+            // refuses (KIP-447), so the transaction aborts and the records come again.
+            let Some(left) = semantics
+                .transaction_span
+                .checked_sub(started.elapsed())
+                .filter(|left| !left.is_zero())
+            else {
+                break Ok(());
+            };
+            batch = match rewind.consumer.poll(left.min(semantics.poll_timeout)).await {
+                Ok(more) => more,
+                Err(err) => break Err(err.into()),
+            };
+            let (more_first, more_next) = batch_offsets(&batch);
+            for (tp, offset) in more_first {
+                rewind.to.entry(tp).or_insert(offset);
+            }
+            for (tp, offset) in more_next {
+                let n = next.entry(tp).or_insert(offset);
+                *n = (*n).max(offset);
+            }
+            count += batch.len();
+        };
+        let outcome = match outcome {
+            Ok(()) => txn
+                .send_offsets(next, &group)
+                .await
+                .map_err(ProcessError::from),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = outcome {
+            let fatal = matches!(&err, ProcessError::Transaction(e) if e.is_fatal());
+            if !fatal {
                 let _ = txn.abort().await;
             }
-            return Err(err.into());
+            return Err(err);
         }
         // A failed commit aborts by itself.
         txn.commit().await?;

@@ -261,6 +261,22 @@ async fn offsets_sent_to_a_transaction_count_only_when_it_commits() {
 
 #[tokio::test]
 async fn exactly_once_pipeline_rewinds_after_a_failed_transform() {
+    let largest = rewinding_pipeline(Duration::ZERO).await;
+    assert!(largest <= 7, "one transaction per poll batch: {largest}");
+}
+
+// A transaction spanning several poll batches (`transaction_every`): the same guarantees,
+// and transactions larger than one batch.
+#[tokio::test]
+async fn exactly_once_transactions_can_span_several_batches() {
+    let largest = rewinding_pipeline(Duration::from_millis(400)).await;
+    assert!(largest > 7, "spanned more than one batch of 7: {largest}");
+}
+
+/// 40 records through an exactly-once pipeline whose transform fails once; checks that the
+/// output has each once and the input offsets are committed. Returns the most input records
+/// one transaction took.
+async fn rewinding_pipeline(span: Duration) -> usize {
     let broker = broker(2).await;
     let b = broker.bootstrap();
     let c = client(&b).await;
@@ -294,9 +310,10 @@ async fn exactly_once_pipeline_rewinds_after_a_failed_transform() {
     .unwrap();
     consumer.subscribe(["in"]).unwrap();
     let mut producer = txn_producer(&b, "eos-1", 60_000).await;
-    let mut eos = ExactlyOnce::new(&mut producer);
+    let mut eos = ExactlyOnce::new(&mut producer).transaction_every(span);
     let mut failed_once = false;
     let mut done = 0;
+    let mut largest = 0;
     let deadline = Instant::now() + DEADLINE;
     while done < 40 {
         assert!(Instant::now() < deadline, "processed {done} of 40");
@@ -317,7 +334,10 @@ async fn exactly_once_pipeline_rewinds_after_a_failed_transform() {
             })
             .await;
         match result {
-            Ok(n) => done += n,
+            Ok(n) => {
+                done += n;
+                largest = largest.max(n);
+            }
             Err(ferrokafka::ProcessError::Handler { .. }) => {}
             Err(err) => panic!("{err}"),
         }
@@ -355,6 +375,7 @@ async fn exactly_once_pipeline_rewinds_after_a_failed_transform() {
     let committed = consumer.committed(&ins).await.unwrap();
     let total: i64 = committed.values().map(|o| o.unwrap_or(0)).sum();
     assert_eq!(total, 40);
+    largest
 }
 
 #[tokio::test]
