@@ -207,11 +207,9 @@ impl ProducerConfig {
                 }
             }
             "compression.type" | "compression.codec" => {
-                self.compression =
-                    v.parse()
-                        .map_err(|e: ferrokafka_protocol::record::ParseCompressionError| {
-                            Error::invalid_config(key, v, &e.to_string())
-                        })?
+                self.compression = v.parse().map_err(|e: super::ParseCompressionError| {
+                    Error::invalid_config(key, v, &e.to_string())
+                })?
             }
             "linger.ms" | "queue.buffering.max.ms" => self.linger = parse_ms(key, v, 0)?,
             "batch.size" => self.batch_size = parse_number(key, v, 0, "a non-negative integer")?,
@@ -414,7 +412,19 @@ impl ProducerConfigBuilder {
         self
     }
 
-    /// `compression.type`.
+    /// `compression.type`. [`Compression`] is re-exported here and at the crate root, so no
+    /// dependency on `ferrokafka-protocol` is needed to name it:
+    ///
+    /// ```
+    /// use ferrokafka::producer::{Compression, ProducerConfig};
+    ///
+    /// let config = ProducerConfig::builder()
+    ///     .bootstrap_servers(["localhost:9092"])
+    ///     .compression(Compression::Zstd)
+    ///     .build()?;
+    /// assert_eq!(config.compression, ferrokafka::Compression::Zstd);
+    /// # Ok::<(), ferrokafka::Error>(())
+    /// ```
     pub fn compression(mut self, compression: Compression) -> Self {
         self.config.compression = compression;
         self

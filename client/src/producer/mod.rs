@@ -43,6 +43,9 @@ use tokio::time::Instant;
 
 pub use config::{Acks, ProducerConfig, ProducerConfigBuilder};
 pub use delivery::DeliveryFuture;
+// Named by public signatures here (`ProducerConfigBuilder::compression`, the `compression`
+// field and its `FromStr`, `ProducerRecord::headers`): users must not need a second crate.
+pub use ferrokafka_protocol::record::{Compression, Header, ParseCompressionError};
 pub use record::{ProducerRecord, RecordMetadata};
 
 use accumulator::{now_ms, Accumulator, NeedsMetadata, Pending};
