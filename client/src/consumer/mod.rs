@@ -31,7 +31,7 @@
 //!     .set("enable.auto.commit", "false")?
 //!     .set("auto.offset.reset", "earliest")?
 //!     .build()?;
-//! let mut consumer = Consumer::new(config).await?;
+//! let mut consumer = Consumer::connect(config).await?;
 //! consumer.subscribe(["invoices"])?;
 //! // One record at a time; each committed once the handler succeeded.
 //! consumer
@@ -190,11 +190,18 @@ impl std::fmt::Debug for Consumer {
 
 impl Consumer {
     /// Validates `config`, connects (bootstrap and metadata), and returns an idle consumer:
-    /// call [`assign`](Self::assign) or [`subscribe`](Self::subscribe) next.
-    pub async fn new(config: ConsumerConfig) -> Result<Consumer, Error> {
+    /// call [`assign`](Self::assign) or [`subscribe`](Self::subscribe) next. Named as
+    /// [`crate::Producer::connect`] and [`Client::connect`], since all three open connections.
+    pub async fn connect(config: ConsumerConfig) -> Result<Consumer, Error> {
         config.validate()?;
         let client = Client::connect(config.client.clone()).await?;
         Ok(Self::with_client(client, config))
+    }
+
+    /// The same as [`connect`](Self::connect), under the name earlier versions used; kept so
+    /// that existing code goes on compiling. New code should call `connect`.
+    pub async fn new(config: ConsumerConfig) -> Result<Consumer, Error> {
+        Self::connect(config).await
     }
 
     /// A consumer on an existing client (sharing its connections and metadata). `config`'s
@@ -940,6 +947,18 @@ mod tests {
     use super::*;
 
     fn send<T: Send>(_: &T) {}
+
+    #[tokio::test]
+    async fn connect_validates_before_connecting() {
+        // No bootstrap server: refused before any socket is opened.
+        let err = Consumer::connect(ConsumerConfig::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidConfig { key, .. } if key == "bootstrap.servers"),
+            "{err}"
+        );
+    }
 
     /// Compiles only if the consumer and its futures can move between threads.
     #[allow(dead_code, clippy::let_underscore_future)]
