@@ -175,13 +175,14 @@ pub struct ClientConfigBuilder {
 }
 
 impl ClientConfigBuilder {
-    /// `bootstrap.servers`: the brokers to start from, each `host:port`.
+    /// `bootstrap.servers`: the brokers to start from, each `host:port`; a `PLAINTEXT://`-style
+    /// prefix is dropped, as in [`ClientConfig::set`].
     pub fn bootstrap_servers<I, S>(mut self, servers: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config.bootstrap_servers = servers.into_iter().map(Into::into).collect();
+        self.config.bootstrap_servers = servers_from(servers);
         self
     }
 
@@ -302,13 +303,13 @@ pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, Error> {
 }
 
 /// A comma-separated list, as Java and librdkafka accept it; blanks around entries are
-/// dropped.
+/// dropped, and so is a `NAME://` prefix (see [`server_address`]).
 fn parse_servers(key: &str, value: &str) -> Result<Vec<String>, Error> {
     let servers: Vec<String> = value
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+        .map(|s| server_address(s).to_owned())
         .collect();
     if servers.is_empty() {
         return Err(Error::invalid_config(
@@ -323,10 +324,52 @@ fn parse_servers(key: &str, value: &str) -> Result<Vec<String>, Error> {
     Ok(servers)
 }
 
-/// `host:port` or `[v6addr]:port`, with a port that fits in 16 bits and a non-empty host.
+/// The typed builders' `bootstrap_servers`: each entry without its `NAME://` prefix, so that
+/// the builder and [`ClientConfig::set`] store the same thing.
+pub(crate) fn servers_from<I, S>(servers: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    servers
+        .into_iter()
+        .map(|s| {
+            let s: String = s.into();
+            match server_address(&s) {
+                address if address.len() == s.len() => s,
+                address => address.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// `server` without a leading `NAME://` (`PLAINTEXT://`, `SASL_SSL://`, a listener name such
+/// as `INTERNAL://`): Java keeps only what follows the scheme, and brokers advertise their
+/// listeners in that form, so such entries are common in copied configs. `NAME` is letters,
+/// digits, `_` and `-`; anything else is left for [`check_server`] to refuse.
+pub(crate) fn server_address(server: &str) -> &str {
+    match server.split_once("://") {
+        Some((name, rest))
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+        {
+            rest
+        }
+        _ => server,
+    }
+}
+
+/// `host:port` or `[v6addr]:port` (after an optional `NAME://`), with a port that fits in 16
+/// bits and a non-empty host.
 fn check_server(key: &str, server: &str) -> Result<(), Error> {
     let bad = |reason: &str| Err(Error::invalid_config(key, server, reason));
-    let Some((host, port)) = server.rsplit_once(':') else {
+    let address = server_address(server);
+    if address.contains('/') {
+        return bad("expected host:port, optionally after a listener name such as PLAINTEXT://");
+    }
+    let Some((host, port)) = address.rsplit_once(':') else {
         return bad("expected host:port");
     };
     if host.is_empty() || host == "[]" {
@@ -366,6 +409,48 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn listener_name_prefixes_are_dropped_as_java_does() {
+        let c = ClientConfig::new(
+            "PLAINTEXT://a:9092, SASL_SSL://[::1]:9093,my-listener_2://b.example:1,c:2",
+        )
+        .unwrap();
+        assert_eq!(
+            c.bootstrap_servers,
+            ["a:9092", "[::1]:9093", "b.example:1", "c:2"]
+        );
+        let built = ClientConfig::builder()
+            .bootstrap_servers(["SSL://a:9092", "[::1]:9093"])
+            .build()
+            .unwrap();
+        assert_eq!(built.bootstrap_servers, ["a:9092", "[::1]:9093"]);
+        for bad in [
+            "://a:9092",
+            "PLAIN TEXT://a:9092",
+            "PLAINTEXT://",
+            "PLAINTEXT://a",
+            "PLAINTEXT://:9092",
+            "PLAINTEXT://a:0",
+            "a:9092/",
+            "http://x/a:9092",
+        ] {
+            let err = ClientConfig::new(bad).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidConfig { key, .. } if key == "bootstrap.servers"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_prefixed_address_set_on_the_field_validates_and_is_stripped_for_connecting() {
+        let mut c = ClientConfig::default();
+        c.bootstrap_servers = vec!["PLAINTEXT://h:1".to_owned()];
+        assert!(c.validate().is_ok());
+        assert_eq!(server_address(&c.bootstrap_servers[0]), "h:1");
+        assert_eq!(server_address("[::1]:9092"), "[::1]:9092");
     }
 
     #[test]

@@ -480,7 +480,7 @@ impl ConsumerConfigBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config.client.bootstrap_servers = servers.into_iter().map(Into::into).collect();
+        self.config.client.bootstrap_servers = crate::config::servers_from(servers);
         self
     }
 

@@ -378,7 +378,7 @@ impl ProducerConfigBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config.client.bootstrap_servers = servers.into_iter().map(Into::into).collect();
+        self.config.client.bootstrap_servers = crate::config::servers_from(servers);
         self
     }
 
