@@ -137,13 +137,17 @@ pub enum Error {
         /// The API key (possibly one `kafka-protocol` does not know).
         api: String,
     },
-    /// A configuration key this client does not know.
-    #[error("unknown configuration key `{key}` (value `{value}`)")]
+    /// A configuration key this client does not take: a typo, or a Java client setting that
+    /// has no meaning here (the hint says which; see [`crate::ClientConfig::set`]).
+    #[error("unknown configuration key `{key}` (value `{value}`){}", Hint(hint.as_deref()))]
     UnknownConfig {
         /// The key as given.
         key: String,
-        /// The value as given.
+        /// The value as given (redacted when the key may hold a secret).
         value: String,
+        /// `did you mean `linger.ms`?` for a likely typo, or why a Java setting does not
+        /// apply.
+        hint: Option<String>,
     },
     /// A configuration value that does not parse or is out of range.
     #[error("invalid value `{value}` for configuration key `{key}`: {reason}")]
@@ -360,6 +364,18 @@ impl fmt::Display for LastError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Some(err) => write!(f, "; last error: {err}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Formats `; hint` (or nothing).
+struct Hint<'a>(Option<&'a str>);
+
+impl fmt::Display for Hint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(hint) => write!(f, "; {hint}"),
             None => Ok(()),
         }
     }

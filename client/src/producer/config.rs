@@ -194,7 +194,9 @@ impl ProducerConfig {
     }
 
     /// Sets one setting by its Java (or librdkafka) name; keys the producer does not know
-    /// go to [`ClientConfig::set`]. Errors name the key and the value.
+    /// go to [`ClientConfig::set`], whose rules for unknown and Java-only keys apply here too
+    /// (a typo is told the closest producer or client key). Errors name the key and the
+    /// value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         let v = value.trim();
         match key {
@@ -256,7 +258,9 @@ impl ProducerConfig {
             }
             "transaction.timeout.ms" => self.transaction_timeout = parse_ms(key, v, 1)?,
             _ => {
-                self.client.set(key, value)?;
+                if !self.client.set_known(key, value)? {
+                    crate::config::not_taken(key, value, KEYS)?;
+                }
             }
         }
         Ok(self)
