@@ -46,7 +46,7 @@ pub use delivery::DeliveryFuture;
 // Named by public signatures here (`ProducerConfigBuilder::compression`, the `compression`
 // field and its `FromStr`, `ProducerRecord::headers`): users must not need a second crate.
 pub use ferrokafka_protocol::record::{Compression, Header, ParseCompressionError};
-pub use record::{ProducerRecord, RecordMetadata};
+pub use record::{IntoTopic, ProducerRecord, RecordMetadata};
 
 use accumulator::{now_ms, Accumulator, NeedsMetadata, Pending};
 use ferrokafka_protocol::record::RECORD_BATCH_OVERHEAD;
@@ -167,7 +167,7 @@ impl Producer {
         }
         if let Some(fatal) = shared.fatal() {
             return Err(Error::NotDelivered {
-                topic: record.topic.into_owned(),
+                topic: record.topic.to_string(),
                 partition: record.partition,
                 may_be_written: false,
                 cause: fatal,
@@ -185,7 +185,7 @@ impl Producer {
                      ({}) or buffer.memory ({}) allows",
                     config.max_request_size, config.buffer_memory
                 )),
-                topic: Some(record.topic.into_owned()),
+                topic: Some(record.topic.to_string()),
                 partition: record.partition,
             });
         }
