@@ -4,8 +4,8 @@
 //! What: [`Consumer`] with manual assignment ([`Consumer::assign`]) or group membership
 //! ([`Consumer::subscribe`], the classic protocol with the `range`, `roundrobin` and
 //! `cooperative-sticky` assignors and static membership); records one at a time
-//! ([`Consumer::recv`]), in batches ([`Consumer::poll`]) or as a `futures::Stream`
-//! ([`Consumer::stream`]); positions ([`Consumer::seek`], [`Consumer::position`]), flow control
+//! ([`Consumer::recv`]), in batches ([`Consumer::poll`]) or as a `futures::Stream` that can
+//! commit inside the loop ([`Consumer::stream`], [`RecordStream`]); positions ([`Consumer::seek`], [`Consumer::position`]), flow control
 //! ([`Consumer::pause`]), lag from the high watermark of the last fetch ([`Consumer::lag`]),
 //! and commits, sync and async ([`Consumer::commit`], [`Consumer::commit_offsets`],
 //! [`Consumer::commit_async`]) or automatic (`enable.auto.commit`). Which offsets to commit
@@ -55,6 +55,7 @@ mod listener;
 pub(crate) mod offsets;
 mod record;
 mod state;
+mod stream;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
@@ -63,7 +64,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -73,6 +73,7 @@ pub use config::{
 };
 pub use listener::{FnListener, Rebalance, RebalanceListener};
 pub use record::{ConsumerRecord, Header, TimestampType, TopicPartition};
+pub use stream::RecordStream;
 
 use crate::client::Client;
 use crate::error::Error;
@@ -443,13 +444,12 @@ impl Consumer {
         self.wait_ready_until(Instant::now() + timeout).await
     }
 
-    /// The records as a stream; it ends never, and yields errors as items (the stream goes
-    /// on after them). Dropping the stream is as safe as dropping a [`recv`](Self::recv).
-    pub fn stream(&mut self) -> impl Stream<Item = Result<ConsumerRecord, Error>> + '_ {
-        futures::stream::unfold(self, |consumer| async move {
-            let item = consumer.recv().await;
-            Some((item, consumer))
-        })
+    /// The records as a `futures::Stream`; it ends never, and yields errors as items (the
+    /// stream goes on after them). Dropping the stream is as safe as dropping a
+    /// [`recv`](Self::recv). The stream borrows the consumer, and lends it back for commits
+    /// inside the loop: see [`RecordStream`].
+    pub fn stream(&mut self) -> RecordStream<'_> {
+        RecordStream::new(self)
     }
 
     /// Sets the next offset to read from `tp`. Takes effect at once: records buffered from
