@@ -433,7 +433,7 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
             d.await.map_err(|e| e.to_string())?;
         }
         let measured = watch.stop();
-        producer.close().await;
+        producer.close().await.map_err(|e| e.to_string())?;
         Ok(measured)
     })
 }

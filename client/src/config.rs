@@ -609,8 +609,10 @@ mod tests {
 
     #[test]
     fn a_prefixed_address_set_on_the_field_validates_and_is_stripped_for_connecting() {
-        let mut c = ClientConfig::default();
-        c.bootstrap_servers = vec!["PLAINTEXT://h:1".to_owned()];
+        let c = ClientConfig {
+            bootstrap_servers: vec!["PLAINTEXT://h:1".to_owned()],
+            ..ClientConfig::default()
+        };
         assert!(c.validate().is_ok());
         assert_eq!(server_address(&c.bootstrap_servers[0]), "h:1");
         assert_eq!(server_address("[::1]:9092"), "[::1]:9092");

@@ -433,7 +433,11 @@ async fn the_stream_commits_and_seeks_inside_its_loop_and_calling_off_loses_noth
     // what is produced afterwards still arrives, from the right offset.
     assert!(futures::poll!(stream.next()).is_pending());
     stream.commit().await.unwrap();
-    let committed = stream.consumer().unwrap().committed(&[p0.clone()]).await;
+    let committed = stream
+        .consumer()
+        .unwrap()
+        .committed(std::slice::from_ref(&p0))
+        .await;
     assert_eq!(committed.unwrap()[&p0], Some(20));
     produce_values(&client, "streamed", 0, &values("t", 3), 3).await;
     let rest: Vec<i64> = timeout(
