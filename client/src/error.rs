@@ -67,7 +67,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An operation did not finish in time.
-    #[error("{operation} timed out after {after:?}{}", LastError(last_error.as_deref()))]
+    #[error("{operation} timed out after {after:?}{}", Then("; last error: ", last_error.as_deref()))]
     Timeout {
         /// What was being done, e.g. `Metadata v12 request to 127.0.0.1:9092`.
         operation: String,
@@ -139,7 +139,7 @@ pub enum Error {
     },
     /// A configuration key this client does not take: a typo, or a Java client setting that
     /// has no meaning here (the hint says which; see [`crate::ClientConfig::set`]).
-    #[error("unknown configuration key `{key}` (value `{value}`){}", Hint(hint.as_deref()))]
+    #[error("unknown configuration key `{key}` (value `{value}`){}", Then("; ", hint.as_deref()))]
     UnknownConfig {
         /// The key as given.
         key: String,
@@ -357,25 +357,13 @@ impl fmt::Display for Location<'_> {
     }
 }
 
-/// Formats `; last error: …` (or nothing).
-struct LastError<'a>(Option<&'a Error>);
+/// Formats its text then the value (`; last error: …`), or nothing when there is no value.
+struct Then<'a, T>(&'a str, Option<T>);
 
-impl fmt::Display for LastError<'_> {
+impl<T: fmt::Display> fmt::Display for Then<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(err) => write!(f, "; last error: {err}"),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Formats `; hint` (or nothing).
-struct Hint<'a>(Option<&'a str>);
-
-impl fmt::Display for Hint<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(hint) => write!(f, "; {hint}"),
+        match &self.1 {
+            Some(value) => write!(f, "{}{value}", self.0),
             None => Ok(()),
         }
     }

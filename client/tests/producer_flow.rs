@@ -9,9 +9,9 @@ use std::future::Future;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use ferrokafka::producer::{Acks, ProducerRecord};
+use ferrokafka::producer::{Acks, DeliveryFuture, Producer, ProducerRecord};
 use ferrokafka::Error;
-use producer_support::proxy::broker_behind_proxy;
+use producer_support::proxy::{broker_behind_proxy, Proxy};
 use producer_support::{client, config, fetch_all, producer, within};
 
 fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
@@ -127,6 +127,33 @@ async fn acks_zero_gets_no_answers_and_the_broker_has_the_records() {
     broker.shutdown().await;
 }
 
+/// Delivers one record to `topic` (so metadata and the connection are up), then holds the
+/// broker's answers back and sends one more: the record whose delivery is returned reaches
+/// the broker but is never answered.
+async fn unanswered_record(p: &Producer, proxy: &Proxy, topic: &str) -> DeliveryFuture {
+    within("first record", async {
+        p.send(ProducerRecord::new(topic).value("ok"))
+            .await
+            .expect("send")
+            .await
+            .expect("delivered")
+    })
+    .await;
+    proxy.hold_responses(true);
+    p.send(ProducerRecord::new(topic).value("unanswered"))
+        .await
+        .expect("send")
+}
+
+fn assert_failed_by_a_timeout(err: &Error) {
+    match err {
+        Error::NotDelivered { cause, .. } => {
+            assert!(matches!(**cause, Error::Timeout { .. }), "{cause}")
+        }
+        other => panic!("{other}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_record_times_out_saying_it_may_have_been_written() {
     let (broker, proxy) = broker_behind_proxy(1).await;
@@ -138,27 +165,10 @@ async fn an_unanswered_record_times_out_saying_it_may_have_been_written() {
             .delivery_timeout(Duration::from_millis(5_000)),
     )
     .await;
-    within("first record", async {
-        p.send(ProducerRecord::new("silent").value("ok"))
-            .await
-            .expect("send")
-            .await
-            .expect("delivered")
-    })
-    .await;
-    proxy.hold_responses(true);
-    let d = p
-        .send(ProducerRecord::new("silent").value("lost?"))
-        .await
-        .expect("send");
+    let d = unanswered_record(&p, &proxy, "silent").await;
     let err = within("timeout", d).await.unwrap_err();
     assert!(err.may_be_written(), "{err}");
-    match &err {
-        Error::NotDelivered { cause, .. } => {
-            assert!(matches!(**cause, Error::Timeout { .. }), "{cause}")
-        }
-        other => panic!("{other}"),
-    }
+    assert_failed_by_a_timeout(&err);
     proxy.hold_responses(false);
     // It was written: the broker got it, only the answer was held.
     let reader = client(&proxy.bootstrap).await;
@@ -179,31 +189,13 @@ async fn close_timeout_fails_what_is_not_delivered_and_says_so() {
             .linger(Duration::ZERO),
     )
     .await;
-    within("first record", async {
-        p.send(ProducerRecord::new("closing").value("ok"))
-            .await
-            .expect("send")
-            .await
-            .expect("delivered")
-    })
-    .await;
-    proxy.hold_responses(true);
-    let d = p
-        .send(ProducerRecord::new("closing").value("held"))
-        .await
-        .expect("send");
+    let d = unanswered_record(&p, &proxy, "closing").await;
     // Far below delivery.timeout.ms (120 s): only the close's own deadline can end this.
     let err = within("close", p.close_timeout(Duration::from_millis(300)))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
-    let failed = within("delivery", d).await.unwrap_err();
-    match &failed {
-        Error::NotDelivered { cause, .. } => {
-            assert!(matches!(**cause, Error::Timeout { .. }), "{cause}")
-        }
-        other => panic!("{other}"),
-    }
+    assert_failed_by_a_timeout(&within("delivery", d).await.unwrap_err());
     let late = p.send(ProducerRecord::new("closing").value("late")).await;
     assert!(matches!(late, Err(Error::Closed)));
     // Closing again reports how the producer ended.
