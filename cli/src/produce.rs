@@ -100,7 +100,7 @@ pub(crate) async fn run(ctx: &Context, args: Args) -> Outcome {
             }
         }
     }
-    producer.close().await;
+    producer.close().await?;
     if ctx.json {
         println!("{}", json!({"delivered": delivered, "failed": failed}));
     } else {

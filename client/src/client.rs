@@ -504,6 +504,8 @@ impl Inner {
             }
         }
         for addr in &self.config.bootstrap_servers {
+            // Set on the field directly, an entry may still carry a `PLAINTEXT://` prefix.
+            let addr = crate::config::server_address(addr);
             let attempt = async {
                 let conn = Connection::connect(addr, &self.config).await?;
                 let answer = answer(&conn, &build).await;

@@ -96,10 +96,45 @@ impl ClientConfig {
     /// Sets one setting by its Java/librdkafka name; `security.protocol`, `ssl.*` and
     /// `sasl.*` keys go to [`SecurityConfig::set`].
     ///
-    /// An unknown key is [`Error::UnknownConfig`]; a value that does not parse or is out of
-    /// range is [`Error::InvalidConfig`]; both name the key, and the value unless the key may
+    /// A value that does not parse or is out of range is [`Error::InvalidConfig`]. A key no
+    /// setting takes is [`Error::UnknownConfig`], with a hint: the closest known key for a
+    /// typo (`linger.msx`: did you mean `linger.ms`?), or, for a Java client setting that has
+    /// no meaning here, why not. Both errors name the key, and the value unless the key may
     /// hold a secret.
+    ///
+    /// Java-only settings (the same for the producer's and consumer's `set`): a setting that
+    /// asks for what ferrokafka does anyway is accepted and ignored with a warning, so that a
+    /// Java properties file carries over: `key.serializer`/`value.serializer` naming
+    /// `ByteArraySerializer` (or `ByteBufferSerializer`, `BytesSerializer`), the matching
+    /// `*.deserializer`s, and `client.dns.lookup=use_all_dns_ips`. Every other value of those,
+    /// and `interceptor.classes`, `metric.reporters`, `metrics.*`, any other `*.class(es)`
+    /// key, is refused: the application would silently lose what it asked for.
+    ///
+    /// ```
+    /// use ferrokafka::{ClientConfig, Error};
+    ///
+    /// let mut config = ClientConfig::new("localhost:9092")?;
+    /// config.set(
+    ///     "key.serializer",
+    ///     "org.apache.kafka.common.serialization.ByteArraySerializer",
+    /// )?; // accepted: keys are bytes anyway
+    /// let err = config.set("interceptor.classes", "com.example.Audit").unwrap_err();
+    /// assert!(matches!(err, Error::UnknownConfig { .. }));
+    /// let err = config.set("request.timeout.msx", "100").unwrap_err();
+    /// assert!(err.to_string().contains("did you mean `request.timeout.ms`?"));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
+        if !self.set_known(key, value)? {
+            not_taken(key, value, &[])?;
+        }
+        Ok(self)
+    }
+
+    /// [`set`](Self::set) for the keys of this config and of [`SecurityConfig`]; `Ok(false)`
+    /// when the key is neither, for the producer's and consumer's parsers to pass on to
+    /// [`not_taken`] with their own keys.
+    pub(crate) fn set_known(&mut self, key: &str, value: &str) -> Result<bool, Error> {
         let v = value.trim();
         match key {
             "bootstrap.servers" => self.bootstrap_servers = parse_servers(key, v)?,
@@ -114,21 +149,9 @@ impl ClientConfig {
             "max.in.flight.requests.per.connection" => {
                 self.max_in_flight_per_connection = parse_number(key, v, 1usize, "an integer")?
             }
-            _ => {
-                if self.security.set(key, value)? {
-                    return Ok(self);
-                }
-                // An unknown security key may be a misspelt secret (`sasl.pasword`).
-                let secret =
-                    is_secret_key(key) || key.starts_with("sasl.") || key.starts_with("ssl.");
-                let value = if secret { REDACTED } else { value };
-                return Err(Error::UnknownConfig {
-                    key: key.to_owned(),
-                    value: value.to_owned(),
-                });
-            }
+            _ => return self.security.set(key, value),
         }
-        Ok(self)
+        Ok(true)
     }
 
     /// Checks the settings as a whole; the error names the offending key.
@@ -175,13 +198,14 @@ pub struct ClientConfigBuilder {
 }
 
 impl ClientConfigBuilder {
-    /// `bootstrap.servers`: the brokers to start from, each `host:port`.
+    /// `bootstrap.servers`: the brokers to start from, each `host:port`; a `PLAINTEXT://`-style
+    /// prefix is dropped, as in [`ClientConfig::set`].
     pub fn bootstrap_servers<I, S>(mut self, servers: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config.bootstrap_servers = servers.into_iter().map(Into::into).collect();
+        self.config.bootstrap_servers = servers_from(servers);
         self
     }
 
@@ -257,6 +281,146 @@ impl ClientConfigBuilder {
     }
 }
 
+/// How a [`JAVA_ONLY`] entry names its keys.
+enum Keys {
+    Exact(&'static str),
+    Prefix(&'static str),
+    Suffix(&'static str),
+}
+
+impl Keys {
+    fn matches(&self, key: &str) -> bool {
+        match *self {
+            Keys::Exact(k) => key == k,
+            Keys::Prefix(p) => key.starts_with(p),
+            Keys::Suffix(s) => key.ends_with(s),
+        }
+    }
+}
+
+/// Java client settings with no meaning in ferrokafka: why, and the values that ask for what
+/// ferrokafka does anyway (accepted and ignored). One table for every parser; the first
+/// matching entry wins, so the catch-all `.class` suffixes come last. Keys a parser takes
+/// (`partitioner.class` in the producer, `sasl.*.class` in [`SecurityConfig`]) never get here.
+const JAVA_ONLY: &[(Keys, &str, &[&str])] = &[
+    (Keys::Exact("key.serializer"), SERIALIZE, BYTE_SERIALIZERS),
+    (Keys::Exact("value.serializer"), SERIALIZE, BYTE_SERIALIZERS),
+    (
+        Keys::Exact("key.deserializer"),
+        DESERIALIZE,
+        BYTE_DESERIALIZERS,
+    ),
+    (
+        Keys::Exact("value.deserializer"),
+        DESERIALIZE,
+        BYTE_DESERIALIZERS,
+    ),
+    (
+        Keys::Exact("partitioner.class"),
+        "a producer setting: the producer's `partitioner` (also read as `partitioner.class`) \
+         takes murmur2_random (Java's default), round_robin or the names of Java's built-in \
+         partitioner classes, and `partitioner.ignore.keys`; custom classes cannot be loaded",
+        &[],
+    ),
+    (
+        Keys::Exact("client.dns.lookup"),
+        "every address of a host name is tried in turn, as Java's default use_all_dns_ips \
+         does; no other lookup is offered",
+        &["use_all_dns_ips"],
+    ),
+    (Keys::Exact("metric.reporters"), METRICS, &[]),
+    (Keys::Prefix("metrics."), METRICS, &[]),
+    (Keys::Exact("auto.include.jmx.reporter"), METRICS, &[]),
+    (Keys::Exact("enable.metrics.push"), METRICS, &[]),
+    (
+        Keys::Exact("interceptor.classes"),
+        "Java classes cannot be loaded; wrap send and recv in the application instead",
+        &[],
+    ),
+    (Keys::Suffix(".class"), CLASSES, &[]),
+    (Keys::Suffix(".classes"), CLASSES, &[]),
+    (Keys::Exact("security.providers"), CLASSES, &[]),
+    (Keys::Exact("config.providers"), CLASSES, &[]),
+];
+
+const SERIALIZE: &str =
+    "ferrokafka takes keys and values as bytes: serialize them in the application";
+const DESERIALIZE: &str =
+    "ferrokafka returns keys and values as bytes: deserialize them in the application";
+const METRICS: &str = "ferrokafka has no metrics registry (no JMX, reporters or metrics push)";
+const CLASSES: &str = "Java classes cannot be loaded";
+const BYTE_SERIALIZERS: &[&str] = &[
+    "org.apache.kafka.common.serialization.ByteArraySerializer",
+    "org.apache.kafka.common.serialization.ByteBufferSerializer",
+    "org.apache.kafka.common.serialization.BytesSerializer",
+];
+const BYTE_DESERIALIZERS: &[&str] = &[
+    "org.apache.kafka.common.serialization.ByteArrayDeserializer",
+    "org.apache.kafka.common.serialization.ByteBufferDeserializer",
+    "org.apache.kafka.common.serialization.BytesDeserializer",
+];
+
+/// What every parser does with a key none of its settings took: a Java-only setting is
+/// accepted with a warning or refused with the reason ([`JAVA_ONLY`]); anything else is
+/// [`Error::UnknownConfig`] suggesting the closest of `own` (the calling parser's keys), this
+/// config's [`KEYS`] and the security keys.
+pub(crate) fn not_taken(key: &str, value: &str, own: &[&str]) -> Result<(), Error> {
+    let v = value.trim();
+    if let Some((_, why, accepted)) = JAVA_ONLY.iter().find(|(keys, ..)| keys.matches(key)) {
+        if accepted.contains(&v) {
+            tracing::warn!(key, value = v, "ignored a Java client setting: {why}");
+            return Ok(());
+        }
+        // These keys name classes and options, never secrets: the value helps.
+        return Err(Error::UnknownConfig {
+            key: key.to_owned(),
+            value: v.to_owned(),
+            hint: Some(format!(
+                "a Java client setting that does not apply here: {why}"
+            )),
+        });
+    }
+    // An unknown security key may be a misspelt secret (`sasl.pasword`).
+    let secret = is_secret_key(key) || key.starts_with("sasl.") || key.starts_with("ssl.");
+    let known = own.iter().chain(KEYS).chain(crate::security::KEYS).copied();
+    Err(Error::UnknownConfig {
+        key: key.to_owned(),
+        value: if secret { REDACTED } else { value }.to_owned(),
+        hint: closest(key, known).map(|k| format!("did you mean `{k}`?")),
+    })
+}
+
+/// The candidate nearest to `key` by edit distance, if it is a likely typo: at most two
+/// edits, and fewer than half of `key`'s characters (so that `ab` suggests nothing).
+fn closest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(key, c), c))
+        .filter(|&(d, _)| d <= 2 && d.saturating_mul(2) < key.chars().count())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance, by characters, in one row.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = i;
+        let mut left = i + 1;
+        for (&cb, up) in b.iter().zip(row.iter_mut().skip(1)) {
+            let cost = usize::from(ca != cb);
+            let next = (diagonal + cost).min(*up + 1).min(left + 1);
+            diagonal = *up;
+            *up = next;
+            left = next;
+        }
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
 /// Milliseconds, at least `min`; shared by every config that takes Java `*.ms` keys.
 pub(crate) fn parse_ms(key: &str, value: &str, min: u64) -> Result<Duration, Error> {
     let ms: u64 = value
@@ -302,13 +466,13 @@ pub(crate) fn parse_bool(key: &str, value: &str) -> Result<bool, Error> {
 }
 
 /// A comma-separated list, as Java and librdkafka accept it; blanks around entries are
-/// dropped.
+/// dropped, and so is a `NAME://` prefix (see [`server_address`]).
 fn parse_servers(key: &str, value: &str) -> Result<Vec<String>, Error> {
     let servers: Vec<String> = value
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+        .map(|s| server_address(s).to_owned())
         .collect();
     if servers.is_empty() {
         return Err(Error::invalid_config(
@@ -323,10 +487,52 @@ fn parse_servers(key: &str, value: &str) -> Result<Vec<String>, Error> {
     Ok(servers)
 }
 
-/// `host:port` or `[v6addr]:port`, with a port that fits in 16 bits and a non-empty host.
+/// The typed builders' `bootstrap_servers`: each entry without its `NAME://` prefix, so that
+/// the builder and [`ClientConfig::set`] store the same thing.
+pub(crate) fn servers_from<I, S>(servers: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    servers
+        .into_iter()
+        .map(|s| {
+            let s: String = s.into();
+            match server_address(&s) {
+                address if address.len() == s.len() => s,
+                address => address.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// `server` without a leading `NAME://` (`PLAINTEXT://`, `SASL_SSL://`, a listener name such
+/// as `INTERNAL://`): Java keeps only what follows the scheme, and brokers advertise their
+/// listeners in that form, so such entries are common in copied configs. `NAME` is letters,
+/// digits, `_` and `-`; anything else is left for [`check_server`] to refuse.
+pub(crate) fn server_address(server: &str) -> &str {
+    match server.split_once("://") {
+        Some((name, rest))
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+        {
+            rest
+        }
+        _ => server,
+    }
+}
+
+/// `host:port` or `[v6addr]:port` (after an optional `NAME://`), with a port that fits in 16
+/// bits and a non-empty host.
 fn check_server(key: &str, server: &str) -> Result<(), Error> {
     let bad = |reason: &str| Err(Error::invalid_config(key, server, reason));
-    let Some((host, port)) = server.rsplit_once(':') else {
+    let address = server_address(server);
+    if address.contains('/') {
+        return bad("expected host:port, optionally after a listener name such as PLAINTEXT://");
+    }
+    let Some((host, port)) = address.rsplit_once(':') else {
         return bad("expected host:port");
     };
     if host.is_empty() || host == "[]" {
@@ -360,12 +566,221 @@ mod tests {
         let c = ClientConfig::new(" a:9092, [::1]:9093,,b.example:1 ").unwrap();
         assert_eq!(c.bootstrap_servers, ["a:9092", "[::1]:9093", "b.example:1"]);
         for bad in ["", "a", "a:0", "a:65536", ":9092", "a:x"] {
-            let err = ClientConfig::new(bad).unwrap_err();
-            assert!(
-                matches!(&err, Error::InvalidConfig { key, .. } if key == "bootstrap.servers"),
-                "{bad}: {err}"
-            );
+            assert_refused_server(bad);
         }
+    }
+
+    fn assert_refused_server(bad: &str) {
+        let err = ClientConfig::new(bad).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidConfig { key, .. } if key == "bootstrap.servers"),
+            "{bad}: {err}"
+        );
+    }
+
+    #[test]
+    fn listener_name_prefixes_are_dropped_as_java_does() {
+        let c = ClientConfig::new(
+            "PLAINTEXT://a:9092, SASL_SSL://[::1]:9093,my-listener_2://b.example:1,c:2",
+        )
+        .unwrap();
+        assert_eq!(
+            c.bootstrap_servers,
+            ["a:9092", "[::1]:9093", "b.example:1", "c:2"]
+        );
+        let built = ClientConfig::builder()
+            .bootstrap_servers(["SSL://a:9092", "[::1]:9093"])
+            .build()
+            .unwrap();
+        assert_eq!(built.bootstrap_servers, ["a:9092", "[::1]:9093"]);
+        for bad in [
+            "://a:9092",
+            "PLAIN TEXT://a:9092",
+            "PLAINTEXT://",
+            "PLAINTEXT://a",
+            "PLAINTEXT://:9092",
+            "PLAINTEXT://a:0",
+            "a:9092/",
+            "http://x/a:9092",
+        ] {
+            assert_refused_server(bad);
+        }
+    }
+
+    #[test]
+    fn a_prefixed_address_set_on_the_field_validates_and_is_stripped_for_connecting() {
+        let c = ClientConfig {
+            bootstrap_servers: vec!["PLAINTEXT://h:1".to_owned()],
+            ..ClientConfig::default()
+        };
+        assert!(c.validate().is_ok());
+        assert_eq!(server_address(&c.bootstrap_servers[0]), "h:1");
+        assert_eq!(server_address("[::1]:9092"), "[::1]:9092");
+    }
+
+    fn hint_of(err: Error) -> Option<String> {
+        match err {
+            Error::UnknownConfig { hint, .. } => hint,
+            other => panic!("expected UnknownConfig, got {other}"),
+        }
+    }
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_and_substitutions() {
+        assert_eq!(edit_distance("linger.ms", "linger.ms"), 0);
+        assert_eq!(edit_distance("linger.msx", "linger.ms"), 1);
+        assert_eq!(edit_distance("lingre.ms", "linger.ms"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn typos_get_the_closest_key_the_parser_knows() {
+        let mut client = ClientConfig::default();
+        let err = client.set("bootstrap.server", "h:1").unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("; did you mean `bootstrap.servers`?"),
+            "{err}"
+        );
+        let hint = hint_of(client.set("sasl.mechanisn", "PLAIN").unwrap_err());
+        assert_eq!(hint.as_deref(), Some("did you mean `sasl.mechanism`?"));
+        // The client parser does not know producer keys; the producer's does.
+        assert_eq!(hint_of(client.set("linger.msx", "5").unwrap_err()), None);
+        let mut producer = crate::ProducerConfig::default();
+        let hint = hint_of(producer.set("linger.msx", "5").unwrap_err());
+        assert_eq!(hint.as_deref(), Some("did you mean `linger.ms`?"));
+        let hint = hint_of(producer.set("client.idd", "x").unwrap_err());
+        assert_eq!(hint.as_deref(), Some("did you mean `client.id`?"));
+        let mut consumer = crate::ConsumerConfig::default();
+        let hint = hint_of(consumer.set("group.idd", "g").unwrap_err());
+        assert_eq!(hint.as_deref(), Some("did you mean `group.id`?"));
+        // Too far from anything, or too short to guess from: no suggestion.
+        assert_eq!(
+            hint_of(consumer.set("no.such.thing", "1").unwrap_err()),
+            None
+        );
+        assert_eq!(hint_of(consumer.set("ac", "1").unwrap_err()), None);
+    }
+
+    #[test]
+    fn byte_serializers_and_javas_dns_default_are_accepted_by_every_parser() {
+        let accepted = [
+            (
+                "key.serializer",
+                "org.apache.kafka.common.serialization.ByteArraySerializer",
+            ),
+            (
+                "value.serializer",
+                " org.apache.kafka.common.serialization.BytesSerializer ",
+            ),
+            (
+                "key.deserializer",
+                "org.apache.kafka.common.serialization.ByteArrayDeserializer",
+            ),
+            (
+                "value.deserializer",
+                "org.apache.kafka.common.serialization.ByteBufferDeserializer",
+            ),
+            ("client.dns.lookup", "use_all_dns_ips"),
+        ];
+        for (key, value) in accepted {
+            let before = ClientConfig::default();
+            let mut client = before.clone();
+            client.set(key, value).unwrap();
+            assert_eq!(client, before, "{key} changed something");
+            crate::ProducerConfig::default().set(key, value).unwrap();
+            crate::ConsumerConfig::default().set(key, value).unwrap();
+        }
+    }
+
+    #[test]
+    fn other_java_only_settings_are_refused_with_the_reason() {
+        let refused = [
+            (
+                "value.serializer",
+                "org.apache.kafka.common.serialization.StringSerializer",
+                "serialize them in the application",
+            ),
+            (
+                "key.deserializer",
+                "org.apache.kafka.common.serialization.ByteArraySerializer",
+                "deserialize them in the application",
+            ),
+            (
+                "interceptor.classes",
+                "com.example.Audit",
+                "cannot be loaded",
+            ),
+            (
+                "metric.reporters",
+                "com.example.Reporter",
+                "no metrics registry",
+            ),
+            ("metrics.recording.level", "INFO", "no metrics registry"),
+            ("sasl.login.class", "com.example.Login", "cannot be loaded"),
+            (
+                "ssl.engine.factory.class",
+                "com.example.Engine",
+                "cannot be loaded",
+            ),
+            (
+                "client.dns.lookup",
+                "resolve_canonical_bootstrap_servers_only",
+                "use_all_dns_ips",
+            ),
+        ];
+        for (key, value, why) in refused {
+            for err in [
+                ClientConfig::default()
+                    .set(key, value)
+                    .map(drop)
+                    .unwrap_err(),
+                crate::ProducerConfig::default()
+                    .set(key, value)
+                    .map(drop)
+                    .unwrap_err(),
+                crate::ConsumerConfig::default()
+                    .set(key, value)
+                    .map(drop)
+                    .unwrap_err(),
+            ] {
+                let text = err.to_string();
+                assert!(
+                    text.contains("a Java client setting") && text.contains(why),
+                    "{text}"
+                );
+                assert!(text.contains(value.trim()), "{text}");
+            }
+        }
+        // The producer takes `partitioner.class`; elsewhere it is refused, naming the setting.
+        crate::ProducerConfig::default()
+            .set(
+                "partitioner.class",
+                "org.apache.kafka.clients.producer.RoundRobinPartitioner",
+            )
+            .unwrap();
+        let err = crate::ConsumerConfig::default()
+            .set("partitioner.class", "x")
+            .map(drop)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("`partitioner.ignore.keys`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn misspelt_secrets_stay_redacted() {
+        let err = ClientConfig::default()
+            .set("sasl.pasword", "hunter2")
+            .map(drop)
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert_eq!(
+            hint_of(err).as_deref(),
+            Some("did you mean `sasl.password`?")
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// An operation did not finish in time.
-    #[error("{operation} timed out after {after:?}{}", LastError(last_error.as_deref()))]
+    #[error("{operation} timed out after {after:?}{}", Then("; last error: ", last_error.as_deref()))]
     Timeout {
         /// What was being done, e.g. `Metadata v12 request to 127.0.0.1:9092`.
         operation: String,
@@ -137,13 +137,17 @@ pub enum Error {
         /// The API key (possibly one `kafka-protocol` does not know).
         api: String,
     },
-    /// A configuration key this client does not know.
-    #[error("unknown configuration key `{key}` (value `{value}`)")]
+    /// A configuration key this client does not take: a typo, or a Java client setting that
+    /// has no meaning here (the hint says which; see [`crate::ClientConfig::set`]).
+    #[error("unknown configuration key `{key}` (value `{value}`){}", Then("; ", hint.as_deref()))]
     UnknownConfig {
         /// The key as given.
         key: String,
-        /// The value as given.
+        /// The value as given (redacted when the key may hold a secret).
         value: String,
+        /// `did you mean `linger.ms`?` for a likely typo, or why a Java setting does not
+        /// apply.
+        hint: Option<String>,
     },
     /// A configuration value that does not parse or is out of range.
     #[error("invalid value `{value}` for configuration key `{key}`: {reason}")]
@@ -353,13 +357,13 @@ impl fmt::Display for Location<'_> {
     }
 }
 
-/// Formats `; last error: …` (or nothing).
-struct LastError<'a>(Option<&'a Error>);
+/// Formats its text then the value (`; last error: …`), or nothing when there is no value.
+struct Then<'a, T>(&'a str, Option<T>);
 
-impl fmt::Display for LastError<'_> {
+impl<T: fmt::Display> fmt::Display for Then<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(err) => write!(f, "; last error: {err}"),
+        match &self.1 {
+            Some(value) => write!(f, "{}{value}", self.0),
             None => Ok(()),
         }
     }

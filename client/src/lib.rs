@@ -87,8 +87,8 @@ pub use client::{Client, CoordinatorType, NewTopic};
 pub use config::{ClientConfig, ClientConfigBuilder};
 pub use connection::{Connection, NegotiatedVersions};
 pub use consumer::{
-    AssignmentStrategy, AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRecord, IsolationLevel,
-    RebalanceListener, TopicPartition,
+    AssignmentStrategy, AutoOffsetReset, Consumer, ConsumerConfig, ConsumerRecord, Header,
+    IsolationLevel, RebalanceListener, TimestampType, TopicPartition,
 };
 pub use error::Error;
 pub use ferrokafka_protocol::ErrorCode;
@@ -96,7 +96,7 @@ pub use kafka_protocol;
 pub use metadata::{Broker, Cluster, PartitionInfo, TopicInfo};
 pub use partitioner::Partitioner;
 pub use producer::{
-    Acks, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
+    Acks, Compression, DeliveryFuture, Producer, ProducerConfig, ProducerRecord, RecordMetadata,
 };
 pub use security::{
     Mechanism, OAuthBearerToken, OAuthBearerTokenProvider, Secret, SecurityConfig, SecurityProtocol,

@@ -11,7 +11,7 @@ fn unknown_keys_are_errors_naming_key_and_value() {
     let mut config = ClientConfig::default();
     let err = config.set("linger.msec", "5").unwrap_err();
     match &err {
-        Error::UnknownConfig { key, value } => {
+        Error::UnknownConfig { key, value, .. } => {
             assert_eq!(key, "linger.msec");
             assert_eq!(value, "5");
         }

@@ -392,6 +392,67 @@ async fn poll_stream_pause_and_resume() {
 }
 
 #[tokio::test]
+async fn the_stream_commits_and_seeks_inside_its_loop_and_calling_off_loses_nothing() {
+    let broker = broker(1).await;
+    let client = client(&broker.bootstrap()).await;
+    create_topic(&client, "streamed", 1).await;
+    produce_values(&client, "streamed", 0, &values("s", 20), 6).await;
+    let config = config(&broker.bootstrap())
+        .auto_offset_reset(AutoOffsetReset::Earliest)
+        .set("group.id", "streamers")
+        .unwrap()
+        .set("enable.auto.commit", "false")
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut consumer = Consumer::connect(config).await.unwrap();
+    let p0 = tp("streamed", 0);
+    consumer.assign([p0.clone()]).unwrap();
+
+    let mut stream = consumer.stream();
+    let mut offsets = Vec::new();
+    while let Some(record) = timeout(DEADLINE, stream.next()).await.unwrap() {
+        let record = record.unwrap();
+        offsets.push(record.offset);
+        // The point of RecordStream: the loop body may use the consumer.
+        stream
+            .commit_offsets([(record.topic_partition(), record.offset + 1)])
+            .await
+            .unwrap();
+        if record.offset == 9 {
+            stream.consumer().unwrap().seek(&p0, 15).unwrap();
+        }
+        if record.offset == 19 {
+            break;
+        }
+    }
+    let expected: Vec<i64> = (0..10).chain(15..20).collect();
+    assert_eq!(offsets, expected);
+
+    // A receive left pending (nothing to read yet) is called off by the next commit, and
+    // what is produced afterwards still arrives, from the right offset.
+    assert!(futures::poll!(stream.next()).is_pending());
+    stream.commit().await.unwrap();
+    let committed = stream
+        .consumer()
+        .unwrap()
+        .committed(std::slice::from_ref(&p0))
+        .await;
+    assert_eq!(committed.unwrap()[&p0], Some(20));
+    produce_values(&client, "streamed", 0, &values("t", 3), 3).await;
+    let rest: Vec<i64> = timeout(
+        DEADLINE,
+        (&mut stream).take(3).map(|r| r.unwrap().offset).collect(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rest, [20, 21, 22]);
+    drop(stream);
+    consumer.close().await.unwrap();
+    broker.shutdown().await;
+}
+
+#[tokio::test]
 async fn dropped_recv_futures_lose_and_repeat_nothing() {
     let broker = broker(3).await;
     let client = client(&broker.bootstrap()).await;

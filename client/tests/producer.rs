@@ -36,7 +36,7 @@ async fn every_ack_mode_and_codec_round_trips() {
                     _ => assert_eq!(m.offset, Some(i as i64), "{topic} record {i}"),
                 }
             }
-            p.close().await;
+            p.close().await.expect("close");
             let got = fetch_all(&reader, &topic, 0).await;
             assert_eq!(got.len(), 200, "{topic}");
             for (i, r) in got.iter().enumerate() {
@@ -110,7 +110,7 @@ async fn keys_null_values_duplicate_headers_and_timestamps_are_kept() {
             None => assert!((before..=after).contains(&read.timestamp)),
         }
     }
-    p.close().await;
+    p.close().await.expect("close");
     reader.close().await;
     broker.shutdown().await;
 }
@@ -137,7 +137,7 @@ async fn flush_sends_without_waiting_for_linger_and_close_refuses_more() {
         .send(ProducerRecord::new("flushed").value("w"))
         .await
         .expect("send");
-    within("close", p.close()).await;
+    within("close", p.close()).await.expect("close");
     assert_eq!(
         within("delivery", queued).await.expect("delivered").offset,
         Some(1)

@@ -110,6 +110,6 @@ async fn records_beyond_the_limits_are_refused_at_send() {
         .await
         .expect("send");
     d.await.expect("delivered");
-    p.close().await;
+    p.close().await.expect("close");
     broker.shutdown().await;
 }

@@ -9,9 +9,9 @@ use std::future::Future;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use ferrokafka::producer::{Acks, ProducerRecord};
+use ferrokafka::producer::{Acks, DeliveryFuture, Producer, ProducerRecord};
 use ferrokafka::Error;
-use producer_support::proxy::broker_behind_proxy;
+use producer_support::proxy::{broker_behind_proxy, Proxy};
 use producer_support::{client, config, fetch_all, producer, within};
 
 fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
@@ -71,7 +71,7 @@ async fn a_full_buffer_makes_send_wait_and_nothing_is_lost() {
         let m = within("delivery", d).await.expect("delivered");
         assert_eq!(m.offset, Some(j as i64 + 1), "record {j}");
     }
-    p.close().await;
+    p.close().await.expect("close");
     let reader = client(&proxy.bootstrap).await;
     let got = fetch_all(&reader, "pressure", 0).await;
     assert_eq!(got.len(), 201);
@@ -101,7 +101,7 @@ async fn acks_zero_gets_no_answers_and_the_broker_has_the_records() {
         assert_eq!(m.offset, None, "acks=0 learns no offset");
         per_partition[m.partition as usize] += 1;
     }
-    p.close().await;
+    p.close().await.expect("close");
     let produce: Vec<_> = proxy
         .requests()
         .into_iter()
@@ -127,6 +127,33 @@ async fn acks_zero_gets_no_answers_and_the_broker_has_the_records() {
     broker.shutdown().await;
 }
 
+/// Delivers one record to `topic` (so metadata and the connection are up), then holds the
+/// broker's answers back and sends one more: the record whose delivery is returned reaches
+/// the broker but is never answered.
+async fn unanswered_record(p: &Producer, proxy: &Proxy, topic: &str) -> DeliveryFuture {
+    within("first record", async {
+        p.send(ProducerRecord::new(topic).value("ok"))
+            .await
+            .expect("send")
+            .await
+            .expect("delivered")
+    })
+    .await;
+    proxy.hold_responses(true);
+    p.send(ProducerRecord::new(topic).value("unanswered"))
+        .await
+        .expect("send")
+}
+
+fn assert_failed_by_a_timeout(err: &Error) {
+    match err {
+        Error::NotDelivered { cause, .. } => {
+            assert!(matches!(**cause, Error::Timeout { .. }), "{cause}")
+        }
+        other => panic!("{other}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unanswered_record_times_out_saying_it_may_have_been_written() {
     let (broker, proxy) = broker_behind_proxy(1).await;
@@ -138,34 +165,65 @@ async fn an_unanswered_record_times_out_saying_it_may_have_been_written() {
             .delivery_timeout(Duration::from_millis(5_000)),
     )
     .await;
-    within("first record", async {
-        p.send(ProducerRecord::new("silent").value("ok"))
-            .await
-            .expect("send")
-            .await
-            .expect("delivered")
-    })
-    .await;
-    proxy.hold_responses(true);
-    let d = p
-        .send(ProducerRecord::new("silent").value("lost?"))
-        .await
-        .expect("send");
+    let d = unanswered_record(&p, &proxy, "silent").await;
     let err = within("timeout", d).await.unwrap_err();
     assert!(err.may_be_written(), "{err}");
-    match &err {
-        Error::NotDelivered { cause, .. } => {
-            assert!(matches!(**cause, Error::Timeout { .. }), "{cause}")
-        }
-        other => panic!("{other}"),
-    }
+    assert_failed_by_a_timeout(&err);
     proxy.hold_responses(false);
     // It was written: the broker got it, only the answer was held.
     let reader = client(&proxy.bootstrap).await;
     let got = fetch_all(&reader, "silent", 0).await;
     assert_eq!(got.len(), 2);
     reader.close().await;
-    p.close().await;
+    p.close().await.expect("close");
+    drop(proxy);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_timeout_fails_what_is_not_delivered_and_says_so() {
+    let (broker, proxy) = broker_behind_proxy(1).await;
+    let p = producer(
+        config(&proxy.bootstrap)
+            .acks(Acks::All)
+            .linger(Duration::ZERO),
+    )
+    .await;
+    let d = unanswered_record(&p, &proxy, "closing").await;
+    // Far below delivery.timeout.ms (120 s): only the close's own deadline can end this.
+    let err = within("close", p.close_timeout(Duration::from_millis(300)))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert_failed_by_a_timeout(&within("delivery", d).await.unwrap_err());
+    let late = p.send(ProducerRecord::new("closing").value("late")).await;
+    assert!(matches!(late, Err(Error::Closed)));
+    // Closing again reports how the producer ended.
+    assert!(within("close again", p.close()).await.is_err());
+    proxy.hold_responses(false);
+    drop(proxy);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_timeout_in_time_is_ok_and_delivers_everything() {
+    let (broker, proxy) = broker_behind_proxy(1).await;
+    let p = producer(config(&proxy.bootstrap).acks(Acks::All)).await;
+    let d = p
+        .send(ProducerRecord::new("calm").value("v"))
+        .await
+        .expect("send");
+    within("close", p.close_timeout(Duration::from_secs(20)))
+        .await
+        .expect("closed in time");
+    assert_eq!(
+        within("delivery", d).await.expect("delivered").offset,
+        Some(0)
+    );
+    // Nothing left to deliver: even a zero timeout is not a failure.
+    within("close again", p.close_timeout(Duration::ZERO))
+        .await
+        .expect("nothing to fail");
     drop(proxy);
     broker.shutdown().await;
 }
@@ -212,6 +270,7 @@ async fn a_record_that_never_left_times_out_saying_it_was_not_written() {
     let err = within("timeout", d).await.unwrap_err();
     assert!(!err.may_be_written(), "{err}");
     assert!(err.to_string().contains("it was not written"), "{err}");
-    within("close", p.close()).await;
+    // A record that timed out is not a fatal failure: the close itself is fine.
+    within("close", p.close()).await.expect("close");
     broker.shutdown().await;
 }

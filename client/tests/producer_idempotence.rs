@@ -120,7 +120,7 @@ async fn broker_dropped_connections_neither_duplicate_nor_reorder() {
     within("flush", p.flush()).await;
     assert_eq!(faults.pending(), 0, "every fault fired");
     check_exactly_once_in_order(&broker.bootstrap(), "drops", deliveries).await;
-    p.close().await;
+    p.close().await.expect("close");
     broker.shutdown().await;
 }
 
@@ -149,7 +149,7 @@ async fn proxy_cut_connections_neither_duplicate_nor_reorder() {
     assert_eq!(proxy.pending_cuts(), 0, "every cut came due");
     assert!(proxy.cuts() >= 3, "only {} cuts", proxy.cuts());
     check_exactly_once_in_order(&proxy.bootstrap, "cuts", deliveries).await;
-    p.close().await;
+    p.close().await.expect("close");
     drop(proxy);
     broker.shutdown().await;
 }
@@ -231,7 +231,7 @@ async fn sequence_error_bumps_the_epoch(code: ErrorCode, topic: &str) {
     for (_, _, d) in all {
         within("delivery", d).await.expect("delivered");
     }
-    p.close().await;
+    p.close().await.expect("close");
     drop(proxy);
     broker.shutdown().await;
 }
@@ -309,7 +309,7 @@ async fn a_refused_first_batch_overtaken_by_written_ones_is_renumbered_and_deliv
     );
     let inits = proxy.requests().iter().filter(|r| r.api_key == 22).count();
     assert_eq!(inits, 2, "one InitProducerId, then one bump");
-    p.close().await;
+    p.close().await.expect("close");
     drop(proxy);
     broker.shutdown().await;
 }

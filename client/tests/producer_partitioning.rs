@@ -54,7 +54,7 @@ async fn keyed_records_go_where_murmur2_says_and_explicit_partitions_win() {
             .partition,
         5
     );
-    p.close().await;
+    p.close().await.expect("close");
     broker.shutdown().await;
 }
 
@@ -116,7 +116,7 @@ async fn keyless_records_stick_to_a_partition_per_batch_and_spread() {
         assert!(indexes.windows(2).all(|w| w[0] < w[1]), "send order kept");
     }
     reader.close().await;
-    p.close().await;
+    p.close().await.expect("close");
     broker.shutdown().await;
 }
 
@@ -135,7 +135,7 @@ async fn round_robin_and_ignore_keys() {
     let first = got[0];
     let expected: Vec<i32> = (0..12).map(|i| (first + i) % PARTITIONS).collect();
     assert_eq!(got, expected, "one partition after the other, keys ignored");
-    rr.close().await;
+    rr.close().await.expect("close");
 
     // A linger longer than the test: the first batch cannot leave before all 20 are in it.
     let sticky = producer(
@@ -162,6 +162,6 @@ async fn round_robin_and_ignore_keys() {
         1,
         "keys ignored: all in the sticky partition's first batch"
     );
-    sticky.close().await;
+    sticky.close().await.expect("close");
     broker.shutdown().await;
 }

@@ -411,7 +411,7 @@ async fn an_idempotent_producer_keeps_its_order_across_re_authentications() {
     for d in deliveries {
         offsets.push(d.await.expect("delivered").offset);
     }
-    producer.close().await;
+    producer.close().await.expect("close");
     let expected: Vec<Option<i64>> = (0..n as i64).map(Some).collect();
     assert_eq!(offsets, expected, "every record once, in the order sent");
     let stats = broker.state().connection_stats();

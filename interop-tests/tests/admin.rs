@@ -669,7 +669,7 @@ scenario!(compacted_topics_refuse_keyless_records, |t: &Target| {
             .await
             .expect("send")
             .await;
-        producer.close().await;
+        producer.close().await.expect("close");
         (keyed, keyless)
     });
     assert_eq!(keyed.expect("a keyed record is written").offset, Some(0));

@@ -772,7 +772,7 @@ async fn write_ids(bootstrap: &str, topic: &str, first: u64, count: u64) -> Vec<
         delivery.await.expect("delivered");
         acked.push(id);
     }
-    producer.close().await;
+    producer.close().await.expect("close");
     acked
 }
 

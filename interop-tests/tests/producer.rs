@@ -64,7 +64,7 @@ async fn produce(
             .expect("delivered");
         out.push((m.partition, m.offset.unwrap_or(-1)));
     }
-    producer.close().await;
+    producer.close().await.expect("close");
     out
 }
 

@@ -87,7 +87,10 @@ async fn round_trip(bootstrap: &str, settings: &[(String, String)], what: &str) 
             .await
             .unwrap_or_else(|e| panic!("{what}: delivery: {e}"));
     }
-    producer.close().await;
+    producer
+        .close()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: close: {e}"));
 
     let group = unique_topic("secured-group");
     let mut config = consumer_config(bootstrap, settings);

@@ -293,7 +293,9 @@ impl ConsumerConfig {
         ConsumerConfigBuilder::default()
     }
 
-    /// Sets one setting by its Java name; keys it does not know go to [`ClientConfig::set`].
+    /// Sets one setting by its Java name; keys it does not know go to [`ClientConfig::set`],
+    /// whose rules for unknown and Java-only keys apply here too (a typo is told the closest
+    /// consumer or client key).
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         let v = value.trim();
         match key {
@@ -353,7 +355,9 @@ impl ConsumerConfig {
             "default.api.timeout.ms" => self.default_api_timeout = parse_ms(key, v, 1)?,
             "retry.backoff.ms" => self.retry_backoff = parse_ms(key, v, 0)?,
             _ => {
-                self.client.set(key, value)?;
+                if !self.client.set_known(key, value)? {
+                    crate::config::not_taken(key, value, KEYS)?;
+                }
             }
         }
         Ok(self)
@@ -480,7 +484,7 @@ impl ConsumerConfigBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config.client.bootstrap_servers = servers.into_iter().map(Into::into).collect();
+        self.config.client.bootstrap_servers = crate::config::servers_from(servers);
         self
     }
 

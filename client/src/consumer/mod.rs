@@ -4,8 +4,8 @@
 //! What: [`Consumer`] with manual assignment ([`Consumer::assign`]) or group membership
 //! ([`Consumer::subscribe`], the classic protocol with the `range`, `roundrobin` and
 //! `cooperative-sticky` assignors and static membership); records one at a time
-//! ([`Consumer::recv`]), in batches ([`Consumer::poll`]) or as a `futures::Stream`
-//! ([`Consumer::stream`]); positions ([`Consumer::seek`], [`Consumer::position`]), flow control
+//! ([`Consumer::recv`]), in batches ([`Consumer::poll`]) or as a `futures::Stream` that can
+//! commit inside the loop ([`Consumer::stream`], [`RecordStream`]); positions ([`Consumer::seek`], [`Consumer::position`]), flow control
 //! ([`Consumer::pause`]), lag from the high watermark of the last fetch ([`Consumer::lag`]),
 //! and commits, sync and async ([`Consumer::commit`], [`Consumer::commit_offsets`],
 //! [`Consumer::commit_async`]) or automatic (`enable.auto.commit`). Which offsets to commit
@@ -31,7 +31,7 @@
 //!     .set("enable.auto.commit", "false")?
 //!     .set("auto.offset.reset", "earliest")?
 //!     .build()?;
-//! let mut consumer = Consumer::new(config).await?;
+//! let mut consumer = Consumer::connect(config).await?;
 //! consumer.subscribe(["invoices"])?;
 //! // A poll batch at a time; its offsets are committed once the handler finished it (in the
 //! // background, while the next batch is fetched).
@@ -57,6 +57,7 @@ mod listener;
 pub(crate) mod offsets;
 mod record;
 mod state;
+mod stream;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
@@ -65,7 +66,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::Stream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -75,6 +75,7 @@ pub use config::{
 };
 pub use listener::{FnListener, Rebalance, RebalanceListener};
 pub use record::{ConsumerRecord, Header, TimestampType, TopicPartition};
+pub use stream::RecordStream;
 
 use crate::client::Client;
 use crate::error::Error;
@@ -192,11 +193,18 @@ impl std::fmt::Debug for Consumer {
 
 impl Consumer {
     /// Validates `config`, connects (bootstrap and metadata), and returns an idle consumer:
-    /// call [`assign`](Self::assign) or [`subscribe`](Self::subscribe) next.
-    pub async fn new(config: ConsumerConfig) -> Result<Consumer, Error> {
+    /// call [`assign`](Self::assign) or [`subscribe`](Self::subscribe) next. Named as
+    /// [`crate::Producer::connect`] and [`Client::connect`], since all three open connections.
+    pub async fn connect(config: ConsumerConfig) -> Result<Consumer, Error> {
         config.validate()?;
         let client = Client::connect(config.client.clone()).await?;
         Ok(Self::with_client(client, config))
+    }
+
+    /// The same as [`connect`](Self::connect), under the name earlier versions used; kept so
+    /// that existing code goes on compiling. New code should call `connect`.
+    pub async fn new(config: ConsumerConfig) -> Result<Consumer, Error> {
+        Self::connect(config).await
     }
 
     /// A consumer on an existing client (sharing its connections and metadata). `config`'s
@@ -438,13 +446,12 @@ impl Consumer {
         self.wait_ready_until(Instant::now() + timeout).await
     }
 
-    /// The records as a stream; it ends never, and yields errors as items (the stream goes
-    /// on after them). Dropping the stream is as safe as dropping a [`recv`](Self::recv).
-    pub fn stream(&mut self) -> impl Stream<Item = Result<ConsumerRecord, Error>> + '_ {
-        futures::stream::unfold(self, |consumer| async move {
-            let item = consumer.recv().await;
-            Some((item, consumer))
-        })
+    /// The records as a `futures::Stream`; it ends never, and yields errors as items (the
+    /// stream goes on after them). Dropping the stream is as safe as dropping a
+    /// [`recv`](Self::recv). The stream borrows the consumer, and lends it back for commits
+    /// inside the loop: see [`RecordStream`].
+    pub fn stream(&mut self) -> RecordStream<'_> {
+        RecordStream::new(self)
     }
 
     /// Sets the next offset to read from `tp`. Takes effect at once: records buffered from
@@ -950,6 +957,18 @@ mod tests {
     use super::*;
 
     fn send<T: Send>(_: &T) {}
+
+    #[tokio::test]
+    async fn connect_validates_before_connecting() {
+        // No bootstrap server: refused before any socket is opened.
+        let err = Consumer::connect(ConsumerConfig::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidConfig { key, .. } if key == "bootstrap.servers"),
+            "{err}"
+        );
+    }
 
     /// Compiles only if the consumer and its futures can move between threads.
     #[allow(dead_code, clippy::let_underscore_future)]

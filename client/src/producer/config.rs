@@ -194,7 +194,9 @@ impl ProducerConfig {
     }
 
     /// Sets one setting by its Java (or librdkafka) name; keys the producer does not know
-    /// go to [`ClientConfig::set`]. Errors name the key and the value.
+    /// go to [`ClientConfig::set`], whose rules for unknown and Java-only keys apply here too
+    /// (a typo is told the closest producer or client key). Errors name the key and the
+    /// value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<&mut Self, Error> {
         let v = value.trim();
         match key {
@@ -207,11 +209,9 @@ impl ProducerConfig {
                 }
             }
             "compression.type" | "compression.codec" => {
-                self.compression =
-                    v.parse()
-                        .map_err(|e: ferrokafka_protocol::record::ParseCompressionError| {
-                            Error::invalid_config(key, v, &e.to_string())
-                        })?
+                self.compression = v.parse().map_err(|e: super::ParseCompressionError| {
+                    Error::invalid_config(key, v, &e.to_string())
+                })?
             }
             "linger.ms" | "queue.buffering.max.ms" => self.linger = parse_ms(key, v, 0)?,
             "batch.size" => self.batch_size = parse_number(key, v, 0, "a non-negative integer")?,
@@ -258,7 +258,9 @@ impl ProducerConfig {
             }
             "transaction.timeout.ms" => self.transaction_timeout = parse_ms(key, v, 1)?,
             _ => {
-                self.client.set(key, value)?;
+                if !self.client.set_known(key, value)? {
+                    crate::config::not_taken(key, value, KEYS)?;
+                }
             }
         }
         Ok(self)
@@ -380,7 +382,7 @@ impl ProducerConfigBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.config.client.bootstrap_servers = servers.into_iter().map(Into::into).collect();
+        self.config.client.bootstrap_servers = crate::config::servers_from(servers);
         self
     }
 
@@ -414,7 +416,19 @@ impl ProducerConfigBuilder {
         self
     }
 
-    /// `compression.type`.
+    /// `compression.type`. [`Compression`] is re-exported here and at the crate root, so no
+    /// dependency on `ferrokafka-protocol` is needed to name it:
+    ///
+    /// ```
+    /// use ferrokafka::producer::{Compression, ProducerConfig};
+    ///
+    /// let config = ProducerConfig::builder()
+    ///     .bootstrap_servers(["localhost:9092"])
+    ///     .compression(Compression::Zstd)
+    ///     .build()?;
+    /// assert_eq!(config.compression, ferrokafka::Compression::Zstd);
+    /// # Ok::<(), ferrokafka::Error>(())
+    /// ```
     pub fn compression(mut self, compression: Compression) -> Self {
         self.config.compression = compression;
         self

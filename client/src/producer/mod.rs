@@ -16,7 +16,7 @@
 //!     .await?;
 //! let metadata = delivery.await?;
 //! println!("written to partition {} at {:?}", metadata.partition, metadata.offset);
-//! producer.close().await;
+//! producer.close().await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -39,13 +39,17 @@ mod sequence;
 pub(crate) mod txn_link;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use config::{Acks, ProducerConfig, ProducerConfigBuilder};
 pub use delivery::DeliveryFuture;
-pub use record::{ProducerRecord, RecordMetadata};
+// Named by public signatures here (`ProducerConfigBuilder::compression`, the `compression`
+// field and its `FromStr`, `ProducerRecord::headers`): users must not need a second crate.
+pub use ferrokafka_protocol::record::{Compression, Header, ParseCompressionError};
+pub use record::{IntoTopic, ProducerRecord, RecordMetadata};
 
 use accumulator::{now_ms, Accumulator, NeedsMetadata, Pending};
 use ferrokafka_protocol::record::RECORD_BATCH_OVERHEAD;
@@ -83,6 +87,12 @@ impl Shared {
     /// The producer cannot go on: every record fails with `err` from now on.
     pub(crate) fn set_fatal(&self, err: Arc<Error>) {
         tracing::warn!(%err, "producer failed fatally");
+        self.fail_all(err);
+    }
+
+    /// Every record not yet settled, and every later one, fails with `err`: the sender
+    /// stops sending and fails what it holds (`Sender::fail_everything`).
+    fn fail_all(&self, err: Arc<Error>) {
         let mut fatal = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
         if fatal.is_none() {
             *fatal = Some(err);
@@ -187,7 +197,7 @@ impl Producer {
         }
         if let Some(fatal) = shared.fatal() {
             return Err(Error::NotDelivered {
-                topic: record.topic.into_owned(),
+                topic: record.topic.to_string(),
                 partition: record.partition,
                 may_be_written: false,
                 cause: fatal,
@@ -205,7 +215,7 @@ impl Producer {
                      ({}) or buffer.memory ({}) allows",
                     config.max_request_size, config.buffer_memory
                 )),
-                topic: Some(record.topic.into_owned()),
+                topic: Some(record.topic.to_string()),
                 partition: record.partition,
             });
         }
@@ -327,12 +337,57 @@ impl Producer {
     /// (bounded by `delivery.timeout.ms`), then stops the sender and closes the connections.
     /// Calling it again, or on a clone, waits for the same end.
     ///
+    /// `Ok` once everything has an outcome: records that failed (delivery timeout, a refusal)
+    /// report it on their [`DeliveryFuture`]s. `Err` with the producer's fatal error when it
+    /// failed fatally (fenced, not authorized), or after a [`close_timeout`](Self::close_timeout)
+    /// ran out.
+    ///
     /// Cancel-safe: dropped, the producer still closes in the background.
-    pub async fn close(&self) {
+    pub async fn close(&self) -> Result<(), Error> {
+        self.close_within(None).await
+    }
+
+    /// [`close`](Self::close), waiting at most `timeout` for queued and in-flight records
+    /// (Java's `close(Duration)`). When it runs out, those records fail (their
+    /// [`DeliveryFuture`]s get [`Error::NotDelivered`] with this timeout as the cause; one
+    /// in flight may have been written anyway) and the result is [`Error::Timeout`].
+    /// `Duration::ZERO` fails everything not yet delivered at once.
+    ///
+    /// Cancel-safe: dropped before the timeout, the producer still closes in the background,
+    /// without a deadline.
+    pub async fn close_timeout(&self, timeout: Duration) -> Result<(), Error> {
+        self.close_within(Some(timeout)).await
+    }
+
+    async fn close_within(&self, timeout: Option<Duration>) -> Result<(), Error> {
         let shared = &self.handle.shared;
         shared.accumulator.begin_close();
-        let mut stopped = shared.stopped.subscribe();
-        // The sender lives in `shared`, which we hold: this only ends when it says so.
-        let _ = stopped.wait_for(|stopped| *stopped).await;
+        // The sender lives in `shared`, which we hold: this ends when it says so.
+        let stopped = || async {
+            let _ = shared
+                .stopped
+                .subscribe()
+                .wait_for(|stopped| *stopped)
+                .await;
+        };
+        if let Some(after) = timeout {
+            let in_time = tokio::time::timeout(after, stopped()).await.is_ok();
+            if !in_time && !shared.accumulator.incomplete().is_empty() {
+                let timed_out = || Error::Timeout {
+                    operation: "closing the producer (records still queued or in flight were \
+                                failed)"
+                        .to_owned(),
+                    after,
+                    last_error: None,
+                };
+                tracing::warn!(?after, "producer close timed out; failing the rest");
+                shared.fail_all(Arc::new(timed_out()));
+                stopped().await;
+                return Err(timed_out());
+            }
+        }
+        // No deadline, or nothing left to deliver at it (the sender is only stopping).
+        stopped().await;
+        shared.fatal().map_or(Ok(()), |err| Err(Error::Shared(err)))
     }
 }

@@ -1,14 +1,17 @@
 //! [`ProducerRecord`] (what an application sends) and [`RecordMetadata`] (where it landed).
 //!
 //! A record owns its key, value and headers as `Bytes`, so handing it to the producer moves
-//! pointers, not payloads; the payload is copied once, into its batch. The topic is a
-//! `Cow<'static, str>` so that the common case, a literal topic name, costs no allocation per
-//! record.
+//! pointers, not payloads; the payload is copied once, into its batch. The topic is an
+//! `Arc<str>`, as on [`crate::ConsumerRecord`]: [`ProducerRecord::new`] takes anything
+//! [`IntoTopic`] (`&str`, `String`, `Arc<str>`, `&Arc<str>`), so a closure can build records
+//! from a borrowed name, and an application that holds the name as an `Arc<str>` pays a
+//! reference-count increment per record instead of a copy of the name.
 //!
 //! What not: no serializers (keys and values are bytes), no per-record callbacks (await the
 //! [`crate::producer::DeliveryFuture`]).
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ferrokafka_protocol::record::Header;
@@ -25,11 +28,33 @@ use ferrokafka_protocol::record::Header;
 ///     .header("trace", "def"); // duplicates are kept, in order
 /// assert_eq!(record.headers.len(), 2);
 /// ```
+///
+/// Many records for one topic: hold the name as an `Arc<str>` and pass `&topic` (or
+/// `topic.clone()`); each record then shares the name instead of copying it. A `&str` or
+/// `String` works too, at the cost of one small allocation per record:
+///
+/// ```
+/// use std::sync::Arc;
+/// use ferrokafka::producer::ProducerRecord;
+///
+/// let topic: Arc<str> = Arc::from("events");
+/// let records: Vec<ProducerRecord> = ["a", "b"]
+///     .into_iter()
+///     .map(|v| ProducerRecord::new(&topic).value(v))
+///     .collect();
+/// assert!(Arc::ptr_eq(&records[0].topic, &topic));
+///
+/// // A borrowed name, e.g. a function argument, is fine as well.
+/// fn for_topic<'a>(topic: &'a str) -> impl Fn(&str) -> ProducerRecord + 'a {
+///     move |v| ProducerRecord::new(topic).value(v.to_owned())
+/// }
+/// assert_eq!(&*for_topic("events")("c").topic, "events");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProducerRecord {
-    /// The topic.
-    pub topic: Cow<'static, str>,
+    /// The topic, shared rather than copied (see [`IntoTopic`]).
+    pub topic: Arc<str>,
     /// An explicit partition; `None` lets the partitioner choose.
     pub partition: Option<i32>,
     /// `None` is a null key (the record is partitioned sticky).
@@ -43,10 +68,11 @@ pub struct ProducerRecord {
 }
 
 impl ProducerRecord {
-    /// A record for `topic` with no key, value, headers, partition or timestamp.
-    pub fn new(topic: impl Into<Cow<'static, str>>) -> Self {
+    /// A record for `topic` with no key, value, headers, partition or timestamp. `topic` is
+    /// a `&str`, `String`, `Arc<str>` or `&Arc<str>`; the last two are the cheap ones.
+    pub fn new(topic: impl IntoTopic) -> Self {
         ProducerRecord {
-            topic: topic.into(),
+            topic: topic.into_topic(),
             partition: None,
             key: None,
             value: None,
@@ -109,6 +135,50 @@ impl ProducerRecord {
     }
 }
 
+/// A topic name as [`ProducerRecord::new`] takes it: anything that can become the record's
+/// `Arc<str>`. A trait rather than `Into<Arc<str>>` because the standard library has no
+/// `From<&Arc<str>>`, and `&topic` is the form that costs least per record.
+pub trait IntoTopic {
+    /// The name as an `Arc<str>`: shared for `Arc<str>` and `&Arc<str>`, copied otherwise.
+    fn into_topic(self) -> Arc<str>;
+}
+
+impl IntoTopic for Arc<str> {
+    fn into_topic(self) -> Arc<str> {
+        self
+    }
+}
+
+impl IntoTopic for &Arc<str> {
+    fn into_topic(self) -> Arc<str> {
+        Arc::clone(self)
+    }
+}
+
+impl IntoTopic for &str {
+    fn into_topic(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl IntoTopic for String {
+    fn into_topic(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl IntoTopic for &String {
+    fn into_topic(self) -> Arc<str> {
+        Arc::from(self.as_str())
+    }
+}
+
+impl IntoTopic for Cow<'_, str> {
+    fn into_topic(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
 /// Where a record was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -128,6 +198,24 @@ pub struct RecordMetadata {
 mod tests {
     use super::*;
     use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
+
+    #[test]
+    fn every_topic_form_gives_the_same_record_and_arcs_are_shared() {
+        let shared: Arc<str> = Arc::from("t");
+        let owned = String::from("t");
+        let records = [
+            ProducerRecord::new("t"),
+            ProducerRecord::new(owned.clone()),
+            ProducerRecord::new(&owned),
+            ProducerRecord::new(Cow::Borrowed("t")),
+            ProducerRecord::new(Arc::clone(&shared)),
+            ProducerRecord::new(&shared),
+        ];
+        assert!(records.iter().all(|r| r == &records[0]));
+        assert!(Arc::ptr_eq(&records[4].topic, &shared));
+        assert!(Arc::ptr_eq(&records[5].topic, &shared));
+        assert!(!Arc::ptr_eq(&records[2].topic, &shared));
+    }
 
     #[test]
     fn size_upper_bound_covers_what_the_builder_writes() {

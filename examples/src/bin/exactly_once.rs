@@ -51,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         delivery.await?;
     }
-    producer.close().await;
+    producer.close().await?;
 
     // The pipeline: a group member reading orders, a transactional producer writing invoices.
     let mut consumer = Consumer::new(

@@ -60,7 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             written.partition, written.offset
         );
     }
-    producer.close().await;
+    producer.close().await?;
 
     let mut consumer = Consumer::new(
         ConsumerConfig::builder()

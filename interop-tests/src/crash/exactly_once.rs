@@ -234,7 +234,7 @@ async fn fill(bootstrap: &str, topic: &str, records: usize) -> Result<BTreeMap<i
         let end = ends.entry(meta.partition).or_insert(0);
         *end = after.max(*end);
     }
-    producer.close().await;
+    producer.close().await.map_err(err)?;
     Ok(ends)
 }
 
