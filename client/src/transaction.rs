@@ -301,10 +301,13 @@ impl TransactionalProducer {
         })
     }
 
-    /// Aborts whatever a dropped guard left open, and closes the connections.
-    pub async fn close(mut self) {
-        let _ = self.settle().await;
-        self.producer.close().await;
+    /// Aborts whatever a dropped guard left open, and closes the connections. Returns the
+    /// producer's fatal error, or what failed the abort, if any (it closes either way).
+    pub async fn close(mut self) -> Result<(), TxnError> {
+        let settled = self.settle().await;
+        let closed = self.producer.close().await;
+        settled?;
+        closed.map_err(|err| TxnError::Fatal(Arc::new(err)))
     }
 
     /// Brings a transaction that must be aborted to its end; `Ok` when the producer is ready

@@ -116,7 +116,7 @@ async fn committed_records_are_visible_and_aborted_ones_only_uncommitted() {
     assert_eq!(committed, ["a1", "a2", "c1", "end"]);
     let all = read_until(&b, "vis", IsolationLevel::ReadUncommitted, "end").await;
     assert_eq!(all, ["a1", "a2", "b1", "b2", "d1", "c1", "end"]);
-    p.close().await;
+    p.close().await.unwrap();
 }
 
 #[tokio::test]
@@ -606,5 +606,5 @@ async fn transactional_records_follow_the_configured_partitioner_and_batching() 
         assert!(data.iter().all(|r| r.producer.1 <= epoch), "{data:?}");
     }
     c.close().await;
-    p.close().await;
+    p.close().await.unwrap();
 }

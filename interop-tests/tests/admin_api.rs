@@ -514,7 +514,7 @@ scenario!(
                 [(ours.producer_id, Some(0))]
             );
             txn.commit().await.expect("commit");
-            producer.close().await;
+            producer.close().await.unwrap();
 
             let cluster = admin.describe_cluster().await.expect("cluster");
             let nodes: Vec<i32> = cluster.brokers.iter().map(|b| b.node_id).collect();

@@ -84,7 +84,7 @@ fn ours_write(t: &Target, topic: &str, parts: &[Vec<TestRecord>]) {
                 "epoch after transaction {i} (version 2: {v2})"
             );
         }
-        producer.close().await;
+        producer.close().await.unwrap();
     });
 }
 

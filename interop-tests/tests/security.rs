@@ -139,7 +139,10 @@ async fn round_trip(bootstrap: &str, settings: &[(String, String)], what: &str) 
     txn.commit()
         .await
         .unwrap_or_else(|e| panic!("{what}: commit transaction: {e}"));
-    transactional.close().await;
+    transactional
+        .close()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: close: {e}"));
 
     let mut config = consumer_config(bootstrap, settings);
     config.isolation_level = IsolationLevel::ReadCommitted;

@@ -128,7 +128,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "read_committed: {} invoices for {ORDERS} orders, {twice} duplicated",
         invoices.len()
     );
-    invoicer.close().await;
+    invoicer.close().await?;
     consumer.close().await?;
     broker.shutdown().await;
     Ok(())

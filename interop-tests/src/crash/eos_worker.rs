@@ -116,6 +116,6 @@ async fn run() -> Result<(), String> {
             Err(e) => return Err(e.to_string()),
         }
     }
-    producer.close().await;
+    producer.close().await.map_err(|e| e.to_string())?;
     consumer.close().await.map_err(err)
 }
