@@ -8,7 +8,10 @@
 #         stdin/stdout/exit code are the peer's own (see the header of KafkaPeer.java).
 #
 # Env: KAFKA_VERSION, FERROKAFKA_CACHE (as scripts/kafka-jars.sh), KAFKA_PEER_LOG_LEVEL
-#      (slf4j-simple level for the client's own log on stderr; default warn).
+#      (slf4j-simple level for the client's own log on stderr; default warn),
+#      KAFKA_PEER_JVM_FLAGS (JVM flags, split on spaces; default
+#      "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC", quick to start for the tests; the perf tool
+#      sets it empty so that the Java client runs with the JVM's own JIT and GC).
 set -euo pipefail
 
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,10 +26,12 @@ export KAFKA_VERSION
 log() { printf 'java-peer: %s\n' "$*" >&2; }
 
 java_cmd() {
+  local flags
+  read -r -a flags <<<"${KAFKA_PEER_JVM_FLAGS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}"
   JAVA_CMD=(java -cp "$CLASSPATH_PEER"
     "-Dorg.slf4j.simpleLogger.defaultLogLevel=${KAFKA_PEER_LOG_LEVEL:-warn}"
     -Dorg.slf4j.simpleLogger.logFile=System.err
-    -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
+    "${flags[@]}"
     KafkaPeer)
 }
 

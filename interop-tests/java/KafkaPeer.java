@@ -33,6 +33,17 @@
 //       repartition.purge.interval.ms=500 unless key=value says otherwise. Prints
 //       `state 	 <STATE>` at every state change; runs until stdin closes, then closes the
 //       application and exits 0 (1 if it ended in ERROR).
+//   eos-loop <bootstrap> <input> <output> <group> <records> <span_ms> <timeout_ms> [key=value ...]
+//       the exactly-once consume-transform-produce loop Java users write, for the perf tool
+//       (bench/src/semantics.rs): a KafkaConsumer in group <group> (subscribe, earliest,
+//       read_committed, no auto-commit) and a transactional KafkaProducer (transactional.id
+//       <group>-txn, linger.ms=5, batch.size=16384 unless key=value says otherwise; key=value
+//       goes to both clients). Once records arrive: begin, poll and send each value to
+//       <output> until <span_ms> have passed, sendOffsetsToTransaction (the consumer's
+//       positions, consumer.groupMetadata()), commit; until <records> inputs are committed.
+//       The clock and the process CPU start at the first record. Prints one line
+//       `eos \t <records committed> \t <elapsed ns> \t <cpu ns> \t <peak RSS KiB>`; exit 3 if
+//       <timeout_ms> passed first.
 //
 // Encodings: partition/timestamp `-` = none. key/value: standard base64 (padded on output,
 // padding optional on input) or `~` = null. headers: `-` = none, else comma-separated
@@ -108,6 +119,7 @@ public final class KafkaPeer {
             System.err.println("       KafkaPeer group-consume <bootstrap> <topic> <group> <timeout_ms> [k=v ...]");
             System.err.println("       KafkaPeer admin <bootstrap> <topic> <group>");
             System.err.println("       KafkaPeer streams <bootstrap> <application_id> <input> <output> [k=v ...]");
+            System.err.println("       KafkaPeer eos-loop <bootstrap> <input> <output> <group> <records> <span_ms> <timeout_ms> [k=v ...]");
             code = EXIT_USAGE;
         } catch (ExecutionException e) {
             (e.getCause() != null ? e.getCause() : e).printStackTrace();
@@ -142,6 +154,10 @@ public final class KafkaPeer {
             case "streams":
                 if (args.length < 5) throw new UsageException("streams needs 4 arguments");
                 return WordCount.run(args[1], args[2], args[3], args[4], config(args, 5));
+            case "eos-loop":
+                if (args.length < 8) throw new UsageException("eos-loop needs 7 arguments");
+                return EosLoop.run(args[1], args[2], args[3], args[4], Long.parseLong(args[5]),
+                        Long.parseLong(args[6]), Long.parseLong(args[7]), config(args, 8));
             default:
                 throw new UsageException("unknown mode " + args[0]);
         }
@@ -602,5 +618,87 @@ final class WordCount {
         boolean ended = streams.state() == KafkaStreams.State.ERROR;
         streams.close(Duration.ofSeconds(30));
         return ended ? KafkaPeer.EXIT_ERROR : KafkaPeer.EXIT_OK;
+    }
+}
+
+// The `eos-loop` mode: exactly-once consume-transform-produce, timed, for the perf tool.
+final class EosLoop {
+    static int run(String bootstrap, String input, String output, String group, long records,
+                   long spanMs, long timeoutMs, Properties opts) throws Exception {
+        Properties c = new Properties();
+        c.setProperty("bootstrap.servers", bootstrap);
+        c.setProperty("group.id", group);
+        c.setProperty("enable.auto.commit", "false");
+        c.setProperty("auto.offset.reset", "earliest");
+        c.setProperty("isolation.level", "read_committed");
+        c.putAll(opts);
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        p.setProperty("transactional.id", group + "-txn");
+        p.setProperty("linger.ms", "5");
+        p.setProperty("batch.size", "16384");
+        p.putAll(opts);
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        long committed = 0, startNs = 0, startCpu = 0;
+        boolean started = false;
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                     new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+             KafkaProducer<byte[], byte[]> producer =
+                     new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.initTransactions();
+            consumer.subscribe(List.of(input));
+            while (committed < records) {
+                if (System.currentTimeMillis() > deadline) {
+                    System.err.println("eos-loop: " + committed + " of " + records + " in time");
+                    return KafkaPeer.EXIT_TIMEOUT;
+                }
+                ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(100));
+                if (batch.isEmpty()) continue;
+                if (!started) {
+                    started = true;
+                    startNs = System.nanoTime();
+                    startCpu = os.getProcessCpuTime();
+                }
+                producer.beginTransaction();
+                long spanEnd = System.nanoTime() + spanMs * 1_000_000L;
+                long inTxn = 0;
+                while (true) {
+                    for (ConsumerRecord<byte[], byte[]> r : batch) {
+                        producer.send(new ProducerRecord<>(output, r.value()));
+                        inTxn++;
+                    }
+                    long left = (spanEnd - System.nanoTime()) / 1_000_000L;
+                    if (left <= 0) break;
+                    batch = consumer.poll(Duration.ofMillis(left));
+                }
+                Map<TopicPartition, OffsetAndMetadata> offsets = new java.util.HashMap<>();
+                for (TopicPartition tp : consumer.assignment()) {
+                    offsets.put(tp, new OffsetAndMetadata(consumer.position(tp)));
+                }
+                producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+                producer.commitTransaction();
+                committed += inTxn;
+            }
+            long elapsed = System.nanoTime() - startNs;
+            long cpu = os.getProcessCpuTime() - startCpu;
+            KafkaPeer.OUT.println("eos\t" + committed + "\t" + elapsed + "\t" + cpu + "\t" + peakRssKib());
+        }
+        return KafkaPeer.EXIT_OK;
+    }
+
+    // VmHWM of this process, KiB (0 where /proc is not there).
+    static long peakRssKib() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
     }
 }
