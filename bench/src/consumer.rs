@@ -26,7 +26,12 @@
 //! mini-broker, every client with the same settings (see `security.rs`); the data is written
 //! over PLAINTEXT. rskafka is left out there, as it is built without TLS.
 //!
-//! What not: no commits in the measured loop, no compression cases.
+//! The at-least-once readers of `semantics` (see `semantics.rs`) are workers of this file
+//! too, so that they share its settings and meter: ferrokafka's `process_batch` with
+//! `Batches<AtLeastOnce>` and librdkafka's store-offset-after-handling loop, group mode only.
+//!
+//! What not: no commits in the measured loop of `consumer`'s own clients, no compression
+//! cases.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -42,7 +47,9 @@ use ferrokafka::kafka_protocol::messages::produce_request::{
 };
 use ferrokafka::kafka_protocol::messages::{ProduceRequest, TopicName};
 use ferrokafka::kafka_protocol::protocol::StrBytes;
-use ferrokafka::{AutoOffsetReset, Client, ClientConfig, Consumer, ConsumerConfig, NewTopic};
+use ferrokafka::{
+    AtLeastOnce, AutoOffsetReset, Batches, Client, ClientConfig, Consumer, ConsumerConfig, NewTopic,
+};
 use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
 use rdkafka::config::ClientConfig as RdConfig;
 use rdkafka::consumer::{BaseConsumer, StreamConsumer};
@@ -53,6 +60,12 @@ use rdkafka::{Offset, TopicPartitionList};
 const BATCH_BYTES: usize = 16_384;
 
 const CLIENTS: &str = "ferrokafka-poll,ferrokafka-recv,rdkafka-base,rdkafka-stream,rskafka";
+/// The at-least-once readers of `semantics` (group mode only): ferrokafka's
+/// `process_batch` with `Batches::new(AtLeastOnce)` (a commit after every batch, in the
+/// background) or with `commit_every(100 ms)`, and librdkafka's usual loop — auto-commit on,
+/// `enable.auto.offset.store=false`, each message's offset stored once it was handled.
+pub(crate) const AT_LEAST_ONCE: &str =
+    "ferrokafka-alo-batch,ferrokafka-alo-batch-100ms,rdkafka-alo";
 
 /// Options of `consumer`.
 #[derive(Debug, clap::Args)]
@@ -348,21 +361,12 @@ pub(crate) fn measure(
     if group {
         args.push("--group");
     }
-    let fields = worker::run(
+    worker::run_measured(
         "consumer-worker",
         [client, &broker.bootstrap, topic],
         &broker.settings,
         &args,
-    )?;
-    let [elapsed_ns, cpu_ticks, counted, peak_rss_kib, ..] = fields[..] else {
-        return Err(format!("bad result: {fields:?}"));
-    };
-    Ok(Measured {
-        elapsed: Duration::from_nanos(elapsed_ns),
-        cpu: Duration::from_millis(cpu_ticks * 10),
-        records: usize::try_from(counted).unwrap_or(0),
-        peak_rss_kib,
-    })
+    )
 }
 
 /// User + system CPU ticks (1/100 s) of this whole process, every thread.
@@ -416,33 +420,41 @@ const READ_LIMIT: Duration = Duration::from_secs(120);
 
 pub fn work(args: WorkerArgs) -> ExitCode {
     let result = match args.target.client.as_str() {
-        "ferrokafka-poll" => ferrokafka_run(&args, true),
-        "ferrokafka-recv" => ferrokafka_run(&args, false),
-        "rdkafka-base" => rdkafka_base_run(&args),
+        "ferrokafka-poll" => ferrokafka_run(&args, Reading::Poll),
+        "ferrokafka-recv" => ferrokafka_run(&args, Reading::Recv),
+        "ferrokafka-alo-batch" => ferrokafka_run(&args, Reading::AtLeastOnce(None)),
+        "ferrokafka-alo-batch-100ms" => ferrokafka_run(
+            &args,
+            Reading::AtLeastOnce(Some(crate::semantics::TRANSACTION_SPAN)),
+        ),
+        "rdkafka-base" => rdkafka_base_run(&args, false),
+        "rdkafka-alo" => rdkafka_base_run(&args, true),
         "rdkafka-stream" => rdkafka_stream_run(&args),
         "rskafka" if args.group => Err("rskafka has no consumer groups".to_owned()),
         "rskafka" => rskafka_run(&args),
-        other => Err(format!("unknown client {other}; known: {CLIENTS}")),
+        other => Err(format!(
+            "unknown client {other}; known: {CLIENTS}, and in group mode {AT_LEAST_ONCE}"
+        )),
     };
-    match result {
-        Ok(m) => {
-            println!(
-                "RESULT {} {} {} {}",
-                m.elapsed.as_nanos(),
-                m.cpu.as_millis() / 10,
-                m.records,
-                m.peak_rss_kib
-            );
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("{}: {err}", args.target.client);
-            ExitCode::FAILURE
-        }
-    }
+    worker::finish(&args.target.client, result)
 }
 
-fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> {
+/// How ferrokafka's consumer hands out the records.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    /// `Consumer::poll` batches.
+    Poll,
+    /// `Consumer::recv`, one at a time.
+    Recv,
+    /// `Consumer::process_batch` under `AtLeastOnce`: a commit after every batch, or once
+    /// per interval.
+    AtLeastOnce(Option<Duration>),
+}
+
+fn ferrokafka_run(args: &WorkerArgs, reading: Reading) -> Result<Measured, String> {
+    if matches!(reading, Reading::AtLeastOnce(_)) && !args.group {
+        return Err("at-least-once commits offsets: group mode only (--group)".to_owned());
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let client = crate::security::client_config(&args.target.bootstrap, &args.target.settings)?;
@@ -464,28 +476,58 @@ fn ferrokafka_run(args: &WorkerArgs, batches: bool) -> Result<Measured, String> 
         .map_err(|e| e.to_string())?;
         let mut meter = Meter::new(args.records);
         let deadline = Instant::now() + READ_LIMIT;
+        let mut batches = match reading {
+            Reading::AtLeastOnce(Some(every)) => Batches::new(AtLeastOnce).commit_every(every),
+            _ => Batches::new(AtLeastOnce),
+        };
         'read: loop {
             if Instant::now() > deadline {
                 return Err(format!("read {} of {} in time", meter.seen, args.records));
             }
-            if batches {
-                let records = consumer
-                    .poll(Duration::from_secs(1))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                for r in &records {
-                    if meter.record(r.value.as_deref()) {
-                        break 'read;
+            match reading {
+                Reading::Poll => {
+                    let records = consumer
+                        .poll(Duration::from_secs(1))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    for r in &records {
+                        if meter.record(r.value.as_deref()) {
+                            break 'read;
+                        }
                     }
                 }
-            } else {
-                let r = consumer.recv().await.map_err(|e| e.to_string())?;
-                if meter.record(r.value.as_deref()) {
-                    break;
+                Reading::Recv => {
+                    let r = consumer.recv().await.map_err(|e| e.to_string())?;
+                    if meter.record(r.value.as_deref()) {
+                        break;
+                    }
+                }
+                Reading::AtLeastOnce(_) => {
+                    let m = &mut meter;
+                    // A whole batch is handled (and counted) before the next, so the last one
+                    // may go past the target; the rate counts what was handled.
+                    consumer
+                        .process_batch(&mut batches, |records| async move {
+                            for r in &records {
+                                m.record(r.value.as_deref());
+                            }
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if meter.seen >= args.records {
+                        break;
+                    }
                 }
             }
         }
         let measured = meter.done();
+        // Outside the clock, as an application does before closing.
+        if let Reading::AtLeastOnce(_) = reading {
+            batches
+                .commit_pending(&consumer)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
         consumer.close().await.map_err(|e| e.to_string())?;
         Ok(measured)
     })
@@ -532,8 +574,21 @@ fn assignment(args: &WorkerArgs) -> Result<TopicPartitionList, String> {
     Ok(tpl)
 }
 
-fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
-    let consumer: BaseConsumer = rdkafka_config(args).create().map_err(|e| e.to_string())?;
+/// `BaseConsumer::poll`; with `at_least_once`, the loop librdkafka users write for it:
+/// auto-commit on (default interval), `enable.auto.offset.store=false`, and each message's
+/// offset stored once it was handled, so only handled records are committed.
+fn rdkafka_base_run(args: &WorkerArgs, at_least_once: bool) -> Result<Measured, String> {
+    use rdkafka::consumer::Consumer as _;
+    if at_least_once && !args.group {
+        return Err("at-least-once commits offsets: group mode only (--group)".to_owned());
+    }
+    let mut config = rdkafka_config(args);
+    if at_least_once {
+        config
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false");
+    }
+    let consumer: BaseConsumer = config.create().map_err(|e| e.to_string())?;
     rdkafka_join(&consumer, args)?;
     let mut meter = Meter::new(args.records);
     let deadline = Instant::now() + READ_LIMIT;
@@ -542,9 +597,19 @@ fn rdkafka_base_run(args: &WorkerArgs) -> Result<Measured, String> {
             return Err(format!("read {} of {} in time", meter.seen, args.records));
         }
         match consumer.poll(Duration::from_secs(1)) {
-            Some(Ok(m)) if meter.record(m.payload()) => break,
+            Some(Ok(m)) => {
+                let done = meter.record(m.payload());
+                if at_least_once {
+                    consumer
+                        .store_offset_from_message(&m)
+                        .map_err(|e| e.to_string())?;
+                }
+                if done {
+                    break;
+                }
+            }
             Some(Err(e)) => return Err(e.to_string()),
-            Some(Ok(_)) | None => {}
+            None => {}
         }
     }
     Ok(meter.done())

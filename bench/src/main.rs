@@ -19,6 +19,10 @@
 //! `latency`: end-to-end latency at fixed rates (open-loop, HDR percentiles) and one-record
 //! produce round trips, ferrokafka against librdkafka (and rskafka) (see `latency.rs`).
 //!
+//! `semantics`: what the delivery semantics cost — at-least-once over batches, exactly-once
+//! consume-transform-produce, transactions — each against its peers (ferrokafka without the
+//! semantics, librdkafka, the Java client) in the same run (see `semantics.rs`).
+//!
 //! `suite`: all of the above as one matrix (brokers × workloads × clients, interleaved runs),
 //! written to `bench/results/latest.md` with SVG charts and the targets (see `suite.rs`).
 
@@ -29,6 +33,7 @@ mod latency;
 mod producer;
 mod report;
 mod security;
+mod semantics;
 mod startup;
 mod suite;
 mod svg;
@@ -55,6 +60,8 @@ enum Command {
     Latency(latency::Args),
     /// The whole matrix, written to bench/results/latest.md with charts.
     Suite(suite::Args),
+    /// What at-least-once, exactly-once and transactions cost against their peers.
+    Semantics(semantics::Args),
     /// One consumer run in its own process (used by `consumer`).
     #[command(hide = true)]
     ConsumerWorker(consumer::WorkerArgs),
@@ -67,12 +74,17 @@ enum Command {
     /// One producer run in its own process (used by `producer`).
     #[command(hide = true)]
     ProducerWorker(producer::WorkerArgs),
+    /// One exactly-once run in its own process (used by `semantics`).
+    #[command(hide = true)]
+    SemanticsWorker(semantics::WorkerArgs),
 }
 
 fn main() -> std::process::ExitCode {
     match Cli::parse().command {
         Command::Startup(args) => startup::run(args),
         Command::Suite(args) => suite::run(args),
+        Command::Semantics(args) => semantics::run(args),
+        Command::SemanticsWorker(args) => semantics::work(args),
         Command::Producer(args) => producer::run(args),
         Command::ProducerWorker(args) => producer::work(args),
         Command::Consumer(args) => consumer::run(args),

@@ -329,6 +329,7 @@ pub(crate) fn peak_rss_kib(pid: &str) -> u64 {
 pub fn work(args: WorkerArgs) -> ExitCode {
     let result = match args.target.client.as_str() {
         "ferrokafka" => ferrokafka_run(&args),
+        "ferrokafka-txn" => ferrokafka_txn_run(&args),
         "rdkafka-base" => rdkafka_base_run(&args),
         "rdkafka-future" => rdkafka_future_run(&args),
         "rskafka" => rskafka_run(&args),
@@ -389,27 +390,36 @@ impl Stopwatch {
     }
 }
 
+/// ferrokafka's producer settings for a run: the case's, the same as every client's.
+fn ferrokafka_config(
+    args: &WorkerArgs,
+) -> Result<ferrokafka::producer::ProducerConfigBuilder, String> {
+    let acks = if args.acks == "all" {
+        Acks::All
+    } else {
+        Acks::Leader
+    };
+    let mut config = ProducerConfig::builder()
+        .bootstrap_servers([args.target.bootstrap.as_str()])
+        .acks(acks)
+        .enable_idempotence(acks == Acks::All)
+        .linger(Duration::from_millis(args.linger_ms))
+        .batch_size(args.batch_size)
+        .buffer_memory(BUFFER_BYTES)
+        .max_in_flight(IN_FLIGHT)
+        .compression(args.compression.parse().map_err(|e| format!("{e}"))?);
+    for (k, v) in &args.target.settings {
+        config = config.set(k, v).map_err(|e| e.to_string())?;
+    }
+    Ok(config)
+}
+
 fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
     let rt = worker_runtime()?;
     rt.block_on(async {
-        let acks = if args.acks == "all" {
-            Acks::All
-        } else {
-            Acks::Leader
-        };
-        let mut config = ProducerConfig::builder()
-            .bootstrap_servers([args.target.bootstrap.as_str()])
-            .acks(acks)
-            .enable_idempotence(acks == Acks::All)
-            .linger(Duration::from_millis(args.linger_ms))
-            .batch_size(args.batch_size)
-            .buffer_memory(BUFFER_BYTES)
-            .max_in_flight(IN_FLIGHT)
-            .compression(args.compression.parse().map_err(|e| format!("{e}"))?);
-        for (k, v) in &args.target.settings {
-            config = config.set(k, v).map_err(|e| e.to_string())?;
-        }
-        let config = config.build().map_err(|e| e.to_string())?;
+        let config = ferrokafka_config(args)?
+            .build()
+            .map_err(|e| e.to_string())?;
         let producer = Producer::connect(config).await.map_err(|e| e.to_string())?;
         let topic = args.target.topic.clone();
         let value = payload(args.size);
@@ -437,6 +447,58 @@ fn ferrokafka_run(args: &WorkerArgs) -> Result<Measured, String> {
         Ok(measured)
     })
 }
+
+/// ferrokafka's `TransactionalProducer` with the case's settings (`acks=all`): the records
+/// in transactions of [`crate::semantics::TRANSACTION_SPAN`] each (begin, send until the span
+/// has passed, commit), until all are sent and the last transaction committed. The warm-up is
+/// one transaction of one record (producer id, metadata, connections), before the clock.
+fn ferrokafka_txn_run(args: &WorkerArgs) -> Result<Measured, String> {
+    use ferrokafka::TransactionalProducer;
+    if args.acks != "all" {
+        return Err("a transactional producer needs acks=all".to_owned());
+    }
+    let rt = worker_runtime()?;
+    rt.block_on(async {
+        let config = ferrokafka_config(args)?
+            .transactional_id(format!("perf-txn-{}", std::process::id()))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut producer = TransactionalProducer::connect(config)
+            .await
+            .map_err(|e| e.to_string())?;
+        producer
+            .init_transactions()
+            .await
+            .map_err(|e| e.to_string())?;
+        let topic: std::sync::Arc<str> = args.target.topic.as_str().into();
+        let value = payload(args.size);
+        let mut txn = producer.begin().await.map_err(|e| e.to_string())?;
+        txn.send(ProducerRecord::new(&topic).value(value.clone()))
+            .await
+            .map_err(|e| e.to_string())?;
+        txn.commit().await.map_err(|e| e.to_string())?;
+        let watch = Stopwatch::start(args.records);
+        let mut sent = 0;
+        while sent < args.records {
+            let mut txn = producer.begin().await.map_err(|e| e.to_string())?;
+            let began = Instant::now();
+            // The span is checked every 32 records: a clock read per record would be a cost
+            // the idempotent producer's loop does not have.
+            while sent < args.records && (sent % 32 != 0 || began.elapsed() < TXN_SPAN) {
+                let mut record = ProducerRecord::new(&topic);
+                record.value = Some(value.clone());
+                txn.send(record).await.map_err(|e| e.to_string())?;
+                sent += 1;
+            }
+            txn.commit().await.map_err(|e| e.to_string())?;
+        }
+        let measured = watch.stop();
+        producer.close().await.map_err(|e| e.to_string())?;
+        Ok(measured)
+    })
+}
+
+const TXN_SPAN: Duration = crate::semantics::TRANSACTION_SPAN;
 
 fn rdkafka_config(args: &WorkerArgs) -> RdConfig {
     let mut c = RdConfig::new();

@@ -140,7 +140,7 @@ fn stats(v: &[f64]) -> (f64, f64, f64) {
     )
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(PathBuf::from)

@@ -23,7 +23,7 @@
 //! What not (yet): the in-process mini-broker (a broker inside this process would share its
 //! CPU count); end-to-end latency (a slot is left for `latency.rs`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -153,14 +153,14 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 /// Counts and prints progress on stderr, with the time left at the average pace so far.
-struct Progress {
-    done: usize,
-    total: usize,
-    started: Instant,
+pub(crate) struct Progress {
+    pub(crate) done: usize,
+    pub(crate) total: usize,
+    pub(crate) started: Instant,
 }
 
 impl Progress {
-    fn step(&mut self, what: &str) {
+    pub(crate) fn step(&mut self, what: &str) {
         self.done += 1;
         let spent = self.started.elapsed().as_secs();
         let left = spent * self.total.saturating_sub(self.done) as u64 / self.done.max(1) as u64;
@@ -177,20 +177,20 @@ impl Progress {
 }
 
 /// A broker to measure against.
-enum Broker {
+pub(crate) enum Broker {
     Mini(MiniBrokerProcess),
     Real(startup::RealKafka),
 }
 
 impl Broker {
-    fn bootstrap(&self) -> &str {
+    pub(crate) fn bootstrap(&self) -> &str {
         match self {
             Broker::Mini(b) => &b.bootstrap,
             Broker::Real(k) => &k.bootstrap,
         }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         match self {
             Broker::Mini(b) => b.pid(),
             Broker::Real(k) => k.pid,
@@ -200,13 +200,13 @@ impl Broker {
 
 /// Which broker, and how to get a fresh one.
 #[derive(Clone, Copy, PartialEq)]
-enum BrokerKind {
+pub(crate) enum BrokerKind {
     MiniBinary,
     RealKafka,
 }
 
 impl BrokerKind {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             BrokerKind::MiniBinary => "mini-broker (binary)",
             BrokerKind::RealKafka => "Apache Kafka 4.1 (KRaft)",
@@ -675,7 +675,7 @@ fn command_line(args: &Args) -> String {
 }
 
 /// The clients of one repetition, starting one further along each time.
-fn rotated<T: Copy>(clients: &[T], run: usize) -> impl Iterator<Item = (usize, T)> + '_ {
+pub(crate) fn rotated<T: Copy>(clients: &[T], run: usize) -> impl Iterator<Item = (usize, T)> + '_ {
     let n = clients.len().max(1);
     (0..clients.len()).filter_map(move |k| {
         let i = (k + run) % n;
@@ -692,17 +692,24 @@ fn zip_clients(clients: &[&'static str], samples: Vec<Vec<Sample>>) -> Vec<(Stri
 }
 
 fn start(plan: &Plan, kind: BrokerKind) -> Result<Broker, String> {
+    start_broker(kind, &plan.kafka_state)
+}
+
+/// A fresh broker of `kind`; a real Kafka one keeps its state in `kafka_state`.
+pub(crate) fn start_broker(kind: BrokerKind, kafka_state: &Path) -> Result<Broker, String> {
     match kind {
         BrokerKind::MiniBinary => MiniBrokerProcess::start(&sibling("mini-broker"))
             .map(Broker::Mini)
             .map_err(|e| format!("mini-broker: {e}")),
-        BrokerKind::RealKafka => {
-            startup::RealKafka::start(Some(&plan.kafka_state)).map(Broker::Real)
-        }
+        BrokerKind::RealKafka => startup::RealKafka::start(Some(kafka_state)).map(Broker::Real),
     }
 }
 
-async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
+pub(crate) async fn create_topic(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<(), String> {
     let client = Client::connect(ClientConfig::new(bootstrap).map_err(|e| e.to_string())?)
         .await
         .map_err(|e| e.to_string())?;

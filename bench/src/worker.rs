@@ -4,7 +4,7 @@
 //! subcommand as a child process (so the CPU and memory it reports are that one client's alone)
 //! and read the numbers of its `RESULT` line.
 
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
 /// What one throughput run measured.
@@ -86,4 +86,44 @@ pub(crate) fn run(
         .map(str::parse)
         .collect::<Result<Vec<u64>, _>>()
         .map_err(|e| format!("{e} in result line {line:?}"))
+}
+
+/// Runs a worker that prints `RESULT <elapsed ns> <cpu ticks> <records> <peak RSS KiB>` (see
+/// [`finish`]) and reads it back.
+pub(crate) fn run_measured(
+    subcommand: &str,
+    names: [&str; 3],
+    settings: &[(String, String)],
+    args: &[&str],
+) -> Result<Measured, String> {
+    let fields = run(subcommand, names, settings, args)?;
+    let [elapsed_ns, cpu_ticks, counted, peak_rss_kib, ..] = fields[..] else {
+        return Err(format!("bad result: {fields:?}"));
+    };
+    Ok(Measured {
+        elapsed: Duration::from_nanos(elapsed_ns),
+        cpu: Duration::from_millis(cpu_ticks * 10),
+        records: usize::try_from(counted).unwrap_or(0),
+        peak_rss_kib,
+    })
+}
+
+/// The worker's end: prints the result line [`run_measured`] reads, or the error.
+pub(crate) fn finish(client: &str, result: Result<Measured, String>) -> ExitCode {
+    match result {
+        Ok(m) => {
+            println!(
+                "RESULT {} {} {} {}",
+                m.elapsed.as_nanos(),
+                m.cpu.as_millis() / 10,
+                m.records,
+                m.peak_rss_kib
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{client}: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
