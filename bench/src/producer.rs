@@ -24,6 +24,9 @@
 //! mini-broker, every client with the same settings (see `security.rs`); rskafka is left out
 //! there, as it is built without TLS.
 //!
+//! `ferrokafka-txn` (for `semantics`, `acks=all` only) is ferrokafka's `TransactionalProducer`
+//! with the same settings, committing a transaction every 100 ms.
+//!
 //! What not: no latency percentiles, no keyed records; compressed cases only through `suite`
 //! (the worker takes `--compression`).
 

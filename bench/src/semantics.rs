@@ -554,6 +554,12 @@ fn markdown(results: &Results, plan: &Plan) -> String {
         "`{}` — {} to {}, on {}.\n",
         results.command, results.started, results.finished, results.machine
     );
+    if plan.quick {
+        out.push_str(
+            "**A `--quick` smoke run** (fewer runs, a tenth of the records): it shows that every \
+             cell runs, not what they cost; see the full run's command in README.md.\n\n",
+        );
+    }
     let _ = writeln!(
         out,
         "Every figure is the median of {} run(s) with the range of the runs; the cells of a \
