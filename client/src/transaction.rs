@@ -533,7 +533,7 @@ impl TransactionalProducer {
         let (pid, epoch) = self.producer.unwrap_or((-1, -1));
         let id = self.transactional_id.clone();
         self.call_coordinator(
-            i16::MAX,
+            4,
             |_| {
                 EndTxnRequest::default()
                     .with_transactional_id(TransactionalId(StrBytes::from_string(id.clone())))
@@ -843,7 +843,7 @@ impl TransactionalProducer {
                 };
                 let conn = self.client.connection(coordinator).await?;
                 let response = conn
-                    .send_with(|version| {
+                    .send_capped(4, |version| {
                         let req = TxnOffsetCommitRequest::default()
                             .with_transactional_id(TransactionalId(StrBytes::from_string(
                                 id.clone(),

@@ -68,13 +68,15 @@ pub const SUPPORTED: &[ApiRange] = &[
     ApiRange::new(ApiKey::AlterUserScramCredentials, 0, 0),
     ApiRange::new(ApiKey::CreatePartitions, 0, 3),
     ApiRange::new(ApiKey::DescribeCluster, 0, 1),
-    // Transactions, classic protocol (transaction version 1): EndTxn v5 and TxnOffsetCommit
-    // v5 belong to KIP-890's version 2, which needs the `transaction.version` feature we do
-    // not advertise; ListTransactions v2 filters by a Java regular expression.
+    // Transactions: EndTxn v5 and TxnOffsetCommit v5 are KIP-890's transaction version 2
+    // (EndTxn bumps the epoch and answers the new producer id and epoch; TxnOffsetCommit adds
+    // the group), which the mini-broker serves and advertises with the `transaction.version`
+    // feature; a client that speaks version 1 caps its own requests at v4. ListTransactions
+    // v2 filters by a Java regular expression.
     ApiRange::new(ApiKey::AddPartitionsToTxn, 0, 5),
     ApiRange::new(ApiKey::AddOffsetsToTxn, 0, 4),
-    ApiRange::new(ApiKey::EndTxn, 0, 4),
-    ApiRange::new(ApiKey::TxnOffsetCommit, 0, 4),
+    ApiRange::new(ApiKey::EndTxn, 0, 5),
+    ApiRange::new(ApiKey::TxnOffsetCommit, 0, 5),
     ApiRange::new(ApiKey::DescribeTransactions, 0, 0),
     ApiRange::new(ApiKey::ListTransactions, 0, 1),
     // SASL (KIP-43, KIP-152, KIP-368): SaslHandshake v1 names the mechanism and says the
