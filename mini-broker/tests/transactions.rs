@@ -1391,23 +1391,27 @@ async fn describe_and_list_transactions(addr: &str) {
 
 // ---- transaction version 2 (KIP-890) ------------------------------------------------------
 
+/// Features as `(name, min, max)`, sorted by name.
+type Levels = Vec<(String, i16, i16)>;
+
+fn sorted(features: impl Iterator<Item = (String, i16, i16)>) -> Levels {
+    let mut all: Levels = features.collect();
+    all.sort();
+    all
+}
+
 /// The supported features of an ApiVersions answer as `(name, min, max)`, and the finalized
-/// ones as `(name, min level, max level)`, each sorted by name.
-#[allow(clippy::type_complexity)]
-fn features(resp: &ApiVersionsResponse) -> (Vec<(String, i16, i16)>, Vec<(String, i16, i16)>) {
-    let mut supported: Vec<_> = resp
+/// ones as `(name, min level, max level)`.
+fn features(resp: &ApiVersionsResponse) -> (Levels, Levels) {
+    let supported = resp
         .supported_features
         .iter()
-        .map(|f| (f.name.to_string(), f.min_version, f.max_version))
-        .collect();
-    supported.sort();
-    let mut finalized: Vec<_> = resp
+        .map(|f| (f.name.to_string(), f.min_version, f.max_version));
+    let finalized = resp
         .finalized_features
         .iter()
-        .map(|f| (f.name.to_string(), f.min_version_level, f.max_version_level))
-        .collect();
-    finalized.sort();
-    (supported, finalized)
+        .map(|f| (f.name.to_string(), f.min_version_level, f.max_version_level));
+    (sorted(supported), sorted(finalized))
 }
 
 async fn api_versions(conn: &mut RawConn, version: i16) -> ApiVersionsResponse {
