@@ -83,11 +83,36 @@ async fn setup(topic: &str) -> MiniBroker {
     broker
 }
 
+// Transaction version 2 (KIP-890, what the mini-broker and Kafka 4.x finalize by default):
+// every transaction ends with a new epoch.
 #[tokio::test]
 async fn committed_records_are_visible_and_aborted_ones_only_uncommitted() {
     let broker = setup("vis").await;
+    visibility(&broker, true).await;
+}
+
+// Transaction version 1 (a broker that finalizes transaction.version 1): AddPartitionsToTxn,
+// AddOffsetsToTxn, and the epoch moves only after an error.
+#[tokio::test]
+async fn transaction_version_1_is_kept_for_brokers_that_finalize_it() {
+    let broker = MiniBroker::builder()
+        .transaction_version(1)
+        .start()
+        .await
+        .unwrap();
+    let c = client(&broker.bootstrap()).await;
+    create_topic(&c, "vis", 1).await;
+    c.close().await;
+    visibility(&broker, false).await;
+}
+
+/// Commits, aborts, a dropped transaction: what read_committed and read_uncommitted readers
+/// see, and the epoch after each transaction under the version the broker states.
+async fn visibility(broker: &MiniBroker, v2: bool) {
     let b = broker.bootstrap();
     let mut p = txn_producer(&b, "vis-1", 60_000).await;
+    assert_eq!(p.transaction_version_2(), v2);
+    let (_, first_epoch) = p.producer_id_and_epoch().unwrap();
     let mut t = p.begin().await.unwrap();
     t.send(rec("vis", "a1")).await.unwrap();
     t.send(rec("vis", "a2")).await.unwrap();
@@ -116,6 +141,13 @@ async fn committed_records_are_visible_and_aborted_ones_only_uncommitted() {
     assert_eq!(committed, ["a1", "a2", "c1", "end"]);
     let all = read_until(&b, "vis", IsolationLevel::ReadUncommitted, "end").await;
     assert_eq!(all, ["a1", "a2", "b1", "b2", "d1", "c1", "end"]);
+    // Version 2 moves the epoch with every EndTxn; version 1 kept it (no error happened).
+    let (_, epoch) = p.producer_id_and_epoch().unwrap();
+    if v2 {
+        assert!(epoch > first_epoch, "{first_epoch} -> {epoch}");
+    } else {
+        assert_eq!(epoch, first_epoch);
+    }
     p.close().await.unwrap();
 }
 
