@@ -440,6 +440,16 @@ async fn after_an_abortable_error_only_abort_is_allowed_and_the_producer_goes_on
     assert_eq!(seen, ["end"]);
 }
 
+/// Who does what in `exactly_once_through_a_rebalance`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Starts at once; once `after` inputs are committed it only takes part in rebalances
+    /// (no records) until the joiner holds partitions, so that both process some.
+    First { after: usize },
+    /// Joins once `after` inputs are committed, and says when it holds partitions.
+    Joiner { after: usize },
+}
+
 /// One member of an exactly-once group: processes batches until `total` inputs are
 /// committed by the group as a whole.
 async fn eos_member(
@@ -447,8 +457,13 @@ async fn eos_member(
     id: &str,
     total: &std::cell::Cell<usize>,
     want: usize,
-    start_after: usize,
+    role: Role,
+    joined: &std::cell::Cell<bool>,
 ) -> usize {
+    let start_after = match role {
+        Role::Joiner { after } => after,
+        Role::First { .. } => 0,
+    };
     // The second member joins mid-way: a rebalance revokes partitions from the first.
     while total.get() < start_after {
         tokio::task::yield_now().await;
@@ -479,6 +494,26 @@ async fn eos_member(
             "{id}: the group processed {}",
             total.get()
         );
+        match role {
+            Role::First { after } if total.get() >= after && !joined.get() => {
+                // Paused, nothing is ready: `wait_ready` waits, and handles the rebalance.
+                let assigned = consumer.assignment();
+                consumer.pause(&assigned).unwrap();
+                consumer
+                    .wait_ready(Duration::from_millis(20))
+                    .await
+                    .unwrap();
+                continue;
+            }
+            Role::First { .. } if !consumer.paused().is_empty() => {
+                let paused = consumer.paused();
+                consumer.resume(&paused).unwrap();
+            }
+            Role::Joiner { .. } if !joined.get() && !consumer.assignment().is_empty() => {
+                joined.set(true);
+            }
+            _ => {}
+        }
         let result = consumer
             .process_exactly_once_batch(&mut eos, |r| async move {
                 Ok::<_, String>(vec![ProducerRecord::new("rb-out")
@@ -528,9 +563,17 @@ async fn exactly_once_through_a_rebalance() {
         d.await.unwrap();
     }
     let total = std::cell::Cell::new(0);
+    let joined = std::cell::Cell::new(false);
     let (a, b2) = tokio::join!(
-        eos_member(&b, "rb-a", &total, 400, 0),
-        eos_member(&b, "rb-b", &total, 400, 100),
+        eos_member(&b, "rb-a", &total, 400, Role::First { after: 100 }, &joined),
+        eos_member(
+            &b,
+            "rb-b",
+            &total,
+            400,
+            Role::Joiner { after: 100 },
+            &joined
+        ),
     );
     assert!(a >= 100 && b2 > 0, "both members processed: {a} and {b2}");
     let mut out = Consumer::new(
