@@ -23,8 +23,8 @@
 //! )
 //! .await?;
 //! consumer.subscribe(["invoices"])?;
-//! // Each batch's offsets are committed after the handler finished it; a crash re-delivers
-//! // at most the batch in hand and the one whose commit was under way, never loses one.
+//! // Each batch's offsets are committed after the handler finished it, in the background; a
+//! // crash re-delivers what was handled since the last commit, never loses a record.
 //! consumer
 //!     .process_batches(Batches::new(AtLeastOnce), |records| async move {
 //!         for record in records {

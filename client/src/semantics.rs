@@ -27,18 +27,20 @@
 //! | [`AtMostOnce`], per record | `offset + 1` *before* the handler runs | the record being handled is lost, never seen twice | the record is skipped |
 //! | [`AtMostOnce`], per batch | the batch's next offsets *before* the handler gets the batch | the rest of the batch being handled is lost (at most `max.poll.records`), never seen twice | the batch is skipped |
 //! | [`AtLeastOnce`], per record | `offset + 1` *after* the handler succeeded | the record being handled is handled again, never lost | nothing committed; the consumer seeks back and the record comes again on the next call |
-//! | [`AtLeastOnce`], per batch | the batch's next offsets *after* the handler succeeded, per the [`Batches`] policy, in the background | handled again, never lost: the batch in hand and the records handled since the last commit that completed (see below) | nothing committed for the batch; the consumer seeks back to its first offsets and the batch comes again on the next call |
+//! | [`AtLeastOnce`], per batch | the batch's next offsets *after* the handler succeeded, per the [`Batches`] policy, in the background | handled again, never lost: the batch in hand and the records handled since the last completed commit started (see below) | nothing committed for the batch; the consumer seeks back to its first offsets and the batch comes again on the next call |
 //! | [`AutoCommit`] | the position, every `auto.commit.interval.ms`, inside `recv`/`poll` | see below | the record (batch) is skipped |
 //!
 //! **At-least-once per batch, what a crash re-delivers**: a commit starts once a batch was
-//! handled and the policy says it is due; it runs while the next batch is fetched and handled,
-//! and at most one runs at a time (a commit that falls due while the previous one runs waits
-//! for it). So a crash re-delivers, besides the batch in hand: with
-//! [`Batches::new`] (every batch) at most one more batch, the one whose commit was under way;
-//! with [`Batches::commit_every_records`]`(n)` fewer than `n` more records plus one batch;
-//! with [`Batches::commit_every`]`(t)` what was handled in the last `t` plus one batch. A
-//! rebalance can re-deliver the same (the new owner starts from the last commit);
-//! [`Batches::commit_pending`] commits what is handled at once (call it before closing).
+//! handled and the policy says it is due; it runs in the background while the next batches
+//! are fetched and handled, one at a time: offsets that come due while a commit runs join the
+//! next one, which starts after the batch during which the first completed. So a crash
+//! re-delivers the records handled since the last commit that completed had started: the
+//! batch in hand, plus, with [`Batches::new`] (every batch), the batches handled during one
+//! commit's round trip and the one before it; with [`Batches::commit_every_records`]`(n)`
+//! fewer than `n` more records on top; with [`Batches::commit_every`]`(t)` what was handled in
+//! the last `t` on top. The handler never waits for a commit. A rebalance can re-deliver the
+//! same (the new owner starts from the last commit); [`Batches::commit_pending`] commits what
+//! is handled and waits (call it before closing).
 //!
 //! **Auto-commit's real guarantee** (Java's default, `enable.auto.commit=true`): the
 //! position of a partition covers every record *handed out*, and it is committed at the start
@@ -428,8 +430,9 @@ impl<S: Semantics> Batches<S> {
         }
     }
 
-    /// Starts a commit of what is handled when the policy says so; waits for the previous
-    /// commit first if it is still running (one at a time bounds what a crash re-delivers).
+    /// Starts a commit of what is handled when the policy says so and no commit is under
+    /// way; while one is, the offsets wait and join the next (the handler never waits for a
+    /// commit's round trip, which on a real cluster is longer than a batch takes).
     async fn maybe_commit(&mut self, consumer: &Consumer) -> Result<(), Error> {
         if self
             .in_flight
@@ -438,10 +441,9 @@ impl<S: Semantics> Batches<S> {
         {
             self.settle_in_flight().await?;
         }
-        if !self.commit_due() {
+        if self.in_flight.is_some() || !self.commit_due() {
             return Ok(());
         }
-        self.settle_in_flight().await?;
         let offsets = std::mem::take(&mut self.uncommitted);
         self.handled = 0;
         self.last_commit = Instant::now();

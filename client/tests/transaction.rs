@@ -83,11 +83,36 @@ async fn setup(topic: &str) -> MiniBroker {
     broker
 }
 
+// Transaction version 2 (KIP-890, what the mini-broker and Kafka 4.x finalize by default):
+// every transaction ends with a new epoch.
 #[tokio::test]
 async fn committed_records_are_visible_and_aborted_ones_only_uncommitted() {
     let broker = setup("vis").await;
+    visibility(&broker, true).await;
+}
+
+// Transaction version 1 (a broker that finalizes transaction.version 1): AddPartitionsToTxn,
+// AddOffsetsToTxn, and the epoch moves only after an error.
+#[tokio::test]
+async fn transaction_version_1_is_kept_for_brokers_that_finalize_it() {
+    let broker = MiniBroker::builder()
+        .transaction_version(1)
+        .start()
+        .await
+        .unwrap();
+    let c = client(&broker.bootstrap()).await;
+    create_topic(&c, "vis", 1).await;
+    c.close().await;
+    visibility(&broker, false).await;
+}
+
+/// Commits, aborts, a dropped transaction: what read_committed and read_uncommitted readers
+/// see, and the epoch after each transaction under the version the broker states.
+async fn visibility(broker: &MiniBroker, v2: bool) {
     let b = broker.bootstrap();
     let mut p = txn_producer(&b, "vis-1", 60_000).await;
+    assert_eq!(p.transaction_version_2(), v2);
+    let (_, first_epoch) = p.producer_id_and_epoch().unwrap();
     let mut t = p.begin().await.unwrap();
     t.send(rec("vis", "a1")).await.unwrap();
     t.send(rec("vis", "a2")).await.unwrap();
@@ -116,6 +141,13 @@ async fn committed_records_are_visible_and_aborted_ones_only_uncommitted() {
     assert_eq!(committed, ["a1", "a2", "c1", "end"]);
     let all = read_until(&b, "vis", IsolationLevel::ReadUncommitted, "end").await;
     assert_eq!(all, ["a1", "a2", "b1", "b2", "d1", "c1", "end"]);
+    // Version 2 moves the epoch with every EndTxn; version 1 kept it (no error happened).
+    let (_, epoch) = p.producer_id_and_epoch().unwrap();
+    if v2 {
+        assert!(epoch > first_epoch, "{first_epoch} -> {epoch}");
+    } else {
+        assert_eq!(epoch, first_epoch);
+    }
     p.close().await.unwrap();
 }
 
@@ -408,6 +440,16 @@ async fn after_an_abortable_error_only_abort_is_allowed_and_the_producer_goes_on
     assert_eq!(seen, ["end"]);
 }
 
+/// Who does what in `exactly_once_through_a_rebalance`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Starts at once; once `after` inputs are committed it only takes part in rebalances
+    /// (no records) until the joiner holds partitions, so that both process some.
+    First { after: usize },
+    /// Joins once `after` inputs are committed, and says when it holds partitions.
+    Joiner { after: usize },
+}
+
 /// One member of an exactly-once group: processes batches until `total` inputs are
 /// committed by the group as a whole.
 async fn eos_member(
@@ -415,8 +457,13 @@ async fn eos_member(
     id: &str,
     total: &std::cell::Cell<usize>,
     want: usize,
-    start_after: usize,
+    role: Role,
+    joined: &std::cell::Cell<bool>,
 ) -> usize {
+    let start_after = match role {
+        Role::Joiner { after } => after,
+        Role::First { .. } => 0,
+    };
     // The second member joins mid-way: a rebalance revokes partitions from the first.
     while total.get() < start_after {
         tokio::task::yield_now().await;
@@ -447,6 +494,26 @@ async fn eos_member(
             "{id}: the group processed {}",
             total.get()
         );
+        match role {
+            Role::First { after } if total.get() >= after && !joined.get() => {
+                // Paused, nothing is ready: `wait_ready` waits, and handles the rebalance.
+                let assigned = consumer.assignment();
+                consumer.pause(&assigned).unwrap();
+                consumer
+                    .wait_ready(Duration::from_millis(20))
+                    .await
+                    .unwrap();
+                continue;
+            }
+            Role::First { .. } if !consumer.paused().is_empty() => {
+                let paused = consumer.paused();
+                consumer.resume(&paused).unwrap();
+            }
+            Role::Joiner { .. } if !joined.get() && !consumer.assignment().is_empty() => {
+                joined.set(true);
+            }
+            _ => {}
+        }
         let result = consumer
             .process_exactly_once_batch(&mut eos, |r| async move {
                 Ok::<_, String>(vec![ProducerRecord::new("rb-out")
@@ -496,9 +563,17 @@ async fn exactly_once_through_a_rebalance() {
         d.await.unwrap();
     }
     let total = std::cell::Cell::new(0);
+    let joined = std::cell::Cell::new(false);
     let (a, b2) = tokio::join!(
-        eos_member(&b, "rb-a", &total, 400, 0),
-        eos_member(&b, "rb-b", &total, 400, 100),
+        eos_member(&b, "rb-a", &total, 400, Role::First { after: 100 }, &joined),
+        eos_member(
+            &b,
+            "rb-b",
+            &total,
+            400,
+            Role::Joiner { after: 100 },
+            &joined
+        ),
     );
     assert!(a >= 100 && b2 > 0, "both members processed: {a} and {b2}");
     let mut out = Consumer::new(

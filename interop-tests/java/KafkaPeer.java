@@ -44,6 +44,18 @@
 //       The clock and the process CPU start at the first record. Prints one line
 //       `eos \t <records committed> \t <elapsed ns> \t <cpu ns> \t <peak RSS KiB>`; exit 3 if
 //       <timeout_ms> passed first.
+//   txn-fence <bootstrap> <topic> <transactional_id> [key=value ...]
+//       zombie fencing as an application sees it, on <topic> (2 partitions): producer A
+//       (initTransactions, beginTransaction) sends `a-1` to partition 0 and waits for it;
+//       producer B with the same transactional id calls initTransactions, which fences A; A
+//       sends `a-2` to partition 1 (new to its transaction: a transaction version 1 client
+//       adds it with AddPartitionsToTxn first, a version 2 client just produces), then calls
+//       commitTransaction; B commits a transaction of `b-1` and aborts one of `b-2`, both to
+//       partition 0; a read_committed consumer reads partition 0 up to its last stable offset.
+//       stdout, one `step \t outcome` line each, the outcome `ok`, `ok <offset>` or the
+//       simple class name of the exception (of send().get()'s cause for sends):
+//       a-send-1, b-init, a-send-2, a-commit, b-commit, b-abort, and `read \t <values,
+//       comma-separated, or ->`. key=value arguments go to both producers.
 //
 // Encodings: partition/timestamp `-` = none. key/value: standard base64 (padded on output,
 // padding optional on input) or `~` = null. headers: `-` = none, else comma-separated
@@ -120,6 +132,7 @@ public final class KafkaPeer {
             System.err.println("       KafkaPeer admin <bootstrap> <topic> <group>");
             System.err.println("       KafkaPeer streams <bootstrap> <application_id> <input> <output> [k=v ...]");
             System.err.println("       KafkaPeer eos-loop <bootstrap> <input> <output> <group> <records> <span_ms> <timeout_ms> [k=v ...]");
+            System.err.println("       KafkaPeer txn-fence <bootstrap> <topic> <transactional_id> [k=v ...]");
             code = EXIT_USAGE;
         } catch (ExecutionException e) {
             (e.getCause() != null ? e.getCause() : e).printStackTrace();
@@ -158,6 +171,9 @@ public final class KafkaPeer {
                 if (args.length < 8) throw new UsageException("eos-loop needs 7 arguments");
                 return EosLoop.run(args[1], args[2], args[3], args[4], Long.parseLong(args[5]),
                         Long.parseLong(args[6]), Long.parseLong(args[7]), config(args, 8));
+            case "txn-fence":
+                if (args.length < 4) throw new UsageException("txn-fence needs <bootstrap> <topic> <transactional_id>");
+                return txnFence(args[1], args[2], args[3], config(args, 4));
             default:
                 throw new UsageException("unknown mode " + args[0]);
         }
@@ -215,6 +231,82 @@ public final class KafkaPeer {
             else if (transactional) producer.commitTransaction();
         }
         return EXIT_OK;
+    }
+
+    static int txnFence(String bootstrap, String topic, String transactionalId, Properties opts)
+            throws Exception {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        p.setProperty("transactional.id", transactionalId);
+        p.setProperty("linger.ms", "0");
+        p.putAll(opts);
+        KafkaProducer<byte[], byte[]> a =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        KafkaProducer<byte[], byte[]> b =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+        try {
+            a.initTransactions();
+            a.beginTransaction();
+            OUT.println("a-send-1\t" + sendOutcome(a, topic, 0, "a-1"));
+            b.initTransactions();
+            OUT.println("b-init\tok");
+            OUT.println("a-send-2\t" + sendOutcome(a, topic, 1, "a-2"));
+            String commit = "ok";
+            try {
+                a.commitTransaction();
+            } catch (Exception e) {
+                commit = e.getClass().getSimpleName();
+            }
+            OUT.println("a-commit\t" + commit);
+            b.beginTransaction();
+            String committed = sendOutcome(b, topic, 0, "b-1");
+            b.commitTransaction();
+            OUT.println("b-commit\t" + (committed.startsWith("ok") ? "ok" : committed));
+            b.beginTransaction();
+            String aborted = sendOutcome(b, topic, 0, "b-2");
+            b.abortTransaction();
+            OUT.println("b-abort\t" + (aborted.startsWith("ok") ? "ok" : aborted));
+        } finally {
+            a.close(Duration.ofSeconds(5));
+            b.close(Duration.ofSeconds(5));
+        }
+        Properties c = new Properties();
+        c.setProperty("bootstrap.servers", bootstrap);
+        c.setProperty("enable.auto.commit", "false");
+        c.setProperty("isolation.level", "read_committed");
+        TopicPartition tp = new TopicPartition(topic, 0);
+        List<String> values = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + 30_000;
+        try (KafkaConsumer<byte[], byte[]> consumer =
+                new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            // read_committed: the end is the last stable offset.
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            while (consumer.position(tp) < end) {
+                if (System.currentTimeMillis() > deadline) return EXIT_TIMEOUT;
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    values.add(new String(r.value(), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        OUT.println("read\t" + (values.isEmpty() ? "-" : String.join(",", values)));
+        return EXIT_OK;
+    }
+
+    // `ok <offset>` once the record is written, else the simple class name of the cause.
+    static String sendOutcome(KafkaProducer<byte[], byte[]> producer, String topic, int partition,
+                              String value) {
+        try {
+            RecordMetadata md = producer.send(new ProducerRecord<>(
+                    topic, partition, null, value.getBytes(StandardCharsets.UTF_8))).get();
+            return "ok " + md.offset();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            return cause.getClass().getSimpleName();
+        } catch (Exception e) {
+            return e.getClass().getSimpleName();
+        }
     }
 
     static int consume(String bootstrap, String topic, int partition, String start,

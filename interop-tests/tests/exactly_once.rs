@@ -59,11 +59,10 @@ fn ours_write(t: &Target, topic: &str, parts: &[Vec<TestRecord>]) {
             .unwrap();
         let mut producer = TransactionalProducer::connect(config).await.unwrap();
         producer.init_transactions().await.unwrap();
-        // Kafka 4.x finalizes transaction.version 2 (KIP-890): every EndTxn moves the epoch.
+        // Kafka 4.x and the mini-broker finalize transaction.version 2 (KIP-890): every
+        // EndTxn moves the epoch.
         let v2 = producer.transaction_version_2();
-        if t.kind == TargetKind::RealKafka {
-            assert!(v2, "Kafka 4.x runs transaction version 2");
-        }
+        assert!(v2, "{:?} states transaction version 2", t.kind);
         for (i, part) in parts.iter().enumerate() {
             let (_, before) = producer.producer_id_and_epoch().unwrap();
             let mut txn = producer.begin().await.unwrap();

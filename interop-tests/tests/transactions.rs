@@ -5,6 +5,9 @@
 //! to a transaction (`send_offsets_to_transaction`, `sendOffsetsToTransaction`) become the
 //! group's committed offsets only when the transaction commits.
 //!
+//! Then zombie fencing as a Java application sees it with transaction version 2 (KIP-890),
+//! which Kafka 4.x and the mini-broker both advertise.
+//!
 //! Every scenario expects the same records and offsets on every target, so the mini-broker's
 //! results are checked against Kafka's own.
 
@@ -338,4 +341,36 @@ scenario!(java_send_offsets_to_transaction, |t: &Target| {
         &[("isolation.level", "read_committed")],
     );
     assert_eq!(values(&got), vec!["a-0", "a-1", "a-2"]);
+});
+
+scenario!(java_fenced_producer_sees_kafka_exceptions, |t: &Target| {
+    // Kafka 4.x with transaction version 2: the fenced instance's next send, to a partition
+    // new to its transaction, fails with InvalidProducerEpochException (Produce answered
+    // INVALID_PRODUCER_EPOCH; a version 1 client would first have asked AddPartitionsToTxn and
+    // got ProducerFencedException) and its commit rethrows it; the new instance commits and
+    // aborts as usual.
+    if !java::available() {
+        return;
+    }
+    let topic = unique_topic("java-fence");
+    rd::admin::create_topic(&t.bootstrap, &topic, 2, &[]).expect("create topic");
+    let steps = java::txn_fence(&t.bootstrap, &topic, &unique_topic("java-fence-id"));
+    let steps: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|(step, outcome)| (step.as_str(), outcome.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("a-send-1", "ok 0"),
+            ("b-init", "ok"),
+            ("a-send-2", "InvalidProducerEpochException"),
+            ("a-commit", "InvalidProducerEpochException"),
+            ("b-commit", "ok"),
+            ("b-abort", "ok"),
+            ("read", "b-1"),
+        ],
+        "{:?}",
+        t.kind
+    );
 });

@@ -97,6 +97,11 @@ pub struct BrokerConfig {
     /// How often open transactions are checked against their timeouts and aborted
     /// (`transaction.abort.timed.out.transaction.cleanup.interval.ms`, 10 s); tests lower it.
     pub transaction_abort_interval: Duration,
+    /// The finalized `transaction.version` ApiVersions states: 2 (Kafka 4.x's default) has
+    /// clients run transaction version 2 (KIP-890); 1 (or 0) has them keep version 1, as a
+    /// Kafka formatted with `--feature transaction.version=1`. Both are served either way,
+    /// per request version.
+    pub transaction_version: i16,
     /// `retention.ms` of topics that do not set it (Kafka's `log.retention.ms`: 7 days; -1
     /// keeps records forever).
     pub log_retention_ms: i64,
@@ -131,6 +136,7 @@ impl Default for BrokerConfig {
             group_max_session_timeout: Duration::from_millis(1_800_000),
             transaction_max_timeout: Duration::from_millis(900_000),
             transaction_abort_interval: Duration::from_millis(10_000),
+            transaction_version: 2,
             log_retention_ms: state::topics::DEFAULT_RETENTION_MS,
             log_retention_check_interval: Duration::from_millis(300_000),
             log_cleaner_backoff: Duration::from_millis(15_000),
@@ -265,6 +271,12 @@ impl MiniBrokerBuilder {
     /// Shortest session timeout group members may use (default 6 s, as Kafka).
     pub fn group_min_session_timeout(mut self, timeout: Duration) -> Self {
         self.config.group_min_session_timeout = timeout;
+        self
+    }
+
+    /// The finalized `transaction.version` (default 2; see [`BrokerConfig`]).
+    pub fn transaction_version(mut self, level: i16) -> Self {
+        self.config.transaction_version = level;
         self
     }
 

@@ -7,9 +7,11 @@
 //! and against the real Kafka broker named by `KAFKA_BOOTSTRAP` (or the state file of
 //! `scripts/real-kafka.sh`), so the expectations are Kafka's own. Kafka writes markers after
 //! answering EndTxn; scenarios wait (bounded) for what they then check, which the mini-broker
-//! satisfies at the first look. The requests use the classic protocol's versions (EndTxn v3,
+//! satisfies at the first look. Most requests use the classic protocol's versions (EndTxn v3,
 //! AddPartitionsToTxn v3, Produce v9), as a client does against a broker without KIP-890's
-//! transaction version 2.
+//! transaction version 2; the `tv2_` scenarios speak version 2 (Produce v12 and TxnOffsetCommit
+//! v5 add to the transaction, EndTxn v5 bumps the epoch), which both brokers advertise in
+//! ApiVersions, and `tv1_` checks that the newest version-1 requests keep the old behaviour.
 
 mod common;
 mod groups_common;
@@ -35,11 +37,12 @@ use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, BrokerId,
-    CreateTopicsRequest, DescribeTransactionsRequest, EndTxnRequest, FetchRequest,
-    FindCoordinatorRequest, GroupId, InitProducerIdRequest, InitProducerIdResponse,
-    ListOffsetsRequest, ListTransactionsRequest, OffsetFetchRequest, ProduceRequest, ProducerId,
-    TopicName, TransactionalId, TxnOffsetCommitRequest,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse,
+    ApiVersionsRequest, ApiVersionsResponse, BrokerId, CreateTopicsRequest,
+    DescribeTransactionsRequest, EndTxnRequest, FetchRequest, FindCoordinatorRequest, GroupId,
+    InitProducerIdRequest, InitProducerIdResponse, ListOffsetsRequest, ListTransactionsRequest,
+    OffsetFetchRequest, ProduceRequest, ProducerId, TopicName, TransactionalId,
+    TxnOffsetCommitRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use tokio::time::Instant;
@@ -51,6 +54,10 @@ const ADD_PARTITIONS_V: i16 = 3;
 const ADD_OFFSETS_V: i16 = 3;
 const TXN_COMMIT_V: i16 = 3;
 const END_TXN_V: i16 = 3;
+/// Transaction version 2 (KIP-890): the first versions of each request that speak it.
+const PRODUCE_V2: i16 = 12;
+const TXN_COMMIT_V2: i16 = 5;
+const END_TXN_V2: i16 = 5;
 
 /// Errors a client retries after a pause while the coordinator finishes something.
 const RETRIABLE: [ErrorCode; 4] = [
@@ -282,6 +289,67 @@ impl Producer {
         resp.error_code
     }
 
+    /// A transactional Produce v12 (transaction version 2: the partition is added by the
+    /// write), retried while a transaction is being completed (Kafka writes markers after
+    /// answering EndTxn); `(error, base offset)`.
+    async fn send_v2(&mut self, topic: &str, partition: i32, values: &[&str]) -> (i16, i64) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let got = self
+                .send_with(PRODUCE_V2, topic, partition, values, true, true)
+                .await;
+            if got.0 != code(ErrorCode::CONCURRENT_TRANSACTIONS) {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "Produce v12 still {}", got.0);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// EndTxn at `version` with `epoch`, retried while Kafka completes an earlier one:
+    /// `(error, producer id, producer epoch)` (the last two are -1 below v5).
+    async fn end_at(&mut self, version: i16, epoch: i16, commit: bool) -> (i16, i64, i16) {
+        let req = end_request(&self.id, self.pid, epoch, commit);
+        let resp = self.retrying(version, &req, |r| vec![r.error_code]).await;
+        (resp.error_code, resp.producer_id.0, resp.producer_epoch)
+    }
+
+    /// EndTxn v5 at the producer's epoch; on success the producer goes on with the answer's
+    /// id and epoch, its sequences starting over.
+    async fn end_v2(&mut self, commit: bool) -> (i16, i64, i16) {
+        let answer = self.end_at(END_TXN_V2, self.epoch, commit).await;
+        if answer.0 == 0 {
+            self.pid = answer.1;
+            self.epoch = answer.2;
+            self.seq.clear();
+        }
+        answer
+    }
+
+    /// TxnOffsetCommit v5 (the group is added by the commit) of one partition's offset.
+    async fn commit_offset_v2(
+        &mut self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+    ) -> i16 {
+        let req =
+            txn_offset_commit_request(&self.id, self.pid, self.epoch, group).with_topics(vec![
+                TxnOffsetCommitRequestTopic::default()
+                    .with_name(tname(topic))
+                    .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                        .with_partition_index(partition)
+                        .with_committed_offset(offset)]),
+            ]);
+        let resp = self
+            .retrying(TXN_COMMIT_V2, &req, |r| {
+                vec![r.topics[0].partitions[0].error_code]
+            })
+            .await;
+        resp.topics[0].partitions[0].error_code
+    }
+
     async fn add_offsets(&mut self, group: &str) -> i16 {
         let req = AddOffsetsToTxnRequest::default()
             .with_transactional_id(tid(&self.id))
@@ -338,6 +406,21 @@ fn add_errors(resp: &AddPartitionsToTxnResponse) -> Vec<i16> {
         .collect();
     errors.sort();
     errors.into_iter().map(|(_, e)| e).collect()
+}
+
+/// A TxnOffsetCommit without a member (generation -1) and without topics yet.
+fn txn_offset_commit_request(
+    id: &str,
+    pid: i64,
+    epoch: i16,
+    group: &str,
+) -> TxnOffsetCommitRequest {
+    TxnOffsetCommitRequest::default()
+        .with_transactional_id(tid(id))
+        .with_group_id(GroupId(s(group)))
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_generation_id(-1)
 }
 
 fn end_request(id: &str, pid: i64, epoch: i16, commit: bool) -> EndTxnRequest {
@@ -398,6 +481,7 @@ async fn send_plain(
 struct Batch {
     last_offset: i64,
     producer_id: i64,
+    producer_epoch: i16,
     transactional: bool,
     control: Option<ControlRecordType>,
     values: Vec<String>,
@@ -450,6 +534,14 @@ impl Read {
     fn markers(&self) -> Vec<ControlRecordType> {
         self.batches.iter().filter_map(|b| b.control).collect()
     }
+
+    /// The markers returned with the producer epoch each was written with, in offset order.
+    fn marker_epochs(&self) -> Vec<(ControlRecordType, i16)> {
+        self.batches
+            .iter()
+            .filter_map(|b| Some((b.control?, b.producer_epoch)))
+            .collect()
+    }
 }
 
 /// Fetches one partition from `offset` (v12) at an isolation level.
@@ -489,6 +581,7 @@ async fn read(
         batches.push(Batch {
             last_offset: b.last_offset(),
             producer_id: b.producer_id(),
+            producer_epoch: b.producer_epoch(),
             transactional: b.is_transactional(),
             control,
             values: records
@@ -650,6 +743,10 @@ on_both!(
     txn_offsets_apply_only_on_commit,
     txn_offset_commit_checks_the_member,
     describe_and_list_transactions,
+    api_versions_advertise_transaction_version_2,
+    tv2_transactions_add_implicitly_and_bump_the_epoch,
+    tv2_fenced_producers_get_kafka_codes,
+    tv1_requests_keep_the_epoch,
 );
 
 async fn commit_becomes_visible_to_read_committed(addr: &str) {
@@ -1290,4 +1387,289 @@ async fn describe_and_list_transactions(addr: &str) {
     // Unknown ids.
     let unknown = describe(&mut c, &unique("never")).await;
     assert_eq!(unknown.0, code(ErrorCode::TRANSACTIONAL_ID_NOT_FOUND));
+}
+
+// ---- transaction version 2 (KIP-890) ------------------------------------------------------
+
+/// Features as `(name, min, max)`, sorted by name.
+type Levels = Vec<(String, i16, i16)>;
+
+fn sorted(features: impl Iterator<Item = (String, i16, i16)>) -> Levels {
+    let mut all: Levels = features.collect();
+    all.sort();
+    all
+}
+
+/// The supported features of an ApiVersions answer as `(name, min, max)`, and the finalized
+/// ones as `(name, min level, max level)`.
+fn features(resp: &ApiVersionsResponse) -> (Levels, Levels) {
+    let supported = resp
+        .supported_features
+        .iter()
+        .map(|f| (f.name.to_string(), f.min_version, f.max_version));
+    let finalized = resp
+        .finalized_features
+        .iter()
+        .map(|f| (f.name.to_string(), f.min_version_level, f.max_version_level));
+    (sorted(supported), sorted(finalized))
+}
+
+async fn api_versions(conn: &mut RawConn, version: i16) -> ApiVersionsResponse {
+    // Kafka answers v3+ requests without a well-formed client name INVALID_REQUEST.
+    let req = ApiVersionsRequest::default()
+        .with_client_software_name(s("ferrokafka-tests"))
+        .with_client_software_version(s("1.0"));
+    let resp = conn.request(version, &req).await;
+    assert_eq!(resp.error_code, 0, "ApiVersions v{version}");
+    resp
+}
+
+fn api_range(resp: &ApiVersionsResponse, key: i16) -> Option<(i16, i16)> {
+    resp.api_keys
+        .iter()
+        .find(|k| k.api_key == key)
+        .map(|k| (k.min_version, k.max_version))
+}
+
+async fn api_versions_advertise_transaction_version_2(addr: &str) {
+    let mut c = RawConn::connect(addr).await;
+    let tv2 = ("transaction.version".to_owned(), 2, 2);
+    let v4 = api_versions(&mut c, 4).await;
+    let (supported, finalized) = features(&v4);
+    assert!(
+        supported.contains(&("transaction.version".to_owned(), 0, 2)),
+        "{supported:?}"
+    );
+    assert!(
+        supported.contains(&("metadata.version".to_owned(), 7, 27)),
+        "{supported:?}"
+    );
+    assert!(finalized.contains(&tv2), "{finalized:?}");
+    assert!(
+        finalized.iter().any(|f| f.0 == "metadata.version"),
+        "{finalized:?}"
+    );
+    assert!(
+        finalized.iter().all(|f| f.1 > 0 && f.1 == f.2),
+        "finalized features at level 0 are left out: {finalized:?}"
+    );
+    assert!(
+        v4.finalized_features_epoch >= 0,
+        "-1 makes the Java client ignore the features"
+    );
+    // The request versions that speak transaction version 2 are served.
+    assert_eq!(api_range(&v4, 26).map(|r| r.1), Some(5), "EndTxn");
+    assert_eq!(api_range(&v4, 28).map(|r| r.1), Some(5), "TxnOffsetCommit");
+    assert!(api_range(&v4, 0).is_some_and(|r| r.1 >= 12), "Produce");
+
+    // v3 leaves out supported features with minimum 0 (KAFKA-17492), not finalized ones.
+    let v3 = api_versions(&mut c, 3).await;
+    let (supported, finalized) = features(&v3);
+    let names: Vec<&str> = supported.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(names, vec!["metadata.version"]);
+    assert!(finalized.contains(&tv2), "{finalized:?}");
+}
+
+/// The mini-broker finalizes only what it honours: no `group.version` (KIP-848 groups are not
+/// served), nothing at level 0.
+#[tokio::test]
+async fn the_mini_broker_finalizes_only_what_it_serves() {
+    let broker = ferrokafka_mini_broker::MiniBroker::start()
+        .await
+        .expect("start");
+    let mut c = RawConn::connect(&broker.bootstrap()).await;
+    let (supported, finalized) = features(&api_versions(&mut c, 4).await);
+    assert_eq!(
+        supported,
+        vec![
+            ("metadata.version".to_owned(), 7, 27),
+            ("transaction.version".to_owned(), 0, 2)
+        ]
+    );
+    assert_eq!(
+        finalized,
+        vec![
+            ("metadata.version".to_owned(), 27, 27),
+            ("transaction.version".to_owned(), 2, 2)
+        ]
+    );
+    // v0-2 carry no features.
+    let v2 = c.request(2, &ApiVersionsRequest::default()).await;
+    assert!(v2.supported_features.is_empty() && v2.finalized_features.is_empty());
+    broker.shutdown().await;
+}
+
+async fn tv2_transactions_add_implicitly_and_bump_the_epoch(addr: &str) {
+    let (mut c, t) = setup(addr, 2).await;
+    let group = unique("tv2-group");
+    find_coordinator(&mut c, &group, 0).await;
+    let mut p = Producer::init(addr, &unique("tx"), 60_000).await;
+    let (pid, e) = (p.pid, p.epoch);
+
+    // No AddPartitionsToTxn: Produce v12 adds the partition and begins the transaction.
+    assert_eq!(p.send_v2(&t, 0, &["a", "b"]).await, (0, 0));
+    let d = describe(&mut c, &p.id).await;
+    assert_eq!((d.0, d.1.as_str(), d.2, d.3), (0, "Ongoing", pid, e));
+    assert_eq!(d.4, vec![(t.clone(), 0)]);
+    // No AddOffsetsToTxn: TxnOffsetCommit v5 adds the group.
+    assert_eq!(p.commit_offset_v2(&group, &t, 0, 2).await, 0);
+    assert_eq!(
+        fetch_offset(&mut c, &group, &t, 0, true).await,
+        (code(ErrorCode::UNSTABLE_OFFSET_COMMIT), -1)
+    );
+
+    // EndTxn v5 bumps the epoch and answers it; the COMMIT marker carries the new epoch.
+    assert_eq!(p.end_v2(true).await, (0, pid, e + 1));
+    let r = read_when_stable(&mut c, &t, 0, 3).await;
+    assert_eq!(r.visible(), strings(&["a", "b"]));
+    assert_eq!(r.marker_epochs(), vec![(ControlRecordType::Commit, e + 1)]);
+    eventually("the committed offset", || async {
+        let got = fetch_offset(&mut RawConn::connect(addr).await, &group, &t, 0, true).await;
+        (got == (0, 2)).then_some(())
+    })
+    .await;
+
+    // The next transaction runs at e + 1: a partition's first batch starts at sequence 0.
+    p.seq.insert((t.clone(), 0), 7);
+    assert_eq!(
+        p.send_v2(&t, 0, &["x"]).await.0,
+        code(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+    );
+    p.seq.clear();
+    assert_eq!(p.send_v2(&t, 0, &["x"]).await, (0, 3));
+    assert_eq!(p.send_v2(&t, 1, &["y"]).await, (0, 0));
+    assert_eq!(p.send_v2(&t, 0, &["z"]).await, (0, 4));
+    // An abort bumps the epoch too; readers drop its records with the bumped markers.
+    assert_eq!(p.end_v2(false).await, (0, pid, e + 2));
+    let r = read_when_stable(&mut c, &t, 0, 6).await;
+    assert_eq!(r.visible(), strings(&["a", "b"]));
+    assert_eq!(r.all_values(), strings(&["a", "b", "x", "z"]));
+    assert_eq!(r.aborted, Some(vec![(pid, 3)]));
+    assert_eq!(
+        r.marker_epochs(),
+        vec![
+            (ControlRecordType::Commit, e + 1),
+            (ControlRecordType::Abort, e + 2)
+        ]
+    );
+    let r = read_when_stable(&mut c, &t, 1, 2).await;
+    assert!(r.visible().is_empty(), "{r:?}");
+    assert_eq!(r.aborted, Some(vec![(pid, 0)]));
+    assert_eq!(r.marker_epochs(), vec![(ControlRecordType::Abort, e + 2)]);
+
+    // A retry of that EndTxn (at e + 1) gets the same answer; the other outcome is refused;
+    // an older epoch is fenced.
+    assert_eq!(p.end_at(END_TXN_V2, e + 1, false).await, (0, pid, e + 2));
+    assert_eq!(
+        p.end_at(END_TXN_V2, e + 1, true).await.0,
+        code(ErrorCode::INVALID_TXN_STATE)
+    );
+    assert_eq!(
+        p.end_at(END_TXN_V2, e, false).await.0,
+        code(ErrorCode::PRODUCER_FENCED)
+    );
+    // An abort with nothing in the transaction still moves the epoch; a commit of nothing
+    // is refused.
+    assert_eq!(p.end_v2(false).await, (0, pid, e + 3));
+    assert_eq!(p.end_v2(true).await.0, code(ErrorCode::INVALID_TXN_STATE));
+    let d = eventually("CompleteAbort", || async {
+        let d = describe(&mut RawConn::connect(addr).await, &p.id).await;
+        (d.1 == "CompleteAbort").then_some(d)
+    })
+    .await;
+    assert_eq!(d.3, e + 3);
+}
+
+async fn tv2_fenced_producers_get_kafka_codes(addr: &str) {
+    let (mut c, t) = setup(addr, 1).await;
+    let group = unique("tv2-fence");
+    find_coordinator(&mut c, &group, 0).await;
+    let id = unique("tx");
+    let mut old = Producer::init(addr, &id, 60_000).await;
+    let (pid, e) = (old.pid, old.epoch);
+    assert_eq!(old.send_v2(&t, 0, &["zombie"]).await, (0, 0));
+
+    // A new instance fences the old one: its open transaction is aborted at e + 1.
+    let mut conn = RawConn::connect(addr).await;
+    let new = init_retrying(&mut conn, INIT_V, &init_request(&id, 60_000, None)).await;
+    assert_eq!(
+        (new.error_code, new.producer_id.0, new.producer_epoch),
+        (0, pid, e + 2)
+    );
+    let r = read_when_stable(&mut c, &t, 0, 2).await;
+    assert_eq!(r.marker_epochs(), vec![(ControlRecordType::Abort, e + 1)]);
+    assert!(r.visible().is_empty());
+
+    // What the Java client turns into InvalidProducerEpochException (Produce, offsets) and
+    // ProducerFencedException (EndTxn).
+    assert_eq!(
+        old.send_v2(&t, 0, &["late"]).await.0,
+        code(ErrorCode::INVALID_PRODUCER_EPOCH)
+    );
+    assert_eq!(
+        old.commit_offset_v2(&group, &t, 0, 1).await,
+        code(ErrorCode::INVALID_PRODUCER_EPOCH)
+    );
+    assert_eq!(old.end_v2(true).await.0, code(ErrorCode::PRODUCER_FENCED));
+    assert_eq!(old.end_v2(false).await.0, code(ErrorCode::PRODUCER_FENCED));
+    // Another producer id than the transactional id's.
+    let mut stranger = Producer {
+        conn: RawConn::connect(addr).await,
+        id: id.clone(),
+        pid: pid + 1_000_000,
+        epoch: new.producer_epoch,
+        seq: HashMap::new(),
+    };
+    assert_eq!(
+        stranger.send_v2(&t, 0, &["stranger"]).await.0,
+        code(ErrorCode::INVALID_PRODUCER_ID_MAPPING)
+    );
+
+    // The new instance works, at e + 2 from sequence 0, and moves on to e + 3.
+    let mut fresh = Producer {
+        conn,
+        id,
+        pid,
+        epoch: new.producer_epoch,
+        seq: HashMap::new(),
+    };
+    assert_eq!(fresh.send_v2(&t, 0, &["ok"]).await, (0, 2));
+    assert_eq!(fresh.end_v2(true).await, (0, pid, e + 3));
+    let r = read_when_stable(&mut c, &t, 0, 4).await;
+    assert_eq!(r.visible(), strings(&["ok"]));
+}
+
+async fn tv1_requests_keep_the_epoch(addr: &str) {
+    let (mut c, t) = setup(addr, 2).await;
+    let mut p = Producer::init(addr, &unique("tx"), 60_000).await;
+    let e = p.epoch;
+    // The newest version-1 requests: AddPartitionsToTxn v3, Produce v11, EndTxn v4.
+    assert_eq!(p.add(&t, &[0]).await, vec![0]);
+    assert_eq!(p.send_with(11, &t, 0, &["a"], true, true).await, (0, 0));
+    // v11 does not add a partition: TRANSACTION_ABORTABLE, as before.
+    assert_eq!(
+        p.send_with(11, &t, 1, &["no"], true, true).await.0,
+        code(ErrorCode::TRANSACTION_ABORTABLE)
+    );
+    assert_eq!(p.end_at(4, e, true).await.0, 0);
+    let d = eventually("CompleteCommit", || async {
+        let d = describe(&mut RawConn::connect(addr).await, &p.id).await;
+        (d.1 == "CompleteCommit").then_some(d)
+    })
+    .await;
+    assert_eq!(d.3, e, "the epoch stays");
+    // The next transaction goes on at the same epoch and sequence.
+    assert_eq!(p.add(&t, &[0]).await, vec![0]);
+    assert_eq!(p.send_with(11, &t, 0, &["b"], true, true).await, (0, 2));
+    assert_eq!(p.end_at(4, e, false).await.0, 0);
+    let r = read_when_stable(&mut c, &t, 0, 4).await;
+    assert_eq!(r.visible(), strings(&["a"]));
+    assert_eq!(
+        r.marker_epochs(),
+        vec![
+            (ControlRecordType::Commit, e),
+            (ControlRecordType::Abort, e)
+        ]
+    );
+    assert_eq!(r.aborted, Some(vec![(p.pid, 2)]));
 }

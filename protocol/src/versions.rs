@@ -68,9 +68,11 @@ pub const SUPPORTED: &[ApiRange] = &[
     ApiRange::new(ApiKey::AlterUserScramCredentials, 0, 0),
     ApiRange::new(ApiKey::CreatePartitions, 0, 3),
     ApiRange::new(ApiKey::DescribeCluster, 0, 1),
-    // Transactions: EndTxn v5 and TxnOffsetCommit v5 are transaction version 2 (KIP-890),
-    // used where the broker finalizes `transaction.version` >= 2; ListTransactions v2
-    // filters by a Java regular expression.
+    // Transactions: EndTxn v5 and TxnOffsetCommit v5 are KIP-890's transaction version 2
+    // (EndTxn bumps the epoch and answers the new producer id and epoch; TxnOffsetCommit adds
+    // the group), which the mini-broker serves and advertises with the `transaction.version`
+    // feature; a client that speaks version 1 caps its own requests at v4. ListTransactions
+    // v2 filters by a Java regular expression.
     ApiRange::new(ApiKey::AddPartitionsToTxn, 0, 5),
     ApiRange::new(ApiKey::AddOffsetsToTxn, 0, 4),
     ApiRange::new(ApiKey::EndTxn, 0, 5),

@@ -220,6 +220,10 @@ pub struct ConsumerConfig {
     /// Wait before retrying a failed request (fetch, commit, join). Java: `retry.backoff.ms`,
     /// default 100 ms.
     pub retry_backoff: Duration,
+    /// Cap of the join and heartbeat retry waits, which double from `retry_backoff` with
+    /// each failure in a row (with ±20 % jitter, as the producer's retries). Java:
+    /// `retry.backoff.max.ms`, default 1 s.
+    pub retry_backoff_max: Duration,
     /// Whether `enable.auto.commit` was set explicitly: Java refuses an explicit `true`
     /// without a group id, but quietly turns the default off.
     auto_commit_explicit: bool,
@@ -251,6 +255,7 @@ impl Default for ConsumerConfig {
             check_crcs: true,
             default_api_timeout: Duration::from_millis(60_000),
             retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_millis(1_000),
             auto_commit_explicit: false,
         }
     }
@@ -277,6 +282,7 @@ pub const KEYS: &[&str] = &[
     "check.crcs",
     "default.api.timeout.ms",
     "retry.backoff.ms",
+    "retry.backoff.max.ms",
 ];
 
 impl ConsumerConfig {
@@ -354,6 +360,7 @@ impl ConsumerConfig {
             "check.crcs" => self.check_crcs = parse_bool(key, v)?,
             "default.api.timeout.ms" => self.default_api_timeout = parse_ms(key, v, 1)?,
             "retry.backoff.ms" => self.retry_backoff = parse_ms(key, v, 0)?,
+            "retry.backoff.max.ms" => self.retry_backoff_max = parse_ms(key, v, 0)?,
             _ => {
                 if !self.client.set_known(key, value)? {
                     crate::config::not_taken(key, value, KEYS)?;
@@ -614,6 +621,12 @@ impl ConsumerConfigBuilder {
     /// `retry.backoff.ms`.
     pub fn retry_backoff(mut self, backoff: Duration) -> Self {
         self.config.retry_backoff = backoff;
+        self
+    }
+
+    /// `retry.backoff.max.ms`: the cap of the join and heartbeat retry waits.
+    pub fn retry_backoff_max(mut self, max: Duration) -> Self {
+        self.config.retry_backoff_max = max;
         self
     }
 

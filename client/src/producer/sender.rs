@@ -121,6 +121,8 @@ struct TxnSender {
     add_retry_at: Option<Instant>,
     /// `started` was set in the link for this generation.
     started: bool,
+    /// AddPartitionsToTxn failing for a while is said at warn.
+    stall: crate::stall::Stall,
 }
 
 /// Where a sent batch is.
@@ -249,6 +251,7 @@ impl Sender {
             add_failures: 0,
             add_retry_at: None,
             started: false,
+            stall: crate::stall::Stall::default(),
         });
         Sender {
             backoff: Backoff::new(
@@ -674,6 +677,13 @@ impl Sender {
             }
             Err(err) if err.is_retriable() => {
                 tracing::debug!(%err, "AddPartitionsToTxn failed; retrying");
+                txn.stall.failed(
+                    format_args!(
+                        "adding partitions to the transaction of {}",
+                        txn.link.transactional_id
+                    ),
+                    &err,
+                );
                 retry = queues;
             }
             Err(err) => failed = Some(err),
@@ -686,6 +696,10 @@ impl Sender {
         if retry.is_empty() {
             txn.add_failures = 0;
             txn.add_retry_at = None;
+            txn.stall.progressed(format_args!(
+                "adding partitions to the transaction of {}",
+                txn.link.transactional_id
+            ));
         } else {
             txn.wanted.extend(retry);
             txn.add_retry_at = Some(Instant::now() + backoff.delay(txn.add_failures));

@@ -270,15 +270,33 @@ fn parse_line(line: &str) -> Consumed {
     }
 }
 
-/// Runs the Java AdminClient's steps (KafkaPeer's `admin` mode) on `topic` (which it creates)
-/// and `group`; returns each step's `(name, outcome)`.
-pub fn admin_steps(bootstrap: &str, topic: &str, group: &str) -> Vec<(String, String)> {
-    let args = ["admin", bootstrap, topic, group].map(str::to_owned);
-    let (_, out) = run(&args, "");
+/// Runs KafkaPeer's `txn-fence` mode: a transactional producer fenced by a second instance
+/// with the same `transactional_id`, on partition 0 of `topic`; returns each step's
+/// `(name, outcome)` (see KafkaPeer.java).
+pub fn txn_fence(bootstrap: &str, topic: &str, transactional_id: &str) -> Vec<(String, String)> {
+    let args = ["txn-fence", bootstrap, topic, transactional_id].map(str::to_owned);
+    let (code, out) = run(&args, "");
+    assert_eq!(
+        code, 0,
+        "txn-fence: the read_committed consumer timed out: {out}"
+    );
+    steps(&out)
+}
+
+/// `step \t outcome` lines.
+fn steps(out: &str) -> Vec<(String, String)> {
     out.lines()
         .map(|l| {
             let (step, outcome) = l.split_once('\t').unwrap_or((l, ""));
             (step.to_owned(), outcome.to_owned())
         })
         .collect()
+}
+
+/// Runs the Java AdminClient's steps (KafkaPeer's `admin` mode) on `topic` (which it creates)
+/// and `group`; returns each step's `(name, outcome)`.
+pub fn admin_steps(bootstrap: &str, topic: &str, group: &str) -> Vec<(String, String)> {
+    let args = ["admin", bootstrap, topic, group].map(str::to_owned);
+    let (_, out) = run(&args, "");
+    steps(&out)
 }

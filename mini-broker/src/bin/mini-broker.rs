@@ -87,6 +87,10 @@ struct Args {
     /// log.cleaner.backoff.ms.
     #[arg(long, default_value_t = 15_000)]
     log_cleaner_backoff_ms: u64,
+    /// The finalized transaction.version feature: 2 has clients use transactions version 2
+    /// (KIP-890, Kafka 4.x's default), 1 has them keep version 1.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(i16).range(0..=2))]
+    transaction_version: i16,
     /// Log filter, as RUST_LOG (error, warn, info, debug, trace, or per-module directives).
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -157,6 +161,7 @@ async fn run(args: Args) -> ExitCode {
         log_retention_ms: args.log_retention_ms,
         log_retention_check_interval: Duration::from_millis(args.log_retention_check_interval_ms),
         log_cleaner_backoff: Duration::from_millis(args.log_cleaner_backoff_ms),
+        transaction_version: args.transaction_version,
         ..BrokerConfig::default()
     };
     let broker = match MiniBroker::builder().config(config).start().await {

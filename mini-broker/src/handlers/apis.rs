@@ -42,8 +42,8 @@ pub const APIS: &[Api] = &[
          record count and `max.message.bytes` checked; keys required on compacted topics; \
          LogAppendTime stamped; all batches of \
          a partition or none; idempotent producers' sequences checked and retries \
-         de-duplicated (below); transactional batches verified against their transaction \
-         (below)",
+         de-duplicated (below); transactional batches verified against their transaction, \
+         v12 (transaction version 2) adding the partition to it (below)",
     ),
     api(
         ApiKey::Fetch,
@@ -196,14 +196,17 @@ pub const APIS: &[Api] = &[
     api(
         ApiKey::EndTxn,
         0,
-        4,
-        "markers written before the answer; v5 (transaction version 2) not served",
+        5,
+        "markers written before the answer; v5 is transaction version 2: the epoch bumped \
+         for commit and abort, markers with the new epoch, the new producer id and epoch \
+         answered",
     ),
     api(
         ApiKey::TxnOffsetCommit,
         0,
-        4,
-        "offsets staged until the transaction ends; member checked (KIP-447)",
+        5,
+        "offsets staged until the transaction ends; member checked (KIP-447); v5 \
+         (transaction version 2) adds the group to the transaction",
     ),
     api(
         ApiKey::DescribeConfigs,

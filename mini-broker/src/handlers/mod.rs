@@ -122,7 +122,11 @@ pub async fn dispatch(
     let request = RequestKind::decode(key, &mut body, version)
         .map_err(|err| DispatchError::Malformed(err.to_string()))?;
     let response = match request {
-        RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(&req)),
+        RequestKind::ApiVersions(req) => ResponseKind::ApiVersions(api_versions::handle(
+            version,
+            &req,
+            state.config.transaction_version,
+        )),
         RequestKind::SaslHandshake(req) => {
             ResponseKind::SaslHandshake(sasl_handshake::handle(conn.sasl.as_mut(), version, &req))
         }

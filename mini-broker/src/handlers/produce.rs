@@ -29,21 +29,23 @@
 //! (no client sends one).
 //!
 //! Transactional batches (KIP-98) are checked first against the transaction coordinator, as a
-//! Kafka 4.x partition leader verifies them (KIP-890 part 1) for producers of the classic
-//! protocol: the request must carry the transactional id (else every partition of the request
-//! gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka refuses the whole request); an id unknown or of another producer id is
-//! INVALID_PRODUCER_ID_MAPPING; another epoch than the transaction's is INVALID_PRODUCER_EPOCH
-//! (what Kafka turns the coordinator's PRODUCER_FENCED into); a partition not added to the
-//! ongoing transaction is INVALID_TXN_STATE, or TRANSACTION_ABORTABLE for v11, the version
-//! whose clients know that error. After the idempotence checks, a non-transactional batch
-//! from a producer with a transaction open on the partition is INVALID_TXN_STATE. The first
-//! transactional batch of a transaction on a partition records its first offset there (see
-//! `state/log.rs`: it holds the last stable offset back until the marker). Control batches
-//! from clients are INVALID_RECORD. The coordinator's lock is held across the append, so a
-//! batch can never land after its transaction's markers.
-//!
-//! Not here: KIP-890's transaction version 2 (a v12 request does not add its partitions
-//! implicitly; no `transaction.version` feature is advertised, so clients do not expect it).
+//! Kafka 4.x partition leader verifies them (KIP-890): the request must carry the
+//! transactional id (else every partition of the request gets
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as Kafka refuses the whole request); an id unknown
+//! or of another producer id is INVALID_PRODUCER_ID_MAPPING; another epoch than the
+//! transaction's is INVALID_PRODUCER_EPOCH (what Kafka turns the coordinator's PRODUCER_FENCED
+//! into). Then the transaction version decides, per request (KIP-890): up to v11 (version 1)
+//! a partition not added to the ongoing transaction is INVALID_TXN_STATE, or
+//! TRANSACTION_ABORTABLE for v11, the version whose clients know that error; v12 (version 2,
+//! v11 on the wire) adds the partition to the transaction, starting one if none is open, and
+//! answers CONCURRENT_TRANSACTIONS while a transaction is being completed. With version 2 the
+//! epoch moves on with every transaction, so a partition's first batch of a new epoch must
+//! start at sequence 0 (the idempotence checks below). After the idempotence checks, a
+//! non-transactional batch from a producer with a transaction open on the partition is
+//! INVALID_TXN_STATE. The first transactional batch of a transaction on a partition records
+//! its first offset there (see `state/log.rs`: it holds the last stable offset back until the
+//! marker). Control batches from clients are INVALID_RECORD. The coordinator's lock is held
+//! across the append, so a batch can never land after its transaction's markers.
 
 use bytes::Bytes;
 use ferrokafka_protocol::record::{RecordBatch, RecordError, MAGIC_V2};
@@ -60,7 +62,7 @@ use crate::state::producers::{
     Placement, ProducerBatch, ProducerChanges, ProducerStates, SequenceError, Verdict,
 };
 use crate::state::topics::{TimestampType, Topic};
-use crate::state::transactions::{Transactions, TxnBatchError};
+use crate::state::transactions::{Transactions, TxnBatchError, TxnVersion};
 use crate::state::{now_ms, BrokerState};
 
 /// What the transactional checks of one request need.
@@ -68,7 +70,7 @@ struct TxnContext<'a> {
     /// The request's transactional id.
     id: Option<&'a str>,
     /// The coordinator's state, locked for the whole request when it has a transactional id.
-    txns: Option<&'a Transactions>,
+    txns: Option<&'a mut Transactions>,
     version: i16,
 }
 
@@ -83,13 +85,13 @@ pub(super) async fn handle(
     let mut appended = false;
     {
         // Lock order: transactions, then topics (see state/transactions.rs).
-        let txns = req
+        let mut txns = req
             .transactional_id
             .as_ref()
             .map(|_| state.transactions.lock());
-        let txn = TxnContext {
+        let mut txn = TxnContext {
             id: req.transactional_id.as_ref().map(|id| id.0.as_str()),
-            txns: txns.as_deref(),
+            txns: txns.as_deref_mut(),
             version,
         };
         let mut topics = state.topics();
@@ -117,7 +119,7 @@ pub(super) async fn handle(
                                 Err((ErrorCode::INVALID_TOPIC_EXCEPTION, String::new()).into())
                             }
                             Some(t) => {
-                                append(t, &name, p.index, p.records.unwrap_or_default(), &txn)
+                                append(t, &name, p.index, p.records.unwrap_or_default(), &mut txn)
                             }
                             None => Err((
                                 ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
@@ -223,7 +225,7 @@ fn append(
     topic_name: &str,
     partition: i32,
     records: Bytes,
-    txn: &TxnContext<'_>,
+    txn: &mut TxnContext<'_>,
 ) -> Result<Appended, Rejection> {
     let max_bytes = usize::try_from(topic.config.max_message_bytes).unwrap_or(0);
     let append_time = match topic.config.timestamp_type {
@@ -343,7 +345,7 @@ fn check_sequences(
 /// The coordinator's checks of transactional batches (Kafka's partition verification), and
 /// no control batches from clients.
 fn verify_transactional(
-    txn: &TxnContext<'_>,
+    txn: &mut TxnContext<'_>,
     topic: &str,
     partition: i32,
     batches: &[RecordBatch],
@@ -355,17 +357,20 @@ fn verify_transactional(
         )
             .into());
     }
-    let (Some(id), Some(txns)) = (txn.id, txn.txns) else {
+    let (Some(id), Some(txns)) = (txn.id, txn.txns.as_deref_mut()) else {
         // Without a transactional id the request was refused as a whole (see `handle`).
         return Ok(());
     };
+    // Produce v12 is v11 on the wire: its version says "transaction version 2".
+    let tv = TxnVersion::from_v2(txn.version > 11);
     for batch in batches.iter().filter(|b| b.is_transactional()) {
         let (producer_id, epoch) = (batch.producer_id(), batch.producer_epoch());
-        let verdict = txns.verify_partition(id, producer_id, epoch, topic, partition);
+        let verdict = txns.verify_partition(id, producer_id, epoch, (topic, partition), tv);
         let code = match verdict {
             Ok(()) => continue,
             Err(TxnBatchError::ProducerIdMapping) => ErrorCode::INVALID_PRODUCER_ID_MAPPING,
             Err(TxnBatchError::Fenced) => ErrorCode::INVALID_PRODUCER_EPOCH,
+            Err(TxnBatchError::Concurrent) => ErrorCode::CONCURRENT_TRANSACTIONS,
             Err(TxnBatchError::NotInTransaction) if txn.version == 11 => {
                 ErrorCode::TRANSACTION_ABORTABLE
             }

@@ -1,4 +1,4 @@
-//! TxnOffsetCommit (key 28), versions 0–4.
+//! TxnOffsetCommit (key 28), versions 0–5.
 //!
 //! Stages a consumer group's offsets in the producer's transaction (KIP-98's
 //! `sendOffsetsToTransaction`): they reach the group's committed offsets only when the
@@ -9,14 +9,14 @@
 //! UNKNOWN_TOPIC_OR_PARTITION (the rest go on); an empty group id is INVALID_GROUP_ID; the
 //! transactional id must be known with this producer id (INVALID_PRODUCER_ID_MAPPING) and
 //! epoch (INVALID_PRODUCER_EPOCH, as a partition leader reports a fenced transactional
-//! write), and the group must have been added with AddOffsetsToTxn (INVALID_TXN_STATE, from
-//! v4 TRANSACTION_ABORTABLE); then the group checks the committer as KIP-447 asks when v3+
-//! gives generation and member id (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
-//! FENCED_INSTANCE_ID; no member id is fine, as for producers that predate KIP-447). These
-//! errors go to every partition. Metadata over 4096 bytes gets OFFSET_METADATA_TOO_LARGE
-//! for its partition only.
-//!
-//! Not here: v5 (transaction version 2, where this request also adds the group).
+//! write), and up to v4 (transaction version 1) the group must have been added with
+//! AddOffsetsToTxn (INVALID_TXN_STATE, from v4 TRANSACTION_ABORTABLE), while v5 (transaction
+//! version 2, KIP-890) adds the group itself, starting a transaction if none is open
+//! (CONCURRENT_TRANSACTIONS while one is being completed); then the group checks the
+//! committer as KIP-447 asks when v3+ gives generation and member id (ILLEGAL_GENERATION,
+//! UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID; no member id is fine, as for producers that predate
+//! KIP-447). These errors go to every partition. Metadata over 4096 bytes gets
+//! OFFSET_METADATA_TOO_LARGE for its partition only.
 
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::txn_offset_commit_response::{
@@ -25,7 +25,7 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use super::offset_commit::{requested, sort, Requested, Sorted};
-use crate::state::transactions::TxnOffsetCommit;
+use crate::state::transactions::{TxnOffsetCommit, TxnVersion};
 use crate::state::BrokerState;
 
 pub(super) fn handle(
@@ -47,6 +47,7 @@ pub(super) fn handle(
             member_id: req.member_id.to_string(),
             instance_id: req.group_instance_id.as_ref().map(|i| i.to_string()),
             offsets,
+            version: TxnVersion::from_v2(version > 4),
         })
     };
     let code = match code {

@@ -13,8 +13,10 @@
 //! [`PendingAppend`] that sees the earlier batches of the same request, and nothing is changed
 //! until the caller has written them all.
 //!
-//! Transaction markers move a producer's epoch here too ([`ProducerStates::end_transaction`]);
-//! which batches belong to open transactions is the log's business (`log.rs`).
+//! Transaction markers move a producer's epoch here too ([`ProducerStates::end_transaction`]):
+//! with transaction version 2 every EndTxn writes its markers at a bumped epoch, which is what
+//! makes the next transaction's first batch on the partition start at sequence 0. Which
+//! batches belong to open transactions is the log's business (`log.rs`).
 //!
 //! Not here: expiry of idle producers (Kafka's `producer.id.expiration.ms`); state lives as long
 //! as the partition.

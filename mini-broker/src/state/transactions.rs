@@ -1,7 +1,10 @@
 //! The transaction coordinator (KIP-98, with KIP-360's epoch bumps and KIP-447's offset
-//! commits), modelled on Kafka's TransactionCoordinator and TransactionStateManager for
-//! clients of the classic protocol (transaction version 1: the client adds partitions with
-//! AddPartitionsToTxn and the epoch only moves on InitProducerId or when the broker fences).
+//! commits), modelled on Kafka's TransactionCoordinator and TransactionStateManager, for both
+//! transaction versions of KIP-890, decided per request by its version ([`TxnVersion`]):
+//! version 1, where the client adds partitions with AddPartitionsToTxn and the epoch only
+//! moves on InitProducerId or when the broker fences; and version 2, where Produce and
+//! TxnOffsetCommit add their partition or group implicitly and every EndTxn bumps the epoch
+//! (markers written with the bumped epoch, a new producer id once the epoch is exhausted).
 //!
 //! Why it looks like this: Kafka persists every state change to `__transaction_state` and
 //! sends markers to partition leaders asynchronously, so a client can observe PrepareCommit
@@ -9,7 +12,8 @@
 //! to in-memory logs under the same locks that change the transaction, so a transaction goes
 //! from Ongoing straight to CompleteCommit or CompleteAbort and no reader ever sees a partly
 //! written outcome. The Prepare states still exist as names (ListTransactions accepts them as
-//! filters) but nothing is ever in them.
+//! filters, and the checks answer CONCURRENT_TRANSACTIONS for them as Kafka does) but nothing
+//! is ever in them.
 //!
 //! Locks are taken in one order everywhere: transactions, then topics, then groups. Produce
 //! holds the transactions lock while it appends transactional batches, so a batch and the
@@ -18,8 +22,7 @@
 //!
 //! Not here: `__transaction_state` and `__consumer_offsets` (nothing is persisted; a group
 //! added with AddOffsetsToTxn is kept by name, not as an offsets-topic partition), expiry of
-//! idle transactional ids (`transactional.id.expiration.ms`), KIP-890's transaction version 2
-//! (no `transaction.version` feature is advertised), KIP-939's prepared transactions.
+//! idle transactional ids (`transactional.id.expiration.ms`), KIP-939's prepared transactions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -33,6 +36,30 @@ use super::{now_ms, BrokerState};
 
 /// No producer epoch yet (Kafka's `RecordBatch.NO_PRODUCER_EPOCH`).
 const NO_EPOCH: i16 = -1;
+
+/// Which transaction protocol a request speaks (KIP-890's `transaction.version`). Kafka
+/// decides it per request, from the request's version: EndTxn above v4, Produce above v11,
+/// TxnOffsetCommit above v4 and AddPartitionsToTxn above v3 are version 2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnVersion {
+    /// The classic protocol: partitions and groups added explicitly, the epoch kept across
+    /// transactions.
+    V1,
+    /// KIP-890 part 2: partitions and groups added by the requests that write to them, the
+    /// epoch bumped by every EndTxn.
+    V2,
+}
+
+impl TxnVersion {
+    /// `V2` when `v2` holds (the caller compares its request's version), else `V1`.
+    pub fn from_v2(v2: bool) -> Self {
+        if v2 {
+            TxnVersion::V2
+        } else {
+            TxnVersion::V1
+        }
+    }
+}
 
 /// The states of Kafka's transaction state machine, by the names DescribeTransactions and
 /// ListTransactions use.
@@ -138,6 +165,18 @@ impl TxnMetadata {
         }
     }
 
+    /// True while a transaction is being completed or fenced (never observable here, see the
+    /// module header): Kafka answers CONCURRENT_TRANSACTIONS to what would add to it.
+    fn completing(&self) -> bool {
+        matches!(
+            self.state,
+            TxnState::PrepareCommit
+                | TxnState::PrepareAbort
+                | TxnState::PrepareEpochFence
+                | TxnState::Dead
+        )
+    }
+
     /// Starts a transaction if none is open, as Kafka's `prepareAddPartitions`.
     fn begin(&mut self, now: i64) {
         if matches!(
@@ -173,34 +212,45 @@ pub enum TxnBatchError {
     Fenced,
     /// The partition was not added to the producer's ongoing transaction.
     NotInTransaction,
+    /// The transaction is being completed (transaction version 2 would add the partition).
+    Concurrent,
 }
 
 impl Transactions {
     /// Whether a transactional batch of `(producer_id, epoch)` from `transactional_id` may go
-    /// to `topic`/`partition`: it must belong to the producer's ongoing transaction.
+    /// to `topic`/`partition`: it must belong to the producer's ongoing transaction. With
+    /// transaction version 2 (Produce v12) a partition not yet in it is added, starting a
+    /// transaction if none is open, as Kafka's leader asks its coordinator to.
     pub fn verify_partition(
-        &self,
+        &mut self,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
-        topic: &str,
-        partition: i32,
+        (topic, partition): (&str, i32),
+        version: TxnVersion,
     ) -> Result<(), TxnBatchError> {
         let meta = self
             .by_id
-            .get(transactional_id)
+            .get_mut(transactional_id)
             .ok_or(TxnBatchError::ProducerIdMapping)?;
         match meta.check_producer(producer_id, epoch) {
-            Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING) => Err(TxnBatchError::ProducerIdMapping),
-            Err(_) => Err(TxnBatchError::Fenced),
-            Ok(()) => {
-                let added = meta.state == TxnState::Ongoing
-                    && meta.partitions.contains(&(topic.to_owned(), partition));
-                if added {
-                    Ok(())
-                } else {
-                    Err(TxnBatchError::NotInTransaction)
-                }
+            Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING) => {
+                return Err(TxnBatchError::ProducerIdMapping)
+            }
+            Err(_) => return Err(TxnBatchError::Fenced),
+            Ok(()) => {}
+        }
+        let key = (topic.to_owned(), partition);
+        if meta.state == TxnState::Ongoing && meta.partitions.contains(&key) {
+            return Ok(());
+        }
+        match version {
+            TxnVersion::V1 => Err(TxnBatchError::NotInTransaction),
+            TxnVersion::V2 if meta.completing() => Err(TxnBatchError::Concurrent),
+            TxnVersion::V2 => {
+                meta.begin(now_ms());
+                meta.partitions.insert(key);
+                Ok(())
             }
         }
     }
@@ -271,6 +321,8 @@ pub struct TxnOffsetCommit {
     pub instance_id: Option<String>,
     /// Offsets to stage.
     pub offsets: Vec<(String, i32, CommittedOffset)>,
+    /// V2 (v5 requests) adds the group to the transaction itself.
+    pub version: TxnVersion,
 }
 
 impl TransactionCoordinator {
@@ -532,8 +584,9 @@ impl BrokerState {
     }
 
     /// TxnOffsetCommit: the producer must be the transaction's and the group added with
-    /// AddOffsetsToTxn; the group checks the member as KIP-447 asks; then the offsets are
-    /// staged until EndTxn. The error applies to every partition.
+    /// AddOffsetsToTxn (with transaction version 2 the request adds it, starting a
+    /// transaction if none is open); the group checks the member as KIP-447 asks; then the
+    /// offsets are staged until EndTxn. The error applies to every partition.
     pub fn txn_offset_commit(&self, commit: TxnOffsetCommit) -> ErrorCode {
         if commit.group_id.is_empty() {
             return ErrorCode::INVALID_GROUP_ID;
@@ -545,8 +598,17 @@ impl BrokerState {
         if let Err(code) = meta.check_producer(commit.producer_id, commit.producer_epoch) {
             return code;
         }
-        if meta.state != TxnState::Ongoing || !meta.groups.contains(&commit.group_id) {
-            return ErrorCode::TRANSACTION_ABORTABLE;
+        match commit.version {
+            TxnVersion::V2 if meta.completing() => return ErrorCode::CONCURRENT_TRANSACTIONS,
+            TxnVersion::V2 => {
+                meta.begin(now_ms());
+                meta.groups.insert(commit.group_id.clone());
+            }
+            TxnVersion::V1 => {
+                if meta.state != TxnState::Ongoing || !meta.groups.contains(&commit.group_id) {
+                    return ErrorCode::TRANSACTION_ABORTABLE;
+                }
+            }
         }
         let error = self.groups.validate_txn_offset_commit(
             &commit.group_id,
@@ -565,34 +627,117 @@ impl BrokerState {
     }
 
     /// EndTxn (Kafka's `endTransaction` for a client): writes COMMIT or ABORT markers to every
-    /// partition of the transaction and applies or drops its staged offsets. A retry of an
-    /// EndTxn that completed with the same outcome succeeds; anything else that is not an
-    /// Ongoing transaction is INVALID_TXN_STATE.
+    /// partition of the transaction and applies or drops its staged offsets; answers the
+    /// producer id and epoch the client goes on with.
+    ///
+    /// Version 1: the epoch must be the current one and stays; a retry of an EndTxn that
+    /// completed with the same outcome succeeds; anything else that is not an Ongoing
+    /// transaction is INVALID_TXN_STATE.
+    ///
+    /// Version 2: the epoch is bumped first (for commit and abort, and for an abort with no
+    /// transaction open) and the markers carry the bumped epoch; once the epoch is exhausted
+    /// the answer is a new producer id at epoch 0. A retry (the epoch before the bump, or the
+    /// last epoch of the previous producer id) of a completed EndTxn gets the same answer, or
+    /// INVALID_TXN_STATE for the other outcome; any other epoch is PRODUCER_FENCED.
     pub fn end_txn(
         &self,
         transactional_id: &str,
         producer_id: i64,
         epoch: i16,
         commit: bool,
-    ) -> ErrorCode {
+        version: TxnVersion,
+    ) -> Result<(i64, i16), ErrorCode> {
         if transactional_id.is_empty() {
-            return ErrorCode::INVALID_REQUEST;
+            return Err(ErrorCode::INVALID_REQUEST);
         }
         let mut txns = self.transactions.lock();
         let Some(meta) = txns.by_id.get_mut(transactional_id) else {
-            return ErrorCode::INVALID_PRODUCER_ID_MAPPING;
+            return Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
         };
-        if let Err(code) = meta.check_producer(producer_id, epoch) {
-            return code;
+        if version == TxnVersion::V2 {
+            return self.end_txn_v2(transactional_id, meta, producer_id, epoch, commit);
         }
+        meta.check_producer(producer_id, epoch)?;
         match (meta.state, commit) {
             (TxnState::Ongoing, _) => {
                 self.complete(transactional_id, meta, commit);
-                ErrorCode::NONE
+                Ok((producer_id, epoch))
             }
-            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => ErrorCode::NONE,
-            _ => ErrorCode::INVALID_TXN_STATE,
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
+                Ok((producer_id, epoch))
+            }
+            _ => Err(ErrorCode::INVALID_TXN_STATE),
         }
+    }
+
+    /// EndTxn with transaction version 2, in the order of Kafka's checks.
+    fn end_txn_v2(
+        &self,
+        transactional_id: &str,
+        meta: &mut TxnMetadata,
+        producer_id: i64,
+        epoch: i16,
+        commit: bool,
+    ) -> Result<(i64, i16), ErrorCode> {
+        let retry_on_overflow =
+            meta.previous_producer_id == producer_id && epoch == i16::MAX - 1 && meta.epoch == 0;
+        let retry_on_bump =
+            meta.producer_id == producer_id && epoch.checked_add(1) == Some(meta.epoch);
+        if meta.producer_id != producer_id && !retry_on_overflow {
+            return Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
+        }
+        let completed = matches!(
+            meta.state,
+            TxnState::CompleteCommit | TxnState::CompleteAbort
+        );
+        let retry = completed && (retry_on_bump || retry_on_overflow);
+        let valid_epoch = match meta.state {
+            TxnState::PrepareCommit | TxnState::PrepareAbort => retry_on_bump,
+            TxnState::CompleteCommit | TxnState::CompleteAbort => retry || epoch == meta.epoch,
+            _ => epoch == meta.epoch,
+        };
+        if !valid_epoch {
+            return Err(ErrorCode::PRODUCER_FENCED);
+        }
+        match (meta.state, commit) {
+            (TxnState::Ongoing, _) => Ok(self.complete_with_bump(transactional_id, meta, commit)),
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) if retry => {
+                Ok((meta.producer_id, meta.epoch))
+            }
+            // Version 2 may abort with nothing added: the epoch moves on all the same.
+            (TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort, false)
+                if !retry =>
+            {
+                Ok(self.complete_with_bump(transactional_id, meta, false))
+            }
+            (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
+                Err(ErrorCode::CONCURRENT_TRANSACTIONS)
+            }
+            _ => Err(ErrorCode::INVALID_TXN_STATE),
+        }
+    }
+
+    /// Ends the transaction with the epoch bumped (markers carry the new epoch), then hands
+    /// out a new producer id at epoch 0 if the old epoch was exhausted: what the client goes
+    /// on with.
+    fn complete_with_bump(
+        &self,
+        transactional_id: &str,
+        meta: &mut TxnMetadata,
+        commit: bool,
+    ) -> (i64, i16) {
+        let ended = meta.epoch;
+        meta.epoch = ended.saturating_add(1);
+        self.complete(transactional_id, meta, commit);
+        if epoch_exhausted(ended) {
+            meta.previous_producer_id = meta.producer_id;
+            meta.producer_id = self.allocate_producer_id();
+            meta.epoch = 0;
+        }
+        // What Kafka records as the last epoch: a KIP-360 InitProducerId or an EndTxn retry
+        // from it is recognised.
+        meta.last_epoch = ended;
+        (meta.producer_id, meta.epoch)
     }
 
     /// Aborts every Ongoing transaction older than its timeout, fencing its producer first
@@ -725,6 +870,39 @@ mod tests {
     }
 
     #[test]
+    fn a_tv2_end_at_an_exhausted_epoch_rotates_the_producer_id() {
+        let s = state();
+        let (pid, _) = s.init_transactional_producer("t", 60_000, None).unwrap();
+        let exhausted = i16::MAX - 1;
+        if let Some(meta) = s.transactions.lock().by_id.get_mut("t") {
+            meta.epoch = exhausted;
+        }
+        assert_eq!(
+            s.add_offsets_to_txn("t", pid, exhausted, "g"),
+            ErrorCode::NONE
+        );
+        let (rotated, epoch) = s
+            .end_txn("t", pid, exhausted, true, TxnVersion::V2)
+            .unwrap();
+        assert_ne!(rotated, pid);
+        assert_eq!(epoch, 0);
+        // A retry from the old id and epoch gets the same answer; the other outcome not.
+        assert_eq!(
+            s.end_txn("t", pid, exhausted, true, TxnVersion::V2),
+            Ok((rotated, 0))
+        );
+        assert_eq!(
+            s.end_txn("t", pid, exhausted, false, TxnVersion::V2),
+            Err(ErrorCode::INVALID_TXN_STATE)
+        );
+        // The new id goes on from epoch 0.
+        assert_eq!(
+            s.end_txn("t", rotated, 0, false, TxnVersion::V2),
+            Ok((rotated, 1))
+        );
+    }
+
+    #[test]
     fn staged_offsets_are_pending_until_the_transaction_ends() {
         let s = state();
         let (pid, epoch) = s.init_transactional_producer("t", 60_000, None).unwrap();
@@ -743,11 +921,15 @@ mod tests {
             member_id: String::new(),
             instance_id: None,
             offsets: vec![("topic".into(), 0, offset.clone())],
+            version: TxnVersion::V1,
         };
         assert_eq!(s.txn_offset_commit(commit), ErrorCode::NONE);
         assert!(s.transactions.lock().has_pending_offsets("g", "topic", 0));
         assert!(s.groups.committed_offsets("g").is_none());
-        assert_eq!(s.end_txn("t", pid, epoch, true), ErrorCode::NONE);
+        assert_eq!(
+            s.end_txn("t", pid, epoch, true, TxnVersion::V1),
+            Ok((pid, epoch))
+        );
         assert!(!s.transactions.lock().has_pending_offsets("g", "topic", 0));
         let committed = s.groups.committed_offsets("g").unwrap();
         assert_eq!(committed.get(&("topic".to_owned(), 0)), Some(&offset));
@@ -767,7 +949,10 @@ mod tests {
             (d.state, d.producer_epoch),
             (TxnState::CompleteAbort, epoch + 1)
         );
-        assert_eq!(s.end_txn("t", pid, epoch, true), ErrorCode::PRODUCER_FENCED);
+        assert_eq!(
+            s.end_txn("t", pid, epoch, true, TxnVersion::V1),
+            Err(ErrorCode::PRODUCER_FENCED)
+        );
         assert_eq!(s.abort_timed_out_transactions(), 0);
     }
 }

@@ -40,6 +40,7 @@ use super::assignor::{self, Member as AssignorMember};
 use super::coordinator::{Coordinator, CoordinatorLink};
 use super::protocol::{Assignment, Subscription, VERSION};
 use super::{Command, GroupEvent, MemberShared};
+use crate::connection::backoff::Backoff;
 use crate::consumer::config::{AssignmentStrategy, ConsumerConfig};
 use crate::consumer::offsets::Committer;
 use crate::consumer::record::TopicPartition;
@@ -85,6 +86,10 @@ pub(super) async fn run(
     mut commands: Commands,
 ) {
     let cooperative = config.cooperative();
+    let backoff = Backoff::new(
+        config.retry_backoff,
+        config.retry_backoff_max.max(config.retry_backoff),
+    );
     let mut member = Member {
         link,
         config,
@@ -97,6 +102,8 @@ pub(super) async fn run(
         rejoin: Some("joining".into()),
         snapshot: BTreeMap::new(),
         next_heartbeat: Instant::now(),
+        failures: 0,
+        backoff,
         cooperative,
         stopping: None,
     };
@@ -118,12 +125,23 @@ struct Member {
     /// leader, our own elsewhere): a change means a new assignment is needed.
     snapshot: BTreeMap<String, i32>,
     next_heartbeat: Instant,
+    /// Join or heartbeat failures in a row, for the retry backoff.
+    failures: u32,
+    backoff: Backoff,
     cooperative: bool,
     /// Who to tell once the task has left.
     stopping: Option<oneshot::Sender<()>>,
 }
 
 impl Member {
+    /// The wait before the next retry: `retry.backoff.ms` doubling per failure in a row up
+    /// to `retry.backoff.max.ms` (one policy with the producer's, `connection/backoff.rs`).
+    fn retry_delay(&mut self) -> Duration {
+        let delay = self.backoff.delay(self.failures);
+        self.failures = self.failures.saturating_add(1);
+        delay
+    }
+
     async fn run(&mut self, commands: &mut Commands) {
         self.add_metadata_interest().await;
         loop {
@@ -227,6 +245,7 @@ impl Member {
         let now = Instant::now();
         self.next_heartbeat = now + self.config.heartbeat_interval;
         let Err(err) = result else {
+            self.failures = 0;
             self.link.progressed();
             return Beat::Go;
         };
@@ -255,7 +274,7 @@ impl Member {
             _ if err.is_retriable() => {
                 tracing::debug!(group = self.link.group_id(), %err, "heartbeat failed; retrying");
                 self.link.failed("heartbeat", &err);
-                self.next_heartbeat = now + self.config.retry_backoff;
+                self.next_heartbeat = now + self.retry_delay();
                 Beat::Go
             }
             _ => {
@@ -409,10 +428,17 @@ impl Member {
             Ok(Ok(assigned)) => assigned,
             Ok(Err(JoinFailure::Fatal(err))) => return self.fail(err),
             Ok(Err(JoinFailure::Retry(delay, why))) => {
+                // Errors that mean "go again now" (a new member id) do not wait.
+                let delay = if delay.is_zero() {
+                    delay
+                } else {
+                    self.retry_delay()
+                };
                 tracing::debug!(group = self.link.group_id(), %why, ?delay, "join failed; retrying");
                 return self.wait(delay, commands).await;
             }
         };
+        self.failures = 0;
         self.link.progressed();
         self.publish_committer();
         let mut mine = BTreeSet::new();
