@@ -289,14 +289,27 @@ scenario!(config_changes, |t: &Target| {
             let e = entries.iter().find(|e| e.name == key).expect("key");
             (e.value.clone().unwrap_or_default(), e.is_default)
         };
+        // A topic just created may be unknown for a moment to a KRaft broker's metadata copy:
+        // that answer is waited out (bounded).
         let describe = || async {
-            admin
-                .describe_configs(std::slice::from_ref(&resource))
-                .await
-                .expect("describe")
-                .remove(0)
-                .1
-                .expect("described")
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let described = admin
+                    .describe_configs(std::slice::from_ref(&resource))
+                    .await
+                    .expect("describe")
+                    .remove(0)
+                    .1;
+                match described {
+                    Err(err)
+                        if err.code() == Some(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+                            && Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    other => break other.expect("described"),
+                }
+            }
         };
         // A KRaft broker answers DescribeConfigs from its copy of the metadata log, which
         // follows an accepted change a moment later: wait (bounded) for `key` to read `want`.
