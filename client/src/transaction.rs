@@ -1,8 +1,8 @@
-//! Transactions (KIP-98, classic protocol): [`TransactionalProducer`] and its
-//! [`Transaction`] guard.
+//! Transactions (KIP-98, and KIP-890's version 2 where the broker finalizes it):
+//! [`TransactionalProducer`] and its [`Transaction`] guard.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), ferrokafka::transaction::TxnError> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use ferrokafka::{ProducerConfig, ProducerRecord, TransactionalProducer};
 //!
 //! let config = ProducerConfig::builder()
