@@ -1094,8 +1094,7 @@ impl Sender {
                 return None;
             }
         }
-        let queue = Arc::clone(self.queues.get(i)?);
-        let front = queue.front(now, linger, batch_size, force);
+        let front = self.queues.get(i)?.front(now, linger, batch_size, force);
         if front != Front::Empty && !self.txn_allows(i) {
             return None;
         }
