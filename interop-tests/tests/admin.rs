@@ -824,15 +824,9 @@ scenario!(compaction_keeps_the_latest_value_per_key, |t: &Target| {
 scenario!(
     internal_topics_are_listed_and_refuse_writes,
     |t: &Target| {
-        use ferrokafka::kafka_protocol::messages::produce_request::{
-            PartitionProduceData, TopicProduceData,
-        };
-        use ferrokafka::kafka_protocol::messages::{
-            FindCoordinatorRequest, MetadataRequest, ProduceRequest, TopicName,
-        };
+        use ferrokafka::kafka_protocol::messages::{FindCoordinatorRequest, MetadataRequest};
         use ferrokafka::kafka_protocol::protocol::StrBytes;
         use ferrokafka::{Client, ClientConfig};
-        use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
 
         let topic = unique_topic("not-internal");
         rd::admin::create_topic(&t.bootstrap, &topic, 1, &[]).expect("create");
@@ -907,25 +901,7 @@ scenario!(
                 t.kind
             );
 
-            let mut batch = BatchBuilder::new();
-            batch
-                .push(RecordInput {
-                    timestamp: 1_700_000_000_000,
-                    key: Some(bytes::Bytes::from_static(b"k")),
-                    value: Some(bytes::Bytes::from_static(b"v")),
-                    headers: Vec::new(),
-                })
-                .expect("record");
-            let produce = ProduceRequest::default()
-                .with_acks(1)
-                .with_timeout_ms(10_000)
-                .with_topic_data(vec![TopicProduceData::default()
-                    .with_name(TopicName(StrBytes::from_static_str("__consumer_offsets")))
-                    .with_partition_data(vec![PartitionProduceData::default()
-                        .with_index(0)
-                        .with_records(Some(batch.build().expect("batch")))])]);
-            let answer = client.send_to_any(produce).await.expect("Produce");
-            let p = &answer.responses[0].partition_responses[0];
+            let p = raw_produce(&client, "__consumer_offsets", &[Some("k")]).await;
             assert_eq!(
                 (
                     p.error_code,
@@ -944,13 +920,7 @@ scenario!(
 // keyless records is refused whole with INVALID_RECORD, Kafka's summary as the message, and
 // one record error per keyless record (its index in the batch and Kafka's message).
 scenario!(keyless_records_get_kafkas_record_errors, |t: &Target| {
-    use ferrokafka::kafka_protocol::messages::produce_request::{
-        PartitionProduceData, TopicProduceData,
-    };
-    use ferrokafka::kafka_protocol::messages::{ProduceRequest, TopicName};
-    use ferrokafka::kafka_protocol::protocol::StrBytes;
     use ferrokafka::{Client, ClientConfig};
-    use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
 
     let topic = unique_topic("compacted-raw");
     rd::admin::create_topic(&t.bootstrap, &topic, 1, &[("cleanup.policy", "compact")])
@@ -963,27 +933,7 @@ scenario!(keyless_records_get_kafkas_record_errors, |t: &Target| {
         let client = Client::connect(ClientConfig::new(&t.bootstrap).expect("config"))
             .await
             .expect("connect");
-        let mut batch = BatchBuilder::new();
-        for key in [Some("k"), None, None] {
-            batch
-                .push(RecordInput {
-                    timestamp: 1_700_000_000_000,
-                    key: key.map(|k: &'static str| bytes::Bytes::from_static(k.as_bytes())),
-                    value: Some(bytes::Bytes::from_static(b"v")),
-                    headers: Vec::new(),
-                })
-                .expect("record");
-        }
-        let produce = ProduceRequest::default()
-            .with_acks(1)
-            .with_timeout_ms(10_000)
-            .with_topic_data(vec![TopicProduceData::default()
-                .with_name(TopicName(StrBytes::from_string(topic.clone())))
-                .with_partition_data(vec![PartitionProduceData::default()
-                    .with_index(0)
-                    .with_records(Some(batch.build().expect("batch")))])]);
-        let answer = client.send_to_any(produce).await.expect("Produce");
-        let p = &answer.responses[0].partition_responses[0];
+        let p = raw_produce(&client, &topic, &[Some("k"), None, None]).await;
         let why = format!(
             "Compacted topic cannot accept message without key in topic partition {topic}-0"
         );
@@ -1018,3 +968,40 @@ scenario!(keyless_records_get_kafkas_record_errors, |t: &Target| {
         client.close().await;
     });
 });
+
+/// One batch of records with `keys` (value `v`) to partition 0 of `topic`, as a raw Produce
+/// v-latest with acks=1; the partition's answer.
+async fn raw_produce(
+    client: &ferrokafka::Client,
+    topic: &str,
+    keys: &[Option<&'static str>],
+) -> ferrokafka::kafka_protocol::messages::produce_response::PartitionProduceResponse {
+    use ferrokafka::kafka_protocol::messages::produce_request::{
+        PartitionProduceData, TopicProduceData,
+    };
+    use ferrokafka::kafka_protocol::messages::{ProduceRequest, TopicName};
+    use ferrokafka::kafka_protocol::protocol::StrBytes;
+    use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
+
+    let mut batch = BatchBuilder::new();
+    for key in keys {
+        batch
+            .push(RecordInput {
+                timestamp: 1_700_000_000_000,
+                key: key.map(|k| bytes::Bytes::from_static(k.as_bytes())),
+                value: Some(bytes::Bytes::from_static(b"v")),
+                headers: Vec::new(),
+            })
+            .expect("record");
+    }
+    let produce = ProduceRequest::default()
+        .with_acks(1)
+        .with_timeout_ms(10_000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(0)
+                .with_records(Some(batch.build().expect("batch")))])]);
+    let mut answer = client.send_to_any(produce).await.expect("Produce");
+    answer.responses.remove(0).partition_responses.remove(0)
+}
