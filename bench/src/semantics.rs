@@ -78,6 +78,10 @@ pub struct Args {
     /// Record sizes in bytes (value only, no key).
     #[arg(long, value_delimiter = ',', default_value = "100,1024")]
     sizes: Vec<usize>,
+    /// Which comparisons to run: alo (at-least-once), eos (exactly-once), txn (transactional
+    /// producer); all by default.
+    #[arg(long, value_delimiter = ',', default_value = "alo,eos,txn")]
+    sections: Vec<Section>,
     /// Where to write the results as Markdown (default: bench/results/semantics.md, except
     /// with --quick, which only prints).
     #[arg(long)]
@@ -85,10 +89,13 @@ pub struct Args {
 }
 
 /// The three comparisons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Section {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    #[value(name = "alo")]
     AtLeastOnce,
+    #[value(name = "eos")]
     ExactlyOnce,
+    #[value(name = "txn")]
     Transactions,
 }
 
@@ -98,6 +105,14 @@ impl Section {
         Section::ExactlyOnce,
         Section::Transactions,
     ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Section::AtLeastOnce => "alo",
+            Section::ExactlyOnce => "eos",
+            Section::Transactions => "txn",
+        }
+    }
 
     fn title(self) -> &'static str {
         match self {
@@ -222,6 +237,7 @@ impl Place {
 struct Plan {
     runs: usize,
     sizes: Vec<usize>,
+    sections: Vec<Section>,
     quick: bool,
     records: Option<usize>,
     producer_records: Option<usize>,
@@ -285,6 +301,7 @@ fn semantics(args: &Args) -> Result<(), String> {
     let plan = Plan {
         runs: args.runs.unwrap_or(if args.quick { 2 } else { 5 }).max(1),
         sizes: args.sizes.clone(),
+        sections: args.sections.clone(),
         quick: args.quick,
         records: args.records,
         producer_records: args.producer_records,
@@ -300,7 +317,7 @@ fn semantics(args: &Args) -> Result<(), String> {
     } else {
         vec![BrokerKind::MiniBinary]
     };
-    let per_size: usize = Section::ALL.iter().map(|s| plan.cells(*s).len()).sum();
+    let per_size: usize = plan.sections.iter().map(|s| plan.cells(*s).len()).sum();
     let brokers = kinds.len().max(1);
     let mut runner = Runner {
         plan: &plan,
@@ -362,23 +379,42 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    /// The three sections at `size` on one broker.
+    /// The plan's sections at `size` on one broker.
     fn rows(&mut self, broker: &str, place: &Place, size: usize) -> Result<Vec<Row>, String> {
         let plan = self.plan;
         let id = std::process::id();
         let records = plan.records(size);
         let mut rows = Vec::new();
-
-        let input = format!("semantics-alo-{size}-{id}");
-        eprintln!("writing {records} records of {size} B to {input} ...");
-        self.fill(place, &input, records, size)?;
         let endpoint = Endpoint::plain(place.bootstrap());
-        rows.push(
-            self.section(broker, place, Section::AtLeastOnce, size, |cell, _| {
-                consumer::measure(cell, &endpoint, &input, records, PARTITIONS, true)
-            }),
-        );
 
+        if plan.sections.contains(&Section::AtLeastOnce) {
+            let input = format!("semantics-alo-{size}-{id}");
+            eprintln!("writing {records} records of {size} B to {input} ...");
+            self.fill(place, &input, records, size)?;
+            rows.push(
+                self.section(broker, place, Section::AtLeastOnce, size, |cell, _| {
+                    consumer::measure(cell, &endpoint, &input, records, PARTITIONS, true)
+                }),
+            );
+        }
+        if plan.sections.contains(&Section::ExactlyOnce) {
+            rows.push(self.exactly_once(broker, place, size, &endpoint)?);
+        }
+        if plan.sections.contains(&Section::Transactions) {
+            rows.push(self.transactions(broker, place, size, &endpoint)?);
+        }
+        Ok(rows)
+    }
+
+    fn exactly_once(
+        &mut self,
+        broker: &str,
+        place: &Place,
+        size: usize,
+        endpoint: &Endpoint,
+    ) -> Result<Row, String> {
+        let plan = self.plan;
+        let id = std::process::id();
         let eos_records = plan.eos_records;
         let input = format!("semantics-eos-in-{size}-{id}");
         eprintln!("writing {eos_records} records of {size} B to {input} ...");
@@ -386,12 +422,22 @@ impl Runner<'_> {
         let rt = &self.rt;
         let output = format!("semantics-eos-out-{size}-{id}");
         rt.block_on(suite::create_topic(place.bootstrap(), &output, PARTITIONS))?;
-        rows.push(
+        Ok(
             self.section(broker, place, Section::ExactlyOnce, size, |cell, _| {
-                eos::measure(cell, &endpoint, &input, &output, eos_records)
+                eos::measure(cell, endpoint, &input, &output, eos_records)
             }),
-        );
+        )
+    }
 
+    fn transactions(
+        &mut self,
+        broker: &str,
+        place: &Place,
+        size: usize,
+        endpoint: &Endpoint,
+    ) -> Result<Row, String> {
+        let plan = self.plan;
+        let id = std::process::id();
         let case = producer::Case {
             records: plan.producer_records(size),
             size,
@@ -408,7 +454,7 @@ impl Runner<'_> {
                 .map_err(|e| e.to_string())?
                 .block_on(suite::create_topic(&bootstrap, topic, PARTITIONS))
         };
-        rows.push(
+        Ok(
             self.section(broker, place, Section::Transactions, size, |cell, run| {
                 let topic = format!("semantics-txn-{size}-{id}-{run}-{cell}");
                 create(&topic)?;
@@ -418,10 +464,9 @@ impl Runner<'_> {
                 } else {
                     cell
                 };
-                producer::measure(client, &endpoint, &topic, &case)
+                producer::measure(client, endpoint, &topic, &case)
             }),
-        );
-        Ok(rows)
+        )
     }
 
     fn fill(&self, place: &Place, topic: &str, records: usize, size: usize) -> Result<(), String> {
@@ -512,6 +557,10 @@ fn command_line(args: &Args) -> String {
         let sizes: Vec<String> = args.sizes.iter().map(usize::to_string).collect();
         let _ = write!(c, " --sizes {}", sizes.join(","));
     }
+    if args.sections != Section::ALL {
+        let names: Vec<&str> = args.sections.iter().map(|s| s.name()).collect();
+        let _ = write!(c, " --sections {}", names.join(","));
+    }
     c
 }
 
@@ -589,7 +638,7 @@ fn markdown(results: &Results, plan: &Plan) -> String {
     for line in ratio_lines(results) {
         let _ = writeln!(out, "{line}");
     }
-    for section in Section::ALL {
+    for &section in &plan.sections {
         let _ = writeln!(out, "\n## {}\n", section.title());
         out.push_str(
             "| broker | record | cell | records/s, median (min–max) | client CPU s / 1M | \
