@@ -14,11 +14,10 @@ pub mod topics;
 pub mod transactions;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use ferrokafka_protocol::ErrorCode;
-use tokio::sync::Notify;
 
 use crate::security::users::LiveUsers;
 use crate::BrokerConfig;
@@ -79,9 +78,31 @@ pub struct BrokerState {
     topics: Mutex<BTreeMap<String, Topic>>,
     /// Group configs set through IncrementalAlterConfigs, per group id.
     group_configs: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
-    appended: Notify,
+    fetches_waiting: AtomicU64,
+    fetch_wakeups: AtomicU64,
     next_producer_id: AtomicI64,
     stats: Mutex<ConnectionStats>,
+}
+
+/// What long-polling fetches are doing, for tests and operators.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Fetches waiting for data now.
+    pub waiting: u64,
+    /// Times since start a waiting fetch was woken by a change to one of its partitions (an
+    /// append, a transaction marker, the partition's deletion) to look again; time-outs are
+    /// not counted.
+    pub woken: u64,
+}
+
+/// Counts a fetch as waiting while it lives.
+#[derive(Debug)]
+pub struct FetchWait<'a>(&'a BrokerState);
+
+impl Drop for FetchWait<'_> {
+    fn drop(&mut self) {
+        self.0.fetches_waiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Why a topic could not be created.
@@ -169,7 +190,8 @@ impl BrokerState {
             transactions,
             topics: Mutex::new(BTreeMap::new()),
             group_configs: Mutex::new(BTreeMap::new()),
-            appended: Notify::new(),
+            fetches_waiting: AtomicU64::new(0),
+            fetch_wakeups: AtomicU64::new(0),
             next_producer_id: AtomicI64::new(1000),
             stats: Mutex::new(ConnectionStats::default()),
         }
@@ -209,14 +231,34 @@ impl BrokerState {
             .collect()
     }
 
-    /// Wakes fetches waiting for data.
+    /// Wakes every waiting fetch, to look again. Appends wake the fetches of their own
+    /// partition by themselves ([`log::PartitionLog::append`]); this is for changes made
+    /// around the logs.
     pub fn notify_appended(&self) {
-        self.appended.notify_waiters();
+        for topic in self.topics().values() {
+            for log in &topic.partitions {
+                log.wake_fetches();
+            }
+        }
     }
 
-    /// Resolves at the next [`Self::notify_appended`]; create it before checking for data.
-    pub fn appended(&self) -> tokio::sync::futures::Notified<'_> {
-        self.appended.notified()
+    /// Counts a fetch as waiting until the returned guard is dropped.
+    pub fn fetch_waiting(&self) -> FetchWait<'_> {
+        self.fetches_waiting.fetch_add(1, Ordering::Relaxed);
+        FetchWait(self)
+    }
+
+    /// Counts a waiting fetch woken by one of its partitions.
+    pub fn count_fetch_wakeup(&self) {
+        self.fetch_wakeups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What waiting fetches are doing.
+    pub fn fetch_stats(&self) -> FetchStats {
+        FetchStats {
+            waiting: self.fetches_waiting.load(Ordering::Relaxed),
+            woken: self.fetch_wakeups.load(Ordering::Relaxed),
+        }
     }
 
     /// A producer id no one else has.
