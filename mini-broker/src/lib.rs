@@ -22,6 +22,7 @@
 pub mod connection;
 mod faults;
 pub mod handlers;
+mod log_throttle;
 pub mod security;
 mod server;
 pub mod state;
@@ -79,6 +80,10 @@ pub struct BrokerConfig {
     pub cluster_id: String,
     /// Partitions of auto-created topics and of CreateTopics with `-1` (`num.partitions`).
     pub default_partitions: i32,
+    /// The most partitions the broker holds, over all topics (default
+    /// [`DEFAULT_MAX_PARTITIONS`]; Kafka has no such limit). CreateTopics and CreatePartitions
+    /// past it get POLICY_VIOLATION; auto-creation past it does not happen.
+    pub max_partitions: usize,
     /// Create unknown topics on Metadata and Produce (`auto.create.topics.enable`).
     pub auto_create_topics: bool,
     /// Bytes of data kept in memory per partition before the oldest batches are dropped.
@@ -112,6 +117,11 @@ pub struct BrokerConfig {
     pub log_cleaner_backoff: Duration,
 }
 
+/// Default of [`BrokerConfig::max_partitions`]: ten of Kafka's largest CreateTopics requests;
+/// empty partitions cost about 200 bytes each, so the limit bounds what topic creation alone
+/// can allocate.
+pub const DEFAULT_MAX_PARTITIONS: usize = 100_000;
+
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
@@ -129,6 +139,7 @@ impl Default for BrokerConfig {
             node_id: 1,
             cluster_id: "ferrokafka-mini-broker".to_owned(),
             default_partitions: 1,
+            max_partitions: DEFAULT_MAX_PARTITIONS,
             auto_create_topics: true,
             partition_retention_bytes: 256 * 1024 * 1024,
             max_frame_size: ferrokafka_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
@@ -228,6 +239,13 @@ impl MiniBrokerBuilder {
     /// How long a client has to authenticate on a SASL listener (default 10 s).
     pub fn sasl_auth_timeout(mut self, timeout: Duration) -> Self {
         self.config.sasl_auth_timeout = timeout;
+        self
+    }
+
+    /// The most partitions the broker holds over all topics (default
+    /// [`DEFAULT_MAX_PARTITIONS`]).
+    pub fn max_partitions(mut self, max: usize) -> Self {
+        self.config.max_partitions = max;
         self
     }
 

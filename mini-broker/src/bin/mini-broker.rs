@@ -14,6 +14,7 @@ use clap::Parser;
 use ferrokafka_mini_broker::security::users::parse_login;
 use ferrokafka_mini_broker::{
     BrokerConfig, ListenerSpec, Mechanism, MiniBroker, SecurityProtocol, TlsSource, UserStore,
+    DEFAULT_MAX_PARTITIONS,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -69,6 +70,11 @@ struct Args {
     /// Partitions of auto-created topics (Kafka's num.partitions).
     #[arg(long, default_value_t = 1)]
     partitions: i32,
+    /// The most partitions the broker holds over all topics; CreateTopics and CreatePartitions
+    /// past it get POLICY_VIOLATION, and auto-creation past it does not happen (Kafka has no
+    /// such limit). One request may create at most 10,000 partitions, as in Kafka.
+    #[arg(long, default_value_t = DEFAULT_MAX_PARTITIONS)]
+    max_partitions: usize,
     /// Create unknown topics on first use (Kafka's auto.create.topics.enable).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     auto_create_topics: bool,
@@ -156,6 +162,7 @@ async fn run(args: Args) -> ExitCode {
         connections_max_reauth: Duration::from_millis(args.connections_max_reauth_ms),
         sasl_auth_timeout: Duration::from_millis(args.sasl_auth_timeout_ms),
         default_partitions: args.partitions,
+        max_partitions: args.max_partitions,
         auto_create_topics: args.auto_create_topics,
         partition_retention_bytes: args.retention_bytes,
         log_retention_ms: args.log_retention_ms,

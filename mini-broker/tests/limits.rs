@@ -1,0 +1,171 @@
+//! The broker's limits under hostile load, each hit on purpose: the partitions one request,
+//! and the broker as a whole, may hold. After each, well-behaved clients are still served.
+
+mod common;
+
+use common::{batch, produce_request, produce_result, still_serves, RawConn};
+use ferrokafka_mini_broker::MiniBroker;
+use ferrokafka_protocol::ErrorCode;
+use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+
+/// Kafka's answer to a CreateTopics request over its per-request limit, word for word.
+const TOO_MANY: &str = "Excessively large number of partitions per request.";
+
+fn name(topic: &str) -> TopicName {
+    TopicName(StrBytes::from_string(topic.to_owned()))
+}
+
+/// CreateTopics for `topics` (name, partitions): each topic's error code and message.
+async fn create(
+    conn: &mut RawConn,
+    topics: &[(&str, i32)],
+    validate_only: bool,
+) -> Vec<(i16, Option<String>)> {
+    let req = CreateTopicsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_validate_only(validate_only)
+        .with_topics(
+            topics
+                .iter()
+                .map(|(topic, partitions)| {
+                    CreatableTopic::default()
+                        .with_name(name(topic))
+                        .with_num_partitions(*partitions)
+                        .with_replication_factor(1)
+                })
+                .collect(),
+        );
+    let resp = conn.request(5, &req).await;
+    assert_eq!(resp.topics.len(), topics.len());
+    resp.topics
+        .into_iter()
+        .map(|t| (t.error_code, message(t.error_message)))
+        .collect()
+}
+
+/// CreatePartitions growing each topic to its count: each topic's error code and message.
+async fn grow(conn: &mut RawConn, topics: &[(&str, i32)]) -> Vec<(i16, Option<String>)> {
+    let req = CreatePartitionsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topics(
+            topics
+                .iter()
+                .map(|(topic, count)| {
+                    CreatePartitionsTopic::default()
+                        .with_name(name(topic))
+                        .with_count(*count)
+                        .with_assignments(None)
+                })
+                .collect(),
+        );
+    let resp = conn.request(2, &req).await;
+    resp.results
+        .into_iter()
+        .map(|t| (t.error_code, message(t.error_message)))
+        .collect()
+}
+
+/// An error message, with an empty one as none.
+fn message(m: Option<StrBytes>) -> Option<String> {
+    m.map(|m| m.to_string()).filter(|m| !m.is_empty())
+}
+
+fn partitions_of(broker: &MiniBroker, topic: &str) -> Option<usize> {
+    broker
+        .state()
+        .topics()
+        .get(topic)
+        .map(|t| t.partitions.len())
+}
+
+const OK: i16 = 0;
+const POLICY: i16 = ErrorCode::POLICY_VIOLATION.0;
+
+#[tokio::test]
+async fn create_topics_over_the_per_request_limit_is_refused_whole() {
+    let broker = MiniBroker::start().await.expect("start");
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    let too_many = Some(TOO_MANY.to_owned());
+    // Each would fit alone; together they pass 10,000: both refused, nothing created.
+    let refused = create(&mut conn, &[("many-a", 6_000), ("many-b", 4_001)], false).await;
+    assert_eq!(
+        refused,
+        [(POLICY, too_many.clone()), (POLICY, too_many.clone())]
+    );
+    let checked = create(&mut conn, &[("one-topic", 10_001)], true).await;
+    assert_eq!(checked, [(POLICY, too_many.clone())], "validate_only too");
+    assert_eq!(partitions_of(&broker, "many-a"), None);
+    assert_eq!(broker.state().partitions_held(), 0);
+
+    // At the limit it is created.
+    let created = create(&mut conn, &[("many-a", 6_000), ("many-b", 4_000)], false).await;
+    assert_eq!(created, [(OK, None), (OK, None)]);
+    assert_eq!(broker.state().partitions_held(), 10_000);
+
+    // CreatePartitions is held to the same limit, over all its topics.
+    let refused = grow(&mut conn, &[("many-a", 10_000), ("many-b", 10_001)]).await;
+    assert_eq!(refused, [(POLICY, too_many.clone()), (POLICY, too_many)]);
+    assert_eq!(partitions_of(&broker, "many-a"), Some(6_000));
+    let grown = grow(&mut conn, &[("many-b", 14_000)]).await;
+    assert_eq!(grown, [(OK, None)]);
+    assert_eq!(broker.state().partitions_held(), 20_000);
+    still_serves(&broker.bootstrap(), "after-many").await;
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_broker_partition_limit_holds_for_creation_growth_and_auto_creation() {
+    let broker = MiniBroker::builder()
+        .max_partitions(10)
+        .start()
+        .await
+        .expect("start");
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    let created = create(&mut conn, &[("fits", 8), ("too-big", 3)], false).await;
+    assert_eq!(created[0], (OK, None));
+    let (code, message) = &created[1];
+    assert_eq!(*code, POLICY);
+    let message = message.as_deref().unwrap_or_default();
+    assert!(
+        message.contains("limit of 10") && message.contains("--max-partitions"),
+        "{message}"
+    );
+    assert_eq!(partitions_of(&broker, "too-big"), None);
+    assert_eq!(create(&mut conn, &[("check", 3)], true).await[0].0, POLICY);
+
+    assert_eq!(grow(&mut conn, &[("fits", 11)]).await[0].0, POLICY);
+    assert_eq!(partitions_of(&broker, "fits"), Some(8));
+    assert_eq!(grow(&mut conn, &[("fits", 10)]).await, [(OK, None)]);
+
+    // Full: auto-creation does not happen, by Metadata or by Produce.
+    let metadata = MetadataRequest::default()
+        .with_allow_auto_topic_creation(true)
+        .with_topics(Some(vec![
+            MetadataRequestTopic::default().with_name(Some(name("auto")))
+        ]));
+    let resp = conn.request(12, &metadata).await;
+    assert_eq!(
+        resp.topics[0].error_code,
+        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.0
+    );
+    let (code, _) = produce_result(&conn.request(9, &produce_request("auto", 0, batch(1))).await);
+    assert_eq!(code, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.0);
+    assert_eq!(partitions_of(&broker, "auto"), None);
+
+    // Deleting a topic makes room again.
+    let delete = DeleteTopicsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topic_names(vec![name("fits")]);
+    assert_eq!(conn.request(4, &delete).await.responses[0].error_code, 0);
+    assert_eq!(broker.state().partitions_held(), 0);
+    let resp = conn.request(12, &metadata).await;
+    assert_eq!(resp.topics[0].error_code, 0);
+    assert_eq!(partitions_of(&broker, "auto"), Some(1));
+    broker.shutdown().await;
+}
