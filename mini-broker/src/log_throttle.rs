@@ -43,6 +43,12 @@ impl LogThrottle {
             None
         }
     }
+
+    /// Starts over: the next occurrence is logged at once (a new episode).
+    pub(crate) fn reset(&mut self) {
+        self.last = None;
+        self.suppressed = 0;
+    }
 }
 
 /// A [`LogThrottle`] shared by tasks.
@@ -79,5 +85,11 @@ mod tests {
         }
         assert_eq!(throttle.check(at(10_000)), Some(3));
         assert_eq!(throttle.check(at(10_001)), None);
+        throttle.reset();
+        assert_eq!(
+            throttle.check(at(10_002)),
+            Some(0),
+            "a new episode logs at once"
+        );
     }
 }

@@ -1,16 +1,22 @@
-//! The broker's limits under hostile load, each hit on purpose: the partitions one request,
-//! and the broker as a whole, may hold. After each, well-behaved clients are still served.
+//! The broker's limits under hostile load, each hit on purpose: the connection limit
+//! (`max.connections`), idle connections (`connections.max.idle.ms`), and the partitions one
+//! request, and the broker as a whole, may hold. After each, well-behaved clients are still
+//! served.
 
 mod common;
 
-use common::{batch, produce_request, produce_result, still_serves, RawConn};
+use std::time::{Duration, Instant};
+
+use common::{batch, fetch_request, produce_request, produce_result, produces_and_fetches};
+use common::{still_serves, wait_until, RawConn};
 use ferrokafka_mini_broker::MiniBroker;
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{
-    CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest, TopicName,
+    ApiVersionsRequest, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
+    MetadataRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -19,6 +25,11 @@ const TOO_MANY: &str = "Excessively large number of partitions per request.";
 
 fn name(topic: &str) -> TopicName {
     TopicName(StrBytes::from_string(topic.to_owned()))
+}
+
+async fn api_versions(conn: &mut RawConn) {
+    let resp = conn.request(3, &ApiVersionsRequest::default()).await;
+    assert_eq!(resp.error_code, 0);
 }
 
 /// CreateTopics for `topics` (name, partitions): each topic's error code and message.
@@ -86,6 +97,100 @@ fn partitions_of(broker: &MiniBroker, topic: &str) -> Option<usize> {
 
 const OK: i16 = 0;
 const POLICY: i16 = ErrorCode::POLICY_VIOLATION.0;
+
+#[tokio::test]
+async fn connections_over_the_limit_are_closed_and_the_others_served() {
+    let broker = MiniBroker::builder()
+        .max_connections(2)
+        .start()
+        .await
+        .expect("start");
+    let addr = broker.bootstrap();
+    let mut first = RawConn::connect(&addr).await;
+    let mut second = RawConn::connect(&addr).await;
+    produces_and_fetches(&mut first, "limited").await;
+    produces_and_fetches(&mut second, "limited").await;
+    assert_eq!(broker.open_connections(), 2);
+
+    let mut third = RawConn::connect(&addr).await;
+    third.expect_closed().await;
+    assert_eq!(broker.state().connection_stats().over_connection_limit, 1);
+
+    // Those already in are served as before.
+    produces_and_fetches(&mut first, "limited").await;
+    produces_and_fetches(&mut second, "limited").await;
+
+    // A closed connection frees its place for a newcomer.
+    drop(first);
+    wait_until("the closed connection's place to be freed", || {
+        broker.open_connections() == 1
+    })
+    .await;
+    still_serves(&addr, "limited").await;
+    assert_eq!(broker.state().connection_stats().over_connection_limit, 1);
+    broker.shutdown().await;
+}
+
+/// The idle limit of the idle-connection tests.
+const IDLE: Duration = Duration::from_millis(300);
+
+/// A broker that closes connections idle for `idle`, and a connection to it.
+async fn idle_after(idle: Duration) -> (MiniBroker, RawConn) {
+    let broker = MiniBroker::builder()
+        .connections_max_idle(idle)
+        .start()
+        .await
+        .expect("start");
+    let conn = RawConn::connect(&broker.bootstrap()).await;
+    (broker, conn)
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed_after_the_limit() {
+    let (broker, mut conn) = idle_after(IDLE).await;
+    api_versions(&mut conn).await;
+    let answered = Instant::now();
+    conn.expect_closed().await;
+    // The broker's clock starts as it writes the answer, a moment before it arrives here.
+    let waited = answered.elapsed();
+    assert!(
+        waited >= IDLE - Duration::from_millis(50),
+        "closed after {waited:?}, before the idle limit"
+    );
+    assert_eq!(broker.state().connection_stats().idle_closed, 1);
+    still_serves(&broker.bootstrap(), "after-idle").await;
+    broker.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_and_long_polls_keep_a_connection_open() {
+    let (broker, mut conn) = idle_after(IDLE).await;
+    // A request every 100 ms for a second, three idle limits in all: each one restarts the
+    // clock.
+    for _ in 0..10 {
+        api_versions(&mut conn).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A long poll on an empty partition for four idle limits: a request being answered, so
+    // the connection is not idle.
+    let (code, _) = produce_result(
+        &conn
+            .request(9, &produce_request("quiet", 0, batch(1)))
+            .await,
+    );
+    assert_eq!(code, 0);
+    let max_wait = Duration::from_millis(1_200);
+    let poll = fetch_request("quiet", 0, 1).with_max_wait_ms(1_200);
+    let started = Instant::now();
+    let resp = conn.request(12, &poll).await;
+    assert!(started.elapsed() >= max_wait, "the fetch did not wait");
+    let p = &resp.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    assert!(p.records.as_ref().is_none_or(|r| r.is_empty()));
+    api_versions(&mut conn).await;
+    assert_eq!(broker.state().connection_stats().idle_closed, 0);
+    broker.shutdown().await;
+}
 
 #[tokio::test]
 async fn create_topics_over_the_per_request_limit_is_refused_whole() {

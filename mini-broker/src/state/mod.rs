@@ -62,6 +62,11 @@ pub struct ConnectionStats {
     pub auth_timed_out: u64,
     /// Connections closed because their SASL session expired without re-authentication.
     pub sessions_expired: u64,
+    /// Connections closed as soon as they were accepted because the broker had its
+    /// `max_connections` open (counted in `accepted` too).
+    pub over_connection_limit: u64,
+    /// Connections closed after `connections_max_idle` without a request.
+    pub idle_closed: u64,
 }
 
 /// Everything one mini-broker knows.
