@@ -22,6 +22,7 @@
 pub mod connection;
 mod faults;
 pub mod handlers;
+mod log_throttle;
 pub mod security;
 mod server;
 pub mod state;
@@ -73,12 +74,24 @@ pub struct BrokerConfig {
     /// How long a client on a SASL listener has to authenticate, and to re-authenticate
     /// (10 s).
     pub sasl_auth_timeout: Duration,
+    /// `max.connections`: the most connections open at once, over all listeners (default
+    /// [`DEFAULT_MAX_CONNECTIONS`]; Kafka's is unlimited). One more is closed as soon as it
+    /// is accepted, with a warning naming the limit.
+    pub max_connections: usize,
+    /// `connections.max.idle.ms`: a connection that sends no request for this long, while
+    /// none of its requests is being answered, is closed (default 10 min, as Kafka); zero
+    /// never closes idle connections.
+    pub connections_max_idle: Duration,
     /// This broker's node id.
     pub node_id: i32,
     /// The cluster id reported to clients.
     pub cluster_id: String,
     /// Partitions of auto-created topics and of CreateTopics with `-1` (`num.partitions`).
     pub default_partitions: i32,
+    /// The most partitions the broker holds, over all topics (default
+    /// [`DEFAULT_MAX_PARTITIONS`]; Kafka has no such limit). CreateTopics and CreatePartitions
+    /// past it get POLICY_VIOLATION; auto-creation past it does not happen.
+    pub max_partitions: usize,
     /// Create unknown topics on Metadata and Produce (`auto.create.topics.enable`).
     pub auto_create_topics: bool,
     /// Bytes of data kept in memory per partition before the oldest batches are dropped.
@@ -112,6 +125,19 @@ pub struct BrokerConfig {
     pub log_cleaner_backoff: Duration,
 }
 
+/// Default of [`BrokerConfig::max_connections`]: below the usual soft limit of 1,024 file
+/// descriptors, so a crowd of clients meets the limit (and a clear log line) before the
+/// process runs out of descriptors.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+
+/// Default of [`BrokerConfig::max_partitions`]: ten of Kafka's largest CreateTopics requests;
+/// empty partitions cost about 200 bytes each, so the limit bounds what topic creation alone
+/// can allocate.
+pub const DEFAULT_MAX_PARTITIONS: usize = 100_000;
+
+/// Default of [`BrokerConfig::connections_max_idle`]: Kafka's 10 minutes.
+pub const DEFAULT_CONNECTIONS_MAX_IDLE: Duration = Duration::from_millis(600_000);
+
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
@@ -126,9 +152,12 @@ impl Default for BrokerConfig {
             sasl_enabled_mechanisms: BTreeMap::new(),
             connections_max_reauth: Duration::ZERO,
             sasl_auth_timeout: Duration::from_millis(10_000),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            connections_max_idle: DEFAULT_CONNECTIONS_MAX_IDLE,
             node_id: 1,
             cluster_id: "ferrokafka-mini-broker".to_owned(),
             default_partitions: 1,
+            max_partitions: DEFAULT_MAX_PARTITIONS,
             auto_create_topics: true,
             partition_retention_bytes: 256 * 1024 * 1024,
             max_frame_size: ferrokafka_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
@@ -228,6 +257,27 @@ impl MiniBrokerBuilder {
     /// How long a client has to authenticate on a SASL listener (default 10 s).
     pub fn sasl_auth_timeout(mut self, timeout: Duration) -> Self {
         self.config.sasl_auth_timeout = timeout;
+        self
+    }
+
+    /// `max.connections`: the most connections open at once over all listeners (default
+    /// [`DEFAULT_MAX_CONNECTIONS`]); one more is closed at once.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = max;
+        self
+    }
+
+    /// `connections.max.idle.ms`: connections without a request for this long are closed
+    /// (default 10 min, as Kafka; zero: never).
+    pub fn connections_max_idle(mut self, max: Duration) -> Self {
+        self.config.connections_max_idle = max;
+        self
+    }
+
+    /// The most partitions the broker holds over all topics (default
+    /// [`DEFAULT_MAX_PARTITIONS`]).
+    pub fn max_partitions(mut self, max: usize) -> Self {
+        self.config.max_partitions = max;
         self
     }
 
@@ -383,6 +433,7 @@ impl MiniBrokerBuilder {
             .or(listeners.first())
             .cloned()
             .ok_or_else(|| invalid_input(security::SecurityConfigError::NoListener))?;
+        let limit = Arc::new(server::ConnectionLimit::new(config.max_connections));
         let state = Arc::new(BrokerState::with_users(config, users));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let faults = Faults::default();
@@ -417,6 +468,7 @@ impl MiniBrokerBuilder {
                 tcp,
                 Arc::new(listener),
                 Arc::clone(&state),
+                Arc::clone(&limit),
                 faults.clone(),
                 shutdown_rx.clone(),
             )));
@@ -426,6 +478,7 @@ impl MiniBrokerBuilder {
             listeners,
             tls_ca_pem: tls.as_ref().and_then(|t| t.ca_pem()).map(str::to_owned),
             state,
+            limit,
             faults,
             shutdown_tx,
             tasks,
@@ -455,6 +508,8 @@ pub struct MiniBroker {
     main: BoundListener,
     tls_ca_pem: Option<String>,
     state: Arc<BrokerState>,
+    /// The connection limit every listener shares.
+    limit: Arc<server::ConnectionLimit>,
     faults: Faults,
     shutdown_tx: watch::Sender<bool>,
     /// One accept loop per listener.
@@ -511,6 +566,11 @@ impl MiniBroker {
     /// The broker's state, for tests that inspect it.
     pub fn state(&self) -> &Arc<BrokerState> {
         &self.state
+    }
+
+    /// How many client connections are open now, over all listeners.
+    pub fn open_connections(&self) -> usize {
+        self.limit.open()
     }
 
     /// Faults to inject, for tests that prove a client recovers from them.

@@ -17,6 +17,13 @@
 //! buffered [`FrameReader`] takes the stream over, with nothing read ahead in between. Every
 //! close is logged at warn with the peer and the reason, and counted in
 //! [`crate::ConnectionStats`].
+//!
+//! A connection that sends no request for `connections.max.idle.ms` while none of its
+//! requests is being answered is closed, as Kafka closes idle connections; a long-polling
+//! Fetch is a request being answered, not idleness. [`admission`] has the connection limit
+//! and the pause after failed accepts.
+
+mod admission;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,7 +36,7 @@ use ferrokafka_protocol::header::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio::task::JoinSet;
 
 use crate::connection::ConnectionContext;
@@ -40,6 +47,8 @@ use crate::security::sasl::{self, Refusal, SaslSession, SaslSettings, TokenOutco
 use crate::security::tls::{self, TlsServer};
 use crate::security::SecurityProtocol;
 use crate::state::{BrokerState, Endpoint};
+pub(crate) use admission::ConnectionLimit;
+use admission::{accept_failure_cause, peer_gone, AcceptBackoff};
 
 /// Room for most responses' encoding; a Fetch response's records are not in it.
 const HEAD_CAPACITY: usize = 512;
@@ -89,16 +98,27 @@ pub(crate) async fn run(
     tcp: TcpListener,
     listener: Arc<Listener>,
     state: Arc<BrokerState>,
+    limit: Arc<ConnectionLimit>,
     faults: Faults,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
     let for_connections = shutdown.clone();
+    let mut backoff = AcceptBackoff::default();
+    // Set after a failed accept: no accepting until then.
+    let mut paused: Option<Instant> = None;
     loop {
         tokio::select! {
-            accepted = tcp.accept() => match accepted {
+            accepted = tcp.accept(), if paused.is_none() => match accepted {
                 Ok((stream, peer)) => {
+                    if let Some((failures, lasted)) = backoff.succeeded(Instant::now()) {
+                        tracing::info!(listener = %listener.protocol, failures, lasted_ms = lasted.as_millis(), "accepting connections again");
+                    }
                     state.stats(|s| s.accepted += 1);
+                    // Over the limit the stream is dropped here, which closes it.
+                    let Some(slot) = limit.admit(peer, listener.protocol, &state) else {
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
                     connections.spawn(start(
                         stream,
@@ -107,11 +127,28 @@ pub(crate) async fn run(
                         Arc::clone(&state),
                         faults.clone(),
                         for_connections.clone(),
+                        slot,
                     ));
                 }
-                // Running out of file descriptors and the like: keep serving the others.
-                Err(err) => tracing::warn!(listener = %listener.protocol, %err, "accept failed"),
+                Err(err) if peer_gone(&err) => {
+                    tracing::debug!(listener = %listener.protocol, %err, "a client left before its connection was accepted");
+                }
+                Err(err) => {
+                    let pause = backoff.failed(Instant::now());
+                    if let Some(left_out) = pause.log {
+                        tracing::warn!(
+                            listener = %listener.protocol,
+                            %err,
+                            pause_ms = pause.delay.as_millis(),
+                            failures_since_last_line = left_out,
+                            "accept failed: {}; pausing before accepting again, still serving open connections",
+                            accept_failure_cause(&err)
+                        );
+                    }
+                    paused = Some(Instant::now() + pause.delay);
+                }
             },
+            _ = until(paused), if paused.is_some() => paused = None,
             _ = shutdown.wait_for(|stop| *stop) => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
@@ -129,6 +166,8 @@ async fn start(
     state: Arc<BrokerState>,
     faults: Faults,
     mut shutdown: watch::Receiver<bool>,
+    // Held until the connection ends: its place under the connection limit.
+    _slot: OwnedSemaphorePermit,
 ) {
     let Some(tls) = &listener.tls else {
         let (read, write) = stream.into_split();
@@ -296,12 +335,20 @@ async fn serve<R, W>(
             frames = frames.buffered(max);
         }
         let deadline = conn.sasl.as_ref().and_then(SaslSession::deadline);
+        // Idle from now: no request of this connection is being answered.
+        let idle = Some(state.config.connections_max_idle).filter(|d| !d.is_zero());
         let frame = tokio::select! {
             frame = frames.read() => frame,
             _ = until(deadline) => {
                 let limit = state.config.sasl_auth_timeout.as_millis();
                 let reason = format!("SASL authentication did not complete within {limit} ms");
                 return close(&state, &conn, Close::AuthTimedOut(reason));
+            }
+            _ = until(idle.map(|d| Instant::now() + d)) => {
+                let idle_ms = state.config.connections_max_idle.as_millis();
+                tracing::info!(%peer, listener = %conn.protocol, idle_ms, "closing idle connection (connections.max.idle.ms)");
+                state.stats(|s| s.idle_closed += 1);
+                return;
             }
             _ = shutdown.wait_for(|stop| *stop) => return,
         };

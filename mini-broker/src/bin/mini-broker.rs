@@ -14,6 +14,7 @@ use clap::Parser;
 use ferrokafka_mini_broker::security::users::parse_login;
 use ferrokafka_mini_broker::{
     BrokerConfig, ListenerSpec, Mechanism, MiniBroker, SecurityProtocol, TlsSource, UserStore,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTITIONS,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -69,6 +70,20 @@ struct Args {
     /// Partitions of auto-created topics (Kafka's num.partitions).
     #[arg(long, default_value_t = 1)]
     partitions: i32,
+    /// The most partitions the broker holds over all topics; CreateTopics and CreatePartitions
+    /// past it get POLICY_VIOLATION, and auto-creation past it does not happen (Kafka has no
+    /// such limit). One request may create at most 10,000 partitions, as in Kafka.
+    #[arg(long, default_value_t = DEFAULT_MAX_PARTITIONS)]
+    max_partitions: usize,
+    /// The most client connections open at once over all listeners (Kafka's max.connections,
+    /// unlimited there); one more is closed as soon as it is accepted, with a warning. Keep it
+    /// below the file descriptor limit (`ulimit -n`).
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Close connections that send no request for this long while none of theirs is being
+    /// answered (Kafka's connections.max.idle.ms; 0 or -1: never).
+    #[arg(long, default_value_t = 600_000, allow_hyphen_values = true)]
+    connections_max_idle_ms: i64,
     /// Create unknown topics on first use (Kafka's auto.create.topics.enable).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     auto_create_topics: bool,
@@ -155,7 +170,13 @@ async fn run(args: Args) -> ExitCode {
         sasl_enabled_mechanisms: mechanisms,
         connections_max_reauth: Duration::from_millis(args.connections_max_reauth_ms),
         sasl_auth_timeout: Duration::from_millis(args.sasl_auth_timeout_ms),
+        max_connections: args.max_connections,
+        // Kafka's -1 (and 0, which would close every connection at once) mean never.
+        connections_max_idle: Duration::from_millis(
+            u64::try_from(args.connections_max_idle_ms).unwrap_or(0),
+        ),
         default_partitions: args.partitions,
+        max_partitions: args.max_partitions,
         auto_create_topics: args.auto_create_topics,
         partition_retention_bytes: args.retention_bytes,
         log_retention_ms: args.log_retention_ms,

@@ -49,8 +49,8 @@ pub const APIS: &[Api] = &[
         ApiKey::Fetch,
         4,
         16,
-        "long poll up to `max_wait_ms` (capped at 30 s) for `min_bytes`; partition and \
-         response byte limits with at least one whole batch; topic ids from v13; \
+        "long poll up to `max_wait_ms` (capped at 30 s) for `min_bytes`, woken by its own \
+         partitions only; partition and response byte limits with at least one whole batch; topic ids from v13; \
          `last_stable_offset` always; read_committed stops at it and lists the aborted \
          transactions in the returned range",
     ),
@@ -155,7 +155,8 @@ pub const APIS: &[Api] = &[
         ApiKey::CreateTopics,
         2,
         7,
-        "replication factor -1 or 1; manual assignment on this broker only; `validate_only`",
+        "replication factor -1 or 1; manual assignment on this broker only; `validate_only`; \
+         at most 10,000 partitions per request and `--max-partitions` in all (see Limits)",
     ),
     api(ApiKey::DeleteTopics, 1, 6, "by name, or by id from v6"),
     api(
@@ -230,7 +231,12 @@ pub const APIS: &[Api] = &[
          resources INVALID_REQUEST (settings fixed at start-up)",
     ),
     api(ApiKey::SaslAuthenticate, 0, 2, "see \"Secured listeners\""),
-    api(ApiKey::CreatePartitions, 0, 3, "grow only; `validate_only`"),
+    api(
+        ApiKey::CreatePartitions,
+        0,
+        3,
+        "grow only; `validate_only`; the limits of CreateTopics",
+    ),
     api(
         ApiKey::DescribeLogDirs,
         1,

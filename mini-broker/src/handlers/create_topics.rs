@@ -6,6 +6,12 @@
 //! [`crate::state::topic_configs::TOPIC_CONFIG_KEYS`] are accepted and checked as Kafka checks
 //! them; unknown keys are INVALID_CONFIG.
 //! v5+ responses echo the partition count, replication factor and the topic's configs.
+//!
+//! Limits: a request whose topics add up to more than
+//! [`MAX_PARTITIONS_PER_REQUEST`] partitions (10,000, counting `-1` as the default and an
+//! assignment as its length) gets POLICY_VIOLATION for every topic and creates nothing, as
+//! Kafka's controller answers it, word for word; a topic that would take the broker past its
+//! `max_partitions` gets POLICY_VIOLATION naming the limit, and the others are created.
 
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
@@ -17,19 +23,53 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::state::topic_configs::TOPIC_CONFIG_KEYS;
 use crate::state::topics::TopicConfig;
-use crate::state::BrokerState;
+use crate::state::{BrokerState, CreateTopicError, MAX_PARTITIONS_PER_REQUEST};
 
 pub(super) fn handle(
     state: &BrokerState,
     version: i16,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
+    let asked = partitions_asked(&req.topics, state.config.default_partitions);
+    if let Err(err) = BrokerState::check_request_partitions(asked) {
+        tracing::info!(
+            partitions = asked,
+            limit = MAX_PARTITIONS_PER_REQUEST,
+            topics = req.topics.len(),
+            "CreateTopics refused: {err}"
+        );
+        let results = req
+            .topics
+            .into_iter()
+            .map(|topic| {
+                CreatableTopicResult::default()
+                    .with_name(topic.name)
+                    .with_error_code(err.code().0)
+                    .with_error_message(Some(StrBytes::from_string(err.to_string())))
+            })
+            .collect();
+        return CreateTopicsResponse::default().with_topics(results);
+    }
     let results = req
         .topics
         .into_iter()
         .map(|topic| create_one(state, version, topic, req.validate_only))
         .collect();
     CreateTopicsResponse::default().with_topics(results)
+}
+
+/// The partitions a request asks for, counted as Kafka counts them for its limit: an
+/// assignment's length, else the partition count (`-1` the broker default, others below one
+/// nothing: they fail on their own).
+fn partitions_asked(topics: &[CreatableTopic], default_partitions: i32) -> usize {
+    topics
+        .iter()
+        .map(|t| match (t.assignments.len(), t.num_partitions) {
+            (0, -1) => usize::try_from(default_partitions).unwrap_or(0),
+            (0, n) => usize::try_from(n).unwrap_or(0),
+            (n, _) => n,
+        })
+        .fold(0, usize::saturating_add)
 }
 
 fn create_one(
@@ -94,12 +134,13 @@ fn create_one(
     let echo = describe(&config, version);
     let mut topics = state.topics();
     let created = if validate_only {
-        state.check_partitions(partitions).map(drop).and_then(|()| {
-            match topics.contains_key(name) {
-                true => Err(crate::state::CreateTopicError::Exists(name.to_owned())),
+        state
+            .check_partitions(partitions)
+            .and_then(|count| state.check_room(count))
+            .and_then(|()| match topics.contains_key(name) {
+                true => Err(CreateTopicError::Exists(name.to_owned())),
                 false => Ok(()),
-            }
-        })
+            })
     } else {
         state.create_topic(&mut topics, name, partitions, config)
     };

@@ -37,7 +37,9 @@ pub(super) fn handle(
                     .find(|(_, t)| t.id == id && !id.is_nil())
                     .map(|(n, _)| n.clone())
             });
-            let removed = name.as_ref().and_then(|n| topics.remove(n));
+            let removed = name
+                .as_ref()
+                .and_then(|n| state.delete_topic(&mut topics, n));
             let result = DeletableTopicResult::default()
                 .with_name(name.clone().map(|n| TopicName(StrBytes::from_string(n))));
             match removed {

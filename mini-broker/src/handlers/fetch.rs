@@ -1,8 +1,10 @@
 //! Fetch (key 1), versions 4–16.
 //!
 //! Long poll: the request is answered once `min_bytes` are available, an error is found, or
-//! `max_wait_ms` has passed, whichever comes first; new data wakes waiting fetches. A fetch
-//! with no partitions is answered at once, as Kafka does. Byte limits
+//! `max_wait_ms` has passed, whichever comes first. A waiting fetch is woken only by changes
+//! to the partitions it asked for (an append, a transaction marker, the partition's
+//! deletion), never by writes elsewhere. A fetch with no partitions is answered at once, as
+//! Kafka does. Byte limits
 //! follow KIP-74: each partition returns whole batches up to `partition_max_bytes` and the
 //! response up to `max_bytes`, but a partition's first batch is returned even when it alone is
 //! larger, as long as nothing was returned before it, so a large batch cannot stall a consumer.
@@ -29,6 +31,10 @@ mod encode;
 
 pub use encode::Parts;
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -38,6 +44,7 @@ use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
 use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
+use tokio::sync::futures::OwnedNotified;
 use tokio::time::Instant;
 
 use crate::state::log::ReadStart;
@@ -78,23 +85,37 @@ pub(super) async fn handle(state: &BrokerState, version: i16, req: FetchRequest)
     if req.topics.iter().all(|t| t.partitions.is_empty()) {
         // Nothing to wait for (Java sends such a fetch when it closes a consumer): Kafka
         // answers at once.
-        return read(state, version, &req).0;
+        return read(state, version, &req, None).0;
     }
+    let mut waiting = None;
     loop {
-        // Register for wake-ups before looking, so an append in between is not missed.
-        let appended = state.appended();
-        let (response, bytes, any_error) = read(state, version, &req);
-        if bytes >= min_bytes.max(1) || any_error || Instant::now() >= deadline {
+        let (response, changed) = read(state, version, &req, Some((min_bytes, deadline)));
+        let Some(changed) = changed else {
             return response;
+        };
+        waiting.get_or_insert_with(|| state.fetch_waiting());
+        if tokio::time::timeout_at(deadline, any(changed))
+            .await
+            .is_err()
+        {
+            return read(state, version, &req, None).0;
         }
-        if tokio::time::timeout_at(deadline, appended).await.is_err() {
-            return read(state, version, &req).0;
-        }
+        state.count_fetch_wakeup();
     }
 }
 
-/// Builds the response from what the logs hold now: `(response, record bytes, any error)`.
-fn read(state: &BrokerState, version: i16, req: &FetchRequest) -> (FetchOutput, usize, bool) {
+/// The futures that resolve when the fetch's partitions change, one per partition.
+type Changed = Vec<Pin<Box<OwnedNotified>>>;
+
+/// Builds the response from what the logs hold now. With `wait` (`min_bytes` and the
+/// deadline), when the read is not enough to answer, it also returns what to wait on, taken
+/// under the same lock as the read so that no change in between is missed.
+fn read(
+    state: &BrokerState,
+    version: i16,
+    req: &FetchRequest,
+    wait: Option<(usize, Instant)>,
+) -> (FetchOutput, Option<Changed>) {
     let topics = state.topics();
     let mut reader = Reader {
         version,
@@ -130,7 +151,39 @@ fn read(state: &BrokerState, version: i16, req: &FetchRequest) -> (FetchOutput, 
         response: FetchResponse::default().with_responses(responses),
         batches: reader.batches,
     };
-    (output, reader.total, reader.any_error)
+    let answer_now = wait.is_none_or(|(min_bytes, deadline)| {
+        reader.total >= min_bytes.max(1) || reader.any_error || Instant::now() >= deadline
+    });
+    if answer_now {
+        return (output, None);
+    }
+    (output, Some(changes(&topics, version, req)))
+}
+
+/// What resolves when one of the request's partitions changes (all of them exist: a missing
+/// one is an error, answered at once).
+fn changes(topics: &BTreeMap<String, Topic>, version: i16, req: &FetchRequest) -> Changed {
+    req.topics
+        .iter()
+        .filter_map(|t| Some((find_topic(topics, version, t)?, t)))
+        .flat_map(|(topic, t)| {
+            t.partitions
+                .iter()
+                .filter_map(|p| Some(Box::pin(topic.partition(p.partition)?.changed())))
+        })
+        .collect()
+}
+
+/// Resolves when any of `changed` does.
+async fn any(mut changed: Changed) {
+    std::future::poll_fn(|cx| {
+        if changed.iter_mut().any(|c| c.as_mut().poll(cx).is_ready()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
 }
 
 /// One read of the logs: the limits of the request and what was taken so far.
@@ -227,7 +280,7 @@ impl Reader {
 }
 
 fn find_topic<'a>(
-    topics: &'a std::collections::BTreeMap<String, Topic>,
+    topics: &'a BTreeMap<String, Topic>,
     version: i16,
     t: &FetchTopic,
 ) -> Option<&'a Topic> {

@@ -82,7 +82,6 @@ pub(super) async fn handle(
     let acks_ok = matches!(req.acks, -1..=1);
     let no_transactional_id = req.transactional_id.is_none() && has_transactional_records(&req);
     let mut responses = Vec::with_capacity(req.topic_data.len());
-    let mut appended = false;
     {
         // Lock order: transactions, then topics (see state/transactions.rs).
         let mut txns = req
@@ -129,7 +128,6 @@ pub(super) async fn handle(
                     };
                     match outcome {
                         Ok(done) => {
-                            appended = true;
                             result
                                 .with_base_offset(done.base_offset)
                                 .with_log_append_time_ms(done.log_append_time)
@@ -172,9 +170,6 @@ pub(super) async fn handle(
                     .with_partition_responses(partitions),
             );
         }
-    }
-    if appended {
-        state.notify_appended();
     }
     (req.acks != 0).then(|| ProduceResponse::default().with_responses(responses))
 }

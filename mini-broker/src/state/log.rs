@@ -12,13 +12,23 @@
 //! index of aborted transactions (producer id, first offset, offset of the ABORT marker), which
 //! Fetch hands to read_committed readers so they can drop aborted records. A transaction that
 //! wrote nothing here leaves no index entry. Index entries go when retention passes them.
+//!
+//! Each log wakes the fetches waiting on it, and only those: an append (a transaction marker
+//! included, which is what moves the LSO) and the log's end (its topic deleted) wake them.
+//! One wake-up for the whole broker made every append wake every waiting fetch, which then
+//! looked at its partitions, found nothing and went back to sleep: with many fetches waiting
+//! on quiet topics, that cost busy topics most of their throughput.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ferrokafka_protocol::record::{
     BatchBuilder, ControlRecordType, EndTxnMarker, RecordBatch, RecordError, TimestampType,
 };
+
+use tokio::sync::futures::OwnedNotified;
+use tokio::sync::Notify;
 
 use super::producers::ProducerStates;
 
@@ -68,6 +78,16 @@ pub struct PartitionLog {
     /// The last stable offset at the last cleaning pass: a pass with nothing new to clean and
     /// no delete horizon come due does nothing.
     cleaned_to: i64,
+    /// The fetches waiting for this log to change.
+    fetches: Arc<Notify>,
+}
+
+impl Drop for PartitionLog {
+    /// A fetch waiting on a deleted partition answers at once (with the error) rather than
+    /// at its timeout.
+    fn drop(&mut self) {
+        self.wake_fetches();
+    }
 }
 
 /// What one cleaning pass removed.
@@ -114,7 +134,21 @@ impl PartitionLog {
             open_txns: HashMap::new(),
             aborted: VecDeque::new(),
             cleaned_to: 0,
+            fetches: Arc::new(Notify::new()),
         }
+    }
+
+    /// Resolves at the next change of this log that a waiting fetch may want to see (see the
+    /// module header). Take it under the topics lock before reading, so that no change
+    /// between the read and the wait is missed.
+    pub fn changed(&self) -> OwnedNotified {
+        Arc::clone(&self.fetches).notified_owned()
+    }
+
+    /// Wakes the fetches waiting on this log. Called with the topics lock held: they look
+    /// again once it is released, and see the whole change.
+    pub fn wake_fetches(&self) {
+        self.fetches.notify_waiters();
     }
 
     /// The idempotent producers that wrote here.
@@ -149,6 +183,7 @@ impl PartitionLog {
         self.bytes_held += batch.bytes.len();
         self.batches.push_back(batch);
         self.enforce_retention();
+        self.wake_fetches();
     }
 
     /// Changes how many bytes of batches this log keeps (a topic's `retention.bytes` altered),

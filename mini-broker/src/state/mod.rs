@@ -14,12 +14,12 @@ pub mod topics;
 pub mod transactions;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use ferrokafka_protocol::ErrorCode;
-use tokio::sync::Notify;
 
+use crate::log_throttle::SharedLogThrottle;
 use crate::security::users::LiveUsers;
 use crate::BrokerConfig;
 use groups::{GroupConfig, GroupCoordinator};
@@ -62,6 +62,11 @@ pub struct ConnectionStats {
     pub auth_timed_out: u64,
     /// Connections closed because their SASL session expired without re-authentication.
     pub sessions_expired: u64,
+    /// Connections closed as soon as they were accepted because the broker had its
+    /// `max_connections` open (counted in `accepted` too).
+    pub over_connection_limit: u64,
+    /// Connections closed after `connections_max_idle` without a request.
+    pub idle_closed: u64,
 }
 
 /// Everything one mini-broker knows.
@@ -79,9 +84,37 @@ pub struct BrokerState {
     topics: Mutex<BTreeMap<String, Topic>>,
     /// Group configs set through IncrementalAlterConfigs, per group id.
     group_configs: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
-    appended: Notify,
+    /// Partitions of all topics together; changed only under the topics lock, by the methods
+    /// that add or remove partitions ([`Self::create_topic`], [`Self::grow_topic`],
+    /// [`Self::delete_topic`], [`Self::ensure_internal_topic`]).
+    partitions_held: AtomicUsize,
+    /// Auto-creations refused for the partition limit, logged at most once per 10 s.
+    auto_create_refused_log: SharedLogThrottle,
+    fetches_waiting: AtomicU64,
+    fetch_wakeups: AtomicU64,
     next_producer_id: AtomicI64,
     stats: Mutex<ConnectionStats>,
+}
+
+/// What long-polling fetches are doing, for tests and operators.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FetchStats {
+    /// Fetches waiting for data now.
+    pub waiting: u64,
+    /// Times since start a waiting fetch was woken by a change to one of its partitions (an
+    /// append, a transaction marker, the partition's deletion) to look again; time-outs are
+    /// not counted.
+    pub woken: u64,
+}
+
+/// Counts a fetch as waiting while it lives.
+#[derive(Debug)]
+pub struct FetchWait<'a>(&'a BrokerState);
+
+impl Drop for FetchWait<'_> {
+    fn drop(&mut self) {
+        self.0.fetches_waiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Why a topic could not be created.
@@ -101,6 +134,24 @@ pub enum CreateTopicError {
         /// The largest count we allow.
         max: i32,
     },
+    /// One request asks for more partitions than [`MAX_PARTITIONS_PER_REQUEST`] (Kafka's
+    /// message, word for word).
+    #[error("Excessively large number of partitions per request.")]
+    TooManyInRequest,
+    /// The partitions would take the broker past its `max_partitions`.
+    #[error(
+        "{adding} more partitions would take this broker to {total}, past its limit of {max} \
+         partitions (--max-partitions)",
+        total = held.saturating_add(*adding)
+    )]
+    OverBrokerLimit {
+        /// Partitions the broker holds.
+        held: usize,
+        /// Partitions asked for.
+        adding: usize,
+        /// The broker's limit.
+        max: usize,
+    },
     /// A config key or value is not acceptable.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -113,6 +164,11 @@ impl CreateTopicError {
             CreateTopicError::InvalidName(_) => ErrorCode::INVALID_TOPIC_EXCEPTION,
             CreateTopicError::Exists(_) => ErrorCode::TOPIC_ALREADY_EXISTS,
             CreateTopicError::InvalidPartitions { .. } => ErrorCode::INVALID_PARTITIONS,
+            // Kafka has no broker-wide limit; a limit like it, a create-topic policy, refuses
+            // with POLICY_VIOLATION, as Kafka's own per-request limit does.
+            CreateTopicError::TooManyInRequest | CreateTopicError::OverBrokerLimit { .. } => {
+                ErrorCode::POLICY_VIOLATION
+            }
             CreateTopicError::Config(_) => ErrorCode::INVALID_CONFIG,
         }
     }
@@ -145,8 +201,10 @@ impl AlterConfigError {
     }
 }
 
-/// Upper bound on partitions per topic: a client typo must not allocate millions of logs.
-pub const MAX_PARTITIONS: i32 = 10_000;
+/// The most partitions one CreateTopics (or CreatePartitions) request may create, as Kafka's
+/// controller limits CreateTopics (KAFKA-17870): a request over it gets POLICY_VIOLATION for
+/// every topic, and nothing is created. It also bounds a single topic.
+pub const MAX_PARTITIONS_PER_REQUEST: usize = 10_000;
 
 impl BrokerState {
     /// Fresh state for a broker with these settings.
@@ -169,7 +227,10 @@ impl BrokerState {
             transactions,
             topics: Mutex::new(BTreeMap::new()),
             group_configs: Mutex::new(BTreeMap::new()),
-            appended: Notify::new(),
+            partitions_held: AtomicUsize::new(0),
+            auto_create_refused_log: SharedLogThrottle::new(),
+            fetches_waiting: AtomicU64::new(0),
+            fetch_wakeups: AtomicU64::new(0),
             next_producer_id: AtomicI64::new(1000),
             stats: Mutex::new(ConnectionStats::default()),
         }
@@ -209,14 +270,76 @@ impl BrokerState {
             .collect()
     }
 
-    /// Wakes fetches waiting for data.
+    /// Wakes every waiting fetch, to look again. Appends wake the fetches of their own
+    /// partition by themselves ([`log::PartitionLog::append`]); this is for changes made
+    /// around the logs.
     pub fn notify_appended(&self) {
-        self.appended.notify_waiters();
+        for topic in self.topics().values() {
+            for log in &topic.partitions {
+                log.wake_fetches();
+            }
+        }
     }
 
-    /// Resolves at the next [`Self::notify_appended`]; create it before checking for data.
-    pub fn appended(&self) -> tokio::sync::futures::Notified<'_> {
-        self.appended.notified()
+    /// Counts a fetch as waiting until the returned guard is dropped.
+    pub fn fetch_waiting(&self) -> FetchWait<'_> {
+        self.fetches_waiting.fetch_add(1, Ordering::Relaxed);
+        FetchWait(self)
+    }
+
+    /// Counts a waiting fetch woken by one of its partitions.
+    pub fn count_fetch_wakeup(&self) {
+        self.fetch_wakeups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What waiting fetches are doing.
+    pub fn fetch_stats(&self) -> FetchStats {
+        FetchStats {
+            waiting: self.fetches_waiting.load(Ordering::Relaxed),
+            woken: self.fetch_wakeups.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Partitions of all topics together.
+    pub fn partitions_held(&self) -> usize {
+        self.partitions_held.load(Ordering::Relaxed)
+    }
+
+    /// Whether `adding` partitions fit under the broker's `max_partitions` (the caller holds
+    /// the topics lock, so nothing changes in between).
+    pub fn check_room(&self, adding: usize) -> Result<(), CreateTopicError> {
+        let held = self.partitions_held();
+        let max = self.config.max_partitions;
+        if held.saturating_add(adding) > max {
+            return Err(CreateTopicError::OverBrokerLimit { held, adding, max });
+        }
+        Ok(())
+    }
+
+    /// Whether one request may create `total` partitions ([`MAX_PARTITIONS_PER_REQUEST`]).
+    pub fn check_request_partitions(total: usize) -> Result<(), CreateTopicError> {
+        if total > MAX_PARTITIONS_PER_REQUEST {
+            return Err(CreateTopicError::TooManyInRequest);
+        }
+        Ok(())
+    }
+
+    /// Grows `topic` (from `topics`, locked by the caller) to `count` partitions, within the
+    /// broker's limit.
+    pub fn grow_topic(&self, topic: &mut Topic, count: usize) -> Result<(), CreateTopicError> {
+        let adding = count.saturating_sub(topic.partitions.len());
+        self.check_room(adding)?;
+        topic.grow_to(count);
+        self.partitions_held.fetch_add(adding, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Removes topic `name` from `topics` (locked by the caller); its waiting fetches wake.
+    pub fn delete_topic(&self, topics: &mut BTreeMap<String, Topic>, name: &str) -> Option<Topic> {
+        let topic = topics.remove(name)?;
+        self.partitions_held
+            .fetch_sub(topic.partitions.len(), Ordering::Relaxed);
+        Some(topic)
     }
 
     /// A producer id no one else has.
@@ -239,7 +362,9 @@ impl BrokerState {
             return Err(CreateTopicError::Exists(name.to_owned()));
         }
         let count = self.check_partitions(partitions)?;
+        self.check_room(count)?;
         topics.insert(name.to_owned(), Topic::new(count, config));
+        self.partitions_held.fetch_add(count, Ordering::Relaxed);
         Ok(())
     }
 
@@ -251,10 +376,10 @@ impl BrokerState {
             partitions
         };
         match usize::try_from(partitions) {
-            Ok(n) if n >= 1 && partitions <= MAX_PARTITIONS => Ok(n),
+            Ok(n) if (1..=MAX_PARTITIONS_PER_REQUEST).contains(&n) => Ok(n),
             _ => Err(CreateTopicError::InvalidPartitions {
                 got: partitions,
-                max: MAX_PARTITIONS,
+                max: i32::try_from(MAX_PARTITIONS_PER_REQUEST).unwrap_or(i32::MAX),
             }),
         }
     }
@@ -372,9 +497,11 @@ impl BrokerState {
         ]);
         match config {
             Ok(config) => {
+                // Not held to the partition limit: groups and transactions need them.
                 let mut topic = Topic::new(1, config);
                 topic.internal = true;
                 topics.insert(name.to_owned(), topic);
+                self.partitions_held.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(topic = name, "created internal topic");
             }
             Err(err) => tracing::error!(topic = name, %err, "cannot configure internal topic"),
@@ -402,6 +529,16 @@ impl BrokerState {
             Ok(()) => {
                 tracing::info!(topic = name, "auto-created topic");
                 true
+            }
+            Err(err @ CreateTopicError::OverBrokerLimit { .. }) => {
+                if let Some(left_out) = self.auto_create_refused_log.check() {
+                    tracing::warn!(
+                        topic = name,
+                        refused_since_last_line = left_out,
+                        "not auto-creating topic: {err}"
+                    );
+                }
+                false
             }
             Err(err) => {
                 tracing::debug!(topic = name, %err, "not auto-creating topic");

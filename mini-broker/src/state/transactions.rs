@@ -785,9 +785,6 @@ impl BrokerState {
                 }
             }
         }
-        if written > 0 {
-            self.notify_appended();
-        }
         let staged = std::mem::take(&mut meta.staged);
         if commit {
             for (group, offsets) in staged {
