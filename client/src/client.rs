@@ -19,9 +19,14 @@
 //! requests in flight. When that broker fails the next is tried, and when every known broker
 //! has failed, the bootstrap servers. So no request depends on one particular broker being up.
 //!
+//! Auto-creation: Metadata requests ask the broker to create the topics they name only on a
+//! client whose producer or consumer allows it (`allow.auto.create.topics`, set through
+//! `Client::allow_auto_create_topics`); a client from [`Client::connect`] alone, as the
+//! admin helpers use, never does, as Java's admin client.
+//!
 //! What not: no retries of user requests (the producer and consumer own their retry policy).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -65,6 +70,8 @@ struct Inner {
     refresher: Mutex<Option<JoinHandle<()>>>,
     /// Rotates where ties in [`Inner::by_load`] start, so equally loaded brokers share work.
     rotation: AtomicUsize,
+    /// Whether Metadata requests ask the broker to create the topics they name.
+    auto_create: AtomicBool,
 }
 
 /// What a coordinator coordinates: the key type of FindCoordinator.
@@ -159,6 +166,7 @@ impl Client {
             closed: watch::channel(false).0,
             refresher: Mutex::new(None),
             rotation: AtomicUsize::new(0),
+            auto_create: AtomicBool::new(false),
         });
         inner.refresh().await?;
         let task = tokio::spawn(refresh_loop(
@@ -167,6 +175,12 @@ impl Client {
         ));
         *lock(&inner.refresher) = Some(task);
         Ok(Client { inner })
+    }
+
+    /// Lets this client's Metadata requests ask for the creation of the topics they name, as
+    /// the producer or consumer using it allows (`allow.auto.create.topics`); off by default.
+    pub(crate) fn allow_auto_create_topics(&self, on: bool) {
+        self.inner.auto_create.store(on, Ordering::Relaxed);
     }
 
     /// The config this client was built with.
@@ -447,8 +461,9 @@ impl Inner {
             }
         }
         let began = Instant::now();
+        let auto_create = self.auto_create.load(Ordering::Relaxed);
         let answer = self
-            .send_any(|version| metadata::request(&interest, version))
+            .send_any(|version| metadata::request(&interest, version, auto_create))
             .await?;
         let previous = self.cluster();
         let next = Arc::new(metadata::update(

@@ -11,8 +11,13 @@
 //! id) keeps the known entry, as Java's client does, so routing never moves back to a deposed
 //! leader.
 //!
-//! What not: no topic ids in routing (names only), no auto-creation of topics (Metadata requests set `allow_auto_topic_creation = false`; the
-//! producer may choose otherwise).
+//! Auto-creation, as Java's clients: a Metadata request asks the broker to create the topics
+//! it names when the client allows it ([`crate::Client`] takes that from the producer's or
+//! the consumer's `allow.auto.create.topics`; a plain client and the admin helpers never
+//! do). The broker's `auto.create.topics.enable` must allow it too. Before v4 a Metadata
+//! request cannot say no: the broker decides alone.
+//!
+//! What not: no topic ids in routing (names only).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -179,8 +184,9 @@ impl Interest {
     }
 }
 
-/// A Metadata request for `interest` at `version`.
-pub(crate) fn request(interest: &Interest, version: i16) -> MetadataRequest {
+/// A Metadata request for `interest` at `version`; `auto_create` asks the broker to create
+/// the topics it names that do not exist.
+pub(crate) fn request(interest: &Interest, version: i16, auto_create: bool) -> MetadataRequest {
     let topics = if interest.all {
         // v0 has no null array: an empty one means all topics there.
         (version == 0).then(Vec::new)
@@ -198,7 +204,7 @@ pub(crate) fn request(interest: &Interest, version: i16) -> MetadataRequest {
     };
     let mut req = MetadataRequest::default().with_topics(topics);
     if version >= 4 {
-        req.allow_auto_topic_creation = false;
+        req.allow_auto_topic_creation = auto_create;
     }
     req
 }
@@ -364,12 +370,22 @@ mod tests {
     fn all_topics_request_per_version() {
         let mut all = Interest::default();
         all.add(&[]);
-        assert_eq!(request(&all, 0).topics, Some(vec![]));
-        assert_eq!(request(&all, 12).topics, None);
-        assert!(!request(&all, 12).allow_auto_topic_creation);
+        assert_eq!(request(&all, 0, false).topics, Some(vec![]));
+        assert_eq!(request(&all, 12, false).topics, None);
+        assert!(!request(&all, 12, false).allow_auto_topic_creation);
         assert!(
-            request(&all, 3).allow_auto_topic_creation,
+            request(&all, 3, false).allow_auto_topic_creation,
             "v3 cannot say no"
         );
+    }
+
+    #[test]
+    fn auto_creation_is_asked_for_only_when_allowed() {
+        let mut some = Interest::default();
+        some.add(&["a"]);
+        assert!(request(&some, 12, true).allow_auto_topic_creation);
+        assert!(!request(&some, 12, false).allow_auto_topic_creation);
+        assert!(request(&some, 4, true).allow_auto_topic_creation);
+        assert!(!request(&some, 4, false).allow_auto_topic_creation);
     }
 }

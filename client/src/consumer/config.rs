@@ -11,8 +11,7 @@
 //! are choices, not strings; a typo fails `set` with the key's name instead of silently picking
 //! a default.
 //!
-//! What not: no `client.rack` (no rack-aware assignment or follower fetching), no
-//! `allow.auto.create.topics` (metadata requests never create topics), no `group.protocol`
+//! What not: no `group.protocol`
 //! (the KIP-848 "consumer" protocol is not implemented; this is the classic protocol), no
 //! interceptors or deserializers (records are bytes).
 
@@ -214,6 +213,10 @@ pub struct ConsumerConfig {
     pub isolation_level: IsolationLevel,
     /// Check each batch's CRC-32C before reading it. Java: `check.crcs`, default true.
     pub check_crcs: bool,
+    /// Ask the broker to create subscribed (or assigned) topics that do not exist when
+    /// fetching their metadata; the broker's `auto.create.topics.enable` must allow it too.
+    /// Java: `allow.auto.create.topics`, default true.
+    pub allow_auto_create_topics: bool,
     /// Bound of blocking calls without their own timeout (`commit`, `committed`, `position`).
     /// Java: `default.api.timeout.ms`, default 60 s.
     pub default_api_timeout: Duration,
@@ -253,6 +256,7 @@ impl Default for ConsumerConfig {
             ],
             isolation_level: IsolationLevel::ReadUncommitted,
             check_crcs: true,
+            allow_auto_create_topics: true,
             default_api_timeout: Duration::from_millis(60_000),
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_millis(1_000),
@@ -280,6 +284,7 @@ pub const KEYS: &[&str] = &[
     "partition.assignment.strategy",
     "isolation.level",
     "check.crcs",
+    "allow.auto.create.topics",
     "default.api.timeout.ms",
     "retry.backoff.ms",
     "retry.backoff.max.ms",
@@ -358,6 +363,7 @@ impl ConsumerConfig {
                 })?
             }
             "check.crcs" => self.check_crcs = parse_bool(key, v)?,
+            "allow.auto.create.topics" => self.allow_auto_create_topics = parse_bool(key, v)?,
             "default.api.timeout.ms" => self.default_api_timeout = parse_ms(key, v, 1)?,
             "retry.backoff.ms" => self.retry_backoff = parse_ms(key, v, 0)?,
             "retry.backoff.max.ms" => self.retry_backoff_max = parse_ms(key, v, 0)?,
@@ -612,6 +618,12 @@ impl ConsumerConfigBuilder {
         self
     }
 
+    /// `allow.auto.create.topics`.
+    pub fn allow_auto_create_topics(mut self, on: bool) -> Self {
+        self.config.allow_auto_create_topics = on;
+        self
+    }
+
     /// `default.api.timeout.ms`.
     pub fn default_api_timeout(mut self, timeout: Duration) -> Self {
         self.config.default_api_timeout = timeout;
@@ -678,6 +690,7 @@ mod tests {
         assert!(!c.cooperative(), "range makes the default member eager");
         assert_eq!(c.isolation_level, IsolationLevel::ReadUncommitted);
         assert!(c.check_crcs);
+        assert!(c.allow_auto_create_topics);
     }
 
     #[test]
@@ -697,7 +710,10 @@ mod tests {
             .set("client.id", "me")
             .unwrap()
             .set("max.poll.records", "7")
+            .unwrap()
+            .set("allow.auto.create.topics", "false")
             .unwrap();
+        assert!(!c.allow_auto_create_topics);
         assert_eq!(c.group_id.as_deref(), Some("g"));
         assert_eq!(c.auto_offset_reset, AutoOffsetReset::Earliest);
         assert!(c.cooperative());
@@ -720,6 +736,7 @@ mod tests {
             ("isolation.level", "read_dirty"),
             ("partition.assignment.strategy", "sticky"),
             ("check.crcs", "yes"),
+            ("allow.auto.create.topics", "sometimes"),
             ("max.poll.records", "0"),
             ("fetch.min.bytes", "-1"),
         ] {

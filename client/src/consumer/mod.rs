@@ -208,8 +208,10 @@ impl Consumer {
     }
 
     /// A consumer on an existing client (sharing its connections and metadata). `config`'s
-    /// own client settings are ignored; the client's are used.
+    /// own client settings are ignored; the client's are used. `allow.auto.create.topics`
+    /// applies to the client from then on (its Metadata requests are the consumer's).
     pub fn with_client(client: Client, config: ConsumerConfig) -> Consumer {
+        client.allow_auto_create_topics(config.allow_auto_create_topics);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let link = config.group_id.clone().map(|group| {
             Arc::new(CoordinatorLink::new(

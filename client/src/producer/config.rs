@@ -113,9 +113,11 @@ pub struct ProducerConfig {
     /// and `partitioner.ignore.keys`; librdkafka: `partitioner` (only `murmur2_random`, which
     /// is Java's default behaviour).
     pub partitioner: Partitioner,
-    /// Ask the broker to create unknown topics when fetching their metadata (the broker's
-    /// `auto.create.topics.enable` must also allow it). Java: `allow.auto.create.topics`,
-    /// default true.
+    /// Ask the broker to create the topics records go to when they do not exist, in every
+    /// Metadata request of this producer (the broker's `auto.create.topics.enable` must also
+    /// allow it): before the first record of a topic and again when a topic disappeared (a
+    /// broker that restarted empty). Java's producer always asks; librdkafka:
+    /// `allow.auto.create.topics`, default true for producers, as here.
     pub allow_auto_create_topics: bool,
     /// The transactional id (KIP-98): only for [`crate::TransactionalProducer`], which it
     /// makes transactional and idempotent (acks=all). Java: `transactional.id`, default none.

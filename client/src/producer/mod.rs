@@ -54,9 +54,6 @@ pub use record::{IntoTopic, ProducerRecord, RecordMetadata};
 use accumulator::{now_ms, Accumulator, NeedsMetadata, Pending};
 use ferrokafka_protocol::record::RECORD_BATCH_OVERHEAD;
 use ferrokafka_protocol::ErrorCode;
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{MetadataRequest, TopicName};
-use kafka_protocol::protocol::StrBytes;
 
 use crate::client::Client;
 use crate::error::Error;
@@ -143,6 +140,8 @@ impl Producer {
         client_config.max_in_flight_per_connection =
             client_config.max_in_flight_per_connection.saturating_add(2);
         let client = Client::connect(client_config).await?;
+        // Java's producer always asks; `allow.auto.create.topics` lets one opt out.
+        client.allow_auto_create_topics(config.allow_auto_create_topics);
         let shared = Arc::new(Shared {
             accumulator: Accumulator::new(&config),
             config,
@@ -275,7 +274,6 @@ impl Producer {
             after: shared.config.max_block,
             last_error: None,
         };
-        let mut asked_to_create = false;
         loop {
             let cluster = tokio::time::timeout_at(deadline, client.metadata(&[topic]))
                 .await
@@ -301,16 +299,6 @@ impl Producer {
                         partition: None,
                     });
                 }
-            }
-            if shared.config.allow_auto_create_topics && !asked_to_create {
-                asked_to_create = true;
-                // The client's own metadata requests never create topics; this one may.
-                let request = MetadataRequest::default()
-                    .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(
-                        TopicName(StrBytes::from_string(topic.to_owned())),
-                    ))]));
-                let _ = tokio::time::timeout_at(deadline, client.send_to_any(request)).await;
-                continue;
             }
             let pause = Instant::now() + shared.config.retry_backoff;
             if pause >= deadline {
