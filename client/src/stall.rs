@@ -39,6 +39,11 @@ impl Stall {
         }
     }
 
+    /// Whether an episode is under way (the last thing recorded was a failure).
+    pub(crate) fn stalled(&self) -> bool {
+        self.since.is_some()
+    }
+
     /// Records progress of `what`; reports the end of a reported episode.
     pub(crate) fn progressed(&mut self, what: impl fmt::Display) {
         if let Some(since) = self.since.take() {
@@ -62,7 +67,9 @@ mod tests {
         tokio::time::advance(STALL_WARN_AFTER).await;
         stall.failed("x", "refused");
         assert!(stall.warned);
+        assert!(stall.stalled());
         stall.progressed("x");
+        assert!(!stall.stalled());
         assert!(!stall.warned);
         assert_eq!(stall.since, None);
         // A new episode starts from zero.

@@ -23,6 +23,7 @@ use super::record::{ConsumerRecord, TopicPartition};
 use super::state::{Chunk, Phase};
 use super::{Consumer, Event, Mode, Revoking};
 use crate::error::Error;
+use crate::stall::Stall;
 
 /// Fetches in flight to one broker at a time. Two measured no faster on the 2-core machine
 /// (a broker answers one connection's requests in order anyway), and buffer more.
@@ -282,12 +283,46 @@ impl Consumer {
             Event::Metadata(result) => {
                 self.metadata_in_flight = false;
                 let now = Instant::now();
-                if let Err(err) = result {
-                    tracing::debug!(%err, "metadata refresh failed");
+                match result {
+                    Ok(()) => self.watch_subscription(),
+                    Err(err) => tracing::debug!(%err, "metadata refresh failed"),
                 }
                 self.metadata_retry_at = Some(now + self.metadata_backoff);
                 self.metadata_backoff = (self.metadata_backoff * 2).min(MAX_METADATA_BACKOFF);
             }
+        }
+    }
+
+    /// After a metadata refresh: a subscribed topic the broker does not know (not created
+    /// yet, deleted, a broker that restarted empty) is looked up again with the metadata
+    /// backoff and said at warn once per episode. The group member sees the partition count
+    /// change when it appears and rejoins (`group/member.rs`).
+    fn watch_subscription(&mut self) {
+        let cluster = self.client.cluster();
+        let subscription = &self.subscription;
+        self.missing_topics.retain(|t, _| subscription.contains(t));
+        let mut missing = false;
+        for topic in subscription {
+            let stall = self.missing_topics.entry(topic.clone()).or_default();
+            let error = match cluster.topics.get(topic) {
+                Some(info) if info.error.is_ok() && !info.partitions.is_empty() => {
+                    stall.progressed(format_args!("for subscribed topic {topic}"));
+                    continue;
+                }
+                Some(info) if !info.error.is_ok() => info.error,
+                _ => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            };
+            missing = true;
+            stall.failed(
+                format_args!(
+                    "for subscribed topic {topic}: the broker does not have it (metadata is \
+                     fetched again until it does)"
+                ),
+                error,
+            );
+        }
+        if missing {
+            self.metadata_wanted = true;
         }
     }
 
@@ -615,6 +650,7 @@ impl Consumer {
             .partitions
             .keys()
             .all(|tp| cluster.leader(&tp.topic, tp.partition).is_ok())
+            && !self.missing_topics.values().any(Stall::stalled)
         {
             self.metadata_backoff = self.config.retry_backoff;
         }

@@ -45,6 +45,16 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Topics that come and go (as Java's consumer): Metadata requests for the subscribed (and
+//! assigned) topics ask the broker to create them unless `allow.auto.create.topics` is
+//! false (the broker's `auto.create.topics.enable` decides too). A subscribed topic that
+//! does not exist, or disappears (deleted, or a broker that restarted empty), is looked up
+//! again with the metadata backoff (`retry.backoff.ms` doubling up to 1 s) while the
+//! application polls, and said once at warn per episode after
+//! [`crate::stall::STALL_WARN_AFTER`], naming the topic and the error; when its partition
+//! count changes (it appeared, went, or grew), the group rebalances and the assignment
+//! follows.
+//!
 //! What not: pattern subscriptions, the KIP-848 group protocol, fetch sessions, rack-aware
 //! fetching, interceptors, deserializers (records are bytes), `offsetsForTimes`.
 
@@ -79,6 +89,7 @@ pub use stream::RecordStream;
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::stall::Stall;
 use group::coordinator::CoordinatorLink;
 use group::{Command, GroupEvent, GroupHandle};
 use offsets::{CommitEntry, Committer, Identity};
@@ -167,6 +178,8 @@ pub struct Consumer {
     group_backlog: VecDeque<GroupEvent>,
     generation: i32,
     subscription: Vec<String>,
+    /// Subscribed topics the metadata did not show, each reported once per episode.
+    missing_topics: BTreeMap<String, Stall>,
     /// In a mutex only to make the consumer `Sync` (so `&Consumer` futures are `Send`); it
     /// is reached through `&mut self` with `get_mut`, never locked.
     listener: Option<std::sync::Mutex<Box<dyn RebalanceListener>>>,
@@ -244,6 +257,7 @@ impl Consumer {
             group_backlog: VecDeque::new(),
             generation: -1,
             subscription: Vec::new(),
+            missing_topics: BTreeMap::new(),
             listener: None,
             revoking: None,
             auto_commit_task: None,
@@ -334,6 +348,8 @@ impl Consumer {
             ));
         }
         self.subscription = topics.clone();
+        // Finds subscribed topics that do not exist yet (see `driver::watch_subscription`).
+        self.metadata_wanted = true;
         match &self.group {
             Some(group) if !self.group_closed => {
                 let _ = group.commands.send(Command::Subscribe(topics));
@@ -371,6 +387,7 @@ impl Consumer {
         self.group_backlog.clear();
         self.revoking = None;
         self.subscription.clear();
+        self.missing_topics.clear();
         self.generation = -1;
         self.mode = Mode::None;
         result
