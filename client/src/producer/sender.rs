@@ -153,6 +153,24 @@ struct SentBatch {
     reported: bool,
 }
 
+impl PartitionState {
+    /// The partition could not make progress because of `err`.
+    fn stalled(&mut self, topic: &str, partition: i32, err: &Error) {
+        self.last_error = err.code().or(self.last_error);
+        self.stall.failed(
+            format_args!("delivering to {topic} partition {partition}"),
+            err,
+        );
+    }
+
+    /// A batch of the partition was written.
+    fn progressed(&mut self, topic: &str, partition: i32) {
+        self.last_error = None;
+        self.stall
+            .progressed(format_args!("delivering to {topic} partition {partition}"));
+    }
+}
+
 impl SentBatch {
     fn last_seq(&self) -> i32 {
         super::sequence::increment(
@@ -171,6 +189,11 @@ struct PartitionState {
     unfinished: VecDeque<u64>,
     in_flight: usize,
     waiting: usize,
+    /// Why this partition made no progress lately (no leader: the topic is gone or not
+    /// created yet; a retriable Produce error): said at warn once per episode, and named by
+    /// the delivery timeout of its batches.
+    stall: crate::stall::Stall,
+    last_error: Option<ErrorCode>,
 }
 
 #[derive(Debug, Default)]
@@ -377,7 +400,16 @@ impl Sender {
 
     fn update_leaders(&mut self) {
         for (queue, part) in self.queues.iter().zip(self.parts.iter_mut()) {
-            part.leader = self.cluster.leader(&queue.topic, queue.partition).ok();
+            match self.cluster.leader(&queue.topic, queue.partition) {
+                Ok(leader) => part.leader = Some(leader),
+                Err(err) => {
+                    part.leader = None;
+                    // Only a partition with records to send is stuck.
+                    if !queue.is_empty() || !part.unfinished.is_empty() {
+                        part.stalled(&queue.topic, queue.partition, &err);
+                    }
+                }
+            }
         }
     }
 
@@ -893,7 +925,7 @@ impl Sender {
 
     fn expire(&mut self, now: Instant, next: &mut Instant) {
         let timeout = self.delivery_timeout;
-        for queue in &self.queues {
+        for (part, queue) in self.queues.iter().enumerate() {
             while let Some(created) = queue.front_created() {
                 let deadline = created + timeout;
                 if deadline > now {
@@ -901,7 +933,7 @@ impl Sender {
                     break;
                 }
                 if let Some(batch) = queue.pop() {
-                    let cause = self.timeout_error(queue, "waiting to be sent");
+                    let cause = self.timeout_error(part, queue, "waiting to be sent");
                     fail_open(&self.shared, batch, cause);
                 }
             }
@@ -929,7 +961,7 @@ impl Sender {
             match phase {
                 Phase::InFlight => {
                     // The answer may still come; the caller hears now, the bookkeeping later.
-                    let cause = Arc::new(self.timeout_error(&queue, "in flight"));
+                    let cause = Arc::new(self.timeout_error(part, &queue, "in flight"));
                     if let Some(link) = &self.shared.txn {
                         link.fail(Arc::clone(&cause), true);
                     }
@@ -953,21 +985,32 @@ impl Sender {
                     if let Some(p) = self.parts.get_mut(part).filter(|_| self.idempotent) {
                         p.seq.mark_unresolved(batch.last_seq());
                     }
-                    let cause = Arc::new(self.timeout_error(&queue, "waiting to be retried"));
+                    let cause = Arc::new(self.timeout_error(part, &queue, "waiting to be retried"));
                     self.settle_failed(batch, cause, may_be_written);
                 }
             }
         }
     }
 
-    fn timeout_error(&self, queue: &PartitionQueue, where_: &str) -> Error {
+    /// `delivery.timeout.ms` ran out for a batch of partition `part`; the error names why
+    /// the partition made no progress, when a Kafka error said so (a topic that does not
+    /// exist: UNKNOWN_TOPIC_OR_PARTITION).
+    fn timeout_error(&self, part: usize, queue: &PartitionQueue, where_: &str) -> Error {
+        let last_error = self.parts.get(part).and_then(|p| p.last_error).map(|code| {
+            Box::new(Error::Kafka {
+                code,
+                message: None,
+                topic: Some(queue.topic.to_string()),
+                partition: Some(queue.partition),
+            })
+        });
         Error::Timeout {
             operation: format!(
                 "delivery of a batch to {} partition {} ({where_})",
                 queue.topic, queue.partition
             ),
             after: self.delivery_timeout,
-            last_error: None,
+            last_error,
         }
     }
 
@@ -1388,8 +1431,12 @@ impl Sender {
         log_append_time: Option<i64>,
     ) {
         let Some(batch) = self.take(id) else { return };
-        if let Some(part) = self.parts.get_mut(batch.queue).filter(|_| self.idempotent) {
-            if part.seq.producer == Some(batch.producer) {
+        if let (Some(part), Some(queue)) = (
+            self.parts.get_mut(batch.queue),
+            self.queues.get(batch.queue),
+        ) {
+            part.progressed(&queue.topic, queue.partition);
+            if self.idempotent && part.seq.producer == Some(batch.producer) {
                 part.seq.acked(batch.last_seq());
             }
         }
@@ -1472,6 +1519,9 @@ impl Sender {
         let expired = now >= self.batches.get(&id).map_or(now, |b| b.deadline);
         let can_retry = retriable && !fatal && !expired && attempts <= self.shared.config.retries;
         if can_retry {
+            if let (Some(p), Some(queue)) = (self.parts.get_mut(part), self.queues.get(part)) {
+                p.stalled(&queue.topic, queue.partition, &err);
+            }
             let at = now + self.backoff.delay(attempts.saturating_sub(1));
             if let Some(batch) = self.batches.get_mut(&id) {
                 batch.phase = Phase::Waiting(at);
@@ -1502,7 +1552,7 @@ impl Sender {
         // Out of time rather than out of luck: say so, as Java does, with the last error.
         let err = match self.queues.get(part) {
             Some(queue) if retriable && expired => {
-                Arc::new(self.timeout_error(queue, &format!("last attempt failed: {err}")))
+                Arc::new(self.timeout_error(part, queue, &format!("last attempt failed: {err}")))
             }
             _ => err,
         };
