@@ -96,6 +96,10 @@ pub struct BrokerConfig {
     pub auto_create_topics: bool,
     /// Bytes of data kept in memory per partition before the oldest batches are dropped.
     pub partition_retention_bytes: usize,
+    /// The most bytes of record data held over all partitions (`--max-memory`); writes past
+    /// it get KAFKA_STORAGE_ERROR naming the budget (see `state/memory.rs`). Default: half of
+    /// the machine's memory ([`state::memory::default_limit`]).
+    pub max_memory: usize,
     /// Largest request frame accepted (`socket.request.max.bytes`).
     pub max_frame_size: usize,
     /// Shortest session timeout a group member may ask for (`group.min.session.timeout.ms`,
@@ -160,6 +164,7 @@ impl Default for BrokerConfig {
             max_partitions: DEFAULT_MAX_PARTITIONS,
             auto_create_topics: true,
             partition_retention_bytes: 256 * 1024 * 1024,
+            max_memory: state::memory::default_limit(),
             max_frame_size: ferrokafka_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
             group_min_session_timeout: Duration::from_millis(6_000),
             group_max_session_timeout: Duration::from_millis(1_800_000),
@@ -278,6 +283,13 @@ impl MiniBrokerBuilder {
     /// [`DEFAULT_MAX_PARTITIONS`]).
     pub fn max_partitions(mut self, max: usize) -> Self {
         self.config.max_partitions = max;
+        self
+    }
+
+    /// The most bytes of record data held over all partitions (default: half of the
+    /// machine's memory); writes past it are refused with KAFKA_STORAGE_ERROR.
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.config.max_memory = bytes;
         self
     }
 

@@ -1,7 +1,7 @@
 //! The broker's limits under hostile load, each hit on purpose: the connection limit
-//! (`max.connections`), idle connections (`connections.max.idle.ms`), and the partitions one
-//! request, and the broker as a whole, may hold. After each, well-behaved clients are still
-//! served.
+//! (`max.connections`), idle connections (`connections.max.idle.ms`), the partitions one
+//! request, and the broker as a whole, may hold, and the memory budget for record data
+//! (`--max-memory`). After each, well-behaved clients are still served.
 
 mod common;
 
@@ -272,5 +272,75 @@ async fn the_broker_partition_limit_holds_for_creation_growth_and_auto_creation(
     let resp = conn.request(12, &metadata).await;
     assert_eq!(resp.topics[0].error_code, 0);
     assert_eq!(partitions_of(&broker, "auto"), Some(1));
+    broker.shutdown().await;
+}
+
+/// Writes past the memory budget are refused with KAFKA_STORAGE_ERROR naming the budget, on
+/// every topic (the budget is the broker's); what was acknowledged stays readable; deleting
+/// a topic makes room, and writes are taken again.
+#[tokio::test]
+async fn writes_past_the_memory_budget_are_refused_until_there_is_room() {
+    const BUDGET: usize = 64 * 1024;
+    let broker = MiniBroker::builder()
+        .max_memory(BUDGET)
+        .start()
+        .await
+        .expect("start");
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    let mut acknowledged = 0usize;
+    let mut refusal = None;
+    for _ in 0..1_000 {
+        let resp = conn
+            .request(9, &produce_request("filled", 0, batch(100)))
+            .await;
+        let p = &resp.responses[0].partition_responses[0];
+        if p.error_code != 0 {
+            refusal = Some((p.error_code, message(p.error_message.clone())));
+            break;
+        }
+        acknowledged += 100;
+    }
+    let (code, text) = refusal.expect("refused within 1,000 writes of 100 records");
+    assert_eq!(code, ErrorCode::KAFKA_STORAGE_ERROR.0);
+    let text = text.unwrap_or_default();
+    assert!(
+        text.contains("memory budget") && text.contains("--max-memory"),
+        "{text}"
+    );
+    assert!(acknowledged > 0, "some writes fit");
+    let held = broker.state().memory().held();
+    assert!(
+        held <= BUDGET,
+        "{held} bytes held past a budget of {BUDGET}"
+    );
+
+    // The budget is the broker's: another topic is refused too.
+    let (code, _) = produce_result(
+        &conn
+            .request(9, &produce_request("other", 0, batch(100)))
+            .await,
+    );
+    assert_eq!(code, ErrorCode::KAFKA_STORAGE_ERROR.0);
+
+    // Everything acknowledged is still there.
+    let mut offset = 0i64;
+    let mut read = 0usize;
+    for _ in 0..1_000 {
+        let resp = conn.request(12, &fetch_request("filled", 0, offset)).await;
+        let values = common::fetched_values(&resp);
+        if values.is_empty() {
+            break;
+        }
+        read += values.len();
+        offset += i64::try_from(values.len()).expect("count");
+    }
+    assert_eq!(read, acknowledged);
+
+    let delete = DeleteTopicsRequest::default()
+        .with_timeout_ms(10_000)
+        .with_topic_names(vec![name("filled")]);
+    assert_eq!(conn.request(4, &delete).await.responses[0].error_code, 0);
+    assert_eq!(broker.state().memory().held(), 0);
+    produces_and_fetches(&mut conn, "other").await;
     broker.shutdown().await;
 }

@@ -51,6 +51,21 @@ pub fn produce(
     records: &[TestRecord],
     settings: Settings,
 ) -> Vec<Delivered> {
+    try_produce(bootstrap, topic, records, settings)
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| r.unwrap_or_else(|e| panic!("rdkafka delivery of record {i} failed: {e}")))
+        .collect()
+}
+
+/// Like [`produce`], but a failed delivery is returned (librdkafka's error text) rather than
+/// failing the test.
+pub fn try_produce(
+    bootstrap: &str,
+    topic: &str,
+    records: &[TestRecord],
+    settings: Settings,
+) -> Vec<Result<Delivered, String>> {
     let reports = Reports::default();
     let producer: BaseProducer<Reports> = config(bootstrap, settings)
         .create_with_context(reports.clone())
@@ -85,9 +100,7 @@ pub fn produce(
     let mut out = reports.0.lock().expect("reports").clone();
     assert_eq!(out.len(), records.len(), "missing delivery reports");
     out.sort_by_key(|(i, _)| *i);
-    out.into_iter()
-        .map(|(i, r)| r.unwrap_or_else(|e| panic!("rdkafka delivery of record {i} failed: {e}")))
-        .collect()
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Produces `per_partition` records with `acks=all` to each of `partitions` partitions, values

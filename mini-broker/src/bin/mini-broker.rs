@@ -90,6 +90,12 @@ struct Args {
     /// Bytes kept in memory per partition before the oldest data is dropped.
     #[arg(long, default_value_t = 256 * 1024 * 1024)]
     retention_bytes: usize,
+    /// The most record data held over all partitions, in bytes or with a KiB, MiB or GiB
+    /// suffix; writes past it get KAFKA_STORAGE_ERROR (as from a full disk), with a warning,
+    /// and 80 % of it logs a warning. Default: half of the machine's memory (or of a lower
+    /// cgroup limit, or a quarter of `ulimit -v`).
+    #[arg(long, value_parser = parse_size)]
+    max_memory: Option<usize>,
     /// retention.ms of topics that do not set it, as Kafka's log.retention.ms (7 days; -1
     /// keeps records forever).
     #[arg(long, default_value_t = 604_800_000, allow_hyphen_values = true)]
@@ -179,6 +185,9 @@ async fn run(args: Args) -> ExitCode {
         max_partitions: args.max_partitions,
         auto_create_topics: args.auto_create_topics,
         partition_retention_bytes: args.retention_bytes,
+        max_memory: args
+            .max_memory
+            .unwrap_or_else(ferrokafka_mini_broker::state::memory::default_limit),
         log_retention_ms: args.log_retention_ms,
         log_retention_check_interval: Duration::from_millis(args.log_retention_check_interval_ms),
         log_cleaner_backoff: Duration::from_millis(args.log_cleaner_backoff_ms),
@@ -285,5 +294,48 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A size in bytes: a number, or a number with a KiB, MiB or GiB suffix (`512MiB`, `2 GiB`).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size: a number of bytes, KiB, MiB or GiB"))?;
+    let scale: usize = match unit.trim() {
+        "" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}': use bytes, KiB, MiB or GiB"
+            ))
+        }
+    };
+    number
+        .checked_mul(scale)
+        .filter(|&bytes| bytes > 0)
+        .ok_or_else(|| format!("'{text}' is not a size above zero that fits in memory"))
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_in_bytes_and_binary_units() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("64KiB"), Ok(64 << 10));
+        for bad in ["", "MiB", "5 MB", "-1", "0", "99999999999999999999GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 }

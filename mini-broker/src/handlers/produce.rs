@@ -5,7 +5,9 @@
 //! record needs a key. A partition that fails any check gets an error (CORRUPT_MESSAGE,
 //! MESSAGE_TOO_LARGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, INVALID_RECORD with the keyless records
 //! listed in `record_errors` as Kafka lists them) and none of its batches is written, while
-//! other partitions of the same request are unaffected. The
+//! other partitions of the same request are unaffected. Batches that would take the broker's
+//! record data past its memory budget get KAFKA_STORAGE_ERROR, what Kafka answers from a full
+//! log directory, with a message naming the budget ([`crate::state::memory`]). The
 //! broker assigns offsets by rewriting each batch's base offset, and stamps LogAppendTime
 //! topics with the append time. `acks=0` writes and sends nothing back; acks 1 and -1 are the
 //! same here, as this broker is the only replica.
@@ -232,6 +234,7 @@ fn append(
         .config
         .compacted()
         .then(|| format!("{topic_name}-{partition}"));
+    let memory = topic.memory();
     let log = topic.partition_mut(partition).ok_or_else(|| {
         Rejection::from((
             ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
@@ -239,6 +242,10 @@ fn append(
         ))
     })?;
     let batches = validate(records, max_bytes, keys_required.as_deref())?;
+    let incoming = batches.iter().map(RecordBatch::size).sum();
+    memory
+        .admit(incoming, topic_name, partition)
+        .map_err(|message| Rejection::from((ErrorCode::KAFKA_STORAGE_ERROR, message)))?;
     verify_transactional(txn, topic_name, partition, &batches)?;
     let base_offset = log.next_offset();
     let changes = match check_sequences(log.producers(), &batches, base_offset, append_time)? {

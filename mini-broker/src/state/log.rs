@@ -30,6 +30,7 @@ use ferrokafka_protocol::record::{
 use tokio::sync::futures::OwnedNotified;
 use tokio::sync::Notify;
 
+use super::memory::MemoryBudget;
 use super::producers::ProducerStates;
 
 /// A batch as stored: its offsets and timestamps, and its wire bytes.
@@ -80,6 +81,8 @@ pub struct PartitionLog {
     cleaned_to: i64,
     /// The fetches waiting for this log to change.
     fetches: Arc<Notify>,
+    /// The broker's budget, which `bytes_held` is part of.
+    memory: Arc<MemoryBudget>,
 }
 
 impl Drop for PartitionLog {
@@ -87,6 +90,7 @@ impl Drop for PartitionLog {
     /// at its timeout.
     fn drop(&mut self) {
         self.wake_fetches();
+        self.memory.release(self.bytes_held);
     }
 }
 
@@ -122,8 +126,9 @@ pub enum ReadStart {
 }
 
 impl PartitionLog {
-    /// An empty log that keeps at most `retention_bytes` of batches (at least one batch).
-    pub fn new(retention_bytes: usize) -> Self {
+    /// An empty log that keeps at most `retention_bytes` of batches (at least one batch),
+    /// counting them against `memory`.
+    pub fn new(retention_bytes: usize, memory: Arc<MemoryBudget>) -> Self {
         PartitionLog {
             batches: VecDeque::new(),
             log_start_offset: 0,
@@ -135,7 +140,18 @@ impl PartitionLog {
             aborted: VecDeque::new(),
             cleaned_to: 0,
             fetches: Arc::new(Notify::new()),
+            memory,
         }
+    }
+
+    fn hold(&mut self, bytes: usize) {
+        self.bytes_held += bytes;
+        self.memory.hold(bytes);
+    }
+
+    fn free(&mut self, bytes: usize) {
+        self.bytes_held -= bytes;
+        self.memory.release(bytes);
     }
 
     /// Resolves at the next change of this log that a waiting fetch may want to see (see the
@@ -180,7 +196,7 @@ impl PartitionLog {
     pub fn append(&mut self, batch: StoredBatch) {
         debug_assert_eq!(batch.base_offset, self.next_offset);
         self.next_offset = batch.last_offset + 1;
-        self.bytes_held += batch.bytes.len();
+        self.hold(batch.bytes.len());
         self.batches.push_back(batch);
         self.enforce_retention();
         self.wake_fetches();
@@ -196,7 +212,7 @@ impl PartitionLog {
     fn enforce_retention(&mut self) {
         while self.bytes_held > self.retention_bytes && self.batches.len() > 1 {
             if let Some(old) = self.batches.pop_front() {
-                self.bytes_held -= old.bytes.len();
+                self.free(old.bytes.len());
                 self.log_start_offset = old.last_offset + 1;
             }
         }
@@ -220,7 +236,7 @@ impl PartitionLog {
                 .is_some_and(|b| b.last_offset < self.log_start_offset)
             {
                 if let Some(old) = self.batches.pop_front() {
-                    self.bytes_held -= old.bytes.len();
+                    self.free(old.bytes.len());
                 }
             }
             self.forget_aborted_below_start();
@@ -240,7 +256,7 @@ impl PartitionLog {
             .is_some_and(|b| b.max_timestamp < oldest_kept)
         {
             if let Some(old) = self.batches.pop_front() {
-                self.bytes_held -= old.bytes.len();
+                self.free(old.bytes.len());
                 self.log_start_offset = old.last_offset + 1;
                 records += usize::try_from(old.last_offset - old.base_offset + 1).unwrap_or(0);
             }
@@ -354,7 +370,7 @@ impl PartitionLog {
             kept.push_back(stored);
         }
         self.batches = kept;
-        self.bytes_held -= cleaned.bytes;
+        self.free(cleaned.bytes);
         self.aborted
             .retain(|a| !removed_aborts.contains(&a.last_offset));
         cleaned
@@ -539,6 +555,26 @@ mod tests {
     use super::*;
     use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
 
+    fn unlimited() -> Arc<MemoryBudget> {
+        Arc::new(MemoryBudget::unlimited())
+    }
+
+    #[test]
+    fn the_budget_counts_what_the_log_holds_until_it_is_dropped() {
+        let memory = Arc::new(MemoryBudget::new(1 << 20));
+        let mut log = PartitionLog::new(250, Arc::clone(&memory));
+        log.append(batch(0, 3, 1_000, 100));
+        assert_eq!(memory.held(), log.bytes_held());
+        log.append(batch(3, 3, 1_000, 100));
+        log.append(batch(6, 3, 1_000, 100));
+        assert!(log.log_start_offset() > 0, "retention dropped some");
+        assert_eq!(memory.held(), log.bytes_held());
+        log.delete_records_before(log.next_offset());
+        assert_eq!(memory.held(), log.bytes_held());
+        drop(log);
+        assert_eq!(memory.held(), 0);
+    }
+
     /// A real batch of `n` records stamped `ts, ts+1, ...`, padded to about `size` bytes.
     fn batch(base: i64, n: i64, ts: i64, size: usize) -> StoredBatch {
         let mut b = BatchBuilder::new().base_offset(base);
@@ -557,7 +593,7 @@ mod tests {
 
     #[test]
     fn locate_read_and_search_by_time() {
-        let mut log = PartitionLog::new(usize::MAX);
+        let mut log = PartitionLog::new(usize::MAX, unlimited());
         log.append(batch(0, 3, 10, 100));
         log.append(batch(3, 2, 30, 100));
         log.append(batch(5, 1, 20, 100));
@@ -577,7 +613,7 @@ mod tests {
 
     #[test]
     fn open_transactions_hold_the_last_stable_offset_and_aborts_are_indexed() {
-        let mut log = PartitionLog::new(usize::MAX);
+        let mut log = PartitionLog::new(usize::MAX, unlimited());
         log.append(batch(0, 2, 0, 10)); // 0..=1, plain
         log.begin_transaction(7, 2);
         log.append(batch(2, 2, 0, 10)); // 2..=3, producer 7
@@ -615,7 +651,7 @@ mod tests {
 
     #[test]
     fn retention_drops_old_aborted_entries() {
-        let mut log = PartitionLog::new(250);
+        let mut log = PartitionLog::new(250, unlimited());
         log.begin_transaction(7, 0);
         log.append(batch(0, 1, 0, 100));
         log.append_marker(7, 0, false, 1, false).unwrap();
@@ -630,7 +666,7 @@ mod tests {
 
     #[test]
     fn deleting_records_moves_the_start_and_frees_whole_batches_only() {
-        let mut log = PartitionLog::new(usize::MAX);
+        let mut log = PartitionLog::new(usize::MAX, unlimited());
         for base in [0, 4, 8] {
             log.append(batch(base, 4, 0, 40));
         }
@@ -650,7 +686,7 @@ mod tests {
 
     #[test]
     fn retention_moves_start_offset() {
-        let mut log = PartitionLog::new(250);
+        let mut log = PartitionLog::new(250, unlimited());
         for i in 0..5 {
             log.append(batch(i * 2, 2, i, 100));
         }
@@ -701,7 +737,7 @@ mod tests {
 
     #[test]
     fn compaction_keeps_the_latest_value_per_key_and_tombstones_until_their_horizon() {
-        let mut log = PartitionLog::new(usize::MAX);
+        let mut log = PartitionLog::new(usize::MAX, unlimited());
         log.append(keyed(0, &[("a", Some("1")), ("b", Some("1"))], None));
         log.append(keyed(2, &[("a", Some("2")), ("b", None)], None));
         log.append(keyed(4, &[("c", Some("1"))], None));
@@ -750,7 +786,7 @@ mod tests {
 
     #[test]
     fn compaction_drops_aborted_data_then_markers_and_stops_at_open_transactions() {
-        let mut log = PartitionLog::new(usize::MAX);
+        let mut log = PartitionLog::new(usize::MAX, unlimited());
         log.begin_transaction(7, 0);
         log.append(keyed(0, &[("a", Some("aborted"))], Some(7)));
         log.append_marker(7, 0, false, 1_000, false).unwrap(); // 1
@@ -789,7 +825,7 @@ mod tests {
 
     #[test]
     fn time_retention_drops_old_batches_from_the_start() {
-        let mut log = PartitionLog::new(usize::MAX);
+        let mut log = PartitionLog::new(usize::MAX, unlimited());
         log.append(batch(0, 2, 100, 10));
         log.append(batch(2, 2, 300, 10));
         log.append(batch(4, 2, 200, 10));

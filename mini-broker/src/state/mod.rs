@@ -8,6 +8,7 @@
 pub mod group_configs;
 pub mod groups;
 pub mod log;
+pub mod memory;
 pub mod producers;
 pub mod topic_configs;
 pub mod topics;
@@ -15,7 +16,7 @@ pub mod transactions;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use ferrokafka_protocol::ErrorCode;
 
@@ -24,6 +25,7 @@ use crate::security::users::LiveUsers;
 use crate::BrokerConfig;
 use groups::{GroupConfig, GroupCoordinator};
 use log::Cleaned;
+use memory::MemoryBudget;
 use topics::{is_valid_topic_name, ConfigError, Topic, TopicConfig};
 use transactions::TransactionCoordinator;
 
@@ -82,6 +84,8 @@ pub struct BrokerState {
     /// Transactional ids and their transactions (`transactions.rs`).
     pub transactions: TransactionCoordinator,
     topics: Mutex<BTreeMap<String, Topic>>,
+    /// The record data every partition log holds, against `config.max_memory`.
+    memory: Arc<MemoryBudget>,
     /// Group configs set through IncrementalAlterConfigs, per group id.
     group_configs: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     /// Partitions of all topics together; changed only under the topics lock, by the methods
@@ -220,12 +224,14 @@ impl BrokerState {
             max_session_timeout: config.group_max_session_timeout,
         });
         let transactions = TransactionCoordinator::new(config.transaction_max_timeout);
+        let memory = Arc::new(MemoryBudget::new(config.max_memory));
         BrokerState {
             config,
             users,
             groups,
             transactions,
             topics: Mutex::new(BTreeMap::new()),
+            memory,
             group_configs: Mutex::new(BTreeMap::new()),
             partitions_held: AtomicUsize::new(0),
             auto_create_refused_log: SharedLogThrottle::new(),
@@ -234,6 +240,11 @@ impl BrokerState {
             next_producer_id: AtomicI64::new(1000),
             stats: Mutex::new(ConnectionStats::default()),
         }
+    }
+
+    /// The memory budget for record data (`--max-memory`).
+    pub fn memory(&self) -> &MemoryBudget {
+        &self.memory
     }
 
     /// The topic map. A panic while holding the lock is a bug elsewhere; the map itself is
@@ -363,7 +374,10 @@ impl BrokerState {
         }
         let count = self.check_partitions(partitions)?;
         self.check_room(count)?;
-        topics.insert(name.to_owned(), Topic::new(count, config));
+        topics.insert(
+            name.to_owned(),
+            Topic::new(count, config, Arc::clone(&self.memory)),
+        );
         self.partitions_held.fetch_add(count, Ordering::Relaxed);
         Ok(())
     }
@@ -498,7 +512,7 @@ impl BrokerState {
         match config {
             Ok(config) => {
                 // Not held to the partition limit: groups and transactions need them.
-                let mut topic = Topic::new(1, config);
+                let mut topic = Topic::new(1, config, Arc::clone(&self.memory));
                 topic.internal = true;
                 topics.insert(name.to_owned(), topic);
                 self.partitions_held.fetch_add(1, Ordering::Relaxed);

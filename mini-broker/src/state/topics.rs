@@ -4,10 +4,12 @@
 //! into typed fields, and every key a client set is kept so DescribeConfigs can show it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
 use super::log::{Cleaned, PartitionLog};
+use super::memory::MemoryBudget;
 use super::topic_configs;
 
 /// Kafka's default `max.message.bytes`.
@@ -195,6 +197,8 @@ pub struct Topic {
     /// One of Kafka's internal topics ([`INTERNAL_TOPICS`]): listed with `is_internal`, and
     /// clients may not write to it.
     pub internal: bool,
+    /// What the partition logs count their data against; new partitions get it too.
+    memory: Arc<MemoryBudget>,
 }
 
 /// Kafka's internal topics: the group coordinator's log and the transaction coordinator's.
@@ -204,24 +208,32 @@ pub struct Topic {
 pub const INTERNAL_TOPICS: [&str; 2] = ["__consumer_offsets", "__transaction_state"];
 
 impl Topic {
-    /// A new topic with `partitions` empty partitions.
-    pub fn new(partitions: usize, config: TopicConfig) -> Self {
+    /// A new topic with `partitions` empty partitions, whose data counts against `memory`.
+    pub fn new(partitions: usize, config: TopicConfig, memory: Arc<MemoryBudget>) -> Self {
         let logs = (0..partitions)
-            .map(|_| PartitionLog::new(config.retention_bytes))
+            .map(|_| PartitionLog::new(config.retention_bytes, Arc::clone(&memory)))
             .collect();
         Topic {
             id: Uuid::new_v4(),
             partitions: logs,
             config,
             internal: false,
+            memory,
         }
+    }
+
+    /// The budget this topic's data counts against.
+    pub fn memory(&self) -> Arc<MemoryBudget> {
+        Arc::clone(&self.memory)
     }
 
     /// Adds empty partitions up to `count` in total.
     pub fn grow_to(&mut self, count: usize) {
         while self.partitions.len() < count {
-            self.partitions
-                .push(PartitionLog::new(self.config.retention_bytes));
+            self.partitions.push(PartitionLog::new(
+                self.config.retention_bytes,
+                Arc::clone(&self.memory),
+            ));
         }
     }
 
