@@ -462,6 +462,8 @@ scenario!(sigkilled_consumers_keep_their_semantics, |t: &Target| {
             bootstrap: Some(t.bootstrap.clone()),
             // Kafka takes longer to hand a restarted member its partitions.
             life_ms: if real { (200, 1_200) } else { (20, 400) },
+            // Kafka's longer lives need longer batches to be cut short in.
+            batch_work_ms: if real { 150 } else { 40 },
             ..Options::new(
                 env!("CARGO_BIN_EXE_crash-consumer"),
                 semantics,

@@ -70,6 +70,10 @@ pub struct Options {
     pub bootstrap: Option<String>,
     /// Each killed worker lives a random time in this range, in milliseconds.
     pub life_ms: (u64, u64),
+    /// How long the batch modes' handler works on each batch, in milliseconds (see
+    /// `worker.rs`): without it a worker drains the topic in its first life and later kills
+    /// find nothing to cut short.
+    pub batch_work_ms: u64,
 }
 
 impl Options {
@@ -84,6 +88,7 @@ impl Options {
             dir: std::env::temp_dir(),
             bootstrap: None,
             life_ms: (20, 400),
+            batch_work_ms: 40,
         }
     }
 }
@@ -220,6 +225,7 @@ fn spawn(
     let mut cmd = Command::new(&options.worker);
     cmd.args(["--bootstrap", bootstrap, "--topic", topic, "--group", group])
         .args(["--semantics", &options.semantics])
+        .args(["--batch-work-ms", &options.batch_work_ms.to_string()])
         .arg("--out")
         .arg(out)
         .stdout(Stdio::null())

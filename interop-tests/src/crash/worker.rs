@@ -2,8 +2,11 @@
 //! and processes records with `AtLeastOnce` or `AtMostOnce`, one record at a time
 //! (`at-least-once`, `at-most-once`) or per poll batch (`at-least-once-batch`,
 //! `at-most-once-batch`, committing after every batch); processing a record appends
-//! `partition offset` to `--out` in one `write` call. With `--until-idle-ms` it exits cleanly
-//! once no record came for that long; without, it runs until killed.
+//! `partition offset` to `--out` in one `write` call. In the batch modes the handler also
+//! works on each batch for `--batch-work-ms` (default 0), where a kill hurts most: after the
+//! side effect under at-least-once (done, not yet committed: it must come again) and before
+//! it under at-most-once (committed, not yet done: it must not). With `--until-idle-ms` it exits cleanly once no record came for that
+//! long; without, it runs until killed.
 
 use std::io::Write;
 use std::time::Duration;
@@ -20,6 +23,7 @@ struct Args {
     semantics: String,
     out: std::path::PathBuf,
     until_idle: Option<Duration>,
+    batch_work: Duration,
 }
 
 fn args() -> Result<Args, String> {
@@ -31,6 +35,7 @@ fn args() -> Result<Args, String> {
         semantics: String::new(),
         out: std::path::PathBuf::new(),
         until_idle: None,
+        batch_work: Duration::ZERO,
     };
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -40,6 +45,10 @@ fn args() -> Result<Args, String> {
             "--group" => a.group = value,
             "--semantics" => a.semantics = value,
             "--out" => a.out = value.into(),
+            "--batch-work-ms" => {
+                a.batch_work =
+                    Duration::from_millis(value.parse().map_err(|_| format!("bad {flag} {value}"))?)
+            }
             "--until-idle-ms" => {
                 a.until_idle = Some(Duration::from_millis(
                     value.parse().map_err(|_| format!("bad {flag} {value}"))?,
@@ -87,6 +96,9 @@ async fn run() -> Result<(), String> {
         .heartbeat_interval(Duration::from_millis(200))
         .fetch_max_wait(Duration::from_millis(50))
         .max_partition_fetch_bytes(2_048)
+        // Small batches, so that the batch modes take many of them to drain the topic and
+        // kills land between them rather than after the first worker drained it all.
+        .max_poll_records(50)
         .build()
         .map_err(|e| e.to_string())?;
     let mut consumer = Consumer::new(config).await.map_err(|e| e.to_string())?;
@@ -95,9 +107,23 @@ async fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut at_least_once = Batches::new(AtLeastOnce);
     let mut at_most_once = Batches::new(AtMostOnce);
-    let handle_batch = |records: Vec<ConsumerRecord>, out: &mut std::fs::File| {
+    let work = a.batch_work;
+    let write_then_work = |records: Vec<ConsumerRecord>, out: &mut std::fs::File| {
         let result = records.iter().try_for_each(|r| process(out, r));
-        async move { result }
+        async move {
+            tokio::time::sleep(work).await;
+            result
+        }
+    };
+    let work_then_write = |records: Vec<ConsumerRecord>, out: &mut std::fs::File| {
+        let mut out = out.try_clone();
+        async move {
+            tokio::time::sleep(work).await;
+            let out = out
+                .as_mut()
+                .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))?;
+            records.iter().try_for_each(|r| process(out, r))
+        }
     };
     loop {
         if let Some(idle) = a.until_idle {
@@ -124,12 +150,14 @@ async fn run() -> Result<(), String> {
                 .map(drop),
             "at-least-once-batch" => consumer
                 .process_batch(&mut at_least_once, |records| {
-                    handle_batch(records, &mut out)
+                    write_then_work(records, &mut out)
                 })
                 .await
                 .map(drop),
             "at-most-once-batch" => consumer
-                .process_batch(&mut at_most_once, |records| handle_batch(records, &mut out))
+                .process_batch(&mut at_most_once, |records| {
+                    work_then_write(records, &mut out)
+                })
                 .await
                 .map(drop),
             other => return Err(format!("unknown semantics {other}")),
