@@ -15,6 +15,7 @@ use common::{
     batch, fetch_request, fetched_values, idem, init_producer, produce_request, produce_result,
     RawConn, STEP,
 };
+use ferrokafka_mini_broker::state::log::StoredBatch;
 use ferrokafka_mini_broker::MiniBroker;
 use ferrokafka_protocol::frame::encode_frame;
 use ferrokafka_protocol::header::RequestHeader;
@@ -27,8 +28,8 @@ use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::{
-    CreateTopicsRequest, DeleteRecordsRequest, FetchResponse, GroupId, OffsetCommitRequest,
-    TopicName,
+    CreateTopicsRequest, DeleteRecordsRequest, DeleteTopicsRequest, FetchResponse, GroupId,
+    OffsetCommitRequest, TopicName,
 };
 use kafka_protocol::protocol::Encodable;
 use kafka_protocol::protocol::StrBytes;
@@ -432,8 +433,7 @@ async fn the_binary_keeps_every_acknowledged_record_across_sigkill() {
             acks.load(Ordering::Relaxed) >= kill_after
         })
         .await;
-        child.kill().expect("SIGKILL");
-        let _ = child.wait();
+        child.kill();
         let got = tokio::time::timeout(STEP, writer).await.unwrap().unwrap();
         assert!(
             got.len() >= kill_after,
@@ -459,8 +459,24 @@ fn decode_produce(mut frame: Bytes) -> Option<(i16, i64)> {
     Some(produce_result(&resp))
 }
 
+/// A child process killed (SIGKILL) and reaped when dropped, however the test ends.
+struct Killed(std::process::Child);
+
+impl Killed {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Starts `mini-broker --data-dir DIR` on a free port and waits for its `listening on` line.
-async fn spawn_binary(dir: &Path) -> (std::process::Child, String) {
+async fn spawn_binary(dir: &Path) -> (Killed, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mini-broker"))
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
@@ -470,6 +486,7 @@ async fn spawn_binary(dir: &Path) -> (std::process::Child, String) {
         .spawn()
         .expect("spawn mini-broker");
     let stdout = child.stdout.take().unwrap();
+    let child = Killed(child);
     let line = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
         std::io::BufReader::new(stdout)
@@ -487,4 +504,98 @@ async fn spawn_binary(dir: &Path) -> (std::process::Child, String) {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
     (child, addr)
+}
+
+#[tokio::test]
+async fn compaction_deletion_and_open_transactions_survive_a_restart() {
+    let dir = TempDir::new("lifecycle");
+    let compacted_bytes;
+    {
+        let broker = start_on(&dir.0).await;
+        let mut conn = RawConn::connect(&broker.bootstrap()).await;
+        create_topic(&mut conn, "compacted", 1, &[("cleanup.policy", "compact")]).await;
+        create_topic(&mut conn, "gone", 1, &[]).await;
+        create_topic(&mut conn, "txn", 1, &[]).await;
+        // Keys k0, k1; then k0 twice more. The last batch stands for the active segment and
+        // is never cleaned, so of the cleanable part only the first k0 goes.
+        for n in [2, 1, 1] {
+            let req = produce_request("compacted", 0, batch(n));
+            assert_eq!(produce_result(&conn.request(9, &req).await).0, 0);
+        }
+        let req = produce_request("txn", 0, batch(1));
+        assert_eq!(produce_result(&conn.request(9, &req).await).0, 0);
+        {
+            // A transaction whose coordinator state a restart loses: data, no marker.
+            let mut b = BatchBuilder::new()
+                .base_offset(1)
+                .producer(4242, 0)
+                .base_sequence(0)
+                .transactional(true);
+            b.push(RecordInput {
+                timestamp: 1_700_000_000_000,
+                value: Some(Bytes::from_static(b"open")),
+                ..Default::default()
+            })
+            .unwrap();
+            let open = StoredBatch::new(1, 1, 1_700_000_000_000, b.build().unwrap());
+            let mut topics = broker.state().topics();
+            let txn = &mut topics.get_mut("txn").unwrap().partitions[0];
+            txn.begin_transaction(4242, 1);
+            txn.append(open).unwrap();
+            assert_eq!(txn.last_stable_offset(), 1, "held by the open transaction");
+        }
+        let segment = dir.0.join("compacted-0/00000000000000000000.log");
+        let before = std::fs::metadata(&segment).unwrap().len();
+        broker.state().clean_logs(1_700_000_100_000);
+        let after = std::fs::metadata(&segment).unwrap().len();
+        assert!(
+            after < before,
+            "the segment was rewritten: {before} -> {after}"
+        );
+        compacted_bytes = fetched_bytes(&conn.request(12, &fetch_request("compacted", 0, 0)).await);
+        assert_eq!(
+            fetched_values(&conn.request(12, &fetch_request("compacted", 0, 0)).await),
+            ["v1", "v0", "v0"].map(|v| Bytes::from_static(v.as_bytes())),
+            "k0 at 0 went"
+        );
+        produce_result(&conn.request(9, &produce_request("gone", 0, batch(2))).await);
+        assert!(dir.0.join("gone-0").exists());
+        let delete = DeleteTopicsRequest::default()
+            .with_timeout_ms(5_000)
+            .with_topic_names(vec![name("gone")]);
+        let deleted = conn.request(4, &delete).await;
+        assert_eq!(deleted.responses[0].error_code, 0);
+        assert!(!dir.0.join("gone-0").exists(), "a deleted topic's files go");
+        broker.shutdown().await;
+    }
+
+    let broker = start_on(&dir.0).await;
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    assert_eq!(
+        fetched_bytes(&conn.request(12, &fetch_request("compacted", 0, 0)).await),
+        compacted_bytes,
+        "compacted log read back as it was served"
+    );
+    {
+        let topics = broker.state().topics();
+        assert!(!topics.contains_key("gone"));
+        let txn = &topics["txn"].partitions[0];
+        assert_eq!(txn.next_offset(), 3, "an ABORT marker was written at 2");
+        assert_eq!(
+            txn.last_stable_offset(),
+            3,
+            "nothing holds read_committed readers"
+        );
+        let aborted = txn.aborted_transactions(0, 3);
+        assert_eq!(
+            (
+                aborted.len(),
+                aborted[0].producer_id,
+                aborted[0].first_offset
+            ),
+            (1, 4242, 1),
+            "read_committed readers skip the open transaction's data"
+        );
+    }
+    broker.shutdown().await;
 }
