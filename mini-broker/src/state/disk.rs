@@ -239,6 +239,19 @@ impl DataDir {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(with_path(e, "cannot open", &path)),
         };
+        let size = file
+            .metadata()
+            .map_err(|e| with_path(e, "cannot read", &path))?
+            .len();
+        if size > MAX_META_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is {size} bytes, more than {MAX_META_BYTES}: refusing to read it",
+                    path.display()
+                ),
+            ));
+        }
         let mut text = String::new();
         file.take(MAX_META_BYTES + 1)
             .read_to_string(&mut text)
