@@ -467,8 +467,9 @@ impl PartitionFiles {
 
     /// Reads back what this partition's directory holds: every segment in offset order, batch
     /// by batch, each length bounded by the bytes left and by `max_batch`, each CRC checked.
-    /// The first bad or out-of-order batch is where the log ends: its file is cut there and
-    /// later segments are deleted, each said at warn. Afterwards appends continue the last
+    /// Batches an earlier segment already held are skipped (an interrupted compaction rewrite
+    /// leaves them). The first bad or out-of-order batch is where the log ends: its file is
+    /// cut there and later segments are deleted, each said at warn. Afterwards appends continue the last
     /// segment.
     pub fn load(&mut self, max_batch: usize) -> io::Result<LoadedPartition> {
         let mut loaded = LoadedPartition::default();
@@ -513,11 +514,18 @@ impl PartitionFiles {
             let size = file.metadata()?.len();
             let mut pos = 0u64;
             let mut last = base - 1;
+            let mut skipped = 0usize;
             loop {
                 if pos == size {
                     break;
                 }
                 match read_batch(&mut file, size - pos, max_batch) {
+                    // Already read from an earlier segment: a compaction rewrite was
+                    // interrupted before it deleted the segments it replaced.
+                    Ok(batch) if next.is_some_and(|n| batch.last_offset() < n) => {
+                        pos += batch.size() as u64;
+                        skipped += 1;
+                    }
                     Ok(batch)
                         if next.is_none_or(|n| batch.base_offset() >= n)
                             && batch.base_offset() >= base =>
@@ -549,6 +557,13 @@ impl PartitionFiles {
                         break;
                     }
                 }
+            }
+            if skipped > 0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    batches = skipped,
+                    "skipped batches an earlier segment already holds (an interrupted compaction)"
+                );
             }
             file.seek(SeekFrom::Start(pos))?;
             self.segments.push_back(Segment {
@@ -604,6 +619,61 @@ fn segment_name(base: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_record(offset: i64) -> Bytes {
+        let mut b = ferrokafka_protocol::record::BatchBuilder::new().base_offset(offset);
+        b.push(ferrokafka_protocol::record::RecordInput {
+            value: Some(Bytes::from(format!("v{offset}"))),
+            ..Default::default()
+        })
+        .unwrap();
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn an_interrupted_compaction_reads_back_whole_and_a_bad_length_is_refused() {
+        let root = std::env::temp_dir().join(format!("ferrokafka-disk-{}", uuid::Uuid::new_v4()));
+        let dir = DataDir::open(&root, FsyncPolicy::PageCache).unwrap();
+        let part = root.join("t-0");
+        fs::create_dir_all(&part).unwrap();
+        let cat = |offsets: &[i64]| {
+            offsets
+                .iter()
+                .flat_map(|o| one_record(*o))
+                .collect::<Vec<u8>>()
+        };
+        // The rewritten segment (offsets 1, 3, 4) beside the old ones it replaces.
+        fs::write(part.join(segment_name(0)), cat(&[0, 1, 2])).unwrap();
+        fs::write(part.join(segment_name(1)), cat(&[1, 3, 4])).unwrap();
+        fs::write(part.join(segment_name(3)), cat(&[3, 4, 5])).unwrap();
+        let mut files = dir.partition("t", 0, u64::MAX);
+        let loaded = files.load(1 << 20).unwrap();
+        let offsets: Vec<i64> = loaded
+            .batches
+            .iter()
+            .map(RecordBatch::base_offset)
+            .collect();
+        assert_eq!(offsets, [0, 1, 2, 3, 4, 5]);
+
+        // A length that claims 2 GiB: refused before anything is allocated, the file cut.
+        let mut garbage = one_record(6).to_vec();
+        garbage[8..12].copy_from_slice(&i32::MAX.to_be_bytes());
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(part.join(segment_name(3)))
+            .unwrap();
+        file.write_all(&garbage).unwrap();
+        drop(file);
+        let mut files = dir.partition("t", 0, u64::MAX);
+        assert_eq!(files.load(1 << 20).unwrap().batches.len(), 6);
+        let len = fs::metadata(part.join(segment_name(3))).unwrap().len();
+        assert_eq!(
+            len,
+            cat(&[3, 4, 5]).len() as u64,
+            "cut back to the good batches"
+        );
+        fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn hex_round_trips_any_text() {
