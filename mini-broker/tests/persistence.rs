@@ -599,3 +599,28 @@ async fn compaction_deletion_and_open_transactions_survive_a_restart() {
     }
     broker.shutdown().await;
 }
+
+#[tokio::test]
+async fn with_fsync_always_the_broker_writes_and_reads_back_byte_for_byte() {
+    let dir = TempDir::new("fsync");
+    let start = || {
+        MiniBroker::builder()
+            .data_dir(&dir.0)
+            .fsync(ferrokafka_mini_broker::FsyncPolicy::Always)
+            .start()
+    };
+    let broker = start().await.expect("start");
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    for n in [1, 2, 3] {
+        let req = produce_request("synced", 0, batch(n));
+        assert_eq!(produce_result(&conn.request(9, &req).await).0, 0);
+    }
+    let before = fetched_bytes(&conn.request(12, &fetch_request("synced", 0, 0)).await);
+    broker.shutdown().await;
+    let broker = start().await.expect("restart");
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    let after = fetched_bytes(&conn.request(12, &fetch_request("synced", 0, 0)).await);
+    assert_eq!((after.0, after.1.len()), (0, before.1.len()));
+    assert_eq!(after, before);
+    broker.shutdown().await;
+}
