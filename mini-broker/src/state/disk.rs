@@ -437,8 +437,8 @@ impl PartitionFiles {
             contents.extend_from_slice(bytes);
             range = Some((range.map_or(base, |r| r.0), last));
         }
-        let old: Vec<Segment> = self.segments.drain(..).collect();
-        self.active = None;
+        // Until the new segment is in place the old ones stay as they are, tracked.
+        let mut new = None;
         if let Some((base, last)) = range {
             let path = self.dir.join(segment_name(base));
             replace_file(&self.dir.join("cleaned.tmp"), &path, &contents, self.fsync)
@@ -447,12 +447,20 @@ impl PartitionFiles {
                 .append(true)
                 .open(&path)
                 .map_err(|e| with_path(e, "cannot open", &path))?;
+            new = Some((
+                file,
+                Segment {
+                    last,
+                    len: contents.len() as u64,
+                    path,
+                },
+            ));
+        }
+        let old: Vec<Segment> = self.segments.drain(..).collect();
+        self.active = None;
+        if let Some((file, segment)) = new {
             self.active = Some(file);
-            self.segments.push_back(Segment {
-                last,
-                len: contents.len() as u64,
-                path,
-            });
+            self.segments.push_back(segment);
         }
         for seg in old {
             if self.segments.front().is_some_and(|s| s.path == seg.path) {
