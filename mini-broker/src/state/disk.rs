@@ -51,6 +51,10 @@ const OFFSETS_FILE: &str = "group-offsets.meta";
 const START_FILE: &str = "log-start-offset";
 /// Largest metadata file read back: past it the file is refused, not read.
 const MAX_META_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest batch read back: a length past it is taken for corruption. Not the frame limit,
+/// which may have been lowered since the batch was written; every read is bounded by the
+/// bytes left in the file too.
+pub const MAX_STORED_BATCH: usize = 1 << 30;
 /// Batch header bytes that hold the base offset and the length.
 const LENGTH_PREFIX: usize = 12;
 

@@ -280,7 +280,7 @@ impl BrokerState {
             topic.id = t.id;
             topic.internal = t.internal;
             for log in &mut topic.partitions {
-                log.load(self.config.max_frame_size)?;
+                log.load(disk::MAX_STORED_BATCH)?;
                 max_producer = max_producer.max(log.max_producer_id());
                 for (producer_id, epoch) in log.open_transactions() {
                     log.append_marker(producer_id, epoch, false, now, log_append_time)
