@@ -45,6 +45,7 @@ use security::tls::TlsServer;
 pub use security::tls::TlsSource;
 pub use security::users::{LiveUsers, UserStore};
 pub use security::{ListenerSpec, SecurityProtocol};
+pub use state::disk::FsyncPolicy;
 pub use state::ConnectionStats;
 use state::{BrokerState, Endpoint};
 
@@ -100,6 +101,12 @@ pub struct BrokerConfig {
     /// it get KAFKA_STORAGE_ERROR naming the budget (see `state/memory.rs`). Default: half of
     /// the machine's memory ([`state::memory::default_limit`]).
     pub max_memory: usize,
+    /// `--data-dir`: where partition logs, topics and committed offsets are kept and read
+    /// back at start (`state/disk.rs`); `None` (the default) keeps everything in memory only.
+    pub data_dir: Option<PathBuf>,
+    /// `--fsync`: when appends reach the disk with a data dir (default: the page cache, as
+    /// Kafka).
+    pub fsync: FsyncPolicy,
     /// Largest request frame accepted (`socket.request.max.bytes`).
     pub max_frame_size: usize,
     /// Shortest session timeout a group member may ask for (`group.min.session.timeout.ms`,
@@ -165,6 +172,8 @@ impl Default for BrokerConfig {
             auto_create_topics: true,
             partition_retention_bytes: 256 * 1024 * 1024,
             max_memory: state::memory::default_limit(),
+            data_dir: None,
+            fsync: FsyncPolicy::PageCache,
             max_frame_size: ferrokafka_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
             group_min_session_timeout: Duration::from_millis(6_000),
             group_max_session_timeout: Duration::from_millis(1_800_000),
@@ -290,6 +299,19 @@ impl MiniBrokerBuilder {
     /// machine's memory); writes past it are refused with KAFKA_STORAGE_ERROR.
     pub fn max_memory(mut self, bytes: usize) -> Self {
         self.config.max_memory = bytes;
+        self
+    }
+
+    /// Keeps partition logs, topics and committed offsets under `dir` and reads them back at
+    /// start (default: memory only). See docs/mini-broker.md, "Persistence".
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.data_dir = Some(dir.into());
+        self
+    }
+
+    /// When appends reach the disk with a data dir (default [`FsyncPolicy::PageCache`]).
+    pub fn fsync(mut self, policy: FsyncPolicy) -> Self {
+        self.config.fsync = policy;
         self
     }
 
@@ -446,7 +468,9 @@ impl MiniBrokerBuilder {
             .cloned()
             .ok_or_else(|| invalid_input(security::SecurityConfigError::NoListener))?;
         let limit = Arc::new(server::ConnectionLimit::new(config.max_connections));
-        let state = Arc::new(BrokerState::with_users(config, users));
+        let mut state = BrokerState::with_users(config, users);
+        state.open_data_dir()?;
+        let state = Arc::new(state);
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let faults = Faults::default();
         let periodic = {

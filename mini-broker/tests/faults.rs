@@ -8,42 +8,16 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use common::{batch, fetch_request, fetched_values, produce_request, produce_result, RawConn};
+use common::{
+    batch, fetch_request, fetched_values, idem, init_producer, produce_request, produce_result,
+    RawConn,
+};
 use ferrokafka_mini_broker::{ApiKey, MiniBroker, When};
 use ferrokafka_protocol::header::{decode_response_header, response_header_version};
-use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
-use kafka_protocol::messages::{InitProducerIdRequest, MetadataRequest, ProducerId};
+use kafka_protocol::messages::MetadataRequest;
 use kafka_protocol::protocol::Encodable;
 
 const TOPIC: &str = "faults";
-
-/// A fresh idempotent producer id and epoch.
-async fn init_producer(conn: &mut RawConn) -> (i64, i16) {
-    let req = InitProducerIdRequest::default()
-        .with_transactional_id(None)
-        .with_transaction_timeout_ms(60_000)
-        .with_producer_id(ProducerId(-1))
-        .with_producer_epoch(-1);
-    let resp = conn.request(4, &req).await;
-    assert_eq!(resp.error_code, 0);
-    (resp.producer_id.0, resp.producer_epoch)
-}
-
-/// An idempotent batch of `n` records valued `"{tag}-0"..` from sequence `seq`.
-fn idem(producer: (i64, i16), seq: i32, n: usize, tag: &str) -> Bytes {
-    let mut b = BatchBuilder::new()
-        .producer(producer.0, producer.1)
-        .base_sequence(seq);
-    for i in 0..n {
-        b.push(RecordInput {
-            timestamp: 1_700_000_000_000,
-            value: Some(Bytes::from(format!("{tag}-{i}"))),
-            ..Default::default()
-        })
-        .expect("push");
-    }
-    b.build().expect("build")
-}
 
 /// Sends a one-partition produce and expects the broker to close without answering.
 async fn produce_expecting_drop(conn: &mut RawConn, records: Bytes) {

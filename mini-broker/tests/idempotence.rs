@@ -13,9 +13,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{fetch_request, fetched_values, RawConn, STEP};
+use common::{fetch_request, fetched_values, idem, RawConn, STEP};
 use ferrokafka_mini_broker::MiniBroker;
-use ferrokafka_protocol::record::{BatchBuilder, RecordInput};
 use ferrokafka_protocol::ErrorCode;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -170,23 +169,6 @@ async fn init_producer(conn: &mut RawConn) -> (i64, i16) {
     let resp = init_producer_id(conn, 4, &non_transactional(-1, -1)).await;
     assert_eq!(resp.error_code, 0, "InitProducerId");
     (resp.producer_id.0, resp.producer_epoch)
-}
-
-/// An idempotent batch of `n` records valued `"{tag}-0"..`, starting at sequence `seq`.
-fn idem(producer: (i64, i16), seq: i32, n: usize, tag: &str) -> Bytes {
-    let mut b = BatchBuilder::new()
-        .producer(producer.0, producer.1)
-        .base_sequence(seq);
-    for i in 0..n {
-        b.push(RecordInput {
-            timestamp: 1_700_000_000_000 + i as i64,
-            key: None,
-            value: Some(Bytes::from(format!("{tag}-{i}"))),
-            headers: Vec::new(),
-        })
-        .expect("push");
-    }
-    b.build().expect("build")
 }
 
 /// Several batches for one partition, back to back (what only the mini-broker accepts).

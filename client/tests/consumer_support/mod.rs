@@ -137,7 +137,8 @@ pub fn append_raw(
             base + count - 1,
             0,
             patched.freeze(),
-        ));
+        ))
+        .expect("an in-memory log takes every append");
         base
     };
     broker.state().notify_appended();

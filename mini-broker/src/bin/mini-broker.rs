@@ -13,8 +13,8 @@ use std::time::Duration;
 use clap::Parser;
 use ferrokafka_mini_broker::security::users::parse_login;
 use ferrokafka_mini_broker::{
-    BrokerConfig, ListenerSpec, Mechanism, MiniBroker, SecurityProtocol, TlsSource, UserStore,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTITIONS,
+    BrokerConfig, FsyncPolicy, ListenerSpec, Mechanism, MiniBroker, SecurityProtocol, TlsSource,
+    UserStore, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PARTITIONS,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -96,6 +96,14 @@ struct Args {
     /// cgroup limit, or a quarter of `ulimit -v`).
     #[arg(long, value_parser = parse_size)]
     max_memory: Option<usize>,
+    /// Keep partition logs, topics and committed offsets in this directory and read them back
+    /// at start (Kafka's log.dirs); without it everything is in memory only.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// With --data-dir: `page-cache` leaves appends to the OS (Kafka's default), `always`
+    /// fsyncs after each append (Kafka's log.flush.interval.messages=1).
+    #[arg(long, default_value = "page-cache", value_parser = parse_fsync)]
+    fsync: FsyncPolicy,
     /// retention.ms of topics that do not set it, as Kafka's log.retention.ms (7 days; -1
     /// keeps records forever).
     #[arg(long, default_value_t = 604_800_000, allow_hyphen_values = true)]
@@ -188,6 +196,8 @@ async fn run(args: Args) -> ExitCode {
         max_memory: args
             .max_memory
             .unwrap_or_else(ferrokafka_mini_broker::state::memory::default_limit),
+        data_dir: args.data_dir,
+        fsync: args.fsync,
         log_retention_ms: args.log_retention_ms,
         log_retention_check_interval: Duration::from_millis(args.log_retention_check_interval_ms),
         log_cleaner_backoff: Duration::from_millis(args.log_cleaner_backoff_ms),
@@ -298,6 +308,15 @@ async fn wait_for_signal() {
 }
 
 /// A size in bytes: a number, or a number with a KiB, MiB or GiB suffix (`512MiB`, `2 GiB`).
+/// `--fsync`: `page-cache` or `always`.
+fn parse_fsync(text: &str) -> Result<FsyncPolicy, String> {
+    match text {
+        "page-cache" => Ok(FsyncPolicy::PageCache),
+        "always" => Ok(FsyncPolicy::Always),
+        _ => Err(format!("'{text}' is not page-cache or always")),
+    }
+}
+
 fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let digits = text

@@ -88,6 +88,9 @@ pub(super) fn handle(
             CreatePartitionsTopicResult::default().with_name(t.name)
         })
         .collect();
+    if !req.validate_only {
+        state.save_topics(&topics);
+    }
     CreatePartitionsResponse::default().with_results(results)
 }
 

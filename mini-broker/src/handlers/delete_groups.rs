@@ -22,5 +22,6 @@ pub(super) fn handle(state: &BrokerState, req: DeleteGroupsRequest) -> DeleteGro
                 .with_error_code(error.0)
         })
         .collect();
+    state.save_group_offsets();
     DeleteGroupsResponse::default().with_results(results)
 }

@@ -106,7 +106,8 @@ pub(super) fn handle(
 ) -> OffsetCommitResponse {
     let requested = requested!(req.topics, version >= 6);
     let Sorted { verdicts, offsets } = sort(state, &requested);
-    let group_error = if offsets.is_empty() {
+    let offsets_empty = offsets.is_empty();
+    let group_error = if offsets_empty {
         ErrorCode::NONE
     } else {
         state.groups.commit_offsets(OffsetCommit {
@@ -118,6 +119,9 @@ pub(super) fn handle(
             offsets,
         })
     };
+    if group_error == ErrorCode::NONE && !offsets_empty {
+        state.save_group_offsets();
+    }
     let topics = req
         .topics
         .into_iter()

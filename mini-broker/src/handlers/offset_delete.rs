@@ -49,6 +49,7 @@ pub(super) fn handle(state: &BrokerState, req: OffsetDeleteRequest) -> OffsetDel
         Ok(results) => results,
         Err(error) => return OffsetDeleteResponse::default().with_error_code(error.0),
     };
+    state.save_group_offsets();
     let mut results = results.into_iter();
     let topics = req
         .topics

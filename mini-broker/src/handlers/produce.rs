@@ -275,7 +275,11 @@ fn append(
             next + count - 1,
             max_timestamp,
             bytes,
-        ));
+        ))
+        .map_err(|err| {
+            tracing::warn!(topic = topic_name, partition, %err, "produce refused: the data dir refused the write");
+            Rejection::from((ErrorCode::KAFKA_STORAGE_ERROR, err.to_string()))
+        })?;
         next += count;
     }
     log.producers_mut().apply(changes);

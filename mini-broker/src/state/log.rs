@@ -30,8 +30,9 @@ use ferrokafka_protocol::record::{
 use tokio::sync::futures::OwnedNotified;
 use tokio::sync::Notify;
 
+use super::disk::PartitionFiles;
 use super::memory::MemoryBudget;
-use super::producers::ProducerStates;
+use super::producers::{Placement, ProducerBatch, ProducerStates};
 
 /// A batch as stored: its offsets and timestamps, and its wire bytes.
 #[derive(Debug, Clone)]
@@ -83,6 +84,19 @@ pub struct PartitionLog {
     fetches: Arc<Notify>,
     /// The broker's budget, which `bytes_held` is part of.
     memory: Arc<MemoryBudget>,
+    /// The partition's segment files, with a data dir (`disk.rs`).
+    files: Option<PartitionFiles>,
+}
+
+/// Why a transaction marker could not be appended.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The marker batch could not be built.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// The data dir refused the write.
+    #[error("cannot write the partition log: {0}")]
+    Disk(#[from] std::io::Error),
 }
 
 impl Drop for PartitionLog {
@@ -141,7 +155,96 @@ impl PartitionLog {
             cleaned_to: 0,
             fetches: Arc::new(Notify::new()),
             memory,
+            files: None,
         }
+    }
+
+    /// This log, written to `files` as well from now on.
+    pub fn with_files(mut self, files: PartitionFiles) -> Self {
+        self.files = Some(files);
+        self
+    }
+
+    /// Reads back what this log's files hold (see [`PartitionFiles::load`]): the batches, the
+    /// idempotent producers' state rebuilt from them as Kafka rebuilds it from its log, open
+    /// and aborted transactions, and the log start offset. Retention applies afterwards.
+    pub fn load(&mut self, max_batch: usize) -> std::io::Result<()> {
+        let Some(files) = self.files.as_mut() else {
+            return Ok(());
+        };
+        let loaded = files.load(max_batch)?;
+        for batch in loaded.batches {
+            self.restore(batch);
+        }
+        if let Some(start) = loaded.log_start_offset {
+            self.next_offset = self.next_offset.max(start);
+            self.log_start_offset = start;
+        } else if let Some(first) = self.batches.front() {
+            self.log_start_offset = first.base_offset;
+        } else {
+            self.log_start_offset = self.next_offset;
+        }
+        self.drop_below_start();
+        self.enforce_retention();
+        Ok(())
+    }
+
+    /// Appends a batch read back from disk, replaying what it means for producers and
+    /// transactions.
+    fn restore(&mut self, batch: RecordBatch) {
+        let (base, last) = (batch.base_offset(), batch.last_offset());
+        let producer_id = batch.producer_id();
+        if producer_id >= 0 {
+            if batch.is_control() {
+                let commit = batch
+                    .records()
+                    .ok()
+                    .and_then(|mut records| records.next())
+                    .and_then(Result::ok)
+                    .and_then(|r| r.control_type().ok())
+                    .is_some_and(|kind| kind == ControlRecordType::Commit);
+                self.close_transaction(producer_id, commit, base);
+                self.producers
+                    .end_transaction(producer_id, batch.producer_epoch());
+            } else {
+                if batch.is_transactional() {
+                    self.begin_transaction(producer_id, base);
+                }
+                self.producers.restore(
+                    ProducerBatch {
+                        producer_id,
+                        epoch: batch.producer_epoch(),
+                        first_seq: batch.base_sequence(),
+                        last_seq: batch.last_sequence(),
+                    },
+                    Placement {
+                        base_offset: base,
+                        last_offset: last,
+                        timestamp: batch.max_timestamp(),
+                    },
+                );
+            }
+        }
+        let stored = StoredBatch::new(base, last, batch.max_timestamp(), batch.into_bytes());
+        self.next_offset = last + 1;
+        self.hold(stored.bytes.len());
+        self.batches.push_back(stored);
+    }
+
+    /// Producers with a transaction open here, with the epoch they wrote it with.
+    pub fn open_transactions(&self) -> Vec<(i64, i16)> {
+        let mut open: Vec<(i64, i16)> = self
+            .open_txns
+            .keys()
+            .map(|id| (*id, self.producers.epoch(*id).unwrap_or(0)))
+            .collect();
+        open.sort_unstable();
+        open
+    }
+
+    /// The largest producer id with state here.
+    pub fn max_producer_id(&self) -> Option<i64> {
+        self.producers.max_producer_id()
     }
 
     fn hold(&mut self, bytes: usize) {
@@ -192,14 +295,19 @@ impl PartitionLog {
         self.bytes_held
     }
 
-    /// Appends a batch whose offsets were assigned from [`Self::next_offset`].
-    pub fn append(&mut self, batch: StoredBatch) {
+    /// Appends a batch whose offsets were assigned from [`Self::next_offset`]; with a data dir
+    /// it is written to the active segment first, and a failed write leaves the log as it was.
+    pub fn append(&mut self, batch: StoredBatch) -> std::io::Result<()> {
         debug_assert_eq!(batch.base_offset, self.next_offset);
+        if let Some(files) = self.files.as_mut() {
+            files.append(&batch.bytes, batch.base_offset, batch.last_offset)?;
+        }
         self.next_offset = batch.last_offset + 1;
         self.hold(batch.bytes.len());
         self.batches.push_back(batch);
         self.enforce_retention();
         self.wake_fetches();
+        Ok(())
     }
 
     /// Changes how many bytes of batches this log keeps (a topic's `retention.bytes` altered),
@@ -210,10 +318,36 @@ impl PartitionLog {
     }
 
     fn enforce_retention(&mut self) {
+        let start = self.log_start_offset;
         while self.bytes_held > self.retention_bytes && self.batches.len() > 1 {
             if let Some(old) = self.batches.pop_front() {
                 self.free(old.bytes.len());
                 self.log_start_offset = old.last_offset + 1;
+            }
+        }
+        self.forget_aborted_below_start();
+        if self.log_start_offset != start {
+            self.start_moved(false);
+        }
+    }
+
+    /// Tells the files the log start offset moved (saved at once if `save`).
+    fn start_moved(&mut self, save: bool) {
+        let start = self.log_start_offset;
+        if let Some(files) = self.files.as_mut() {
+            files.start_moved(start, save);
+        }
+    }
+
+    /// Frees the batches wholly below the log start offset.
+    fn drop_below_start(&mut self) {
+        while self
+            .batches
+            .front()
+            .is_some_and(|b| b.last_offset < self.log_start_offset)
+        {
+            if let Some(old) = self.batches.pop_front() {
+                self.free(old.bytes.len());
             }
         }
         self.forget_aborted_below_start();
@@ -230,16 +364,8 @@ impl PartitionLog {
         debug_assert!(offset <= self.next_offset);
         if offset > self.log_start_offset {
             self.log_start_offset = offset.min(self.next_offset);
-            while self
-                .batches
-                .front()
-                .is_some_and(|b| b.last_offset < self.log_start_offset)
-            {
-                if let Some(old) = self.batches.pop_front() {
-                    self.free(old.bytes.len());
-                }
-            }
-            self.forget_aborted_below_start();
+            self.drop_below_start();
+            self.start_moved(true);
         }
         self.log_start_offset
     }
@@ -262,6 +388,9 @@ impl PartitionLog {
             }
         }
         self.forget_aborted_below_start();
+        if records > 0 {
+            self.start_moved(true);
+        }
         records
     }
 
@@ -373,6 +502,17 @@ impl PartitionLog {
         self.free(cleaned.bytes);
         self.aborted
             .retain(|a| !removed_aborts.contains(&a.last_offset));
+        if cleaned.bytes > 0 {
+            if let Some(files) = self.files.as_mut() {
+                let batches = self
+                    .batches
+                    .iter()
+                    .map(|b| (b.base_offset, b.last_offset, &b.bytes[..]));
+                if let Err(err) = files.rewrite(batches) {
+                    tracing::warn!(%err, "compaction: cannot rewrite the partition's files; after a restart they are read uncompacted");
+                }
+            }
+        }
         cleaned
     }
 
@@ -428,7 +568,7 @@ impl PartitionLog {
         commit: bool,
         now_ms: i64,
         log_append_time: bool,
-    ) -> Result<i64, RecordError> {
+    ) -> Result<i64, AppendError> {
         let offset = self.next_offset;
         let marker = EndTxnMarker {
             kind: if commit {
@@ -447,18 +587,24 @@ impl PartitionLog {
                 .into_stored(offset, 0, Some(now_ms))?
                 .into_bytes();
         }
-        self.append(StoredBatch::new(offset, offset, now_ms, bytes));
+        self.append(StoredBatch::new(offset, offset, now_ms, bytes))?;
+        self.close_transaction(producer_id, commit, offset);
+        self.producers.end_transaction(producer_id, producer_epoch);
+        Ok(offset)
+    }
+
+    /// `producer_id`'s transaction here ended with a marker at `marker_offset`; an abort of a
+    /// transaction that wrote here enters the aborted index.
+    fn close_transaction(&mut self, producer_id: i64, commit: bool, marker_offset: i64) {
         if let Some(first_offset) = self.open_txns.remove(&producer_id) {
             if !commit {
                 self.aborted.push_back(AbortedTxn {
                     producer_id,
                     first_offset,
-                    last_offset: offset,
+                    last_offset: marker_offset,
                 });
             }
         }
-        self.producers.end_transaction(producer_id, producer_epoch);
-        Ok(offset)
     }
 
     /// Aborted transactions a read of `[from, upper)` must know about: those whose range
@@ -563,10 +709,10 @@ mod tests {
     fn the_budget_counts_what_the_log_holds_until_it_is_dropped() {
         let memory = Arc::new(MemoryBudget::new(1 << 20));
         let mut log = PartitionLog::new(250, Arc::clone(&memory));
-        log.append(batch(0, 3, 1_000, 100));
+        log.append(batch(0, 3, 1_000, 100)).unwrap();
         assert_eq!(memory.held(), log.bytes_held());
-        log.append(batch(3, 3, 1_000, 100));
-        log.append(batch(6, 3, 1_000, 100));
+        log.append(batch(3, 3, 1_000, 100)).unwrap();
+        log.append(batch(6, 3, 1_000, 100)).unwrap();
         assert!(log.log_start_offset() > 0, "retention dropped some");
         assert_eq!(memory.held(), log.bytes_held());
         log.delete_records_before(log.next_offset());
@@ -594,9 +740,9 @@ mod tests {
     #[test]
     fn locate_read_and_search_by_time() {
         let mut log = PartitionLog::new(usize::MAX, unlimited());
-        log.append(batch(0, 3, 10, 100));
-        log.append(batch(3, 2, 30, 100));
-        log.append(batch(5, 1, 20, 100));
+        log.append(batch(0, 3, 10, 100)).unwrap();
+        log.append(batch(3, 2, 30, 100)).unwrap();
+        log.append(batch(5, 1, 20, 100)).unwrap();
         assert_eq!(log.next_offset(), 6);
         assert_eq!(log.locate(0), ReadStart::Batch(0));
         assert_eq!(log.locate(4), ReadStart::Batch(1));
@@ -614,11 +760,11 @@ mod tests {
     #[test]
     fn open_transactions_hold_the_last_stable_offset_and_aborts_are_indexed() {
         let mut log = PartitionLog::new(usize::MAX, unlimited());
-        log.append(batch(0, 2, 0, 10)); // 0..=1, plain
+        log.append(batch(0, 2, 0, 10)).unwrap(); // 0..=1, plain
         log.begin_transaction(7, 2);
-        log.append(batch(2, 2, 0, 10)); // 2..=3, producer 7
+        log.append(batch(2, 2, 0, 10)).unwrap(); // 2..=3, producer 7
         log.begin_transaction(8, 4);
-        log.append(batch(4, 1, 0, 10)); // 4, producer 8
+        log.append(batch(4, 1, 0, 10)).unwrap(); // 4, producer 8
         log.begin_transaction(7, 99); // already open: keeps its first offset
         assert_eq!(log.last_stable_offset(), 2);
         assert_eq!(log.append_marker(7, 0, false, 5, false).unwrap(), 5);
@@ -653,12 +799,12 @@ mod tests {
     fn retention_drops_old_aborted_entries() {
         let mut log = PartitionLog::new(250, unlimited());
         log.begin_transaction(7, 0);
-        log.append(batch(0, 1, 0, 100));
+        log.append(batch(0, 1, 0, 100)).unwrap();
         log.append_marker(7, 0, false, 1, false).unwrap();
         assert_eq!(log.aborted_transactions(0, 10).len(), 1);
         for i in 0..4 {
             let at = log.next_offset();
-            log.append(batch(at, 1, i, 100));
+            log.append(batch(at, 1, i, 100)).unwrap();
         }
         assert!(log.log_start_offset() > 1);
         assert!(log.aborted_transactions(0, 10).is_empty());
@@ -668,7 +814,7 @@ mod tests {
     fn deleting_records_moves_the_start_and_frees_whole_batches_only() {
         let mut log = PartitionLog::new(usize::MAX, unlimited());
         for base in [0, 4, 8] {
-            log.append(batch(base, 4, 0, 40));
+            log.append(batch(base, 4, 0, 40)).unwrap();
         }
         let one = log.bytes_held() / 3;
         // Inside the second batch: the first is freed, the second kept whole.
@@ -688,7 +834,7 @@ mod tests {
     fn retention_moves_start_offset() {
         let mut log = PartitionLog::new(250, unlimited());
         for i in 0..5 {
-            log.append(batch(i * 2, 2, i, 100));
+            log.append(batch(i * 2, 2, i, 100)).unwrap();
         }
         assert!(log.bytes_held() <= 250);
         assert_eq!(log.log_start_offset(), 8);
@@ -738,10 +884,12 @@ mod tests {
     #[test]
     fn compaction_keeps_the_latest_value_per_key_and_tombstones_until_their_horizon() {
         let mut log = PartitionLog::new(usize::MAX, unlimited());
-        log.append(keyed(0, &[("a", Some("1")), ("b", Some("1"))], None));
-        log.append(keyed(2, &[("a", Some("2")), ("b", None)], None));
-        log.append(keyed(4, &[("c", Some("1"))], None));
-        log.append(keyed(5, &[("a", Some("3"))], None)); // the last batch: never cleaned
+        log.append(keyed(0, &[("a", Some("1")), ("b", Some("1"))], None))
+            .unwrap();
+        log.append(keyed(2, &[("a", Some("2")), ("b", None)], None))
+            .unwrap();
+        log.append(keyed(4, &[("c", Some("1"))], None)).unwrap();
+        log.append(keyed(5, &[("a", Some("3"))], None)).unwrap(); // the last batch: never cleaned
         let before = log.bytes_held();
         let first = log.compact(10_000, 100);
         assert_eq!(first.records, 2, "a=1 and b=1");
@@ -772,7 +920,7 @@ mod tests {
             ]
         );
         // A new record makes a = 3 cleanable: a = 2 goes.
-        log.append(keyed(6, &[("d", Some("1"))], None));
+        log.append(keyed(6, &[("d", Some("1"))], None)).unwrap();
         log.compact(10_200, 100);
         assert_eq!(
             contents(&log),
@@ -788,14 +936,17 @@ mod tests {
     fn compaction_drops_aborted_data_then_markers_and_stops_at_open_transactions() {
         let mut log = PartitionLog::new(usize::MAX, unlimited());
         log.begin_transaction(7, 0);
-        log.append(keyed(0, &[("a", Some("aborted"))], Some(7)));
+        log.append(keyed(0, &[("a", Some("aborted"))], Some(7)))
+            .unwrap();
         log.append_marker(7, 0, false, 1_000, false).unwrap(); // 1
         log.begin_transaction(8, 2);
-        log.append(keyed(2, &[("a", Some("committed"))], Some(8)));
+        log.append(keyed(2, &[("a", Some("committed"))], Some(8)))
+            .unwrap();
         log.append_marker(8, 0, true, 1_000, false).unwrap(); // 3
         log.begin_transaction(9, 4);
-        log.append(keyed(4, &[("a", Some("open"))], Some(9)));
-        log.append(keyed(5, &[("z", Some("1"))], None));
+        log.append(keyed(4, &[("a", Some("open"))], Some(9)))
+            .unwrap();
+        log.append(keyed(5, &[("z", Some("1"))], None)).unwrap();
         log.compact(10_000, 0);
         assert_eq!(
             contents(&log),
@@ -826,9 +977,9 @@ mod tests {
     #[test]
     fn time_retention_drops_old_batches_from_the_start() {
         let mut log = PartitionLog::new(usize::MAX, unlimited());
-        log.append(batch(0, 2, 100, 10));
-        log.append(batch(2, 2, 300, 10));
-        log.append(batch(4, 2, 200, 10));
+        log.append(batch(0, 2, 100, 10)).unwrap();
+        log.append(batch(2, 2, 300, 10)).unwrap();
+        log.append(batch(4, 2, 200, 10)).unwrap();
         assert_eq!(log.expire_before(150), 2);
         assert_eq!(log.log_start_offset(), 2);
         assert_eq!(

@@ -5,6 +5,7 @@
 //! back into responses. One mutex guards the topic map; every critical section is short and
 //! never awaits, so a std mutex is the right tool.
 
+pub mod disk;
 pub mod group_configs;
 pub mod groups;
 pub mod log;
@@ -23,6 +24,7 @@ use ferrokafka_protocol::ErrorCode;
 use crate::log_throttle::SharedLogThrottle;
 use crate::security::users::LiveUsers;
 use crate::BrokerConfig;
+use disk::DataDir;
 use groups::{GroupConfig, GroupCoordinator};
 use log::Cleaned;
 use memory::MemoryBudget;
@@ -98,6 +100,8 @@ pub struct BrokerState {
     fetch_wakeups: AtomicU64,
     next_producer_id: AtomicI64,
     stats: Mutex<ConnectionStats>,
+    /// The data dir (`--data-dir`), if the broker persists (`disk.rs`).
+    disk: Option<Arc<DataDir>>,
 }
 
 /// What long-polling fetches are doing, for tests and operators.
@@ -239,6 +243,89 @@ impl BrokerState {
             fetch_wakeups: AtomicU64::new(0),
             next_producer_id: AtomicI64::new(1000),
             stats: Mutex::new(ConnectionStats::default()),
+            disk: None,
+        }
+    }
+
+    /// Opens `config.data_dir`, if set, and reads back what it holds: topics with their ids
+    /// and configs, every partition log (torn tails cut), idempotent producer state, committed
+    /// offsets. Transactions left open in a log (their coordinator's state is not kept) are
+    /// aborted with ABORT markers, so the last stable offset moves on. Producer ids handed out
+    /// from now on are above every id found.
+    pub fn open_data_dir(&mut self) -> std::io::Result<()> {
+        let Some(root) = self.config.data_dir.clone() else {
+            return Ok(());
+        };
+        let disk = Arc::new(DataDir::open(&root, self.config.fsync)?);
+        self.disk = Some(Arc::clone(&disk));
+        let saved = disk.load_topics()?;
+        let mut topics = BTreeMap::new();
+        let mut max_producer = None;
+        let mut aborted = 0usize;
+        let now = now_ms();
+        for t in saved {
+            let pairs = t
+                .overrides
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.as_str())));
+            let config = self.topic_config(pairs).map_err(|err| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("topic '{}' in {}: {err}", t.name, root.display()),
+                )
+            })?;
+            let log_append_time = config.timestamp_type == topics::TimestampType::LogAppendTime;
+            let mut topic = Topic::new(t.partitions, config, Arc::clone(&self.memory))
+                .on_disk(Arc::clone(&disk), &t.name);
+            topic.id = t.id;
+            topic.internal = t.internal;
+            for log in &mut topic.partitions {
+                log.load(disk::MAX_STORED_BATCH)?;
+                max_producer = max_producer.max(log.max_producer_id());
+                for (producer_id, epoch) in log.open_transactions() {
+                    log.append_marker(producer_id, epoch, false, now, log_append_time)
+                        .map_err(|err| std::io::Error::other(err.to_string()))?;
+                    aborted += 1;
+                }
+            }
+            self.partitions_held
+                .fetch_add(topic.partitions.len(), Ordering::Relaxed);
+            topics.insert(t.name, topic);
+        }
+        if let Some(max) = max_producer {
+            self.next_producer_id.fetch_max(max + 1, Ordering::Relaxed);
+        }
+        let offsets = disk.load_offsets()?;
+        let committed = offsets.len();
+        self.groups.restore_offsets(offsets);
+        tracing::info!(
+            dir = %root.display(),
+            topics = topics.len(),
+            bytes = self.memory.held(),
+            committed_offsets = committed,
+            open_transactions_aborted = aborted,
+            "read back the data dir"
+        );
+        *self.topics() = topics;
+        Ok(())
+    }
+
+    /// With a data dir, saves every topic's name, id, partition count and configs (the
+    /// caller holds the topics lock, so saves happen in order). A failure is logged: the
+    /// change stands in memory, and after a restart the last saved state comes back.
+    pub fn save_topics(&self, topics: &BTreeMap<String, Topic>) {
+        let Some(disk) = &self.disk else { return };
+        let saved: Vec<_> = topics.iter().map(|(name, t)| t.saved(name)).collect();
+        if let Err(err) = disk.save_topics(&saved) {
+            tracing::warn!(%err, "cannot save the topics; a restart would bring back the last saved ones");
+        }
+    }
+
+    /// With a data dir, saves every committed offset.
+    pub fn save_group_offsets(&self) {
+        let Some(disk) = &self.disk else { return };
+        if let Err(err) = disk.save_offsets(|| self.groups.all_offsets()) {
+            tracing::warn!(%err, "cannot save committed offsets; a restart would bring back the last saved ones");
         }
     }
 
@@ -350,6 +437,8 @@ impl BrokerState {
         let topic = topics.remove(name)?;
         self.partitions_held
             .fetch_sub(topic.partitions.len(), Ordering::Relaxed);
+        self.save_topics(topics);
+        topic.remove_files();
         Some(topic)
     }
 
@@ -374,12 +463,19 @@ impl BrokerState {
         }
         let count = self.check_partitions(partitions)?;
         self.check_room(count)?;
-        topics.insert(
-            name.to_owned(),
-            Topic::new(count, config, Arc::clone(&self.memory)),
-        );
+        topics.insert(name.to_owned(), self.new_topic(name, count, config));
         self.partitions_held.fetch_add(count, Ordering::Relaxed);
+        self.save_topics(topics);
         Ok(())
+    }
+
+    /// A new topic, on disk with a data dir.
+    fn new_topic(&self, name: &str, count: usize, config: TopicConfig) -> Topic {
+        let topic = Topic::new(count, config, Arc::clone(&self.memory));
+        match &self.disk {
+            Some(disk) => topic.on_disk(Arc::clone(disk), name),
+            None => topic,
+        }
     }
 
     /// Validates a partition count; `-1` means the broker default.
@@ -438,6 +534,7 @@ impl BrokerState {
             let now = now_ms();
             topic.expire(now);
             topic.clean(now);
+            self.save_topics(&topics);
         }
         Ok(())
     }
@@ -512,10 +609,11 @@ impl BrokerState {
         match config {
             Ok(config) => {
                 // Not held to the partition limit: groups and transactions need them.
-                let mut topic = Topic::new(1, config, Arc::clone(&self.memory));
+                let mut topic = self.new_topic(name, 1, config);
                 topic.internal = true;
                 topics.insert(name.to_owned(), topic);
                 self.partitions_held.fetch_add(1, Ordering::Relaxed);
+                self.save_topics(topics);
                 tracing::info!(topic = name, "created internal topic");
             }
             Err(err) => tracing::error!(topic = name, %err, "cannot configure internal topic"),

@@ -175,6 +175,37 @@ impl ProducerStates {
         }
     }
 
+    /// Replays a batch read back from the log (no checks: it was checked when written), as
+    /// Kafka rebuilds its producer state from the log at start.
+    pub fn restore(&mut self, batch: ProducerBatch, placement: Placement) {
+        let entry = self
+            .producers
+            .entry(batch.producer_id)
+            .or_insert_with(|| ProducerEntry {
+                epoch: batch.epoch,
+                batches: VecDeque::new(),
+            });
+        if entry.epoch != batch.epoch {
+            entry.epoch = batch.epoch;
+            entry.batches.clear();
+        }
+        entry.push(Written {
+            first_seq: batch.first_seq,
+            last_seq: batch.last_seq,
+            placement,
+        });
+    }
+
+    /// The epoch a producer last wrote or ended a transaction with here.
+    pub fn epoch(&self, producer_id: i64) -> Option<i16> {
+        self.producers.get(&producer_id).map(|e| e.epoch)
+    }
+
+    /// The largest producer id with state here.
+    pub fn max_producer_id(&self) -> Option<i64> {
+        self.producers.keys().max().copied()
+    }
+
     /// The current epoch and last sequence of a producer, for tests and diagnostics.
     pub fn last_sequence(&self, producer_id: i64) -> Option<(i16, i32)> {
         let entry = self.producers.get(&producer_id)?;

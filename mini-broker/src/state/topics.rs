@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::disk::{DataDir, SavedTopic};
 use super::log::{Cleaned, PartitionLog};
 use super::memory::MemoryBudget;
 use super::topic_configs;
@@ -199,7 +200,12 @@ pub struct Topic {
     pub internal: bool,
     /// What the partition logs count their data against; new partitions get it too.
     memory: Arc<MemoryBudget>,
+    /// With a data dir: it, and this topic's name, for new partitions' files.
+    disk: Option<(Arc<DataDir>, String)>,
 }
+
+/// Kafka's default `segment.bytes` (1 GiB).
+const DEFAULT_SEGMENT_BYTES: u64 = 1 << 30;
 
 /// Kafka's internal topics: the group coordinator's log and the transaction coordinator's.
 /// Kafka creates each when a coordinator of its kind is first looked for (or a client asks
@@ -219,6 +225,46 @@ impl Topic {
             config,
             internal: false,
             memory,
+            disk: None,
+        }
+    }
+
+    /// This topic, its partitions written to `disk` under `name` from now on.
+    pub fn on_disk(mut self, disk: Arc<DataDir>, name: &str) -> Self {
+        let segment_bytes = self.segment_bytes();
+        self.partitions = std::mem::take(&mut self.partitions)
+            .into_iter()
+            .enumerate()
+            .map(|(i, log)| log.with_files(disk.partition(name, i, segment_bytes)))
+            .collect();
+        self.disk = Some((disk, name.to_owned()));
+        self
+    }
+
+    /// `segment.bytes`: when a partition's active segment file is rolled.
+    fn segment_bytes(&self) -> u64 {
+        self.config
+            .overrides
+            .get("segment.bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DEFAULT_SEGMENT_BYTES)
+    }
+
+    /// The topic as the data dir's metadata file keeps it.
+    pub fn saved(&self, name: &str) -> SavedTopic {
+        SavedTopic {
+            name: name.to_owned(),
+            id: self.id,
+            partitions: self.partitions.len(),
+            internal: self.internal,
+            overrides: self.config.overrides.clone(),
+        }
+    }
+
+    /// Removes this topic's files, if it has any (it was deleted).
+    pub fn remove_files(&self) {
+        if let Some((disk, name)) = &self.disk {
+            disk.remove_topic(name, self.partitions.len());
         }
     }
 
@@ -229,11 +275,13 @@ impl Topic {
 
     /// Adds empty partitions up to `count` in total.
     pub fn grow_to(&mut self, count: usize) {
+        let segment_bytes = self.segment_bytes();
         while self.partitions.len() < count {
-            self.partitions.push(PartitionLog::new(
-                self.config.retention_bytes,
-                Arc::clone(&self.memory),
-            ));
+            let mut log = PartitionLog::new(self.config.retention_bytes, Arc::clone(&self.memory));
+            if let Some((disk, name)) = &self.disk {
+                log = log.with_files(disk.partition(name, self.partitions.len(), segment_bytes));
+            }
+            self.partitions.push(log);
         }
     }
 

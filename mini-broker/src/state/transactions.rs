@@ -786,10 +786,11 @@ impl BrokerState {
             }
         }
         let staged = std::mem::take(&mut meta.staged);
-        if commit {
+        if commit && !staged.is_empty() {
             for (group, offsets) in staged {
                 self.groups.apply_txn_offsets(&group, offsets);
             }
+            self.save_group_offsets();
         }
         tracing::debug!(
             transactional_id,

@@ -12,7 +12,8 @@ use ferrokafka_protocol::record::{BatchBuilder, RecordBatch, RecordInput};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    FetchRequest, FetchResponse, ProduceRequest, ProduceResponse, TopicName,
+    FetchRequest, FetchResponse, InitProducerIdRequest, ProduceRequest, ProduceResponse,
+    ProducerId, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Request, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -166,6 +167,36 @@ pub fn fetched_values(resp: &FetchResponse) -> Vec<Bytes> {
         }
     }
     values
+}
+
+/// An idempotent batch of `n` records valued `"{tag}-0"..` stamped `1_700_000_000_000 + i`,
+/// starting at sequence `seq`.
+pub fn idem(producer: (i64, i16), seq: i32, n: usize, tag: &str) -> Bytes {
+    let mut b = BatchBuilder::new()
+        .producer(producer.0, producer.1)
+        .base_sequence(seq);
+    for i in 0..n {
+        b.push(RecordInput {
+            timestamp: 1_700_000_000_000 + i as i64,
+            value: Some(Bytes::from(format!("{tag}-{i}"))),
+            ..Default::default()
+        })
+        .expect("push");
+    }
+    b.build().expect("build")
+}
+
+/// A fresh idempotent producer id and epoch, from this broker (no retries: the mini-broker
+/// answers InitProducerId at once).
+pub async fn init_producer(conn: &mut RawConn) -> (i64, i16) {
+    let req = InitProducerIdRequest::default()
+        .with_transactional_id(None)
+        .with_transaction_timeout_ms(60_000)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    let resp = conn.request(4, &req).await;
+    assert_eq!(resp.error_code, 0, "InitProducerId");
+    (resp.producer_id.0, resp.producer_epoch)
 }
 
 /// Proves the broker still serves a well-behaved client: a fresh connection produces three

@@ -36,6 +36,7 @@ use tokio::sync::{oneshot, Notify};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use super::disk::SavedOffset;
 use group::Group;
 pub use group::{CommittedOffset, GroupState};
 
@@ -368,6 +369,47 @@ impl GroupCoordinator {
     /// every partition of the commit.
     pub fn commit_offsets(&self, commit: OffsetCommit) -> ErrorCode {
         self.step(|groups, now| groups.commit(commit, now))
+    }
+
+    /// Every committed offset of every group, for the data dir.
+    pub fn all_offsets(&self) -> Vec<SavedOffset> {
+        let groups = self.shared.lock();
+        groups
+            .map
+            .iter()
+            .flat_map(|(group, g)| {
+                g.offsets
+                    .iter()
+                    .map(move |((topic, partition), o)| SavedOffset {
+                        group: group.clone(),
+                        topic: topic.clone(),
+                        partition: *partition,
+                        offset: o.offset,
+                        leader_epoch: o.leader_epoch,
+                        metadata: o.metadata.clone(),
+                    })
+            })
+            .collect()
+    }
+
+    /// Puts back offsets read from the data dir, each group empty (its members rejoin, as
+    /// after a Kafka restart).
+    pub fn restore_offsets(&self, offsets: Vec<SavedOffset>) {
+        let mut groups = self.shared.lock();
+        for o in offsets {
+            let group = groups
+                .map
+                .entry(o.group.clone())
+                .or_insert_with(|| Group::new(&o.group));
+            group.offsets.insert(
+                (o.topic, o.partition),
+                CommittedOffset {
+                    offset: o.offset,
+                    leader_epoch: o.leader_epoch,
+                    metadata: o.metadata,
+                },
+            );
+        }
     }
 
     /// The committed offsets of a group, or `None` if the group does not exist.

@@ -1,0 +1,332 @@
+//! Optional persistence (`--data-dir`): partition logs as segment files, topics and committed
+//! offsets as small metadata files, all read back at start.
+//!
+//! Layout, as Kafka's log directory:
+//! - `DIR/<topic>-<partition>/<base offset, 20 digits>.log`: the partition's batches exactly
+//!   as stored and served (offsets assigned, CRC valid), appended in order; a new segment is
+//!   started when the active one would pass the topic's `segment.bytes`. Retention and
+//!   DeleteRecords delete whole segments from the start; the exact log start offset is kept in
+//!   `log-start-offset` beside them. Compaction rewrites the partition as one segment (temp
+//!   file, then rename).
+//! - `DIR/topics.meta`: name, id, partition count and config overrides of every topic.
+//! - `DIR/group-offsets.meta`: every committed group offset, a snapshot rewritten on each
+//!   commit (bounded by the offsets held, which live in memory anyway).
+//!
+//! Metadata files are replaced atomically (write a temp file, then rename). Appends go to the
+//! page cache, as Kafka's do by default; [`FsyncPolicy::Always`] syncs after each append and
+//! each metadata write (Kafka's `log.flush.interval.messages=1`).
+//!
+//! Reading back never trusts a length: each batch's header is read first and its length
+//! checked against the bytes left in the file and the broker's frame limit before the batch is
+//! read, then parsed and its CRC checked. The first batch that fails is where the file is cut
+//! (a torn write after a crash), with a warning naming the file, the position and the bytes
+//! cut. Writes happen under the topics lock, on the thread that holds it (no separate I/O
+//! thread yet).
+
+mod segments;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub use segments::{LoadedPartition, PartitionFiles};
+
+/// When appended data is forced to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Leave it to the operating system's page cache (Kafka's default): a process crash loses
+    /// nothing, a machine crash may lose the last seconds.
+    #[default]
+    PageCache,
+    /// `fsync` after every append and metadata write (`--fsync always`).
+    Always,
+}
+
+/// The topics file.
+const TOPICS_FILE: &str = "topics.meta";
+/// The committed offsets file.
+const OFFSETS_FILE: &str = "group-offsets.meta";
+/// Each partition's log start offset.
+const START_FILE: &str = "log-start-offset";
+/// Largest metadata file read back: past it the file is refused, not read.
+const MAX_META_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest batch read back: a length past it is taken for corruption. Not the frame limit,
+/// which may have been lowered since the batch was written; every read is bounded by the
+/// bytes left in the file too.
+pub const MAX_STORED_BATCH: usize = 1 << 30;
+/// Batch header bytes that hold the base offset and the length.
+const LENGTH_PREFIX: usize = 12;
+
+/// A topic as the metadata file keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedTopic {
+    /// Its name.
+    pub name: String,
+    /// Its id (KIP-516).
+    pub id: uuid::Uuid,
+    /// Its partition count.
+    pub partitions: usize,
+    /// One of Kafka's internal topics.
+    pub internal: bool,
+    /// Its config overrides, as given.
+    pub overrides: BTreeMap<String, String>,
+}
+
+/// A committed offset as the offsets file keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedOffset {
+    /// The group.
+    pub group: String,
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// The committed offset.
+    pub offset: i64,
+    /// The leader epoch the client saw, or -1.
+    pub leader_epoch: i32,
+    /// The client's metadata.
+    pub metadata: String,
+}
+
+/// The data directory.
+#[derive(Debug)]
+pub struct DataDir {
+    root: PathBuf,
+    fsync: FsyncPolicy,
+    /// Serialises snapshot writes, so an older snapshot never replaces a newer one.
+    meta_writes: Mutex<()>,
+}
+
+impl DataDir {
+    /// Opens (creating it if needed) the data directory at `root`.
+    pub fn open(root: &Path, fsync: FsyncPolicy) -> io::Result<Self> {
+        fs::create_dir_all(root).map_err(|e| with_path(e, "cannot create data dir", root))?;
+        Ok(DataDir {
+            root: root.to_owned(),
+            fsync,
+            meta_writes: Mutex::new(()),
+        })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The files of partition `partition` of `topic` (created on the first append).
+    pub fn partition(&self, topic: &str, partition: usize, segment_bytes: u64) -> PartitionFiles {
+        PartitionFiles::new(
+            self.root.join(format!("{topic}-{partition}")),
+            self.fsync,
+            segment_bytes,
+        )
+    }
+
+    /// Removes the directories of a deleted topic's partitions.
+    pub fn remove_topic(&self, topic: &str, partitions: usize) {
+        for p in 0..partitions {
+            let dir = self.root.join(format!("{topic}-{p}"));
+            if let Err(err) = fs::remove_dir_all(&dir) {
+                if err.kind() != io::ErrorKind::NotFound {
+                    tracing::warn!(dir = %dir.display(), %err, "cannot remove a deleted topic's files");
+                }
+            }
+        }
+    }
+
+    /// Replaces the topics file with `topics`.
+    pub fn save_topics(&self, topics: &[SavedTopic]) -> io::Result<()> {
+        let mut text = String::new();
+        for t in topics {
+            text.push_str(&format!(
+                "topic\t{}\t{}\t{}\t{}\n",
+                t.name,
+                t.id,
+                t.partitions,
+                u8::from(t.internal)
+            ));
+            for (k, v) in &t.overrides {
+                text.push_str(&format!("config\t{}\t{}\n", hex(k), hex(v)));
+            }
+        }
+        self.write_atomically(TOPICS_FILE, text.as_bytes())
+    }
+
+    /// The topics file, read back (none before the first save).
+    pub fn load_topics(&self) -> io::Result<Vec<SavedTopic>> {
+        let Some(text) = self.read_meta(TOPICS_FILE)? else {
+            return Ok(Vec::new());
+        };
+        let mut topics: Vec<SavedTopic> = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let bad = || bad_meta(TOPICS_FILE, n, line);
+            match fields.as_slice() {
+                ["topic", name, id, partitions, internal] => topics.push(SavedTopic {
+                    name: (*name).to_owned(),
+                    id: id.parse().map_err(|_| bad())?,
+                    partitions: partitions.parse().map_err(|_| bad())?,
+                    internal: *internal == "1",
+                    overrides: BTreeMap::new(),
+                }),
+                ["config", k, v] => {
+                    let topic = topics.last_mut().ok_or_else(bad)?;
+                    topic
+                        .overrides
+                        .insert(unhex(k).ok_or_else(bad)?, unhex(v).ok_or_else(bad)?);
+                }
+                _ => return Err(bad()),
+            }
+        }
+        Ok(topics)
+    }
+
+    /// Replaces the offsets file with what `snapshot` returns, taken while no other snapshot
+    /// is being written.
+    pub fn save_offsets(&self, snapshot: impl FnOnce() -> Vec<SavedOffset>) -> io::Result<()> {
+        let _one_at_a_time = self.meta_writes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut text = String::new();
+        for o in snapshot() {
+            text.push_str(&format!(
+                "offset\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                hex(&o.group),
+                o.topic,
+                o.partition,
+                o.offset,
+                o.leader_epoch,
+                hex(&o.metadata)
+            ));
+        }
+        self.write_atomically(OFFSETS_FILE, text.as_bytes())
+    }
+
+    /// The offsets file, read back.
+    pub fn load_offsets(&self) -> io::Result<Vec<SavedOffset>> {
+        let Some(text) = self.read_meta(OFFSETS_FILE)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let bad = || bad_meta(OFFSETS_FILE, n, line);
+            let fields: Vec<&str> = line.split('\t').collect();
+            let ["offset", group, topic, partition, offset, epoch, metadata] = fields.as_slice()
+            else {
+                return Err(bad());
+            };
+            out.push(SavedOffset {
+                group: unhex(group).ok_or_else(bad)?,
+                topic: (*topic).to_owned(),
+                partition: partition.parse().map_err(|_| bad())?,
+                offset: offset.parse().map_err(|_| bad())?,
+                leader_epoch: epoch.parse().map_err(|_| bad())?,
+                metadata: unhex(metadata).ok_or_else(bad)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn write_atomically(&self, name: &str, contents: &[u8]) -> io::Result<()> {
+        let path = self.root.join(name);
+        let tmp = self.root.join(format!("{name}.tmp"));
+        replace_file(&tmp, &path, contents, self.fsync)
+            .map_err(|e| with_path(e, "cannot write", &path))
+    }
+
+    fn read_meta(&self, name: &str) -> io::Result<Option<String>> {
+        let path = self.root.join(name);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(with_path(e, "cannot open", &path)),
+        };
+        let size = file
+            .metadata()
+            .map_err(|e| with_path(e, "cannot read", &path))?
+            .len();
+        if size > MAX_META_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is {size} bytes, more than {MAX_META_BYTES}: refusing to read it",
+                    path.display()
+                ),
+            ));
+        }
+        let mut text = String::new();
+        file.take(MAX_META_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| with_path(e, "cannot read", &path))?;
+        if text.len() as u64 > MAX_META_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} is larger than {MAX_META_BYTES} bytes: refusing to read it",
+                    path.display()
+                ),
+            ));
+        }
+        Ok(Some(text))
+    }
+}
+
+/// Writes `contents` to `tmp`, then renames it over `path`.
+fn replace_file(tmp: &Path, path: &Path, contents: &[u8], fsync: FsyncPolicy) -> io::Result<()> {
+    let mut file = File::create(tmp)?;
+    file.write_all(contents)?;
+    if fsync == FsyncPolicy::Always {
+        file.sync_all()?;
+    }
+    drop(file);
+    fs::rename(tmp, path)
+}
+
+fn with_path(err: io::Error, what: &str, path: &Path) -> io::Error {
+    io::Error::new(err.kind(), format!("{what} {}: {err}", path.display()))
+}
+
+fn bad_meta(file: &str, line: usize, text: &str) -> io::Error {
+    let shown: String = text.chars().take(80).collect();
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{file}, line {}: cannot parse {shown:?}", line + 1),
+    )
+}
+
+/// Strings of any content go into the tab-separated files hex-encoded.
+fn hex(s: &str) -> String {
+    if s.is_empty() {
+        return "-".to_owned();
+    }
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<String> {
+    if s == "-" {
+        return Some(String::new());
+    }
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    let bytes = (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_any_text() {
+        for s in ["", "a\tb\nc", "ü-é", "-"] {
+            assert_eq!(unhex(&hex(s)).as_deref(), Some(s));
+        }
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+}
