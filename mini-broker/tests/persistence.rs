@@ -624,3 +624,107 @@ async fn with_fsync_always_the_broker_writes_and_reads_back_byte_for_byte() {
     assert_eq!(after, before);
     broker.shutdown().await;
 }
+
+/// A transactional batch of `values` from `(producer id, epoch)` at `seq`.
+fn txn_batch(producer: (i64, i16), seq: i32, values: &[&'static str]) -> Bytes {
+    let mut b = BatchBuilder::new()
+        .producer(producer.0, producer.1)
+        .base_sequence(seq)
+        .transactional(true);
+    for v in values {
+        b.push(RecordInput {
+            timestamp: 1_700_000_000_000,
+            value: Some(Bytes::from_static(v.as_bytes())),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    b.build().unwrap()
+}
+
+async fn commit_offset(conn: &mut RawConn, group: &'static str, topic: &str, offset: i64) {
+    let commit = OffsetCommitRequest::default()
+        .with_group_id(GroupId(StrBytes::from_static_str(group)))
+        .with_generation_id_or_member_epoch(-1)
+        .with_topics(vec![OffsetCommitRequestTopic::default()
+            .with_name(name(topic))
+            .with_partitions(vec![OffsetCommitRequestPartition::default()
+                .with_partition_index(0)
+                .with_committed_offset(offset)])]);
+    let committed = conn.request(8, &commit).await;
+    assert_eq!(committed.topics[0].partitions[0].error_code, 0);
+}
+
+/// The transaction coordinator's state comes back: a transactional id keeps its producer id,
+/// a transaction left open by the restart is aborted with its producer fenced (the old
+/// instance's EndTxn is refused, a new InitProducerId gets the epoch after the abort's), and
+/// the last of several commits of one offset is the one read back.
+#[tokio::test]
+async fn transactional_ids_and_the_latest_offsets_survive_a_restart() {
+    use ferrokafka_mini_broker::state::transactions::TxnVersion;
+    use kafka_protocol::messages::TransactionalId;
+    let dir = TempDir::new("txn-ids");
+    let producer;
+    {
+        let broker = start_on(&dir.0).await;
+        let state = broker.state();
+        let mut conn = RawConn::connect(&broker.bootstrap()).await;
+        create_topic(&mut conn, "out", 1, &[]).await;
+        producer = state
+            .init_transactional_producer("app-1", 60_000, None)
+            .unwrap();
+        assert_eq!(producer.1, 0);
+        let send = |seq: i32, values: &[&'static str]| {
+            produce_request("out", 0, txn_batch(producer, seq, values))
+                .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("app-1"))))
+        };
+        let out = [("out".to_owned(), 0)];
+        for (seq, values, end) in [(0, ["committed"], true), (1, ["open"], false)] {
+            let added = state.add_partitions_to_txn("app-1", producer.0, producer.1, &out);
+            assert_eq!(added.0, 0, "AddPartitionsToTxn");
+            assert_eq!(
+                produce_result(&conn.request(9, &send(seq, &values)).await).0,
+                0
+            );
+            if end {
+                let ended = state.end_txn("app-1", producer.0, producer.1, true, TxnVersion::V1);
+                assert_eq!(ended, Ok(producer));
+            }
+        }
+        for offset in [5, 6, 7] {
+            commit_offset(&mut conn, "journalled", "out", offset).await;
+        }
+        broker.shutdown().await;
+    }
+
+    let broker = start_on(&dir.0).await;
+    let state = broker.state();
+    {
+        let topics = state.topics();
+        let out = &topics["out"].partitions[0];
+        assert_eq!(
+            (out.next_offset(), out.last_stable_offset()),
+            (4, 4),
+            "data 0, COMMIT 1, data 2, ABORT 3"
+        );
+        let aborted = out.aborted_transactions(0, 4);
+        assert_eq!(aborted.len(), 1);
+        assert_eq!(
+            (aborted[0].producer_id, aborted[0].first_offset),
+            (producer.0, 2)
+        );
+    }
+    assert_eq!(
+        state.end_txn("app-1", producer.0, producer.1, true, TxnVersion::V1),
+        Err(ferrokafka_protocol::ErrorCode::PRODUCER_FENCED),
+        "the instance from before the restart is fenced"
+    );
+    assert_eq!(
+        state.init_transactional_producer("app-1", 60_000, None),
+        Ok((producer.0, 2)),
+        "same producer id; the epoch after the restart's abort (1), bumped"
+    );
+    let committed = state.groups.committed_offsets("journalled").unwrap();
+    assert_eq!(committed[&("out".to_owned(), 0)].offset, 7);
+    broker.shutdown().await;
+}

@@ -22,6 +22,6 @@ pub(super) fn handle(state: &BrokerState, req: DeleteGroupsRequest) -> DeleteGro
                 .with_error_code(error.0)
         })
         .collect();
-    state.save_group_offsets();
+    state.save_offset_deletions();
     DeleteGroupsResponse::default().with_results(results)
 }

@@ -107,6 +107,7 @@ pub(super) fn handle(
     let requested = requested!(req.topics, version >= 6);
     let Sorted { verdicts, offsets } = sort(state, &requested);
     let offsets_empty = offsets.is_empty();
+    let committed: Vec<(String, i32)> = offsets.iter().map(|(t, p, _)| (t.clone(), *p)).collect();
     let group_error = if offsets_empty {
         ErrorCode::NONE
     } else {
@@ -120,7 +121,7 @@ pub(super) fn handle(
         })
     };
     if group_error == ErrorCode::NONE && !offsets_empty {
-        state.save_group_offsets();
+        state.save_group_offsets(&req.group_id.0, &committed);
     }
     let topics = req
         .topics

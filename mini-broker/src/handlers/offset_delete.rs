@@ -49,7 +49,7 @@ pub(super) fn handle(state: &BrokerState, req: OffsetDeleteRequest) -> OffsetDel
         Ok(results) => results,
         Err(error) => return OffsetDeleteResponse::default().with_error_code(error.0),
     };
-    state.save_group_offsets();
+    state.save_offset_deletions();
     let mut results = results.into_iter();
     let topics = req
         .topics

@@ -249,9 +249,9 @@ impl BrokerState {
 
     /// Opens `config.data_dir`, if set, and reads back what it holds: topics with their ids
     /// and configs, every partition log (torn tails cut), idempotent producer state, committed
-    /// offsets. Transactions left open in a log (their coordinator's state is not kept) are
-    /// aborted with ABORT markers, so the last stable offset moves on. Producer ids handed out
-    /// from now on are above every id found.
+    /// offsets, transactional ids. Transactions left open in a log are aborted with ABORT
+    /// markers (their producers fenced, see `transactions.rs`), so the last stable offset
+    /// moves on. Producer ids handed out from now on are above every id found.
     pub fn open_data_dir(&mut self) -> std::io::Result<()> {
         let Some(root) = self.config.data_dir.clone() else {
             return Ok(());
@@ -261,8 +261,7 @@ impl BrokerState {
         let saved = disk.load_topics()?;
         let mut topics = BTreeMap::new();
         let mut max_producer = None;
-        let mut aborted = 0usize;
-        let now = now_ms();
+        let mut open = Vec::new();
         for t in saved {
             let pairs = t
                 .overrides
@@ -274,18 +273,16 @@ impl BrokerState {
                     format!("topic '{}' in {}: {err}", t.name, root.display()),
                 )
             })?;
-            let log_append_time = config.timestamp_type == topics::TimestampType::LogAppendTime;
             let mut topic = Topic::new(t.partitions, config, Arc::clone(&self.memory))
                 .on_disk(Arc::clone(&disk), &t.name);
             topic.id = t.id;
             topic.internal = t.internal;
-            for log in &mut topic.partitions {
+            for (partition, log) in topic.partitions.iter_mut().enumerate() {
                 log.load(disk::MAX_STORED_BATCH)?;
                 max_producer = max_producer.max(log.max_producer_id());
                 for (producer_id, epoch) in log.open_transactions() {
-                    log.append_marker(producer_id, epoch, false, now, log_append_time)
-                        .map_err(|err| std::io::Error::other(err.to_string()))?;
-                    aborted += 1;
+                    let partition = i32::try_from(partition).unwrap_or(i32::MAX);
+                    open.push((t.name.clone(), partition, producer_id, epoch));
                 }
             }
             self.partitions_held
@@ -298,15 +295,20 @@ impl BrokerState {
         let offsets = disk.load_offsets()?;
         let committed = offsets.len();
         self.groups.restore_offsets(offsets);
+        let (held, topic_count) = (self.memory.held(), topics.len());
+        *self.topics() = topics;
+        let txn_ids = disk.load_txn_ids()?;
+        let known_txn_ids = txn_ids.len();
+        let aborted = self.recover_transactions(txn_ids, open);
         tracing::info!(
             dir = %root.display(),
-            topics = topics.len(),
-            bytes = self.memory.held(),
+            topics = topic_count,
+            bytes = held,
             committed_offsets = committed,
+            transactional_ids = known_txn_ids,
             open_transactions_aborted = aborted,
             "read back the data dir"
         );
-        *self.topics() = topics;
         Ok(())
     }
 
@@ -321,11 +323,24 @@ impl BrokerState {
         }
     }
 
-    /// With a data dir, saves every committed offset.
-    pub fn save_group_offsets(&self) {
+    /// With a data dir, journals the committed offsets of `group` for `partitions`, as
+    /// they are now.
+    pub fn save_group_offsets(&self, group: &str, partitions: &[(String, i32)]) {
         let Some(disk) = &self.disk else { return };
-        if let Err(err) = disk.save_offsets(|| self.groups.all_offsets()) {
-            tracing::warn!(%err, "cannot save committed offsets; a restart would bring back the last saved ones");
+        let saved = disk.save_offsets(
+            || self.groups.offsets_now(group, partitions),
+            || self.groups.all_offsets(),
+        );
+        if let Err(err) = saved {
+            tracing::warn!(%err, group, "cannot save committed offsets; a restart would bring back the last saved ones");
+        }
+    }
+
+    /// With a data dir, rewrites the committed offsets after some were deleted.
+    pub fn save_offset_deletions(&self) {
+        let Some(disk) = &self.disk else { return };
+        if let Err(err) = disk.rewrite_offsets(|| self.groups.all_offsets()) {
+            tracing::warn!(%err, "cannot save the deletion of committed offsets; a restart would bring them back");
         }
     }
 

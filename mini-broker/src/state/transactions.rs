@@ -20,16 +20,24 @@
 //! markers of its transaction can never interleave (the "hanging transaction" KIP-890 fixes
 //! in Kafka cannot happen here).
 //!
-//! Not here: `__transaction_state` and `__consumer_offsets` (nothing is persisted; a group
-//! added with AddOffsetsToTxn is kept by name, not as an offsets-topic partition), expiry of
-//! idle transactional ids (`transactional.id.expiration.ms`), KIP-939's prepared transactions.
+//! With a data dir, each transactional id's producer id, epochs and last outcome are
+//! journalled (`disk/journal.rs`) at InitProducerId and whenever a transaction ends, so fencing
+//! and KIP-360 retries hold across a restart. An ongoing transaction is not journalled: a
+//! restart aborts it with a bumped epoch, as Kafka's coordinator aborts a transaction that
+//! timed out (the producer learns it is fenced and starts again).
+//!
+//! Not here: `__transaction_state` and `__consumer_offsets` as topics (a group added with
+//! AddOffsetsToTxn is kept by name, not as an offsets-topic partition), expiry of idle
+//! transactional ids (`transactional.id.expiration.ms`), KIP-939's prepared transactions.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use ferrokafka_protocol::ErrorCode;
 
+use super::disk::SavedTxnId;
 use super::groups::CommittedOffset;
 use super::topics::{TimestampType, Topic};
 use super::{now_ms, BrokerState};
@@ -175,6 +183,19 @@ impl TxnMetadata {
                 | TxnState::PrepareEpochFence
                 | TxnState::Dead
         )
+    }
+
+    /// What the data dir keeps of it.
+    fn saved(&self, transactional_id: &str) -> SavedTxnId {
+        SavedTxnId {
+            transactional_id: transactional_id.to_owned(),
+            producer_id: self.producer_id,
+            previous_producer_id: self.previous_producer_id,
+            epoch: self.epoch,
+            last_epoch: self.last_epoch,
+            timeout_ms: self.timeout_ms,
+            state: self.state.as_str().to_owned(),
+        }
     }
 
     /// Starts a transaction if none is open, as Kafka's `prepareAddPartitions`.
@@ -455,6 +476,7 @@ impl BrokerState {
                 meta.epoch = fenced;
                 meta.last_epoch = NO_EPOCH;
                 self.complete(transactional_id, meta, false);
+                self.save_txn_id(transactional_id, meta);
                 Err(ErrorCode::CONCURRENT_TRANSACTIONS)
             }
             TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
@@ -492,6 +514,7 @@ impl BrokerState {
                 meta.partitions.clear();
                 meta.groups.clear();
                 meta.staged.clear();
+                self.save_txn_id(transactional_id, meta);
                 Ok((meta.producer_id, meta.epoch))
             }
             // Never entered here (see the module header).
@@ -661,6 +684,7 @@ impl BrokerState {
         match (meta.state, commit) {
             (TxnState::Ongoing, _) => {
                 self.complete(transactional_id, meta, commit);
+                self.save_txn_id(transactional_id, meta);
                 Ok((producer_id, epoch))
             }
             (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
@@ -737,6 +761,7 @@ impl BrokerState {
         // What Kafka records as the last epoch: a KIP-360 InitProducerId or an EndTxn retry
         // from it is recognised.
         meta.last_epoch = ended;
+        self.save_txn_id(transactional_id, meta);
         (meta.producer_id, meta.epoch)
     }
 
@@ -762,7 +787,85 @@ impl BrokerState {
                 "aborting a timed-out transaction"
             );
             self.complete(id, meta, false);
+            self.save_txn_id(id, meta);
             aborted += 1;
+        }
+        if let Some(disk) = &self.disk {
+            let all = || txns.by_id.iter().map(|(id, m)| m.saved(id)).collect();
+            if let Err(err) = disk.compact_txn_ids(all) {
+                tracing::warn!(%err, "cannot rewrite the transactions journal; it keeps growing until it can");
+            }
+        }
+        aborted
+    }
+
+    /// With a data dir, journals what a restart must know of `transactional_id`.
+    fn save_txn_id(&self, transactional_id: &str, meta: &TxnMetadata) {
+        let Some(disk) = &self.disk else { return };
+        if let Err(err) = disk.save_txn_id(&meta.saved(transactional_id)) {
+            tracing::warn!(%err, transactional_id, "cannot save a transactional id's state; after a restart its producer would not be fenced");
+        }
+    }
+
+    /// After a restart: puts back the transactional ids `saved` and ends the transactions
+    /// the partition logs show open (`open`: topic, partition, producer id, epoch). A
+    /// producer id with a transactional id is fenced (epoch + 1) and its transaction aborted
+    /// with the bumped epoch, as a timed-out one; one without (its id was never saved) gets
+    /// ABORT markers with its last epoch. Returns the transactions aborted.
+    pub(super) fn recover_transactions(
+        &self,
+        saved: Vec<SavedTxnId>,
+        open: Vec<(String, i32, i64, i16)>,
+    ) -> usize {
+        let mut txns = self.transactions.lock();
+        for t in saved {
+            let mut meta = TxnMetadata::new(t.producer_id, t.timeout_ms);
+            meta.previous_producer_id = t.previous_producer_id;
+            meta.epoch = t.epoch;
+            meta.last_epoch = t.last_epoch;
+            meta.state = TxnState::from_name(&t.state).unwrap_or(TxnState::Empty);
+            let top = t.producer_id.max(t.previous_producer_id);
+            self.next_producer_id.fetch_max(top + 1, Ordering::Relaxed);
+            txns.by_id.insert(t.transactional_id, meta);
+        }
+        let mut orphans = Vec::new();
+        for (topic, partition, producer_id, epoch) in open {
+            let owner = txns
+                .by_id
+                .iter_mut()
+                .find(|(_, m)| m.producer_id == producer_id);
+            match owner {
+                Some((_, meta)) => {
+                    meta.state = TxnState::Ongoing;
+                    meta.epoch = meta.epoch.max(epoch);
+                    meta.partitions.insert((topic, partition));
+                }
+                None => orphans.push((topic, partition, producer_id, epoch)),
+            }
+        }
+        let mut aborted = 0;
+        for (id, meta) in txns.by_id.iter_mut() {
+            if meta.state != TxnState::Ongoing {
+                continue;
+            }
+            aborted += meta.partitions.len();
+            meta.epoch = meta.epoch.saturating_add(1);
+            meta.last_epoch = NO_EPOCH;
+            tracing::info!(transactional_id = %id, producer_id = meta.producer_id, epoch = meta.epoch, "aborting a transaction left open by the restart");
+            self.complete(id, meta, false);
+            self.save_txn_id(id, meta);
+        }
+        let now = now_ms();
+        let mut topics = self.topics();
+        for (topic, partition, producer_id, epoch) in orphans {
+            let Some(topic) = topics.get_mut(&topic) else {
+                continue;
+            };
+            let mut meta = TxnMetadata::new(producer_id, 0);
+            meta.epoch = epoch;
+            if write_marker(topic, partition, &meta, false, now) {
+                aborted += 1;
+            }
         }
         aborted
     }
@@ -786,11 +889,12 @@ impl BrokerState {
             }
         }
         let staged = std::mem::take(&mut meta.staged);
-        if commit && !staged.is_empty() {
+        if commit {
             for (group, offsets) in staged {
+                let partitions: Vec<(String, i32)> = offsets.keys().cloned().collect();
                 self.groups.apply_txn_offsets(&group, offsets);
+                self.save_group_offsets(&group, &partitions);
             }
-            self.save_group_offsets();
         }
         tracing::debug!(
             transactional_id,

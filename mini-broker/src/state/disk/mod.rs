@@ -9,8 +9,10 @@
 //!   `log-start-offset` beside them. Compaction rewrites the partition as one segment (temp
 //!   file, then rename).
 //! - `DIR/topics.meta`: name, id, partition count and config overrides of every topic.
-//! - `DIR/group-offsets.meta`: every committed group offset, a snapshot rewritten on each
-//!   commit (bounded by the offsets held, which live in memory anyway).
+//! - `DIR/group-offsets.meta`: committed group offsets, a journal (`journal.rs`): each commit
+//!   appends the offsets it changed, a deletion rewrites it.
+//! - `DIR/transactions.meta`: transactional ids with their producer id, epoch and last
+//!   outcome, a journal appended at InitProducerId and at each transaction's end.
 //!
 //! Metadata files are replaced atomically (write a temp file, then rename). Appends go to the
 //! page cache, as Kafka's do by default; [`FsyncPolicy::Always`] syncs after each append and
@@ -23,6 +25,7 @@
 //! cut. Writes happen under the topics lock, on the thread that holds it (no separate I/O
 //! thread yet).
 
+mod journal;
 mod segments;
 
 use std::collections::BTreeMap;
@@ -32,6 +35,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 pub use segments::{LoadedPartition, PartitionFiles};
+
+use journal::Journal;
 
 /// When appended data is forced to disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,8 +51,10 @@ pub enum FsyncPolicy {
 
 /// The topics file.
 const TOPICS_FILE: &str = "topics.meta";
-/// The committed offsets file.
+/// The committed offsets journal.
 const OFFSETS_FILE: &str = "group-offsets.meta";
+/// The transactional ids journal.
+const TXNS_FILE: &str = "transactions.meta";
 /// Each partition's log start offset.
 const START_FILE: &str = "log-start-offset";
 /// Largest metadata file read back: past it the file is refused, not read.
@@ -91,23 +98,49 @@ pub struct SavedOffset {
     pub metadata: String,
 }
 
+/// A transactional id as the transactions journal keeps it: what fences an old instance and
+/// recognises a retry after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedTxnId {
+    /// The transactional id.
+    pub transactional_id: String,
+    /// Its producer id.
+    pub producer_id: i64,
+    /// The producer id before the last rotation, or -1.
+    pub previous_producer_id: i64,
+    /// The current epoch.
+    pub epoch: i16,
+    /// The epoch before the last bump, or -1.
+    pub last_epoch: i16,
+    /// The transaction timeout, ms.
+    pub timeout_ms: i32,
+    /// The state's name: `Empty`, `CompleteCommit` or `CompleteAbort`.
+    pub state: String,
+}
+
 /// The data directory.
 #[derive(Debug)]
 pub struct DataDir {
     root: PathBuf,
     fsync: FsyncPolicy,
-    /// Serialises snapshot writes, so an older snapshot never replaces a newer one.
-    meta_writes: Mutex<()>,
+    offsets: Journal,
+    txns: Journal,
+    /// What the journals held at opening, until read back.
+    opened: Mutex<(Vec<String>, Vec<String>)>,
 }
 
 impl DataDir {
     /// Opens (creating it if needed) the data directory at `root`.
     pub fn open(root: &Path, fsync: FsyncPolicy) -> io::Result<Self> {
         fs::create_dir_all(root).map_err(|e| with_path(e, "cannot create data dir", root))?;
+        let (offsets, offset_lines) = Journal::open(root.join(OFFSETS_FILE), fsync)?;
+        let (txns, txn_lines) = Journal::open(root.join(TXNS_FILE), fsync)?;
         Ok(DataDir {
             root: root.to_owned(),
             fsync,
-            meta_writes: Mutex::new(()),
+            offsets,
+            txns,
+            opened: Mutex::new((offset_lines, txn_lines)),
         })
     }
 
@@ -184,48 +217,94 @@ impl DataDir {
         Ok(topics)
     }
 
-    /// Replaces the offsets file with what `snapshot` returns, taken while no other snapshot
-    /// is being written.
-    pub fn save_offsets(&self, snapshot: impl FnOnce() -> Vec<SavedOffset>) -> io::Result<()> {
-        let _one_at_a_time = self.meta_writes.lock().unwrap_or_else(|p| p.into_inner());
-        let mut text = String::new();
-        for o in snapshot() {
-            text.push_str(&format!(
-                "offset\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                hex(&o.group),
-                o.topic,
-                o.partition,
-                o.offset,
-                o.leader_epoch,
-                hex(&o.metadata)
-            ));
+    /// Appends the offsets `changed` returns (their values now, read under the journal
+    /// lock, so the last line per key is always the latest value), and rewrites the journal
+    /// from `all` once appends outnumber what it holds.
+    pub fn save_offsets(
+        &self,
+        changed: impl FnOnce() -> Vec<SavedOffset>,
+        all: impl FnOnce() -> Vec<SavedOffset>,
+    ) -> io::Result<()> {
+        let mut journal = self.offsets.lock();
+        journal.append(&offset_lines(changed()))?;
+        if journal.rewrite_due() {
+            journal.rewrite(&offset_lines(all()))?;
         }
-        self.write_atomically(OFFSETS_FILE, text.as_bytes())
+        Ok(())
     }
 
-    /// The offsets file, read back.
+    /// Rewrites the offsets journal from `all` (after offsets were deleted).
+    pub fn rewrite_offsets(&self, all: impl FnOnce() -> Vec<SavedOffset>) -> io::Result<()> {
+        self.offsets.lock().rewrite(&offset_lines(all()))
+    }
+
+    /// The offsets journal, read back: the last value of each offset.
     pub fn load_offsets(&self) -> io::Result<Vec<SavedOffset>> {
-        let Some(text) = self.read_meta(OFFSETS_FILE)? else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for (n, line) in text.lines().enumerate() {
+        let lines = std::mem::take(&mut self.opened_lines().0);
+        let mut latest = BTreeMap::new();
+        for (n, line) in lines.iter().enumerate() {
             let bad = || bad_meta(OFFSETS_FILE, n, line);
             let fields: Vec<&str> = line.split('\t').collect();
             let ["offset", group, topic, partition, offset, epoch, metadata] = fields.as_slice()
             else {
                 return Err(bad());
             };
-            out.push(SavedOffset {
+            let o = SavedOffset {
                 group: unhex(group).ok_or_else(bad)?,
                 topic: (*topic).to_owned(),
                 partition: partition.parse().map_err(|_| bad())?,
                 offset: offset.parse().map_err(|_| bad())?,
                 leader_epoch: epoch.parse().map_err(|_| bad())?,
                 metadata: unhex(metadata).ok_or_else(bad)?,
-            });
+            };
+            latest.insert((o.group.clone(), o.topic.clone(), o.partition), o);
         }
-        Ok(out)
+        Ok(latest.into_values().collect())
+    }
+
+    /// Appends the state of one transactional id. The caller holds the coordinator's lock,
+    /// which orders the appends.
+    pub fn save_txn_id(&self, id: &SavedTxnId) -> io::Result<()> {
+        self.txns.lock().append(&txn_lines([id]))
+    }
+
+    /// Rewrites the transactions journal from `all` if appends outnumber what it holds.
+    pub fn compact_txn_ids(&self, all: impl FnOnce() -> Vec<SavedTxnId>) -> io::Result<()> {
+        let mut journal = self.txns.lock();
+        if journal.rewrite_due() {
+            journal.rewrite(&txn_lines(&all()))?;
+        }
+        Ok(())
+    }
+
+    /// The transactions journal, read back: the last state of each transactional id.
+    pub fn load_txn_ids(&self) -> io::Result<Vec<SavedTxnId>> {
+        let lines = std::mem::take(&mut self.opened_lines().1);
+        let mut latest = BTreeMap::new();
+        for (n, line) in lines.iter().enumerate() {
+            let bad = || bad_meta(TXNS_FILE, n, line);
+            let fields: Vec<&str> = line.split('\t').collect();
+            let ["txn", id, producer_id, previous, epoch, last_epoch, timeout, state] =
+                fields.as_slice()
+            else {
+                return Err(bad());
+            };
+            let t = SavedTxnId {
+                transactional_id: unhex(id).ok_or_else(bad)?,
+                producer_id: producer_id.parse().map_err(|_| bad())?,
+                previous_producer_id: previous.parse().map_err(|_| bad())?,
+                epoch: epoch.parse().map_err(|_| bad())?,
+                last_epoch: last_epoch.parse().map_err(|_| bad())?,
+                timeout_ms: timeout.parse().map_err(|_| bad())?,
+                state: (*state).to_owned(),
+            };
+            latest.insert(t.transactional_id.clone(), t);
+        }
+        Ok(latest.into_values().collect())
+    }
+
+    fn opened_lines(&self) -> std::sync::MutexGuard<'_, (Vec<String>, Vec<String>)> {
+        self.opened.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn write_atomically(&self, name: &str, contents: &[u8]) -> io::Result<()> {
@@ -236,40 +315,71 @@ impl DataDir {
     }
 
     fn read_meta(&self, name: &str) -> io::Result<Option<String>> {
-        let path = self.root.join(name);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(with_path(e, "cannot open", &path)),
-        };
-        let size = file
-            .metadata()
-            .map_err(|e| with_path(e, "cannot read", &path))?
-            .len();
-        if size > MAX_META_BYTES {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{} is {size} bytes, more than {MAX_META_BYTES}: refusing to read it",
-                    path.display()
-                ),
-            ));
-        }
-        let mut text = String::new();
+        read_meta_file(&self.root.join(name))
+    }
+}
+
+/// The text of a metadata file (`None` if it does not exist), refusing one past
+/// [`MAX_META_BYTES`] without reading it.
+fn read_meta_file(path: &Path) -> io::Result<Option<String>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(with_path(e, "cannot open", path)),
+    };
+    let size = file
+        .metadata()
+        .map_err(|e| with_path(e, "cannot read", path))?
+        .len();
+    let mut text = String::new();
+    if size <= MAX_META_BYTES {
         file.take(MAX_META_BYTES + 1)
             .read_to_string(&mut text)
-            .map_err(|e| with_path(e, "cannot read", &path))?;
-        if text.len() as u64 > MAX_META_BYTES {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{} is larger than {MAX_META_BYTES} bytes: refusing to read it",
-                    path.display()
-                ),
-            ));
-        }
-        Ok(Some(text))
+            .map_err(|e| with_path(e, "cannot read", path))?;
     }
+    if size > MAX_META_BYTES || text.len() as u64 > MAX_META_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {MAX_META_BYTES} bytes: refusing to read it",
+                path.display()
+            ),
+        ));
+    }
+    Ok(Some(text))
+}
+
+fn offset_lines(offsets: Vec<SavedOffset>) -> String {
+    let mut text = String::new();
+    for o in offsets {
+        text.push_str(&format!(
+            "offset\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            hex(&o.group),
+            o.topic,
+            o.partition,
+            o.offset,
+            o.leader_epoch,
+            hex(&o.metadata)
+        ));
+    }
+    text
+}
+
+fn txn_lines<'a>(ids: impl IntoIterator<Item = &'a SavedTxnId>) -> String {
+    let mut text = String::new();
+    for t in ids {
+        text.push_str(&format!(
+            "txn\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            hex(&t.transactional_id),
+            t.producer_id,
+            t.previous_producer_id,
+            t.epoch,
+            t.last_epoch,
+            t.timeout_ms,
+            t.state
+        ));
+    }
+    text
 }
 
 /// Writes `contents` to `tmp`, then renames it over `path`.

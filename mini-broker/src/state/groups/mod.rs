@@ -392,6 +392,29 @@ impl GroupCoordinator {
             .collect()
     }
 
+    /// The committed offsets of `group` for `partitions` (those that exist), for the data
+    /// dir.
+    pub fn offsets_now(&self, group: &str, partitions: &[(String, i32)]) -> Vec<SavedOffset> {
+        let groups = self.shared.lock();
+        let Some(g) = groups.map.get(group) else {
+            return Vec::new();
+        };
+        partitions
+            .iter()
+            .filter_map(|key| {
+                let o = g.offsets.get(key)?;
+                Some(SavedOffset {
+                    group: group.to_owned(),
+                    topic: key.0.clone(),
+                    partition: key.1,
+                    offset: o.offset,
+                    leader_epoch: o.leader_epoch,
+                    metadata: o.metadata.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Puts back offsets read from the data dir, each group empty (its members rejoin, as
     /// after a Kafka restart).
     pub fn restore_offsets(&self, offsets: Vec<SavedOffset>) {
