@@ -57,8 +57,8 @@ fi
 cargo test --workspace --locked -- --skip sigkilled
 
 # The crash tests run on their own, uncaptured, so their lost/duplicated counts are in the log.
-step "crash tests: consumers and the exactly-once pipeline SIGKILLed and restarted"
-cargo test -p ferrokafka-interop-tests --locked --test consumer --test exactly_once sigkilled \
+step "crash tests: consumers, the exactly-once pipeline and the mini-broker SIGKILLed and restarted"
+cargo test -p ferrokafka-interop-tests --locked --test consumer --test exactly_once --test broker_crash sigkilled \
   -- --nocapture --test-threads 1
 
 # Three nodes of ~350 MB each: the single broker goes first. One test at a time: they share

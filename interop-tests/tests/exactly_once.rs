@@ -263,6 +263,7 @@ scenario!(
             life_ms: if real { (300, 2_000) } else { (50, 800) },
             seed: 21,
             budget: Duration::from_secs(100),
+            victim: ferrokafka_interop_tests::crash::Victim::Worker,
         })
         .unwrap_or_else(|e| panic!("{:?}: {e}", t.kind));
         eprintln!("{:?}: {report:?}", t.kind);

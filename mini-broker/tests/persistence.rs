@@ -642,6 +642,26 @@ fn txn_batch(producer: (i64, i16), seq: i32, values: &[&'static str]) -> Bytes {
     b.build().unwrap()
 }
 
+/// Starts a transaction of `id` on `out`-0 and writes one transactional batch of `value`
+/// at sequence `seq` in it, over the wire.
+async fn write_in_txn(
+    broker: &MiniBroker,
+    conn: &mut RawConn,
+    (id, producer): (&'static str, (i64, i16)),
+    seq: i32,
+    value: &'static str,
+) {
+    use kafka_protocol::messages::TransactionalId;
+    let added =
+        broker
+            .state()
+            .add_partitions_to_txn(id, producer.0, producer.1, &[("out".to_owned(), 0)]);
+    assert_eq!(added.0, 0, "AddPartitionsToTxn");
+    let req = produce_request("out", 0, txn_batch(producer, seq, &[value]))
+        .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str(id))));
+    assert_eq!(produce_result(&conn.request(9, &req).await).0, 0);
+}
+
 async fn commit_offset(conn: &mut RawConn, group: &'static str, topic: &str, offset: i64) {
     let commit = OffsetCommitRequest::default()
         .with_group_id(GroupId(StrBytes::from_static_str(group)))
@@ -662,7 +682,6 @@ async fn commit_offset(conn: &mut RawConn, group: &'static str, topic: &str, off
 #[tokio::test]
 async fn transactional_ids_and_the_latest_offsets_survive_a_restart() {
     use ferrokafka_mini_broker::state::transactions::TxnVersion;
-    use kafka_protocol::messages::TransactionalId;
     let dir = TempDir::new("txn-ids");
     let producer;
     {
@@ -674,18 +693,8 @@ async fn transactional_ids_and_the_latest_offsets_survive_a_restart() {
             .init_transactional_producer("app-1", 60_000, None)
             .unwrap();
         assert_eq!(producer.1, 0);
-        let send = |seq: i32, values: &[&'static str]| {
-            produce_request("out", 0, txn_batch(producer, seq, values))
-                .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("app-1"))))
-        };
-        let out = [("out".to_owned(), 0)];
-        for (seq, values, end) in [(0, ["committed"], true), (1, ["open"], false)] {
-            let added = state.add_partitions_to_txn("app-1", producer.0, producer.1, &out);
-            assert_eq!(added.0, 0, "AddPartitionsToTxn");
-            assert_eq!(
-                produce_result(&conn.request(9, &send(seq, &values)).await).0,
-                0
-            );
+        for (seq, value, end) in [(0, "committed", true), (1, "open", false)] {
+            write_in_txn(&broker, &mut conn, ("app-1", producer), seq, value).await;
             if end {
                 let ended = state.end_txn("app-1", producer.0, producer.1, true, TxnVersion::V1);
                 assert_eq!(ended, Ok(producer));
@@ -726,5 +735,70 @@ async fn transactional_ids_and_the_latest_offsets_survive_a_restart() {
     );
     let committed = state.groups.committed_offsets("journalled").unwrap();
     assert_eq!(committed[&("out".to_owned(), 0)].offset, 7);
+    broker.shutdown().await;
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A commit decided (journalled as PrepareCommit with its offsets) but cut by a crash before
+/// its markers: the restart finishes it — a COMMIT marker, the offsets applied, the producer
+/// not fenced.
+#[tokio::test]
+async fn a_commit_decided_before_a_crash_is_finished_at_restart() {
+    let dir = TempDir::new("prepared");
+    let producer;
+    {
+        let broker = start_on(&dir.0).await;
+        let state = broker.state();
+        let mut conn = RawConn::connect(&broker.bootstrap()).await;
+        create_topic(&mut conn, "out", 1, &[]).await;
+        producer = state
+            .init_transactional_producer("app-2", 60_000, None)
+            .unwrap();
+        write_in_txn(&broker, &mut conn, ("app-2", producer), 0, "decided").await;
+        broker.shutdown().await;
+    }
+    // What the coordinator journals when it decides to commit, before the first marker.
+    let decision = format!(
+        "txn-offset\t{id}\t{group}\tout\t0\t1\t-1\t-\ntxn\t{id}\t{pid}\t-1\t{epoch}\t-1\t60000\tPrepareCommit\n",
+        id = hex("app-2"),
+        group = hex("pipeline"),
+        pid = producer.0,
+        epoch = producer.1,
+    );
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.0.join("transactions.meta"))
+        .unwrap()
+        .write_all(decision.as_bytes())
+        .unwrap();
+
+    let broker = start_on(&dir.0).await;
+    let state = broker.state();
+    {
+        let topics = state.topics();
+        let out = &topics["out"].partitions[0];
+        assert_eq!(
+            (out.next_offset(), out.last_stable_offset()),
+            (2, 2),
+            "data 0, a marker at 1"
+        );
+        assert!(
+            out.aborted_transactions(0, 2).is_empty(),
+            "the marker is a COMMIT"
+        );
+    }
+    let committed = state.groups.committed_offsets("pipeline").unwrap();
+    assert_eq!(committed[&("out".to_owned(), 0)].offset, 1);
+    let mut conn = RawConn::connect(&broker.bootstrap()).await;
+    let values = fetched_values(&conn.request(12, &fetch_request("out", 0, 0)).await);
+    assert_eq!(values[0], Bytes::from_static(b"decided"));
+    assert_eq!(
+        state.init_transactional_producer("app-2", 60_000, None),
+        Ok((producer.0, producer.1 + 1)),
+        "not fenced by the restart: the next instance's epoch is one up"
+    );
     broker.shutdown().await;
 }

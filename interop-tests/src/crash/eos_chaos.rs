@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ferrokafka_interop_tests::crash::exactly_once::{run, Options};
-use ferrokafka_interop_tests::crash::DriverArgs;
+use ferrokafka_interop_tests::crash::{DriverArgs, Victim};
 use ferrokafka_interop_tests::target::{Target, TargetKind};
 use ferrokafka_interop_tests::unique_topic;
 
@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         life_ms: (50, 800),
         seed,
         budget: Duration::from_secs(600),
+        victim: Victim::Worker,
     };
     match run(&options) {
         Ok(r) => {

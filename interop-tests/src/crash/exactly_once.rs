@@ -11,7 +11,10 @@
 //! transaction at once (InitProducerId), and takes its place in the group without a
 //! rebalance wait.
 //!
-//! What not: broker crashes; the reader's own view is trusted (it is our consumer; the
+//! With [`Victim::Broker`] the broker is killed instead (`broker.rs`): the worker runs
+//! through the restarts, started again when it gives up.
+//!
+//! What not: the reader's own view is trusted (it is our consumer; the
 //! interop tests check that other clients read our transactions the same way).
 
 use std::collections::BTreeMap;
@@ -25,14 +28,14 @@ use ferrokafka::{
     ProducerRecord,
 };
 
-use super::{final_exit, Rng, PARTITIONS};
+use super::{broker, final_exit, Rng, Victim, PARTITIONS};
 
 /// Options of one exactly-once crash run.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The `eos-pipeline` binary.
     pub worker: PathBuf,
-    /// The broker.
+    /// The broker (not used with [`Victim::Broker`], which starts its own).
     pub bootstrap: String,
     /// Prefix of the topics, group and transactional id (unique per run on a shared broker).
     pub name: String,
@@ -46,6 +49,8 @@ pub struct Options {
     pub seed: u64,
     /// Longest the whole run may take.
     pub budget: Duration,
+    /// Who is killed.
+    pub victim: Victim,
 }
 
 /// What one run found.
@@ -67,6 +72,8 @@ pub struct Report {
     pub aborted_outputs: usize,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// With [`Victim::Broker`]: workers that exited by themselves and were started again.
+    pub worker_restarts: usize,
 }
 
 /// Runs the test; see the module docs.
@@ -77,6 +84,19 @@ pub fn run(options: &Options) -> Result<Report, String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    let mut crashing = match &options.victim {
+        Victim::Worker => None,
+        Victim::Broker { binary } => {
+            let dir = std::env::temp_dir().join(format!("{}-data", options.name));
+            Some(broker::Broker::start(binary, &dir)?)
+        }
+    };
+    let options = &Options {
+        bootstrap: crashing
+            .as_ref()
+            .map_or_else(|| options.bootstrap.clone(), broker::Broker::bootstrap),
+        ..options.clone()
+    };
     let input = format!("{}-in", options.name);
     let output = format!("{}-out", options.name);
     let ends = runtime.block_on(async {
@@ -85,7 +105,18 @@ pub fn run(options: &Options) -> Result<Report, String> {
         fill(&options.bootstrap, &input, options.records).await
     })?;
     let mut rng = Rng(options.seed | 1);
-    for _ in 0..options.kills {
+    let mut worker_restarts = 0;
+    if let Some(crashing) = crashing.as_mut() {
+        worker_restarts = broker::kill_broker_under(
+            crashing,
+            options.kills,
+            || Duration::from_millis(rng.between(options.life_ms.0, options.life_ms.1)),
+            || spawn(options, &input, &output, None),
+            || {},
+        )?;
+    }
+    let worker_kills = if crashing.is_some() { 0 } else { options.kills };
+    for _ in 0..worker_kills {
         let mut child = spawn(options, &input, &output, None)?;
         let life = rng.between(options.life_ms.0, options.life_ms.1);
         std::thread::sleep(Duration::from_millis(life));
@@ -143,6 +174,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
             .sum::<usize>()
             .saturating_sub(counts.values().sum()),
         elapsed: started.elapsed(),
+        worker_restarts,
     })
 }
 

@@ -29,7 +29,10 @@ use std::time::{Duration, Instant};
 
 use ferrokafka_mini_broker::MiniBroker;
 
+pub mod broker;
 pub mod exactly_once;
+
+pub use broker::Victim;
 
 /// The partitions of the crash topic.
 pub const PARTITIONS: i32 = 3;
@@ -51,6 +54,8 @@ pub struct Report {
     pub lost: usize,
     /// Extra processings (a record processed three times counts two).
     pub duplicated: usize,
+    /// With [`Victim::Broker`]: workers that exited by themselves and were started again.
+    pub worker_restarts: usize,
 }
 
 /// Options of one crash run.
@@ -74,6 +79,9 @@ pub struct Options {
     /// `worker.rs`): without it a worker drains the topic in its first life and later kills
     /// find nothing to cut short.
     pub batch_work_ms: u64,
+    /// Who is killed: the worker (default) or the broker ([`broker`]; then `bootstrap` is
+    /// not used).
+    pub victim: Victim,
 }
 
 impl Options {
@@ -89,6 +97,7 @@ impl Options {
             bootstrap: None,
             life_ms: (20, 400),
             batch_work_ms: 40,
+            victim: Victim::Worker,
         }
     }
 }
@@ -112,18 +121,26 @@ impl Rng {
 /// Runs the crash test; see the module docs.
 pub fn run(options: &Options) -> Result<Report, String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    let broker = match &options.bootstrap {
-        Some(_) => None,
-        None => Some(
+    let mut crashing = match &options.victim {
+        Victim::Worker => None,
+        Victim::Broker { binary } => {
+            let dir = options.dir.join(crate::unique_topic("crash-data"));
+            Some(broker::Broker::start(binary, &dir)?)
+        }
+    };
+    let broker = match (&options.bootstrap, &crashing) {
+        (None, None) => Some(
             runtime
                 .block_on(MiniBroker::start())
                 .map_err(|e| format!("mini-broker: {e}"))?,
         ),
+        _ => None,
     };
-    let bootstrap = match (&options.bootstrap, &broker) {
-        (Some(b), _) => b.clone(),
-        (None, Some(broker)) => broker.bootstrap(),
-        (None, None) => unreachable!("a broker was started"),
+    let bootstrap = match (&crashing, &options.bootstrap, &broker) {
+        (Some(crashing), _, _) => crashing.bootstrap(),
+        (None, Some(b), _) => b.clone(),
+        (None, None, Some(broker)) => broker.bootstrap(),
+        (None, None, None) => unreachable!("a broker was started"),
     };
     // Fresh names: a shared broker (a real Kafka) keeps topics and commits of earlier runs.
     let topic = crate::unique_topic("crash");
@@ -136,7 +153,25 @@ pub fn run(options: &Options) -> Result<Report, String> {
     let group = format!("{topic}-{}", options.semantics);
     let mut rng = Rng(options.seed | 1);
     let mut early_kills = 0;
-    for _ in 0..options.kills {
+    let mut worker_restarts = 0;
+    if let Some(crashing) = crashing.as_mut() {
+        let mut before = 0;
+        worker_restarts = broker::kill_broker_under(
+            crashing,
+            options.kills,
+            || Duration::from_millis(rng.between(options.life_ms.0, options.life_ms.1)),
+            || spawn(options, &bootstrap, topic, &group, &out, None),
+            || {
+                let now = lines(&out);
+                if now == before {
+                    early_kills += 1;
+                }
+                before = now;
+            },
+        )?;
+    }
+    let worker_kills = if crashing.is_some() { 0 } else { options.kills };
+    for _ in 0..worker_kills {
         let before = lines(&out);
         let mut child = spawn(options, &bootstrap, topic, &group, &out, None)?;
         let delay = Duration::from_millis(rng.between(options.life_ms.0, options.life_ms.1));
@@ -186,6 +221,7 @@ pub fn run(options: &Options) -> Result<Report, String> {
         processed: seen.len(),
         lost: expected.difference(&seen).count(),
         duplicated: counts.values().map(|n| n - 1).sum(),
+        worker_restarts,
     })
 }
 

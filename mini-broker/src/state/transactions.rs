@@ -37,7 +37,7 @@ use std::time::Duration;
 
 use ferrokafka_protocol::ErrorCode;
 
-use super::disk::SavedTxnId;
+use super::disk::{SavedOffset, SavedTxnId};
 use super::groups::CommittedOffset;
 use super::topics::{TimestampType, Topic};
 use super::{now_ms, BrokerState};
@@ -195,6 +195,7 @@ impl TxnMetadata {
             last_epoch: self.last_epoch,
             timeout_ms: self.timeout_ms,
             state: self.state.as_str().to_owned(),
+            pending_offsets: Vec::new(),
         }
     }
 
@@ -807,23 +808,61 @@ impl BrokerState {
         }
     }
 
+    /// With a data dir, journals that `meta`'s transaction commits, with its staged offsets,
+    /// before any marker is written: a restart that finds it finishes the commit (Kafka's
+    /// PrepareCommit in `__transaction_state`).
+    fn save_commit_decision(&self, transactional_id: &str, meta: &TxnMetadata) {
+        let Some(disk) = &self.disk else { return };
+        let mut decided = meta.saved(transactional_id);
+        decided.state = TxnState::PrepareCommit.as_str().to_owned();
+        decided.pending_offsets = meta
+            .staged
+            .iter()
+            .flat_map(|(group, offsets)| {
+                offsets
+                    .iter()
+                    .map(move |(key, o)| SavedOffset::of(group, key, o))
+            })
+            .collect();
+        if let Err(err) = disk.save_txn_id(&decided) {
+            tracing::warn!(%err, transactional_id, "cannot save a commit decision; a restart before its markers are all written would abort it");
+        }
+    }
+
     /// After a restart: puts back the transactional ids `saved` and ends the transactions
     /// the partition logs show open (`open`: topic, partition, producer id, epoch). A
     /// producer id with a transactional id is fenced (epoch + 1) and its transaction aborted
     /// with the bumped epoch, as a timed-out one; one without (its id was never saved) gets
-    /// ABORT markers with its last epoch. Returns the transactions aborted.
+    /// ABORT markers with its last epoch. A commit journalled as decided is finished instead:
+    /// COMMIT markers where still missing, its offsets applied. Returns the transactions
+    /// aborted.
     pub(super) fn recover_transactions(
         &self,
         saved: Vec<SavedTxnId>,
         open: Vec<(String, i32, i64, i16)>,
     ) -> usize {
         let mut txns = self.transactions.lock();
+        let mut decided = BTreeSet::new();
         for t in saved {
             let mut meta = TxnMetadata::new(t.producer_id, t.timeout_ms);
             meta.previous_producer_id = t.previous_producer_id;
             meta.epoch = t.epoch;
             meta.last_epoch = t.last_epoch;
             meta.state = TxnState::from_name(&t.state).unwrap_or(TxnState::Empty);
+            if meta.state == TxnState::PrepareCommit {
+                meta.state = TxnState::Ongoing;
+                for o in t.pending_offsets {
+                    meta.staged.entry(o.group).or_default().insert(
+                        (o.topic, o.partition),
+                        CommittedOffset {
+                            offset: o.offset,
+                            leader_epoch: o.leader_epoch,
+                            metadata: o.metadata,
+                        },
+                    );
+                }
+                decided.insert(t.transactional_id.clone());
+            }
             let top = t.producer_id.max(t.previous_producer_id);
             self.next_producer_id.fetch_max(top + 1, Ordering::Relaxed);
             txns.by_id.insert(t.transactional_id, meta);
@@ -846,6 +885,13 @@ impl BrokerState {
         let mut aborted = 0;
         for (id, meta) in txns.by_id.iter_mut() {
             if meta.state != TxnState::Ongoing {
+                continue;
+            }
+            if decided.contains(id) {
+                // Decided before the crash: its remaining markers and its offsets.
+                tracing::info!(transactional_id = %id, producer_id = meta.producer_id, partitions = meta.partitions.len(), "finishing a commit decided before the restart");
+                self.complete(id, meta, true);
+                self.save_txn_id(id, meta);
                 continue;
             }
             aborted += meta.partitions.len();
@@ -875,6 +921,9 @@ impl BrokerState {
     /// offsets applied (commit) or dropped (abort). Kafka's `prepareComplete` follows: the
     /// completed epoch becomes the last epoch, so a KIP-360 bump from it is accepted.
     fn complete(&self, transactional_id: &str, meta: &mut TxnMetadata, commit: bool) {
+        if commit {
+            self.save_commit_decision(transactional_id, meta);
+        }
         let now = now_ms();
         let mut written = 0usize;
         {

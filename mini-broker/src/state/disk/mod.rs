@@ -12,7 +12,9 @@
 //! - `DIR/group-offsets.meta`: committed group offsets, a journal (`journal.rs`): each commit
 //!   appends the offsets it changed, a deletion rewrites it.
 //! - `DIR/transactions.meta`: transactional ids with their producer id, epoch and last
-//!   outcome, a journal appended at InitProducerId and at each transaction's end.
+//!   outcome, a journal appended at InitProducerId and at each transaction's end; a commit
+//!   is journalled as decided (`PrepareCommit`, with its offsets) before its markers are
+//!   written, so a restart finishes it.
 //!
 //! Metadata files are replaced atomically (write a temp file, then rename). Appends go to the
 //! page cache, as Kafka's do by default; [`FsyncPolicy::Always`] syncs after each append and
@@ -114,8 +116,11 @@ pub struct SavedTxnId {
     pub last_epoch: i16,
     /// The transaction timeout, ms.
     pub timeout_ms: i32,
-    /// The state's name: `Empty`, `CompleteCommit` or `CompleteAbort`.
+    /// The state's name: `Empty`, `CompleteCommit`, `CompleteAbort`, or `PrepareCommit`
+    /// when a commit was decided and its markers may not all be written yet.
     pub state: String,
+    /// With `PrepareCommit`: the offsets the transaction commits.
+    pub pending_offsets: Vec<SavedOffset>,
 }
 
 /// The data directory.
@@ -245,18 +250,10 @@ impl DataDir {
         for (n, line) in lines.iter().enumerate() {
             let bad = || bad_meta(OFFSETS_FILE, n, line);
             let fields: Vec<&str> = line.split('\t').collect();
-            let ["offset", group, topic, partition, offset, epoch, metadata] = fields.as_slice()
-            else {
+            let ["offset", rest @ ..] = fields.as_slice() else {
                 return Err(bad());
             };
-            let o = SavedOffset {
-                group: unhex(group).ok_or_else(bad)?,
-                topic: (*topic).to_owned(),
-                partition: partition.parse().map_err(|_| bad())?,
-                offset: offset.parse().map_err(|_| bad())?,
-                leader_epoch: epoch.parse().map_err(|_| bad())?,
-                metadata: unhex(metadata).ok_or_else(bad)?,
-            };
+            let o = parse_offset(rest).ok_or_else(bad)?;
             latest.insert((o.group.clone(), o.topic.clone(), o.partition), o);
         }
         Ok(latest.into_values().collect())
@@ -281,22 +278,39 @@ impl DataDir {
     pub fn load_txn_ids(&self) -> io::Result<Vec<SavedTxnId>> {
         let lines = std::mem::take(&mut self.opened_lines().1);
         let mut latest = BTreeMap::new();
+        // Offsets of a commit being prepared, until the `txn` line of its id.
+        let mut pending: BTreeMap<String, Vec<SavedOffset>> = BTreeMap::new();
         for (n, line) in lines.iter().enumerate() {
             let bad = || bad_meta(TXNS_FILE, n, line);
             let fields: Vec<&str> = line.split('\t').collect();
+            if let ["txn-offset", id, rest @ ..] = fields.as_slice() {
+                let offset = parse_offset(rest).ok_or_else(bad)?;
+                pending
+                    .entry(unhex(id).ok_or_else(bad)?)
+                    .or_default()
+                    .push(offset);
+                continue;
+            }
             let ["txn", id, producer_id, previous, epoch, last_epoch, timeout, state] =
                 fields.as_slice()
             else {
                 return Err(bad());
             };
+            let transactional_id = unhex(id).ok_or_else(bad)?;
+            let offsets = pending.remove(&transactional_id).unwrap_or_default();
             let t = SavedTxnId {
-                transactional_id: unhex(id).ok_or_else(bad)?,
+                transactional_id,
                 producer_id: producer_id.parse().map_err(|_| bad())?,
                 previous_producer_id: previous.parse().map_err(|_| bad())?,
                 epoch: epoch.parse().map_err(|_| bad())?,
                 last_epoch: last_epoch.parse().map_err(|_| bad())?,
                 timeout_ms: timeout.parse().map_err(|_| bad())?,
                 state: (*state).to_owned(),
+                pending_offsets: if *state == "PrepareCommit" {
+                    offsets
+                } else {
+                    Vec::new()
+                },
             };
             latest.insert(t.transactional_id.clone(), t);
         }
@@ -351,23 +365,50 @@ fn read_meta_file(path: &Path) -> io::Result<Option<String>> {
 
 fn offset_lines(offsets: Vec<SavedOffset>) -> String {
     let mut text = String::new();
-    for o in offsets {
-        text.push_str(&format!(
-            "offset\t{}\t{}\t{}\t{}\t{}\t{}\n",
-            hex(&o.group),
-            o.topic,
-            o.partition,
-            o.offset,
-            o.leader_epoch,
-            hex(&o.metadata)
-        ));
+    for o in &offsets {
+        text.push_str("offset\t");
+        push_offset(&mut text, o);
     }
     text
 }
 
+/// An offset's fields, tab-separated, and a newline.
+fn push_offset(text: &mut String, o: &SavedOffset) {
+    text.push_str(&format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\n",
+        hex(&o.group),
+        o.topic,
+        o.partition,
+        o.offset,
+        o.leader_epoch,
+        hex(&o.metadata)
+    ));
+}
+
+/// The fields [`push_offset`] wrote.
+fn parse_offset(fields: &[&str]) -> Option<SavedOffset> {
+    let [group, topic, partition, offset, epoch, metadata] = fields else {
+        return None;
+    };
+    Some(SavedOffset {
+        group: unhex(group)?,
+        topic: (*topic).to_owned(),
+        partition: partition.parse().ok()?,
+        offset: offset.parse().ok()?,
+        leader_epoch: epoch.parse().ok()?,
+        metadata: unhex(metadata)?,
+    })
+}
+
+/// Each id's pending offsets (`txn-offset` lines), then its `txn` line: in one append, a
+/// `txn` line read back is preceded by all of its offsets.
 fn txn_lines<'a>(ids: impl IntoIterator<Item = &'a SavedTxnId>) -> String {
     let mut text = String::new();
     for t in ids {
+        for o in &t.pending_offsets {
+            text.push_str(&format!("txn-offset\t{}\t", hex(&t.transactional_id)));
+            push_offset(&mut text, o);
+        }
         text.push_str(&format!(
             "txn\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             hex(&t.transactional_id),

@@ -380,14 +380,7 @@ impl GroupCoordinator {
             .flat_map(|(group, g)| {
                 g.offsets
                     .iter()
-                    .map(move |((topic, partition), o)| SavedOffset {
-                        group: group.clone(),
-                        topic: topic.clone(),
-                        partition: *partition,
-                        offset: o.offset,
-                        leader_epoch: o.leader_epoch,
-                        metadata: o.metadata.clone(),
-                    })
+                    .map(move |(key, o)| SavedOffset::of(group, key, o))
             })
             .collect()
     }
@@ -401,17 +394,7 @@ impl GroupCoordinator {
         };
         partitions
             .iter()
-            .filter_map(|key| {
-                let o = g.offsets.get(key)?;
-                Some(SavedOffset {
-                    group: group.to_owned(),
-                    topic: key.0.clone(),
-                    partition: key.1,
-                    offset: o.offset,
-                    leader_epoch: o.leader_epoch,
-                    metadata: o.metadata.clone(),
-                })
-            })
+            .filter_map(|key| Some(SavedOffset::of(group, key, g.offsets.get(key)?)))
             .collect()
     }
 
@@ -492,4 +475,18 @@ pub struct HeldRequests {
     pub joins: usize,
     /// Held SyncGroup requests.
     pub syncs: usize,
+}
+
+impl SavedOffset {
+    /// `group`'s committed offset `o` of `(topic, partition)`, as the data dir keeps it.
+    pub fn of(group: &str, (topic, partition): &(String, i32), o: &CommittedOffset) -> Self {
+        SavedOffset {
+            group: group.to_owned(),
+            topic: topic.clone(),
+            partition: *partition,
+            offset: o.offset,
+            leader_epoch: o.leader_epoch,
+            metadata: o.metadata.clone(),
+        }
+    }
 }
