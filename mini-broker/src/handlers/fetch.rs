@@ -247,18 +247,24 @@ impl Reader {
         };
         let partition_max = usize::try_from(p.partition_max_bytes).unwrap_or(0);
         let budget = partition_max.min(self.max_bytes.saturating_sub(self.total));
-        let (batches, upper) = if self.total > 0 && budget == 0 {
-            (Vec::new(), p.fetch_offset)
-        } else if self.total > 0 {
-            // Only the first data in a response may exceed the limits.
-            let (mut b, upper) = log.read_below(from, budget, end);
-            if b.first().is_some_and(|x| x.len() > budget) {
-                b.clear();
-            }
-            (b, upper)
+        let read = if self.total > 0 && budget == 0 {
+            Ok((Vec::new(), p.fetch_offset))
         } else {
             log.read_below(from, budget, end)
         };
+        let (mut batches, upper) = match read {
+            Ok(read) => read,
+            Err(err) => {
+                tracing::warn!(partition = p.partition, %err, "fetch: cannot read the partition's log from the data dir");
+                self.any_error = true;
+                let result = result.with_error_code(ErrorCode::KAFKA_STORAGE_ERROR.0);
+                return (result, Vec::new());
+            }
+        };
+        // Only the first data in a response may exceed the limits.
+        if self.total > 0 && batches.first().is_some_and(|x| x.len() > budget) {
+            batches.clear();
+        }
         self.total += batches.iter().map(Bytes::len).sum::<usize>();
         if !self.read_committed {
             return (result, batches);

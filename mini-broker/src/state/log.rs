@@ -1,7 +1,12 @@
-//! One partition's log: record batches in memory, in offset order.
+//! One partition's log: record batches in offset order.
 //!
 //! Batches are kept exactly as they will be served (offsets already assigned, CRC valid), so a
-//! fetch is a matter of picking byte ranges. A retention limit in bytes drops the oldest
+//! fetch is a matter of picking byte ranges. Without a data dir every batch's bytes are in
+//! memory. With one (`disk/`), every batch is written to the partition's files and only the
+//! newest [`HOT_BYTES`] of them stay in memory as well (what a consumer at the end of the log
+//! reads); older batches keep their offsets, timestamps and place in the files, and a read
+//! fetches their bytes from the files (the page cache, mostly). So memory grows with the
+//! number of batches, not with their bytes. A retention limit in bytes drops the oldest
 //! batches and moves the log start offset; readers below it get OFFSET_OUT_OF_RANGE.
 //! Idempotent producers' state lives with the log it guards but outlives retention, as in
 //! Kafka, where moving the log start offset leaves producer entries alone.
@@ -30,11 +35,18 @@ use ferrokafka_protocol::record::{
 use tokio::sync::futures::OwnedNotified;
 use tokio::sync::Notify;
 
-use super::disk::PartitionFiles;
+use super::disk::{BatchSource, FilePos, PartitionFiles};
 use super::memory::MemoryBudget;
 use super::producers::{Placement, ProducerBatch, ProducerStates};
 
-/// A batch as stored: its offsets and timestamps, and its wire bytes.
+/// With a data dir, how many bytes of its newest batches a partition keeps in memory too.
+pub const HOT_BYTES: usize = 1 << 20;
+
+/// What a batch held only in the files costs in memory (its entry here), as counted against
+/// the memory budget.
+const ENTRY_BYTES: usize = std::mem::size_of::<StoredBatch>();
+
+/// A batch as stored: its offsets and timestamps, and its wire bytes or where they are.
 #[derive(Debug, Clone)]
 pub struct StoredBatch {
     /// Offset of the first record.
@@ -43,8 +55,12 @@ pub struct StoredBatch {
     pub last_offset: i64,
     /// Largest record timestamp in the batch (or the append time for LogAppendTime topics).
     pub max_timestamp: i64,
-    /// The whole batch, ready to send.
-    pub bytes: Bytes,
+    /// The whole batch, ready to send, while held in memory.
+    bytes: Option<Bytes>,
+    /// Its length in bytes.
+    len: usize,
+    /// Where it is in the partition's files, with a data dir.
+    file: Option<FilePos>,
     /// Set by the first cleaning pass that kept a tombstone or a transaction marker here, to
     /// that pass's time plus `delete.retention.ms`; passes after it remove them (Kafka's
     /// delete horizon, KIP-534, kept beside the batch rather than in its header).
@@ -58,8 +74,29 @@ impl StoredBatch {
             base_offset,
             last_offset,
             max_timestamp,
-            bytes,
+            len: bytes.len(),
+            bytes: Some(bytes),
+            file: None,
             delete_horizon: None,
+        }
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: a batch has a header.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// What it costs in memory: its bytes while held, else its entry.
+    fn footprint(&self) -> usize {
+        if self.bytes.is_some() {
+            self.len
+        } else {
+            ENTRY_BYTES
         }
     }
 }
@@ -84,8 +121,17 @@ pub struct PartitionLog {
     fetches: Arc<Notify>,
     /// The broker's budget, which `bytes_held` is part of.
     memory: Arc<MemoryBudget>,
-    /// The partition's segment files, with a data dir (`disk.rs`).
+    /// The partition's segment files, with a data dir (`disk/`).
     files: Option<PartitionFiles>,
+    /// With files: batches from this index on may hold their bytes in memory; those before
+    /// it do not (unless a compaction rewrite failed).
+    hot_from: usize,
+    /// With files: bytes of the batches from `hot_from` on held in memory.
+    hot_bytes: usize,
+    /// What this log counts against `memory`.
+    in_memory: usize,
+    /// Whether it has files (also while `files` is taken out to read them back).
+    on_disk: bool,
 }
 
 /// Why a transaction marker could not be appended.
@@ -104,7 +150,7 @@ impl Drop for PartitionLog {
     /// at its timeout.
     fn drop(&mut self) {
         self.wake_fetches();
-        self.memory.release(self.bytes_held);
+        self.memory.release(self.in_memory);
     }
 }
 
@@ -156,12 +202,17 @@ impl PartitionLog {
             fetches: Arc::new(Notify::new()),
             memory,
             files: None,
+            hot_from: 0,
+            hot_bytes: 0,
+            in_memory: 0,
+            on_disk: false,
         }
     }
 
     /// This log, written to `files` as well from now on.
     pub fn with_files(mut self, files: PartitionFiles) -> Self {
         self.files = Some(files);
+        self.on_disk = true;
         self
     }
 
@@ -169,14 +220,12 @@ impl PartitionLog {
     /// idempotent producers' state rebuilt from them as Kafka rebuilds it from its log, open
     /// and aborted transactions, and the log start offset. Retention applies afterwards.
     pub fn load(&mut self, max_batch: usize) -> std::io::Result<()> {
-        let Some(files) = self.files.as_mut() else {
+        let Some(mut files) = self.files.take() else {
             return Ok(());
         };
-        let loaded = files.load(max_batch)?;
-        for batch in loaded.batches {
-            self.restore(batch);
-        }
-        if let Some(start) = loaded.log_start_offset {
+        let loaded = files.load(max_batch, |batch, at| self.restore(batch, at));
+        self.files = Some(files);
+        if let Some(start) = loaded? {
             self.next_offset = self.next_offset.max(start);
             self.log_start_offset = start;
         } else if let Some(first) = self.batches.front() {
@@ -191,7 +240,7 @@ impl PartitionLog {
 
     /// Appends a batch read back from disk, replaying what it means for producers and
     /// transactions.
-    fn restore(&mut self, batch: RecordBatch) {
+    fn restore(&mut self, batch: RecordBatch, at: FilePos) {
         let (base, last) = (batch.base_offset(), batch.last_offset());
         let producer_id = batch.producer_id();
         if producer_id >= 0 {
@@ -225,10 +274,10 @@ impl PartitionLog {
                 );
             }
         }
-        let stored = StoredBatch::new(base, last, batch.max_timestamp(), batch.into_bytes());
+        let mut stored = StoredBatch::new(base, last, batch.max_timestamp(), batch.into_bytes());
+        stored.file = Some(at);
         self.next_offset = last + 1;
-        self.hold(stored.bytes.len());
-        self.batches.push_back(stored);
+        self.push(stored);
     }
 
     /// Producers with a transaction open here, with the epoch they wrote it with.
@@ -247,14 +296,72 @@ impl PartitionLog {
         self.producers.max_producer_id()
     }
 
+    /// Adds `batch` at the end, counted; with files, older batches' bytes then leave memory
+    /// past [`HOT_BYTES`].
+    fn push(&mut self, batch: StoredBatch) {
+        self.bytes_held += batch.len;
+        self.hold(batch.footprint());
+        if batch.bytes.is_some() {
+            self.hot_bytes += batch.len;
+        }
+        self.batches.push_back(batch);
+        self.cool();
+    }
+
     fn hold(&mut self, bytes: usize) {
-        self.bytes_held += bytes;
+        self.in_memory += bytes;
         self.memory.hold(bytes);
     }
 
-    fn free(&mut self, bytes: usize) {
-        self.bytes_held -= bytes;
+    fn release(&mut self, bytes: usize) {
+        self.in_memory -= bytes;
         self.memory.release(bytes);
+    }
+
+    /// Removes the first batch, uncounted.
+    fn pop_front(&mut self) -> Option<StoredBatch> {
+        let old = self.batches.pop_front()?;
+        self.bytes_held -= old.len;
+        self.release(old.footprint());
+        if self.hot_from > 0 {
+            self.hot_from -= 1;
+        } else if old.bytes.is_some() {
+            self.hot_bytes = self.hot_bytes.saturating_sub(old.len);
+        }
+        Some(old)
+    }
+
+    /// With files: drops the bytes of the oldest batches held in memory until at most
+    /// [`HOT_BYTES`] are (their files have them).
+    fn cool(&mut self) {
+        if !self.on_disk {
+            return;
+        }
+        while self.hot_bytes > HOT_BYTES {
+            let Some(batch) = self.batches.get_mut(self.hot_from) else {
+                break;
+            };
+            self.hot_from += 1;
+            if batch.file.is_none() || batch.bytes.is_none() {
+                continue;
+            }
+            let held = batch.footprint();
+            batch.bytes = None;
+            self.hot_bytes -= batch.len;
+            self.release(held);
+            self.hold(ENTRY_BYTES);
+        }
+    }
+
+    /// The bytes of `batch`: from memory, or read from the files.
+    fn bytes_of(&self, batch: &StoredBatch) -> std::io::Result<Bytes> {
+        match (&batch.bytes, batch.file, &self.files) {
+            (Some(bytes), _, _) => Ok(bytes.clone()),
+            (None, Some(at), Some(files)) => files.read(at, batch.len),
+            _ => Err(std::io::Error::other(
+                "a batch neither in memory nor on disk",
+            )),
+        }
     }
 
     /// Resolves at the next change of this log that a waiting fetch may want to see (see the
@@ -297,14 +404,13 @@ impl PartitionLog {
 
     /// Appends a batch whose offsets were assigned from [`Self::next_offset`]; with a data dir
     /// it is written to the active segment first, and a failed write leaves the log as it was.
-    pub fn append(&mut self, batch: StoredBatch) -> std::io::Result<()> {
+    pub fn append(&mut self, mut batch: StoredBatch) -> std::io::Result<()> {
         debug_assert_eq!(batch.base_offset, self.next_offset);
-        if let Some(files) = self.files.as_mut() {
-            files.append(&batch.bytes, batch.base_offset, batch.last_offset)?;
+        if let (Some(files), Some(bytes)) = (self.files.as_mut(), &batch.bytes) {
+            batch.file = Some(files.append(bytes, batch.base_offset, batch.last_offset)?);
         }
         self.next_offset = batch.last_offset + 1;
-        self.hold(batch.bytes.len());
-        self.batches.push_back(batch);
+        self.push(batch);
         self.enforce_retention();
         self.wake_fetches();
         Ok(())
@@ -320,8 +426,7 @@ impl PartitionLog {
     fn enforce_retention(&mut self) {
         let start = self.log_start_offset;
         while self.bytes_held > self.retention_bytes && self.batches.len() > 1 {
-            if let Some(old) = self.batches.pop_front() {
-                self.free(old.bytes.len());
+            if let Some(old) = self.pop_front() {
                 self.log_start_offset = old.last_offset + 1;
             }
         }
@@ -346,9 +451,7 @@ impl PartitionLog {
             .front()
             .is_some_and(|b| b.last_offset < self.log_start_offset)
         {
-            if let Some(old) = self.batches.pop_front() {
-                self.free(old.bytes.len());
-            }
+            self.pop_front();
         }
         self.forget_aborted_below_start();
     }
@@ -381,8 +484,7 @@ impl PartitionLog {
             .front()
             .is_some_and(|b| b.max_timestamp < oldest_kept)
         {
-            if let Some(old) = self.batches.pop_front() {
-                self.free(old.bytes.len());
+            if let Some(old) = self.pop_front() {
                 self.log_start_offset = old.last_offset + 1;
                 records += usize::try_from(old.last_offset - old.base_offset + 1).unwrap_or(0);
             }
@@ -417,13 +519,19 @@ impl PartitionLog {
         if end == self.cleaned_to && !horizon_due {
             return Cleaned::default();
         }
-        self.cleaned_to = end;
         let horizon = now_ms.saturating_add(delete_retention_ms.max(0));
 
         // The latest offset of every key in the cleanable part, aborted data left out.
         let mut latest: HashMap<Bytes, i64> = HashMap::new();
         for stored in self.batches.range(..cleanable) {
-            let Ok(batch) = RecordBatch::new(stored.bytes.clone()) else {
+            let bytes = match self.bytes_of(stored) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    tracing::warn!(%err, "compaction: cannot read the log; this pass is skipped");
+                    return Cleaned::default();
+                }
+            };
+            let Ok(batch) = RecordBatch::new(bytes) else {
                 continue;
             };
             if batch.is_control() || self.is_aborted(&batch) {
@@ -436,21 +544,25 @@ impl PartitionLog {
             }
         }
 
+        self.cleaned_to = end;
         let mut cleaned = Cleaned::default();
+        let footprint_before: usize = self.batches.iter().map(StoredBatch::footprint).sum();
         let mut kept = VecDeque::with_capacity(self.batches.len());
         // Per producer: whether data of its current transaction is still in the log.
         let mut txn_data_left: HashMap<i64, bool> = HashMap::new();
         let mut removed_aborts = Vec::new();
         for (index, mut stored) in std::mem::take(&mut self.batches).into_iter().enumerate() {
+            // A batch that cannot be read stays as it is.
             let Some(batch) = (index < cleanable)
-                .then(|| RecordBatch::new(stored.bytes.clone()).ok())
+                .then(|| self.bytes_of(&stored).ok())
                 .flatten()
+                .and_then(|bytes| RecordBatch::new(bytes).ok())
             else {
                 kept.push_back(stored);
                 continue;
             };
             let past_horizon = due(&stored);
-            let before = stored.bytes.len();
+            let before = stored.len;
             let records = usize::try_from(batch.records_count()).unwrap_or(0);
             let retained = if batch.is_control() {
                 let data_left = txn_data_left
@@ -494,26 +606,62 @@ impl PartitionLog {
             if has_deletes && stored.delete_horizon.is_none() {
                 stored.delete_horizon = Some(horizon);
             }
-            stored.bytes = retained.into_bytes();
-            cleaned.bytes += before - stored.bytes.len();
+            let bytes = retained.into_bytes();
+            cleaned.bytes += before - bytes.len();
+            // Where the files have it changes with the rewrite below.
+            stored.len = bytes.len();
+            stored.bytes = Some(bytes);
             kept.push_back(stored);
         }
         self.batches = kept;
-        self.free(cleaned.bytes);
         self.aborted
             .retain(|a| !removed_aborts.contains(&a.last_offset));
         if cleaned.bytes > 0 {
-            if let Some(files) = self.files.as_mut() {
-                let batches = self
-                    .batches
-                    .iter()
-                    .map(|b| (b.base_offset, b.last_offset, &b.bytes[..]));
-                if let Err(err) = files.rewrite(batches) {
-                    tracing::warn!(%err, "compaction: cannot rewrite the partition's files; after a restart they are read uncompacted");
+            self.rewrite_files();
+        }
+        self.bytes_held -= cleaned.bytes;
+        self.release(footprint_before);
+        let footprint_after: usize = self.batches.iter().map(StoredBatch::footprint).sum();
+        self.hold(footprint_after);
+        self.hot_from = 0;
+        self.hot_bytes = self
+            .batches
+            .iter()
+            .filter(|b| b.bytes.is_some())
+            .map(|b| b.len)
+            .sum();
+        self.cool();
+        cleaned
+    }
+
+    /// After a compaction pass changed batches: the files rewritten to match, each batch's
+    /// place updated. If that fails, the changed batches stay in memory only (the files keep
+    /// the uncompacted log, which a restart reads back).
+    fn rewrite_files(&mut self) {
+        let Some(files) = self.files.as_mut() else {
+            return;
+        };
+        let sources = self.batches.iter().map(|b| {
+            let source = match (&b.bytes, b.file) {
+                (Some(bytes), _) => BatchSource::Memory(bytes),
+                (None, Some(at)) => BatchSource::File(at, b.len),
+                (None, None) => BatchSource::Memory(&[]),
+            };
+            (b.base_offset, b.last_offset, source)
+        });
+        match files.rewrite(sources) {
+            Ok(places) => {
+                for (batch, at) in self.batches.iter_mut().zip(places) {
+                    batch.file = Some(at);
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%err, "compaction: cannot rewrite the partition's files; the compacted batches stay in memory, and after a restart the files are read uncompacted");
+                for batch in self.batches.iter_mut().filter(|b| b.bytes.is_some()) {
+                    batch.file = None;
                 }
             }
         }
-        cleaned
     }
 
     /// Whether `batch` is data of a transaction that was aborted here.
@@ -637,14 +785,20 @@ impl PartitionLog {
 
     /// Batches from index `from`, stopping before `max_bytes` would be exceeded, but always
     /// including the first one so a large batch cannot stall a consumer.
-    pub fn read_from(&self, from: usize, max_bytes: usize) -> Vec<Bytes> {
-        self.read_below(from, max_bytes, i64::MAX).0
+    pub fn read_from(&self, from: usize, max_bytes: usize) -> std::io::Result<Vec<Bytes>> {
+        Ok(self.read_below(from, max_bytes, i64::MAX)?.0)
     }
 
     /// Like [`Self::read_from`], but only batches that start below `end` (the last stable
     /// offset for read_committed readers); also returns the offset after the last batch
-    /// returned (`end` of the read, for the aborted-transaction lookup).
-    pub fn read_below(&self, from: usize, max_bytes: usize, end: i64) -> (Vec<Bytes>, i64) {
+    /// returned (`end` of the read, for the aborted-transaction lookup). Fails only when a
+    /// batch held in the files cannot be read from them.
+    pub fn read_below(
+        &self,
+        from: usize,
+        max_bytes: usize,
+        end: i64,
+    ) -> std::io::Result<(Vec<Bytes>, i64)> {
         let mut out = Vec::new();
         let mut total = 0usize;
         let mut upper = self
@@ -652,22 +806,20 @@ impl PartitionLog {
             .get(from)
             .map_or(self.next_offset, |b| b.base_offset);
         for batch in self.batches.range(from..) {
-            if batch.base_offset >= end
-                || (!out.is_empty() && total + batch.bytes.len() > max_bytes)
-            {
+            if batch.base_offset >= end || (!out.is_empty() && total + batch.len > max_bytes) {
                 break;
             }
-            total += batch.bytes.len();
-            out.push(batch.bytes.clone());
+            total += batch.len;
+            out.push(self.bytes_of(batch)?);
             upper = batch.last_offset + 1;
         }
-        (out, upper)
+        Ok((out, upper))
     }
 
     /// The first record with a timestamp at or after `ts`, as `(offset, timestamp)`.
     pub fn offset_for_timestamp(&self, ts: i64) -> Option<(i64, i64)> {
         let batch = self.batches.iter().find(|b| b.max_timestamp >= ts)?;
-        first_record_at_or_after(batch, ts)
+        self.first_record_at_or_after(batch, ts)
     }
 
     /// The first record with the largest timestamp in the log, as `(offset, timestamp)`.
@@ -679,21 +831,26 @@ impl PartitionLog {
                 Some(x) if x.max_timestamp >= b.max_timestamp => Some(x),
                 _ => Some(b),
             })?;
-        first_record_at_or_after(batch, batch.max_timestamp)
+        self.first_record_at_or_after(batch, batch.max_timestamp)
     }
-}
 
-/// Scans one stored batch for its first record stamped at or after `ts`. Stored batches were
-/// validated on append, so a parse failure here means nothing matches rather than an error.
-fn first_record_at_or_after(batch: &StoredBatch, ts: i64) -> Option<(i64, i64)> {
-    let view = RecordBatch::new(batch.bytes.clone()).ok()?;
-    if view.timestamp_type() == TimestampType::LogAppendTime {
-        return Some((batch.base_offset, batch.max_timestamp));
+    /// Scans one stored batch for its first record stamped at or after `ts`. Stored batches
+    /// were validated on append, so a parse failure here means nothing matches rather than
+    /// an error; a batch the files cannot give back is logged and matches nothing.
+    fn first_record_at_or_after(&self, batch: &StoredBatch, ts: i64) -> Option<(i64, i64)> {
+        let bytes = self
+            .bytes_of(batch)
+            .map_err(|err| tracing::warn!(%err, offset = batch.base_offset, "cannot read a batch to look up a timestamp"))
+            .ok()?;
+        let view = RecordBatch::new(bytes).ok()?;
+        if view.timestamp_type() == TimestampType::LogAppendTime {
+            return Some((batch.base_offset, batch.max_timestamp));
+        }
+        view.records().ok()?.filter_map(Result::ok).find_map(|r| {
+            let at = r.timestamp(&view);
+            (at >= ts).then(|| (r.offset(&view), at))
+        })
     }
-    view.records().ok()?.filter_map(Result::ok).find_map(|r| {
-        let at = r.timestamp(&view);
-        (at >= ts).then(|| (r.offset(&view), at))
-    })
 }
 
 #[cfg(test)]
@@ -722,6 +879,81 @@ mod tests {
     }
 
     /// A real batch of `n` records stamped `ts, ts+1, ...`, padded to about `size` bytes.
+    /// A log on files in a fresh temp dir (removed by the caller), 256 KiB segments.
+    fn on_files(tag: &str, memory: Arc<MemoryBudget>) -> (PartitionLog, std::path::PathBuf) {
+        let root =
+            std::env::temp_dir().join(format!("ferrokafka-log-{tag}-{}", uuid::Uuid::new_v4()));
+        let dir = super::super::disk::DataDir::open(&root, Default::default()).unwrap();
+        let log =
+            PartitionLog::new(usize::MAX, memory).with_files(dir.partition("t", 0, 256 << 10));
+        (log, root)
+    }
+
+    #[test]
+    fn with_files_only_the_newest_bytes_stay_in_memory_and_the_rest_reads_back_from_disk() {
+        let memory = Arc::new(MemoryBudget::unlimited());
+        let (mut log, root) = on_files("cold", Arc::clone(&memory));
+        let mut written = Vec::new();
+        // 4 MiB in 16 KiB batches of 4 records: 16 segments, 1 MiB kept in memory.
+        for i in 0..256 {
+            let b = batch(i * 4, 4, 1_000 + i, 16 << 10);
+            written.push(b.bytes.clone().unwrap());
+            log.append(b).unwrap();
+        }
+        let entries = 256 * ENTRY_BYTES;
+        assert!(
+            memory.held() <= HOT_BYTES + entries,
+            "{} bytes held in memory for {} of log",
+            memory.held(),
+            log.bytes_held()
+        );
+        assert!(memory.held() >= HOT_BYTES - (16 << 10));
+        assert_eq!(
+            log.bytes_held(),
+            written.iter().map(Bytes::len).sum::<usize>()
+        );
+        let read = log.read_from(0, usize::MAX).unwrap();
+        assert_eq!(
+            read, written,
+            "every batch byte for byte, cold ones from the files"
+        );
+        assert_eq!(
+            log.offset_for_timestamp(1_010),
+            Some((31, 1_010)),
+            "a timestamp lookup in a cold batch (records stamped 1007..=1010 at 28..=31)"
+        );
+        // Retention drops cold batches; the budget gives back their entries.
+        log.delete_records_before(512);
+        assert_eq!(log.read_from(0, usize::MAX).unwrap(), written[128..]);
+        assert!(memory.held() <= HOT_BYTES + 128 * ENTRY_BYTES);
+        drop(log);
+        assert_eq!(memory.held(), 0);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn compaction_reads_cold_batches_and_rewrites_the_files() {
+        let (mut log, root) = on_files("compact", unlimited());
+        let filler = "x".repeat(8 << 10);
+        // 300 batches of two keys each, values 8 KiB: well past what stays in memory.
+        for i in 0..300i64 {
+            let key = format!("k{}", i % 3);
+            let records = [(key.as_str(), Some(filler.as_str())), ("last", Some("v"))];
+            log.append(keyed(i * 2, &records, None)).unwrap();
+        }
+        let cleaned = log.compact(2_000, 0);
+        assert!(cleaned.records > 500, "{cleaned:?}");
+        let left = contents(&log);
+        let keys: Vec<&str> = left.iter().map(|(_, k, _)| k.as_str()).collect();
+        // The last batch is never cleaned; of the rest, each key's newest record stays.
+        assert_eq!(keys, ["k2", "k0", "k1", "last", "k2", "last"]);
+        assert_eq!(log.read_from(0, usize::MAX).unwrap().len(), 4);
+        // What the files hold after the rewrite is what is served.
+        let reread: Vec<i64> = left.iter().map(|(o, _, _)| *o).collect();
+        assert_eq!(reread, [592, 594, 596, 597, 598, 599]);
+        std::fs::remove_dir_all(root).unwrap();
+    }
+
     fn batch(base: i64, n: i64, ts: i64, size: usize) -> StoredBatch {
         let mut b = BatchBuilder::new().base_offset(base);
         for i in 0..n {
@@ -748,9 +980,9 @@ mod tests {
         assert_eq!(log.locate(4), ReadStart::Batch(1));
         assert_eq!(log.locate(6), ReadStart::End);
         assert_eq!(log.locate(7), ReadStart::OutOfRange);
-        let one = log.read_from(0, 1).len();
+        let one = log.read_from(0, 1).unwrap().len();
         assert_eq!(one, 1, "always at least one batch");
-        assert_eq!(log.read_from(1, usize::MAX).len(), 2);
+        assert_eq!(log.read_from(1, usize::MAX).unwrap().len(), 2);
         assert_eq!(log.offset_for_timestamp(11), Some((1, 11)));
         assert_eq!(log.offset_for_timestamp(13), Some((3, 30)));
         assert_eq!(log.offset_for_timestamp(32), None);
@@ -791,7 +1023,7 @@ mod tests {
         log.append_marker(9, 0, false, 7, false).unwrap();
         assert_eq!(log.aborted_transactions(0, 100).len(), 1);
         // read_committed reads stop below the end given.
-        let (read, upper) = log.read_below(0, usize::MAX, 4);
+        let (read, upper) = log.read_below(0, usize::MAX, 4).unwrap();
         assert_eq!((read.len(), upper), (2, 4));
     }
 
@@ -867,7 +1099,7 @@ mod tests {
         let text = |b: Option<Bytes>| b.map(|b| String::from_utf8(b.to_vec()).unwrap());
         let mut out = Vec::new();
         for stored in &log.batches {
-            let batch = RecordBatch::new(stored.bytes.clone()).unwrap();
+            let batch = RecordBatch::new(log.bytes_of(stored).unwrap()).unwrap();
             batch.verify_crc().unwrap();
             if batch.is_control() {
                 out.push((batch.base_offset(), "<marker>".to_owned(), None));

@@ -36,7 +36,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-pub use segments::{LoadedPartition, PartitionFiles};
+pub use segments::{BatchSource, FilePos, PartitionFiles};
 
 use journal::Journal;
 

@@ -1,9 +1,11 @@
-//! One partition's segment files: appends, rolls, deletions below the log start offset,
-//! compaction rewrites, and the batch-by-batch read at start that cuts a torn tail.
+//! One partition's segment files: appends, rolls, reads of batches no longer held in memory,
+//! deletions below the log start offset, compaction rewrites, and the batch-by-batch read at
+//! start that cuts a torn tail.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -14,19 +16,30 @@ use super::{replace_file, with_path, FsyncPolicy, LENGTH_PREFIX, START_FILE};
 /// One segment file.
 #[derive(Debug)]
 struct Segment {
+    /// Offset it is named after (at or below its first batch's).
+    base: i64,
     /// Offset of its last batch's last record (`base - 1` while empty).
     last: i64,
     len: u64,
     path: PathBuf,
 }
 
-/// What a partition's files held.
-#[derive(Debug, Default)]
-pub struct LoadedPartition {
-    /// Every good batch, in offset order.
-    pub batches: Vec<RecordBatch>,
-    /// The log start offset saved, if any.
-    pub log_start_offset: Option<i64>,
+/// Where a batch is in a partition's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilePos {
+    /// The base offset of its segment.
+    pub segment: i64,
+    /// Its position in the segment.
+    pub position: u64,
+}
+
+/// A batch's bytes, for a compaction rewrite: in memory, or where the files have them.
+#[derive(Debug, Clone, Copy)]
+pub enum BatchSource<'a> {
+    /// Held in memory.
+    Memory(&'a [u8]),
+    /// In the current files, `len` bytes at the position.
+    File(FilePos, usize),
 }
 
 /// The files of one partition.
@@ -53,8 +66,9 @@ impl PartitionFiles {
     }
 
     /// Appends one stored batch (offsets `base..=last`), starting a new segment first if the
-    /// active one would pass `segment.bytes`. On failure nothing is left half-written.
-    pub fn append(&mut self, bytes: &[u8], base: i64, last: i64) -> io::Result<()> {
+    /// active one would pass `segment.bytes`; returns where it went. On failure nothing is
+    /// left half-written.
+    pub fn append(&mut self, bytes: &[u8], base: i64, last: i64) -> io::Result<FilePos> {
         let len = bytes.len() as u64;
         let roll = match self.segments.back() {
             None => true,
@@ -78,9 +92,48 @@ impl PartitionFiles {
             file.sync_data()
                 .map_err(|e| with_path(e, "cannot fsync", &seg.path))?;
         }
+        let at = FilePos {
+            segment: seg.base,
+            position: seg.len,
+        };
         seg.len += len;
         seg.last = last;
-        Ok(())
+        Ok(at)
+    }
+
+    /// Reads the `len` bytes of the batch at `at` (a batch [`append`](Self::append) or
+    /// [`load`](Self::load) placed there). The read is bounded by what the segment holds.
+    pub fn read(&self, at: FilePos, len: usize) -> io::Result<Bytes> {
+        let found = self
+            .segments
+            .binary_search_by_key(&at.segment, |s| s.base)
+            .ok()
+            .and_then(|i| Some((i, self.segments.get(i)?)));
+        let Some((index, seg)) = found else {
+            return Err(io::Error::other(format!(
+                "no segment {} in {}",
+                at.segment,
+                self.dir.display()
+            )));
+        };
+        if at.position.saturating_add(len as u64) > seg.len {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: {len} bytes at {} pass the segment's {} bytes",
+                    seg.path.display(),
+                    at.position,
+                    seg.len
+                ),
+            ));
+        }
+        let mut bytes = vec![0u8; len];
+        let read = match (&self.active, index + 1 == self.segments.len()) {
+            (Some(active), true) => active.read_exact_at(&mut bytes, at.position),
+            _ => File::open(&seg.path).and_then(|f| f.read_exact_at(&mut bytes, at.position)),
+        };
+        read.map_err(|e| with_path(e, "cannot read", &seg.path))?;
+        Ok(Bytes::from(bytes))
     }
 
     fn roll(&mut self, base: i64) -> io::Result<()> {
@@ -88,12 +141,14 @@ impl PartitionFiles {
         let path = self.dir.join(segment_name(base));
         let file = OpenOptions::new()
             .create(true)
+            .read(true)
             .write(true)
             .truncate(true)
             .open(&path)
             .map_err(|e| with_path(e, "cannot create", &path))?;
         self.active = Some(file);
         self.segments.push_back(Segment {
+            base,
             last: base - 1,
             len: 0,
             path,
@@ -133,36 +188,65 @@ impl PartitionFiles {
         }
     }
 
-    /// Replaces every segment with one holding `batches` (after compaction): written to a
-    /// temp file, renamed to the first batch's segment name, then the others are deleted.
+    /// Replaces every segment with one holding `batches` (after compaction), streamed into a
+    /// temp file (from memory or from the current files) that is then renamed to the first
+    /// batch's segment name; the old segments are deleted after. Returns where each batch is
+    /// now.
     pub fn rewrite<'a>(
         &mut self,
-        batches: impl Iterator<Item = (i64, i64, &'a [u8])>,
-    ) -> io::Result<()> {
-        let mut contents = Vec::new();
+        batches: impl Iterator<Item = (i64, i64, BatchSource<'a>)>,
+    ) -> io::Result<Vec<FilePos>> {
+        let tmp = self.dir.join("cleaned.tmp");
+        let mut out = std::io::BufWriter::new(
+            File::create(&tmp).map_err(|e| with_path(e, "cannot create", &tmp))?,
+        );
         let mut range: Option<(i64, i64)> = None;
-        for (base, last, bytes) in batches {
-            contents.extend_from_slice(bytes);
-            range = Some((range.map_or(base, |r| r.0), last));
+        let mut positions = Vec::new();
+        let mut len = 0u64;
+        for (base, last, source) in batches {
+            let first = range.map_or(base, |r| r.0);
+            range = Some((first, last));
+            positions.push(FilePos {
+                segment: first,
+                position: len,
+            });
+            let written = match source {
+                BatchSource::Memory(bytes) => out.write_all(bytes).map(|()| bytes.len()),
+                BatchSource::File(at, n) => self
+                    .read(at, n)
+                    .and_then(|bytes| out.write_all(&bytes).map(|()| n)),
+            };
+            len += written.map_err(|e| with_path(e, "cannot write", &tmp))? as u64;
         }
+        let file = out
+            .into_inner()
+            .map_err(|e| with_path(e.into_error(), "cannot write", &tmp))?;
+        if self.fsync == FsyncPolicy::Always {
+            file.sync_all()
+                .map_err(|e| with_path(e, "cannot fsync", &tmp))?;
+        }
+        drop(file);
         // Until the new segment is in place the old ones stay as they are, tracked.
         let mut new = None;
         if let Some((base, last)) = range {
             let path = self.dir.join(segment_name(base));
-            replace_file(&self.dir.join("cleaned.tmp"), &path, &contents, self.fsync)
-                .map_err(|e| with_path(e, "cannot rewrite", &path))?;
+            fs::rename(&tmp, &path).map_err(|e| with_path(e, "cannot rename to", &path))?;
             let file = OpenOptions::new()
+                .read(true)
                 .append(true)
                 .open(&path)
                 .map_err(|e| with_path(e, "cannot open", &path))?;
             new = Some((
                 file,
                 Segment {
+                    base,
                     last,
-                    len: contents.len() as u64,
+                    len,
                     path,
                 },
             ));
+        } else {
+            let _ = fs::remove_file(&tmp);
         }
         let old: Vec<Segment> = self.segments.drain(..).collect();
         self.active = None;
@@ -178,20 +262,25 @@ impl PartitionFiles {
                 tracing::warn!(file = %seg.path.display(), %err, "cannot delete a compacted segment");
             }
         }
-        Ok(())
+        Ok(positions)
     }
 
     /// Reads back what this partition's directory holds: every segment in offset order, batch
     /// by batch, each length bounded by the bytes left and by `max_batch`, each CRC checked.
     /// Batches an earlier segment already held are skipped (an interrupted compaction rewrite
     /// leaves them). The first bad or out-of-order batch is where the log ends: its file is
-    /// cut there and later segments are deleted, each said at warn. Afterwards appends continue the last
-    /// segment.
-    pub fn load(&mut self, max_batch: usize) -> io::Result<LoadedPartition> {
-        let mut loaded = LoadedPartition::default();
+    /// cut there and later segments are deleted, each said at warn. Each good batch goes to
+    /// `each` with where it is, one at a time; returns the saved log start offset, if any.
+    /// Afterwards appends continue the last segment.
+    pub fn load(
+        &mut self,
+        max_batch: usize,
+        mut each: impl FnMut(RecordBatch, FilePos),
+    ) -> io::Result<Option<i64>> {
+        let mut log_start_offset = None;
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(loaded),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(with_path(e, "cannot list", &self.dir)),
         };
         let mut found: Vec<(i64, PathBuf)> = Vec::new();
@@ -208,7 +297,7 @@ impl PartitionFiles {
                 found.push((base, path));
             } else if name == START_FILE {
                 let text = fs::read_to_string(&path).unwrap_or_default();
-                loaded.log_start_offset = text.trim().parse().ok();
+                log_start_offset = text.trim().parse().ok();
             } else if name.ends_with(".tmp") {
                 let _ = fs::remove_file(&path);
             }
@@ -246,10 +335,14 @@ impl PartitionFiles {
                         if next.is_none_or(|n| batch.base_offset() >= n)
                             && batch.base_offset() >= base =>
                     {
+                        let at = FilePos {
+                            segment: base,
+                            position: pos,
+                        };
                         pos += batch.size() as u64;
                         last = batch.last_offset();
                         next = Some(batch.next_offset());
-                        loaded.batches.push(batch);
+                        each(batch, at);
                     }
                     outcome => {
                         let why = match outcome {
@@ -283,13 +376,14 @@ impl PartitionFiles {
             }
             file.seek(SeekFrom::Start(pos))?;
             self.segments.push_back(Segment {
+                base,
                 last,
                 len: pos,
                 path,
             });
             self.active = Some(file);
         }
-        Ok(loaded)
+        Ok(log_start_offset)
     }
 }
 
@@ -364,13 +458,21 @@ mod tests {
         fs::write(part.join(segment_name(1)), cat(&[1, 3, 4])).unwrap();
         fs::write(part.join(segment_name(3)), cat(&[3, 4, 5])).unwrap();
         let mut files = dir.partition("t", 0, u64::MAX);
-        let loaded = files.load(1 << 20).unwrap();
-        let offsets: Vec<i64> = loaded
-            .batches
-            .iter()
-            .map(RecordBatch::base_offset)
-            .collect();
+        let mut loaded = Vec::new();
+        files
+            .load(1 << 20, |b, at| {
+                loaded.push((b.base_offset(), at, b.into_bytes()))
+            })
+            .unwrap();
+        let offsets: Vec<i64> = loaded.iter().map(|l| l.0).collect();
         assert_eq!(offsets, [0, 1, 2, 3, 4, 5]);
+        for (_, at, bytes) in &loaded {
+            assert_eq!(
+                &files.read(*at, bytes.len()).unwrap(),
+                bytes,
+                "read back at {at:?}"
+            );
+        }
 
         // A length that claims 2 GiB: refused before anything is allocated, the file cut.
         let mut garbage = one_record(6).to_vec();
@@ -382,7 +484,9 @@ mod tests {
         file.write_all(&garbage).unwrap();
         drop(file);
         let mut files = dir.partition("t", 0, u64::MAX);
-        assert_eq!(files.load(1 << 20).unwrap().batches.len(), 6);
+        let mut count = 0;
+        files.load(1 << 20, |_, _| count += 1).unwrap();
+        assert_eq!(count, 6);
         let len = fs::metadata(part.join(segment_name(3))).unwrap().len();
         assert_eq!(
             len,
