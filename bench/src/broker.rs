@@ -97,11 +97,29 @@ impl MiniBrokerProcess {
         Self::start_with(bin, &[Security::Plaintext])
     }
 
+    /// A broker with one PLAINTEXT listener that keeps its data in `dir` (`--data-dir`).
+    pub(crate) fn start_on_disk(
+        bin: &std::path::Path,
+        dir: &std::path::Path,
+    ) -> Result<Self, String> {
+        let extra = ["--data-dir".to_owned(), dir.display().to_string()];
+        Self::start_with_args(bin, &[Security::Plaintext], &extra)
+    }
+
     /// A broker with a listener per security setting (duplicates ignored), the TLS ones under
     /// a self-signed CA, the SASL ones knowing [`crate::security::USER`].
     pub(crate) fn start_with(
         bin: &std::path::Path,
         securities: &[Security],
+    ) -> Result<Self, String> {
+        Self::start_with_args(bin, securities, &[])
+    }
+
+    /// [`Self::start_with`], with `extra` flags.
+    fn start_with_args(
+        bin: &std::path::Path,
+        securities: &[Security],
+        extra: &[String],
     ) -> Result<Self, String> {
         use std::io::{BufRead, BufReader};
         let mut wanted: Vec<Security> = Vec::new();
@@ -127,6 +145,7 @@ impl MiniBrokerProcess {
         }
         let child = Command::new(bin)
             .args(&args)
+            .args(extra)
             .args([
                 "--log-level",
                 "warn",

@@ -35,6 +35,7 @@ mod report;
 mod security;
 mod semantics;
 mod startup;
+mod storage;
 mod suite;
 mod svg;
 mod worker;
@@ -62,6 +63,8 @@ enum Command {
     Suite(suite::Args),
     /// What at-least-once, exactly-once and transactions cost against their peers.
     Semantics(semantics::Args),
+    /// The mini-broker with `--data-dir` against real Kafka, and its memory with GiB on disk.
+    DataDir(storage::Args),
     /// One consumer run in its own process (used by `consumer`).
     #[command(hide = true)]
     ConsumerWorker(consumer::WorkerArgs),
@@ -84,6 +87,7 @@ fn main() -> std::process::ExitCode {
         Command::Startup(args) => startup::run(args),
         Command::Suite(args) => suite::run(args),
         Command::Semantics(args) => semantics::run(args),
+        Command::DataDir(args) => storage::run(args),
         Command::SemanticsWorker(args) => semantics::work(args),
         Command::Producer(args) => producer::run(args),
         Command::ProducerWorker(args) => producer::work(args),

@@ -40,7 +40,7 @@ use super::memory::MemoryBudget;
 use super::producers::{Placement, ProducerBatch, ProducerStates};
 
 /// With a data dir, how many bytes of its newest batches a partition keeps in memory too.
-pub const HOT_BYTES: usize = 1 << 20;
+pub const HOT_BYTES: usize = 64 << 10;
 
 /// What a batch held only in the files costs in memory (its entry here), as counted against
 /// the memory budget.
@@ -55,12 +55,15 @@ pub struct StoredBatch {
     pub last_offset: i64,
     /// Largest record timestamp in the batch (or the append time for LogAppendTime topics).
     pub max_timestamp: i64,
-    /// The whole batch, ready to send, while held in memory.
-    bytes: Option<Bytes>,
-    /// Its length in bytes.
-    len: usize,
-    /// Where it is in the partition's files, with a data dir.
-    file: Option<FilePos>,
+    /// The whole batch, ready to send, while held in memory (boxed: most entries of a log
+    /// on disk hold none, and a box keeps the entry small).
+    bytes: Option<Box<Bytes>>,
+    /// Its length in bytes (at most 1 GiB, the largest batch stored).
+    len: u32,
+    /// Where it is in the partition's files: the base offset of its segment (-1 for nowhere)
+    /// and its position there (segments are at most 2 GiB).
+    segment: i64,
+    position: u32,
     /// Set by the first cleaning pass that kept a tombstone or a transaction marker here, to
     /// that pass's time plus `delete.retention.ms`; passes after it remove them (Kafka's
     /// delete horizon, KIP-534, kept beside the batch rather than in its header).
@@ -74,16 +77,36 @@ impl StoredBatch {
             base_offset,
             last_offset,
             max_timestamp,
-            len: bytes.len(),
-            bytes: Some(bytes),
-            file: None,
+            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+            bytes: Some(Box::new(bytes)),
+            segment: -1,
+            position: 0,
             delete_horizon: None,
         }
     }
 
     /// Its length in bytes.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
+    }
+
+    /// Where the files have it.
+    fn file(&self) -> Option<FilePos> {
+        (self.segment >= 0).then_some(FilePos {
+            segment: self.segment,
+            position: u64::from(self.position),
+        })
+    }
+
+    /// Records where the files have it (`None`: they do not, or no longer).
+    fn set_file(&mut self, at: Option<FilePos>) {
+        match at.and_then(|at| Some((at.segment, u32::try_from(at.position).ok()?))) {
+            Some((segment, position)) => {
+                self.segment = segment;
+                self.position = position;
+            }
+            None => self.segment = -1,
+        }
     }
 
     /// Always false: a batch has a header.
@@ -94,7 +117,7 @@ impl StoredBatch {
     /// What it costs in memory: its bytes while held, else its entry.
     fn footprint(&self) -> usize {
         if self.bytes.is_some() {
-            self.len
+            self.len()
         } else {
             ENTRY_BYTES
         }
@@ -275,7 +298,7 @@ impl PartitionLog {
             }
         }
         let mut stored = StoredBatch::new(base, last, batch.max_timestamp(), batch.into_bytes());
-        stored.file = Some(at);
+        stored.set_file(Some(at));
         self.next_offset = last + 1;
         self.push(stored);
     }
@@ -299,10 +322,10 @@ impl PartitionLog {
     /// Adds `batch` at the end, counted; with files, older batches' bytes then leave memory
     /// past [`HOT_BYTES`].
     fn push(&mut self, batch: StoredBatch) {
-        self.bytes_held += batch.len;
+        self.bytes_held += batch.len();
         self.hold(batch.footprint());
         if batch.bytes.is_some() {
-            self.hot_bytes += batch.len;
+            self.hot_bytes += batch.len();
         }
         self.batches.push_back(batch);
         self.cool();
@@ -321,12 +344,12 @@ impl PartitionLog {
     /// Removes the first batch, uncounted.
     fn pop_front(&mut self) -> Option<StoredBatch> {
         let old = self.batches.pop_front()?;
-        self.bytes_held -= old.len;
+        self.bytes_held -= old.len();
         self.release(old.footprint());
         if self.hot_from > 0 {
             self.hot_from -= 1;
         } else if old.bytes.is_some() {
-            self.hot_bytes = self.hot_bytes.saturating_sub(old.len);
+            self.hot_bytes = self.hot_bytes.saturating_sub(old.len());
         }
         Some(old)
     }
@@ -342,12 +365,12 @@ impl PartitionLog {
                 break;
             };
             self.hot_from += 1;
-            if batch.file.is_none() || batch.bytes.is_none() {
+            if batch.file().is_none() || batch.bytes.is_none() {
                 continue;
             }
             let held = batch.footprint();
             batch.bytes = None;
-            self.hot_bytes -= batch.len;
+            self.hot_bytes -= batch.len();
             self.release(held);
             self.hold(ENTRY_BYTES);
         }
@@ -355,9 +378,9 @@ impl PartitionLog {
 
     /// The bytes of `batch`: from memory, or read from the files.
     fn bytes_of(&self, batch: &StoredBatch) -> std::io::Result<Bytes> {
-        match (&batch.bytes, batch.file, &self.files) {
+        match (batch.bytes.as_deref(), batch.file(), &self.files) {
             (Some(bytes), _, _) => Ok(bytes.clone()),
-            (None, Some(at), Some(files)) => files.read(at, batch.len),
+            (None, Some(at), Some(files)) => files.read(at, batch.len()),
             _ => Err(std::io::Error::other(
                 "a batch neither in memory nor on disk",
             )),
@@ -406,8 +429,9 @@ impl PartitionLog {
     /// it is written to the active segment first, and a failed write leaves the log as it was.
     pub fn append(&mut self, mut batch: StoredBatch) -> std::io::Result<()> {
         debug_assert_eq!(batch.base_offset, self.next_offset);
-        if let (Some(files), Some(bytes)) = (self.files.as_mut(), &batch.bytes) {
-            batch.file = Some(files.append(bytes, batch.base_offset, batch.last_offset)?);
+        if let (Some(files), Some(bytes)) = (self.files.as_mut(), batch.bytes.as_deref()) {
+            let at = files.append(bytes, batch.base_offset, batch.last_offset)?;
+            batch.set_file(Some(at));
         }
         self.next_offset = batch.last_offset + 1;
         self.push(batch);
@@ -562,7 +586,7 @@ impl PartitionLog {
                 continue;
             };
             let past_horizon = due(&stored);
-            let before = stored.len;
+            let before = stored.len();
             let records = usize::try_from(batch.records_count()).unwrap_or(0);
             let retained = if batch.is_control() {
                 let data_left = txn_data_left
@@ -609,8 +633,8 @@ impl PartitionLog {
             let bytes = retained.into_bytes();
             cleaned.bytes += before - bytes.len();
             // Where the files have it changes with the rewrite below.
-            stored.len = bytes.len();
-            stored.bytes = Some(bytes);
+            stored.len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+            stored.bytes = Some(Box::new(bytes));
             kept.push_back(stored);
         }
         self.batches = kept;
@@ -628,7 +652,7 @@ impl PartitionLog {
             .batches
             .iter()
             .filter(|b| b.bytes.is_some())
-            .map(|b| b.len)
+            .map(|b| b.len())
             .sum();
         self.cool();
         cleaned
@@ -642,9 +666,9 @@ impl PartitionLog {
             return;
         };
         let sources = self.batches.iter().map(|b| {
-            let source = match (&b.bytes, b.file) {
+            let source = match (b.bytes.as_deref(), b.file()) {
                 (Some(bytes), _) => BatchSource::Memory(bytes),
-                (None, Some(at)) => BatchSource::File(at, b.len),
+                (None, Some(at)) => BatchSource::File(at, b.len()),
                 (None, None) => BatchSource::Memory(&[]),
             };
             (b.base_offset, b.last_offset, source)
@@ -652,13 +676,13 @@ impl PartitionLog {
         match files.rewrite(sources) {
             Ok(places) => {
                 for (batch, at) in self.batches.iter_mut().zip(places) {
-                    batch.file = Some(at);
+                    batch.set_file(Some(at));
                 }
             }
             Err(err) => {
                 tracing::warn!(%err, "compaction: cannot rewrite the partition's files; the compacted batches stay in memory, and after a restart the files are read uncompacted");
                 for batch in self.batches.iter_mut().filter(|b| b.bytes.is_some()) {
-                    batch.file = None;
+                    batch.set_file(None);
                 }
             }
         }
@@ -805,15 +829,56 @@ impl PartitionLog {
             .batches
             .get(from)
             .map_or(self.next_offset, |b| b.base_offset);
+        // Batches next to each other in the files are read with one `pread`.
+        let mut run: Option<(FilePos, Vec<usize>)> = None;
         for batch in self.batches.range(from..) {
-            if batch.base_offset >= end || (!out.is_empty() && total + batch.len > max_bytes) {
+            if batch.base_offset >= end || (total > 0 && total + batch.len() > max_bytes) {
                 break;
             }
-            total += batch.len;
-            out.push(self.bytes_of(batch)?);
+            total += batch.len();
             upper = batch.last_offset + 1;
+            match (batch.bytes.as_deref(), batch.file()) {
+                (None, Some(at)) => {
+                    let next_to_run = run.as_ref().is_some_and(|(start, lens)| {
+                        start.segment == at.segment
+                            && start.position + lens.iter().sum::<usize>() as u64 == at.position
+                    });
+                    match run.as_mut() {
+                        Some((_, lens)) if next_to_run => lens.push(batch.len()),
+                        _ => {
+                            self.read_run(run.take(), &mut out)?;
+                            run = Some((at, vec![batch.len()]));
+                        }
+                    }
+                }
+                _ => {
+                    self.read_run(run.take(), &mut out)?;
+                    out.push(self.bytes_of(batch)?);
+                }
+            }
         }
+        self.read_run(run, &mut out)?;
         Ok((out, upper))
+    }
+
+    /// Reads batches of the lengths `lens` lying one after the other in the files from
+    /// `start`, with one read, into `out`.
+    fn read_run(
+        &self,
+        run: Option<(FilePos, Vec<usize>)>,
+        out: &mut Vec<Bytes>,
+    ) -> std::io::Result<()> {
+        let Some((start, lens)) = run else {
+            return Ok(());
+        };
+        let files = self.files.as_ref().ok_or_else(|| {
+            std::io::Error::other("a batch placed in files the log does not have")
+        })?;
+        let mut bytes = files.read(start, lens.iter().sum())?;
+        for len in lens {
+            out.push(bytes.split_to(len));
+        }
+        Ok(())
     }
 
     /// The first record with a timestamp at or after `ts`, as `(offset, timestamp)`.
@@ -897,7 +962,7 @@ mod tests {
         // 4 MiB in 16 KiB batches of 4 records: 16 segments, 1 MiB kept in memory.
         for i in 0..256 {
             let b = batch(i * 4, 4, 1_000 + i, 16 << 10);
-            written.push(b.bytes.clone().unwrap());
+            written.push(b.bytes.as_deref().unwrap().clone());
             log.append(b).unwrap();
         }
         let entries = 256 * ENTRY_BYTES;

@@ -478,9 +478,16 @@ impl BrokerState {
         }
         let count = self.check_partitions(partitions)?;
         self.check_room(count)?;
-        topics.insert(name.to_owned(), self.new_topic(name, count, config));
+        let topic = self.new_topic(name, count, config);
+        let saved = topic.saved(name);
+        topics.insert(name.to_owned(), topic);
         self.partitions_held.fetch_add(count, Ordering::Relaxed);
-        self.save_topics(topics);
+        if let Some(disk) = &self.disk {
+            let all = || topics.iter().map(|(name, t)| t.saved(name)).collect();
+            if let Err(err) = disk.append_topic(&saved, all) {
+                tracing::warn!(%err, topic = name, "cannot save a new topic; a restart would not bring it back");
+            }
+        }
         Ok(())
     }
 

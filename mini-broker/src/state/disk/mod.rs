@@ -8,7 +8,8 @@
 //!   DeleteRecords delete whole segments from the start; the exact log start offset is kept in
 //!   `log-start-offset` beside them. Compaction rewrites the partition as one segment (temp
 //!   file, then rename).
-//! - `DIR/topics.meta`: name, id, partition count and config overrides of every topic.
+//! - `DIR/topics.meta`: name, id, partition count and config overrides of every topic, a
+//!   journal: a created topic is appended, other changes rewrite it.
 //! - `DIR/group-offsets.meta`: committed group offsets, a journal (`journal.rs`): each commit
 //!   appends the offsets it changed, a deletion rewrites it.
 //! - `DIR/transactions.meta`: transactional ids with their producer id, epoch and last
@@ -130,8 +131,10 @@ pub struct DataDir {
     fsync: FsyncPolicy,
     offsets: Journal,
     txns: Journal,
-    /// What the journals held at opening, until read back.
-    opened: Mutex<(Vec<String>, Vec<String>)>,
+    topics: Journal,
+    /// What the journals (offsets, transactional ids, topics) held at opening, until read
+    /// back.
+    opened: Mutex<(Vec<String>, Vec<String>, Vec<String>)>,
 }
 
 impl DataDir {
@@ -140,12 +143,14 @@ impl DataDir {
         fs::create_dir_all(root).map_err(|e| with_path(e, "cannot create data dir", root))?;
         let (offsets, offset_lines) = Journal::open(root.join(OFFSETS_FILE), fsync)?;
         let (txns, txn_lines) = Journal::open(root.join(TXNS_FILE), fsync)?;
+        let (topics, topic_lines) = Journal::open(root.join(TOPICS_FILE), fsync)?;
         Ok(DataDir {
             root: root.to_owned(),
             fsync,
             offsets,
             txns,
-            opened: Mutex::new((offset_lines, txn_lines)),
+            topics,
+            opened: Mutex::new((offset_lines, txn_lines, topic_lines)),
         })
     }
 
@@ -175,43 +180,62 @@ impl DataDir {
         }
     }
 
-    /// Replaces the topics file with `topics`.
-    pub fn save_topics(&self, topics: &[SavedTopic]) -> io::Result<()> {
-        let mut text = String::new();
-        for t in topics {
-            text.push_str(&format!(
-                "topic\t{}\t{}\t{}\t{}\n",
-                t.name,
-                t.id,
-                t.partitions,
-                u8::from(t.internal)
-            ));
-            for (k, v) in &t.overrides {
-                text.push_str(&format!("config\t{}\t{}\n", hex(k), hex(v)));
-            }
+    /// Appends `topic` (just created), and rewrites the journal from `all` once appends
+    /// outnumber what it holds.
+    pub fn append_topic(
+        &self,
+        topic: &SavedTopic,
+        all: impl FnOnce() -> Vec<SavedTopic>,
+    ) -> io::Result<()> {
+        let mut journal = self.topics.lock();
+        journal.append(&topic_line(topic))?;
+        if journal.rewrite_due() {
+            journal.rewrite(&all().iter().map(topic_line).collect::<String>())?;
         }
-        self.write_atomically(TOPICS_FILE, text.as_bytes())
+        Ok(())
     }
 
-    /// The topics file, read back (none before the first save).
+    /// Replaces the topics journal with `topics` (after a deletion or a change).
+    pub fn save_topics(&self, topics: &[SavedTopic]) -> io::Result<()> {
+        let text: String = topics.iter().map(topic_line).collect();
+        self.topics.lock().rewrite(&text)
+    }
+
+    /// The topics journal, read back: the last record of each topic. Also reads the
+    /// earlier layout, where a topic's configs followed on `config` lines.
     pub fn load_topics(&self) -> io::Result<Vec<SavedTopic>> {
-        let Some(text) = self.read_meta(TOPICS_FILE)? else {
-            return Ok(Vec::new());
-        };
-        let mut topics: Vec<SavedTopic> = Vec::new();
-        for (n, line) in text.lines().enumerate() {
+        let lines = std::mem::take(&mut self.opened_lines().2);
+        let mut topics: BTreeMap<String, SavedTopic> = BTreeMap::new();
+        let mut last: Option<String> = None;
+        for (n, line) in lines.iter().enumerate() {
             let fields: Vec<&str> = line.split('\t').collect();
             let bad = || bad_meta(TOPICS_FILE, n, line);
             match fields.as_slice() {
-                ["topic", name, id, partitions, internal] => topics.push(SavedTopic {
-                    name: (*name).to_owned(),
-                    id: id.parse().map_err(|_| bad())?,
-                    partitions: partitions.parse().map_err(|_| bad())?,
-                    internal: *internal == "1",
-                    overrides: BTreeMap::new(),
-                }),
+                ["topic", name, id, partitions, internal, rest @ ..] if rest.len() <= 1 => {
+                    let mut overrides = BTreeMap::new();
+                    for pair in rest
+                        .iter()
+                        .filter(|c| **c != "-")
+                        .flat_map(|c| c.split(','))
+                    {
+                        let (k, v) = pair.split_once('=').ok_or_else(bad)?;
+                        overrides.insert(unhex(k).ok_or_else(bad)?, unhex(v).ok_or_else(bad)?);
+                    }
+                    let topic = SavedTopic {
+                        name: (*name).to_owned(),
+                        id: id.parse().map_err(|_| bad())?,
+                        partitions: partitions.parse().map_err(|_| bad())?,
+                        internal: *internal == "1",
+                        overrides,
+                    };
+                    last = Some(topic.name.clone());
+                    topics.insert(topic.name.clone(), topic);
+                }
                 ["config", k, v] => {
-                    let topic = topics.last_mut().ok_or_else(bad)?;
+                    let topic = last
+                        .as_ref()
+                        .and_then(|name| topics.get_mut(name))
+                        .ok_or_else(bad)?;
                     topic
                         .overrides
                         .insert(unhex(k).ok_or_else(bad)?, unhex(v).ok_or_else(bad)?);
@@ -219,7 +243,7 @@ impl DataDir {
                 _ => return Err(bad()),
             }
         }
-        Ok(topics)
+        Ok(topics.into_values().collect())
     }
 
     /// Appends the offsets `changed` returns (their values now, read under the journal
@@ -317,19 +341,8 @@ impl DataDir {
         Ok(latest.into_values().collect())
     }
 
-    fn opened_lines(&self) -> std::sync::MutexGuard<'_, (Vec<String>, Vec<String>)> {
+    fn opened_lines(&self) -> std::sync::MutexGuard<'_, (Vec<String>, Vec<String>, Vec<String>)> {
         self.opened.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write_atomically(&self, name: &str, contents: &[u8]) -> io::Result<()> {
-        let path = self.root.join(name);
-        let tmp = self.root.join(format!("{name}.tmp"));
-        replace_file(&tmp, &path, contents, self.fsync)
-            .map_err(|e| with_path(e, "cannot write", &path))
-    }
-
-    fn read_meta(&self, name: &str) -> io::Result<Option<String>> {
-        read_meta_file(&self.root.join(name))
     }
 }
 
@@ -361,6 +374,27 @@ fn read_meta_file(path: &Path) -> io::Result<Option<String>> {
         ));
     }
     Ok(Some(text))
+}
+
+/// A topic's record: one line, so that an append cut short cannot leave it half-written.
+fn topic_line(t: &SavedTopic) -> String {
+    let configs: Vec<String> = t
+        .overrides
+        .iter()
+        .map(|(k, v)| format!("{}={}", hex(k), hex(v)))
+        .collect();
+    format!(
+        "topic\t{}\t{}\t{}\t{}\t{}\n",
+        t.name,
+        t.id,
+        t.partitions,
+        u8::from(t.internal),
+        if configs.is_empty() {
+            "-".to_owned()
+        } else {
+            configs.join(",")
+        }
+    )
 }
 
 fn offset_lines(offsets: Vec<SavedOffset>) -> String {
@@ -471,6 +505,42 @@ fn unhex(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn topics_read_back_from_both_layouts_the_last_record_winning() {
+        let root = std::env::temp_dir().join(format!("ferrokafka-topics-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&root).unwrap();
+        let id = uuid::Uuid::new_v4();
+        // The earlier layout: configs on lines of their own.
+        fs::write(
+            root.join(TOPICS_FILE),
+            format!(
+                "topic\told\t{id}\t2\t0\nconfig\t{}\t{}\n",
+                hex("retention.ms"),
+                hex("1000")
+            ),
+        )
+        .unwrap();
+        let dir = DataDir::open(&root, FsyncPolicy::PageCache).unwrap();
+        let mut new = SavedTopic {
+            name: "new".into(),
+            id,
+            partitions: 3,
+            internal: false,
+            overrides: BTreeMap::from([("cleanup.policy".into(), "compact".into())]),
+        };
+        dir.append_topic(&new, Vec::new).unwrap();
+        new.partitions = 4;
+        dir.append_topic(&new, Vec::new).unwrap();
+        drop(dir);
+        let dir = DataDir::open(&root, FsyncPolicy::PageCache).unwrap();
+        let topics = dir.load_topics().unwrap();
+        assert_eq!(topics.len(), 2);
+        assert_eq!(topics[0], new, "the last record of 'new'");
+        assert_eq!(topics[1].name, "old");
+        assert_eq!(topics[1].overrides["retention.ms"], "1000");
+        fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn hex_round_trips_any_text() {
