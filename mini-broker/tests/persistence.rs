@@ -762,7 +762,7 @@ async fn a_commit_decided_before_a_crash_is_finished_at_restart() {
     }
     // What the coordinator journals when it decides to commit, before the first marker.
     let decision = format!(
-        "txn-offset\t{id}\t{group}\tout\t0\t1\t-1\t-\ntxn\t{id}\t{pid}\t-1\t{epoch}\t-1\t60000\tPrepareCommit\n",
+        "txn-offset\t{id}\t{group}\tout\t0\t1\t-1\t-\ntxn\t{id}\t{pid}\t-1\t{epoch}\t-1\t60000\tPrepareCommit\t1\n",
         id = hex("app-2"),
         group = hex("pipeline"),
         pid = producer.0,
@@ -867,5 +867,72 @@ async fn older_batches_are_served_from_the_files_and_memory_stays_bounded() {
         written,
         "byte for byte after the restart"
     );
+    broker.shutdown().await;
+}
+
+/// A transaction that only staged offsets (AddOffsetsToTxn, TxnOffsetCommit) when the broker
+/// stopped: nothing of it is in a partition log, but it was journalled as ongoing, so the
+/// restart aborts it and fences its producer — the EndTxn that follows cannot pass for a
+/// commit of offsets the restart lost.
+#[tokio::test]
+async fn an_offsets_only_transaction_open_at_a_restart_is_not_taken_for_committed() {
+    use ferrokafka_mini_broker::state::groups::CommittedOffset;
+    use ferrokafka_mini_broker::state::transactions::{TxnOffsetCommit, TxnVersion};
+    let dir = TempDir::new("offsets-only");
+    let producer;
+    {
+        let broker = start_on(&dir.0).await;
+        let state = broker.state();
+        let mut conn = RawConn::connect(&broker.bootstrap()).await;
+        create_topic(&mut conn, "in", 1, &[]).await;
+        producer = state
+            .init_transactional_producer("app-4", 60_000, None)
+            .unwrap();
+        // One committed transaction first, so the journal's last word is CompleteCommit.
+        assert_eq!(
+            state.add_offsets_to_txn("app-4", producer.0, producer.1, "pipeline"),
+            ferrokafka_protocol::ErrorCode::NONE
+        );
+        assert_eq!(
+            state.end_txn("app-4", producer.0, producer.1, true, TxnVersion::V1),
+            Ok(producer)
+        );
+        assert_eq!(
+            state.add_offsets_to_txn("app-4", producer.0, producer.1, "pipeline"),
+            ferrokafka_protocol::ErrorCode::NONE
+        );
+        let staged = state.txn_offset_commit(TxnOffsetCommit {
+            transactional_id: "app-4".into(),
+            producer_id: producer.0,
+            producer_epoch: producer.1,
+            group_id: "pipeline".into(),
+            generation: -1,
+            member_id: String::new(),
+            instance_id: None,
+            offsets: vec![(
+                "in".into(),
+                0,
+                CommittedOffset {
+                    offset: 42,
+                    leader_epoch: -1,
+                    metadata: String::new(),
+                },
+            )],
+            version: TxnVersion::V1,
+        });
+        assert_eq!(staged, ferrokafka_protocol::ErrorCode::NONE);
+        broker.shutdown().await;
+    }
+    let broker = start_on(&dir.0).await;
+    let state = broker.state();
+    assert_eq!(
+        state.end_txn("app-4", producer.0, producer.1, true, TxnVersion::V1),
+        Err(ferrokafka_protocol::ErrorCode::PRODUCER_FENCED),
+        "the commit after the restart is refused, not taken for a retry"
+    );
+    assert!(state
+        .groups
+        .committed_offsets("pipeline")
+        .is_none_or(|o| o.is_empty()));
     broker.shutdown().await;
 }

@@ -247,12 +247,13 @@ impl Reader {
         };
         let partition_max = usize::try_from(p.partition_max_bytes).unwrap_or(0);
         let budget = partition_max.min(self.max_bytes.saturating_sub(self.total));
+        // Only the first data in a response may exceed the limits.
         let read = if self.total > 0 && budget == 0 {
             Ok((Vec::new(), p.fetch_offset))
         } else {
-            log.read_below(from, budget, end)
+            log.read_below(from, budget, end, self.total == 0)
         };
-        let (mut batches, upper) = match read {
+        let (batches, upper) = match read {
             Ok(read) => read,
             Err(err) => {
                 tracing::warn!(partition = p.partition, %err, "fetch: cannot read the partition's log from the data dir");
@@ -261,10 +262,6 @@ impl Reader {
                 return (result, Vec::new());
             }
         };
-        // Only the first data in a response may exceed the limits.
-        if self.total > 0 && batches.first().is_some_and(|x| x.len() > budget) {
-            batches.clear();
-        }
         self.total += batches.iter().map(Bytes::len).sum::<usize>();
         if !self.read_committed {
             return (result, batches);

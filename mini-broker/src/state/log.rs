@@ -61,9 +61,9 @@ pub struct StoredBatch {
     /// Its length in bytes (at most 1 GiB, the largest batch stored).
     len: u32,
     /// Where it is in the partition's files: the base offset of its segment (-1 for nowhere)
-    /// and its position there (segments are at most 2 GiB).
+    /// and its position there (a compaction rewrite can make a segment of any size).
     segment: i64,
-    position: u32,
+    position: u64,
     /// Set by the first cleaning pass that kept a tombstone or a transaction marker here, to
     /// that pass's time plus `delete.retention.ms`; passes after it remove them (Kafka's
     /// delete horizon, KIP-534, kept beside the batch rather than in its header).
@@ -94,16 +94,16 @@ impl StoredBatch {
     fn file(&self) -> Option<FilePos> {
         (self.segment >= 0).then_some(FilePos {
             segment: self.segment,
-            position: u64::from(self.position),
+            position: self.position,
         })
     }
 
     /// Records where the files have it (`None`: they do not, or no longer).
     fn set_file(&mut self, at: Option<FilePos>) {
-        match at.and_then(|at| Some((at.segment, u32::try_from(at.position).ok()?))) {
-            Some((segment, position)) => {
-                self.segment = segment;
-                self.position = position;
+        match at {
+            Some(at) => {
+                self.segment = at.segment;
+                self.position = at.position;
             }
             None => self.segment = -1,
         }
@@ -365,7 +365,12 @@ impl PartitionLog {
                 break;
             };
             self.hot_from += 1;
-            if batch.file().is_none() || batch.bytes.is_none() {
+            if batch.bytes.is_none() {
+                continue;
+            }
+            if batch.file().is_none() {
+                // Only in memory (a compaction rewrite failed): it stays, out of the count.
+                self.hot_bytes -= batch.len();
                 continue;
             }
             let held = batch.footprint();
@@ -572,6 +577,8 @@ impl PartitionLog {
         let mut cleaned = Cleaned::default();
         let footprint_before: usize = self.batches.iter().map(StoredBatch::footprint).sum();
         let mut kept = VecDeque::with_capacity(self.batches.len());
+        // Indices (in `kept`) of the batches the pass changed.
+        let mut changed = Vec::new();
         // Per producer: whether data of its current transaction is still in the log.
         let mut txn_data_left: HashMap<i64, bool> = HashMap::new();
         let mut removed_aborts = Vec::new();
@@ -631,17 +638,20 @@ impl PartitionLog {
                 stored.delete_horizon = Some(horizon);
             }
             let bytes = retained.into_bytes();
-            cleaned.bytes += before - bytes.len();
-            // Where the files have it changes with the rewrite below.
-            stored.len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-            stored.bytes = Some(Box::new(bytes));
+            if bytes.len() < before {
+                // Changed: held in memory until the rewrite below places it in the files.
+                cleaned.bytes += before - bytes.len();
+                stored.len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+                stored.bytes = Some(Box::new(bytes));
+                changed.push(kept.len());
+            }
             kept.push_back(stored);
         }
         self.batches = kept;
         self.aborted
             .retain(|a| !removed_aborts.contains(&a.last_offset));
         if cleaned.bytes > 0 {
-            self.rewrite_files();
+            self.rewrite_files(&changed);
         }
         self.bytes_held -= cleaned.bytes;
         self.release(footprint_before);
@@ -658,22 +668,30 @@ impl PartitionLog {
         cleaned
     }
 
-    /// After a compaction pass changed batches: the files rewritten to match, each batch's
-    /// place updated. If that fails, the changed batches stay in memory only (the files keep
-    /// the uncompacted log, which a restart reads back).
-    fn rewrite_files(&mut self) {
+    /// After a compaction pass changed the batches at `changed`: the files rewritten to
+    /// match (streamed: unchanged batches are copied from the old files), each batch's place
+    /// updated. If that fails, the changed batches stay in memory only (the files keep the
+    /// uncompacted log, which a restart reads back).
+    fn rewrite_files(&mut self, changed: &[usize]) {
         let Some(files) = self.files.as_mut() else {
             return;
         };
-        let sources = self.batches.iter().map(|b| {
-            let source = match (b.bytes.as_deref(), b.file()) {
-                (Some(bytes), _) => BatchSource::Memory(bytes),
-                (None, Some(at)) => BatchSource::File(at, b.len()),
-                (None, None) => BatchSource::Memory(&[]),
-            };
-            (b.base_offset, b.last_offset, source)
-        });
-        match files.rewrite(sources) {
+        let sources: Option<Vec<_>> = self
+            .batches
+            .iter()
+            .map(|b| {
+                let source = match (b.bytes.as_deref(), b.file()) {
+                    (Some(bytes), _) => BatchSource::Memory(bytes),
+                    (None, Some(at)) => BatchSource::File(at, b.len()),
+                    (None, None) => return None,
+                };
+                Some((b.base_offset, b.last_offset, source))
+            })
+            .collect();
+        let rewritten = sources
+            .ok_or_else(|| std::io::Error::other("a batch neither in memory nor on disk"))
+            .and_then(|sources| files.rewrite(sources.into_iter()));
+        match rewritten {
             Ok(places) => {
                 for (batch, at) in self.batches.iter_mut().zip(places) {
                     batch.set_file(Some(at));
@@ -681,8 +699,10 @@ impl PartitionLog {
             }
             Err(err) => {
                 tracing::warn!(%err, "compaction: cannot rewrite the partition's files; the compacted batches stay in memory, and after a restart the files are read uncompacted");
-                for batch in self.batches.iter_mut().filter(|b| b.bytes.is_some()) {
-                    batch.set_file(None);
+                for &i in changed {
+                    if let Some(batch) = self.batches.get_mut(i) {
+                        batch.set_file(None);
+                    }
                 }
             }
         }
@@ -810,18 +830,21 @@ impl PartitionLog {
     /// Batches from index `from`, stopping before `max_bytes` would be exceeded, but always
     /// including the first one so a large batch cannot stall a consumer.
     pub fn read_from(&self, from: usize, max_bytes: usize) -> std::io::Result<Vec<Bytes>> {
-        Ok(self.read_below(from, max_bytes, i64::MAX)?.0)
+        Ok(self.read_below(from, max_bytes, i64::MAX, true)?.0)
     }
 
     /// Like [`Self::read_from`], but only batches that start below `end` (the last stable
     /// offset for read_committed readers); also returns the offset after the last batch
-    /// returned (`end` of the read, for the aborted-transaction lookup). Fails only when a
-    /// batch held in the files cannot be read from them.
+    /// returned (`end` of the read, for the aborted-transaction lookup). Without
+    /// `first_may_exceed` the first batch too must fit in `max_bytes` (a response that
+    /// already holds data). Fails only when a batch held in the files cannot be read from
+    /// them.
     pub fn read_below(
         &self,
         from: usize,
         max_bytes: usize,
         end: i64,
+        first_may_exceed: bool,
     ) -> std::io::Result<(Vec<Bytes>, i64)> {
         let mut out = Vec::new();
         let mut total = 0usize;
@@ -832,7 +855,8 @@ impl PartitionLog {
         // Batches next to each other in the files are read with one `pread`.
         let mut run: Option<(FilePos, Vec<usize>)> = None;
         for batch in self.batches.range(from..) {
-            if batch.base_offset >= end || (total > 0 && total + batch.len() > max_bytes) {
+            let limited = total > 0 || !first_may_exceed;
+            if batch.base_offset >= end || (limited && total + batch.len() > max_bytes) {
                 break;
             }
             total += batch.len();
@@ -1088,7 +1112,7 @@ mod tests {
         log.append_marker(9, 0, false, 7, false).unwrap();
         assert_eq!(log.aborted_transactions(0, 100).len(), 1);
         // read_committed reads stop below the end given.
-        let (read, upper) = log.read_below(0, usize::MAX, 4).unwrap();
+        let (read, upper) = log.read_below(0, usize::MAX, 4, true).unwrap();
         assert_eq!((read.len(), upper), (2, 4));
     }
 

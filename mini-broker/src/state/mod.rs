@@ -273,6 +273,18 @@ impl BrokerState {
                     format!("topic '{}' in {}: {err}", t.name, root.display()),
                 )
             })?;
+            if t.partitions > self.config.max_partitions {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "topic '{}' in {} has {} partitions, more than the broker's limit of {}",
+                        t.name,
+                        root.display(),
+                        t.partitions,
+                        self.config.max_partitions
+                    ),
+                ));
+            }
             let mut topic = Topic::new(t.partitions, config, Arc::clone(&self.memory))
                 .on_disk(Arc::clone(&disk), &t.name);
             topic.id = t.id;

@@ -22,9 +22,13 @@
 //!
 //! With a data dir, each transactional id's producer id, epochs and last outcome are
 //! journalled (`disk/journal.rs`) at InitProducerId and whenever a transaction ends, so fencing
-//! and KIP-360 retries hold across a restart. An ongoing transaction is not journalled: a
-//! restart aborts it with a bumped epoch, as Kafka's coordinator aborts a transaction that
-//! timed out (the producer learns it is fenced and starts again).
+//! and KIP-360 retries hold across a restart; a transaction started by AddPartitionsToTxn,
+//! AddOffsetsToTxn or TxnOffsetCommit is journalled as Ongoing (one started by a transaction
+//! version 2 Produce shows in the partition's log instead). What an ongoing transaction holds
+//! (its partitions, staged offsets) is not journalled: a restart aborts it with a bumped
+//! epoch, as Kafka's coordinator aborts a transaction that timed out (the producer learns it
+//! is fenced and starts again), so an offsets-only transaction cannot look committed after a
+//! restart that lost its offsets.
 //!
 //! Not here: `__transaction_state` and `__consumer_offsets` as topics (a group added with
 //! AddOffsetsToTxn is kept by name, not as an offsets-topic partition), expiry of idle
@@ -199,18 +203,21 @@ impl TxnMetadata {
         }
     }
 
-    /// Starts a transaction if none is open, as Kafka's `prepareAddPartitions`.
-    fn begin(&mut self, now: i64) {
-        if matches!(
+    /// Starts a transaction if none is open, as Kafka's `prepareAddPartitions`; true if it
+    /// started one.
+    fn begin(&mut self, now: i64) -> bool {
+        let idle = matches!(
             self.state,
             TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort
-        ) {
+        );
+        if idle {
             self.state = TxnState::Ongoing;
             self.start_ms = now;
             self.partitions.clear();
             self.groups.clear();
             self.staged.clear();
         }
+        idle
     }
 }
 
@@ -270,6 +277,7 @@ impl Transactions {
             TxnVersion::V1 => Err(TxnBatchError::NotInTransaction),
             TxnVersion::V2 if meta.completing() => Err(TxnBatchError::Concurrent),
             TxnVersion::V2 => {
+                // Not journalled: the batch that follows shows it in the partition's log.
                 meta.begin(now_ms());
                 meta.partitions.insert(key);
                 Ok(())
@@ -602,7 +610,9 @@ impl BrokerState {
         if let Err(code) = meta.check_producer(producer_id, epoch) {
             return code;
         }
-        meta.begin(now_ms());
+        if meta.begin(now_ms()) {
+            self.save_txn_id(transactional_id, meta);
+        }
         add(meta);
         ErrorCode::NONE
     }
@@ -625,7 +635,9 @@ impl BrokerState {
         match commit.version {
             TxnVersion::V2 if meta.completing() => return ErrorCode::CONCURRENT_TRANSACTIONS,
             TxnVersion::V2 => {
-                meta.begin(now_ms());
+                if meta.begin(now_ms()) {
+                    self.save_txn_id(&commit.transactional_id, meta);
+                }
                 meta.groups.insert(commit.group_id.clone());
             }
             TxnVersion::V1 => {
@@ -864,7 +876,8 @@ impl BrokerState {
                 decided.insert(t.transactional_id.clone());
             }
             let top = t.producer_id.max(t.previous_producer_id);
-            self.next_producer_id.fetch_max(top + 1, Ordering::Relaxed);
+            self.next_producer_id
+                .fetch_max(top.saturating_add(1), Ordering::Relaxed);
             txns.by_id.insert(t.transactional_id, meta);
         }
         let mut orphans = Vec::new();
@@ -894,7 +907,7 @@ impl BrokerState {
                 self.save_txn_id(id, meta);
                 continue;
             }
-            aborted += meta.partitions.len();
+            aborted += 1;
             meta.epoch = meta.epoch.saturating_add(1);
             meta.last_epoch = NO_EPOCH;
             tracing::info!(transactional_id = %id, producer_id = meta.producer_id, epoch = meta.epoch, "aborting a transaction left open by the restart");

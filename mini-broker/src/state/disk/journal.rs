@@ -33,6 +33,8 @@ struct Open {
     base_lines: u64,
     /// Lines appended since.
     appended: u64,
+    /// The file's length: where a failed append is cut back to.
+    len: u64,
 }
 
 /// The journal, locked: appends and rewrites in the order the holder makes them.
@@ -44,7 +46,7 @@ pub struct Locked<'a> {
 impl Journal {
     /// The journal at `path` and the complete lines it holds (none if it does not exist).
     pub fn open(path: PathBuf, fsync: FsyncPolicy) -> io::Result<(Journal, Vec<String>)> {
-        let lines = read_lines(&path)?;
+        let (lines, len) = read_lines(&path)?;
         let journal = Journal {
             path,
             fsync,
@@ -52,6 +54,7 @@ impl Journal {
                 file: None,
                 base_lines: lines.len() as u64,
                 appended: 0,
+                len,
             }),
         };
         Ok((journal, lines))
@@ -85,8 +88,12 @@ impl Locked<'_> {
         let Some(file) = self.open.file.as_mut() else {
             return Err(io::Error::other("journal not open"));
         };
-        file.write_all(text.as_bytes())
-            .map_err(|e| with_path(e, "cannot append to", path))?;
+        if let Err(err) = file.write_all(text.as_bytes()) {
+            // Leave no partial line for the next append to continue.
+            let _ = file.set_len(self.open.len);
+            return Err(with_path(err, "cannot append to", path));
+        }
+        self.open.len += text.len() as u64;
         if self.journal.fsync == FsyncPolicy::Always {
             file.sync_data()
                 .map_err(|e| with_path(e, "cannot fsync", path))?;
@@ -111,15 +118,17 @@ impl Locked<'_> {
             .map_err(|e| with_path(e, "cannot write", path))?;
         self.open.base_lines = text.bytes().filter(|b| *b == b'\n').count() as u64;
         self.open.appended = 0;
+        self.open.len = text.len() as u64;
         Ok(())
     }
 }
 
 /// The complete lines of `path`, refusing a file past `MAX_META_BYTES`; a last line without
-/// its newline (a torn append) is cut from the file with a warning.
-fn read_lines(path: &Path) -> io::Result<Vec<String>> {
+/// its newline (a torn append) is cut from the file with a warning. Also returns the length
+/// kept.
+fn read_lines(path: &Path) -> io::Result<(Vec<String>, u64)> {
     let Some(text) = read_meta_file(path)? else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     };
     let complete = match text.rfind('\n') {
         Some(end) => end + 1,
@@ -138,11 +147,12 @@ fn read_lines(path: &Path) -> io::Result<Vec<String>> {
             .and_then(|f| f.set_len(complete as u64))
             .map_err(|e| with_path(e, "cannot cut the torn line of", path))?;
     }
-    Ok(text[..complete]
+    let lines = text[..complete]
         .lines()
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
-        .collect())
+        .collect();
+    Ok((lines, complete as u64))
 }
 
 #[cfg(test)]

@@ -315,13 +315,22 @@ impl DataDir {
                     .push(offset);
                 continue;
             }
-            let ["txn", id, producer_id, previous, epoch, last_epoch, timeout, state] =
+            let ["txn", id, producer_id, previous, epoch, last_epoch, timeout, state, rest @ ..] =
                 fields.as_slice()
             else {
                 return Err(bad());
             };
             let transactional_id = unhex(id).ok_or_else(bad)?;
-            let offsets = pending.remove(&transactional_id).unwrap_or_default();
+            let mut offsets = pending.remove(&transactional_id).unwrap_or_default();
+            // A decision names how many offset lines precede it in its own append: lines
+            // left by an earlier append cut short are not its.
+            let count: usize = match rest {
+                [] => 0,
+                [count] => count.parse().map_err(|_| bad())?,
+                _ => return Err(bad()),
+            };
+            let stale = offsets.len().saturating_sub(count);
+            offsets.drain(..stale);
             let t = SavedTxnId {
                 transactional_id,
                 producer_id: producer_id.parse().map_err(|_| bad())?,
@@ -444,7 +453,7 @@ fn txn_lines<'a>(ids: impl IntoIterator<Item = &'a SavedTxnId>) -> String {
             push_offset(&mut text, o);
         }
         text.push_str(&format!(
-            "txn\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            "txn\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             hex(&t.transactional_id),
             t.producer_id,
             t.previous_producer_id,
@@ -453,6 +462,10 @@ fn txn_lines<'a>(ids: impl IntoIterator<Item = &'a SavedTxnId>) -> String {
             t.timeout_ms,
             t.state
         ));
+        if !t.pending_offsets.is_empty() {
+            text.push_str(&format!("\t{}", t.pending_offsets.len()));
+        }
+        text.push('\n');
     }
     text
 }
@@ -539,6 +552,28 @@ mod tests {
         assert_eq!(topics[0], new, "the last record of 'new'");
         assert_eq!(topics[1].name, "old");
         assert_eq!(topics[1].overrides["retention.ms"], "1000");
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_commit_decision_takes_only_the_offsets_of_its_own_append() {
+        let root = std::env::temp_dir().join(format!("ferrokafka-txns-{}", uuid::Uuid::new_v4()));
+        fs::create_dir_all(&root).unwrap();
+        let offset = |group: &str, n: i64| format!("txn-offset\t{}\t{}\tt\t0\t{n}\t-1\t-\n", hex("app"), hex(group));
+        let decision = |count: usize| format!("txn\t{}\t7\t-1\t0\t-1\t60000\tPrepareCommit\t{count}\n", hex("app"));
+        // An append cut short after its offset lines (its decision line lost), then a whole
+        // decision with one offset.
+        let text = [offset("g", 5), offset("g", 6), offset("h", 9), decision(1)].concat();
+        fs::write(root.join(TXNS_FILE), text).unwrap();
+        let dir = DataDir::open(&root, FsyncPolicy::PageCache).unwrap();
+        let ids = dir.load_txn_ids().unwrap();
+        assert_eq!(ids.len(), 1);
+        let pending: Vec<(&str, i64)> = ids[0]
+            .pending_offsets
+            .iter()
+            .map(|o| (o.group.as_str(), o.offset))
+            .collect();
+        assert_eq!(pending, [("h", 9)]);
         fs::remove_dir_all(&root).unwrap();
     }
 

@@ -82,15 +82,21 @@ impl PartitionFiles {
         let (Some(file), Some(seg)) = (self.active.as_mut(), self.segments.back_mut()) else {
             return Err(io::Error::other("no active segment"));
         };
-        if let Err(err) = file.write_all(bytes) {
-            // Leave no partial batch behind for the next append to follow.
+        let written = file
+            .write_all(bytes)
+            .map_err(|e| with_path(e, "cannot append to", &seg.path))
+            .and_then(|()| match self.fsync {
+                FsyncPolicy::Always => file
+                    .sync_data()
+                    .map_err(|e| with_path(e, "cannot fsync", &seg.path)),
+                FsyncPolicy::PageCache => Ok(()),
+            });
+        if let Err(err) = written {
+            // The batch is refused: leave none of it behind for the next append to follow
+            // (the next batch goes where this one would have).
             let _ = file.set_len(seg.len);
             let _ = file.seek(SeekFrom::Start(seg.len));
-            return Err(with_path(err, "cannot append to", &seg.path));
-        }
-        if self.fsync == FsyncPolicy::Always {
-            file.sync_data()
-                .map_err(|e| with_path(e, "cannot fsync", &seg.path))?;
+            return Err(err);
         }
         let at = FilePos {
             segment: seg.base,
@@ -226,16 +232,17 @@ impl PartitionFiles {
                 .map_err(|e| with_path(e, "cannot fsync", &tmp))?;
         }
         drop(file);
-        // Until the new segment is in place the old ones stay as they are, tracked.
+        // Until the new segment is in place the old ones stay as they are, tracked; the new
+        // one is opened before the rename, so that nothing can fail after it.
         let mut new = None;
         if let Some((base, last)) = range {
             let path = self.dir.join(segment_name(base));
-            fs::rename(&tmp, &path).map_err(|e| with_path(e, "cannot rename to", &path))?;
             let file = OpenOptions::new()
                 .read(true)
                 .append(true)
-                .open(&path)
-                .map_err(|e| with_path(e, "cannot open", &path))?;
+                .open(&tmp)
+                .map_err(|e| with_path(e, "cannot open", &tmp))?;
+            fs::rename(&tmp, &path).map_err(|e| with_path(e, "cannot rename to", &path))?;
             new = Some((
                 file,
                 Segment {
