@@ -77,29 +77,30 @@ impl Locked<'_> {
             return Ok(());
         }
         let path = &self.journal.path;
-        if self.open.file.is_none() {
+        let open = &mut *self.open;
+        if open.file.is_none() {
             let file = OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
                 .map_err(|e| with_path(e, "cannot open", path))?;
-            self.open.file = Some(file);
+            open.file = Some(file);
         }
-        let Some(file) = self.open.file.as_mut() else {
+        let Some(file) = open.file.as_mut() else {
             return Err(io::Error::other("journal not open"));
         };
         if let Err(err) = file.write_all(text.as_bytes()) {
             // Leave no partial line for the next append to continue.
-            let _ = file.set_len(self.open.len);
+            let _ = file.set_len(open.len);
             return Err(with_path(err, "cannot append to", path));
         }
-        self.open.len += text.len() as u64;
+        open.len += text.len() as u64;
         if self.journal.fsync == FsyncPolicy::Always {
             file.sync_data()
                 .map_err(|e| with_path(e, "cannot fsync", path))?;
         }
         let lines = text.bytes().filter(|b| *b == b'\n').count() as u64;
-        self.open.appended = self.open.appended.saturating_add(lines);
+        open.appended = open.appended.saturating_add(lines);
         Ok(())
     }
 

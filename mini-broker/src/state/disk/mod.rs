@@ -559,8 +559,19 @@ mod tests {
     fn a_commit_decision_takes_only_the_offsets_of_its_own_append() {
         let root = std::env::temp_dir().join(format!("ferrokafka-txns-{}", uuid::Uuid::new_v4()));
         fs::create_dir_all(&root).unwrap();
-        let offset = |group: &str, n: i64| format!("txn-offset\t{}\t{}\tt\t0\t{n}\t-1\t-\n", hex("app"), hex(group));
-        let decision = |count: usize| format!("txn\t{}\t7\t-1\t0\t-1\t60000\tPrepareCommit\t{count}\n", hex("app"));
+        let offset = |group: &str, n: i64| {
+            format!(
+                "txn-offset\t{}\t{}\tt\t0\t{n}\t-1\t-\n",
+                hex("app"),
+                hex(group)
+            )
+        };
+        let decision = |count: usize| {
+            format!(
+                "txn\t{}\t7\t-1\t0\t-1\t60000\tPrepareCommit\t{count}\n",
+                hex("app")
+            )
+        };
         // An append cut short after its offset lines (its decision line lost), then a whole
         // decision with one offset.
         let text = [offset("g", 5), offset("g", 6), offset("h", 9), decision(1)].concat();
