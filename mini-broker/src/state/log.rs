@@ -852,7 +852,7 @@ impl PartitionLog {
             .batches
             .get(from)
             .map_or(self.next_offset, |b| b.base_offset);
-        // Batches next to each other in the files are read with one `pread`.
+        // Batches next to each other in the files are read with one read.
         let mut run: Option<(FilePos, Vec<usize>)> = None;
         for batch in self.batches.range(from..) {
             let limited = total > 0 || !first_may_exceed;
