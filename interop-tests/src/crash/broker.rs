@@ -148,7 +148,7 @@ pub fn producer_run(
     let mut broker = Broker::start(binary, dir)?;
     let bootstrap = broker.bootstrap();
     let topic = crate::unique_topic("broker-crash-idem");
-    runtime.block_on(create_topic(&bootstrap, &topic, super::PARTITIONS))?;
+    runtime.block_on(super::exactly_once::create(&bootstrap, &topic))?;
     let stop = Arc::new(AtomicBool::new(false));
     let feeder = runtime.spawn(crate::failover::feed_with(
         bootstrap.clone(),
@@ -178,23 +178,6 @@ pub fn producer_run(
         kills: broker.kills,
         audit: crate::failover::audit(&log, &acked),
     })
-}
-
-async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) -> Result<(), String> {
-    let err = |e: ferrokafka::Error| e.to_string();
-    let client =
-        ferrokafka::Client::connect(ferrokafka::ClientConfig::new(bootstrap).map_err(err)?)
-            .await
-            .map_err(err)?;
-    for (_, result) in client
-        .create_topics(&[ferrokafka::NewTopic::new(topic).partitions(partitions)])
-        .await
-        .map_err(err)?
-    {
-        result.map_err(err)?;
-    }
-    client.close().await;
-    Ok(())
 }
 
 /// Kills and restarts `broker` `kills` times, each after `life()`, while a worker started by

@@ -226,7 +226,8 @@ async fn drained(
     }))
 }
 
-async fn create(bootstrap: &str, topic: &str) -> Result<(), String> {
+/// Creates `topic` with [`PARTITIONS`] partitions and waits until its metadata is known.
+pub(super) async fn create(bootstrap: &str, topic: &str) -> Result<(), String> {
     let err = |e: ferrokafka::Error| e.to_string();
     let client = ferrokafka::Client::connect(ClientConfig::new(bootstrap).map_err(err)?)
         .await
